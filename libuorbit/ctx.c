@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The main program's context: one /dev/orbit descriptor per process,
+ * opened and handshaken on first use, dropped in fork children (a child is
+ * a different thread group and may not use its parent's orbits).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int ctx_fd = -1;
+struct orbit_api uo_api;
+
+static void ctx_atfork_child(void)
+{
+	pthread_mutex_init(&ctx_lock, NULL);
+	if (ctx_fd >= 0)
+		close(ctx_fd);
+	ctx_fd = -1;
+}
+
+static void ctx_register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, ctx_atfork_child);
+}
+
+int uo_ctx_fd(void)
+{
+	struct orbit_api api;
+	int fd, err;
+
+	pthread_once(&atfork_once, ctx_register_atfork);
+	pthread_mutex_lock(&ctx_lock);
+	if (ctx_fd >= 0) {
+		fd = ctx_fd;
+		goto out;
+	}
+	fd = open(UO_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		goto out;
+	memset(&api, 0, sizeof(api));
+	api.api = ORBIT_API_VERSION;
+	if (ioctl(fd, ORBIT_IOC_API, &api) < 0) {
+		err = errno;
+		close(fd);
+		errno = err == EINVAL ? EPROTO : err;
+		fd = -1;
+		goto out;
+	}
+	uo_api = api;
+	ctx_fd = fd;
+out:
+	pthread_mutex_unlock(&ctx_lock);
+	return fd;
+}
+
+int orbit_module_stats(struct orbit_module_stats *st)
+{
+	struct orbit_stats ks;
+	int fd, ret, err;
+
+	if (!st) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = open(UO_DEVICE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ret = ioctl(fd, ORBIT_IOC_STATS, &ks);
+	err = errno;
+	close(fd);
+	if (ret < 0) {
+		errno = err;
+		return -1;
+	}
+	st->contexts = ks.contexts;
+	st->orbits = ks.orbits;
+	st->areas = ks.areas;
+	st->views = ks.views;
+	st->pages = ks.pages;
+	st->nodes = ks.nodes;
+	st->calls = ks.calls;
+	st->updates = ks.updates;
+	st->calls_total = ks.calls_total;
+	st->calls_failed = ks.calls_failed;
+	st->cow_faults = ks.cow_faults;
+	st->copy_pages = ks.copy_pages;
+	st->snapshots = ks.snapshots;
+	st->orbit_deaths = ks.orbit_deaths;
+	return 0;
+}
+
+int uo_check_call_args(size_t narea, struct orbit_area **areas,
+		       const void *arg, size_t argsize, size_t max_arg,
+		       size_t max_areas)
+{
+	size_t i;
+
+	if (narea && !areas)
+		return EINVAL;
+	if (narea > max_areas)
+		return EINVAL;
+	for (i = 0; i < narea; i++)
+		if (!areas[i])
+			return EINVAL;
+	if (argsize && !arg)
+		return EINVAL;
+	if (argsize > max_arg)
+		return EINVAL;
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Update encoding: a flat buffer of struct orbit_update_entry records, each
+ * followed by its data padded to 8 bytes.  The same bytes travel from the
+ * orbit to the main program, so received buffers are validated before use.
+ */
+#ifndef UO_UPDATE_H
+#define UO_UPDATE_H
+
+#include <stddef.h>
+
+#include "orbit.h"
+
+#define UO_UPDATE_MAX	(64UL << 20)	/* bytes per update (EMSGSIZE) */
+
+struct orbit_update {
+	unsigned char *buf;
+	size_t len;
+	size_t cap;
+};
+
+/* 0 if buf holds well-formed entries only, -1 (errno EBADMSG) if not. */
+int uo_update_validate(const void *buf, size_t len);
+/* Takes ownership of a malloc'd, validated buffer. */
+struct orbit_update *uo_update_wrap(void *buf, size_t len);
+
+/*
+ * Validates every entry with check(entry, ctx) (0 = acceptable, else an
+ * errno value), then, only if all passed, applies them in order.
+ */
+int uo_update_apply(struct orbit_update *u,
+		    int (*check)(const struct orbit_update_entry *e,
+				 void *ctx),
+		    void *ctx);
+
+#endif

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * orbit.ko: operating-system support for safe and efficient auxiliary tasks.
+ *
+ * Module entry points and limits.  Each concern lives in its own file:
+ * dev.c (device and ioctl dispatch), stats.c (counters).
+ */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include "orbit_internal.h"
+
+unsigned int orbit_max_orbits = 64;
+module_param_named(max_orbits, orbit_max_orbits, uint, 0644);
+MODULE_PARM_DESC(max_orbits, "Orbits per main program (default 64)");
+
+unsigned int orbit_max_areas = 1024;
+module_param_named(max_areas, orbit_max_areas, uint, 0644);
+MODULE_PARM_DESC(max_areas, "Areas per main program (default 1024)");
+
+unsigned int orbit_max_queue = 4096;
+module_param_named(max_queue, orbit_max_queue, uint, 0644);
+MODULE_PARM_DESC(max_queue, "Queued calls per orbit (default 4096)");
+
+unsigned int orbit_max_arg = 65536;
+module_param_named(max_arg, orbit_max_arg, uint, 0644);
+MODULE_PARM_DESC(max_arg, "Argument buffer bytes per call (default 65536)");
+
+unsigned int orbit_max_call_areas = 64;
+module_param_named(max_call_areas, orbit_max_call_areas, uint, 0644);
+MODULE_PARM_DESC(max_call_areas, "Areas named by one call (default 64)");
+
+unsigned long orbit_max_area_size = 64UL << 30;
+module_param_named(max_area_size, orbit_max_area_size, ulong, 0644);
+MODULE_PARM_DESC(max_area_size, "Largest area in bytes (default 64 GiB)");
+
+unsigned long orbit_max_main_bytes = 256UL << 30;
+module_param_named(max_main_bytes, orbit_max_main_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_main_bytes,
+		 "Area address space per main program (default 256 GiB)");
+
+static int __init orbit_init(void)
+{
+	return orbit_dev_init();
+}
+
+static void __exit orbit_exit(void)
+{
+	orbit_dev_exit();
+}
+
+module_init(orbit_init);
+module_exit(orbit_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("orbit: isolated auxiliary tasks with copy-on-write snapshots");
+MODULE_AUTHOR("orbit developers");
+MODULE_VERSION("0.1");

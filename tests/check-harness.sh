@@ -1,0 +1,44 @@
+#!/bin/bash
+# Proves the VM harness reports failure: each broken scenario must make
+# run-vm.sh fail with the expected reason, and a clean control run must
+# pass.  Prints one TAP line per scenario and a summary.
+set -u
+cd "$(dirname "$0")/.."
+k=$(scripts/kernels.sh | head -n 1)
+[ -n "$k" ] || { echo "check-harness: no test kernel"; echo "harness: 0 passed, 1 failed"; exit 1; }
+sb=build/selftest
+mkdir -p "$sb/bin" "$sb/mod"
+cp tests/selftest/warnmod/* "$sb/mod/"
+make -s -C "/usr/src/linux-headers-$k" M="$PWD/$sb/mod" modules >"$sb/mod.log" 2>&1 ||
+	{ cat "$sb/mod.log"; exit 1; }
+cp build/vmtests/t_smoke build/vmtests/leakcheck "$sb/bin/"
+cp "$sb/mod/orbit_selftest_warn.ko" "$sb/bin/"
+cc -O2 -Wall -static -o "$sb/bin/t_selftest_fail" tests/selftest/t_selftest_fail.c || exit 1
+install -m 755 tests/selftest/t_selftest_warn.sh tests/selftest/t_selftest_hang.sh "$sb/bin/"
+
+pass=0 fail=0 n=0
+scenario() {	# scenario NAME EXPECT(pass|fail) PATTERN TESTS [extra args]
+	local name=$1 expect=$2 pattern=$3 tests=$4
+	shift 4
+	n=$((n + 1))
+	out=$(tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b "$sb/bin" \
+		-l "logs/harness/$name" -t "$tests" "$@" 2>&1)
+	rc=$?
+	if { [ "$expect" = fail ] && [ $rc != 0 ] && grep -q -- "$pattern" <<<"$out"; } ||
+	   { [ "$expect" = pass ] && [ $rc = 0 ]; }; then
+		echo "ok $n - harness: $name"
+		pass=$((pass + 1))
+	else
+		echo "not ok $n - harness: $name (run-vm exit $rc, expected $expect)"
+		sed 's/^/    /' <<<"$out"
+		fail=$((fail + 1))
+	fi
+}
+echo "1..5"
+scenario clean-run pass "" t_smoke
+scenario failing-test fail "not ok .* t_selftest_fail" "t_smoke t_selftest_fail"
+scenario kernel-warning fail "guest kernel log has errors" t_selftest_warn.sh
+scenario missing-binary fail "test binary missing" "t_smoke t_no_such_test"
+scenario timeout fail "timeout after 5s" t_selftest_hang.sh -T 5
+echo "harness: $pass passed, $fail failed"
+[ $fail = 0 ]

@@ -1,0 +1,57 @@
+#!/bin/bash
+# `make check`: host unit tests (cmocka), DKMS builds for both kernels,
+# the harness self-test, and the VM suite under each stock test kernel.
+# Every part reports TAP-style lines; the last line is the grand total.
+set -u
+cd "$(dirname "$0")/.."
+mkdir -p logs
+total_pass=0 total_fail=0
+add() { total_pass=$((total_pass + $1)); total_fail=$((total_fail + $2)); }
+
+kernels=$(scripts/kernels.sh)
+if [ "$(echo "$kernels" | grep -c .)" -lt 2 ]; then
+	echo "not ok - need both the 6.1 and 6.12 test kernels, found: $kernels"
+	add 0 1
+fi
+
+echo "# build"
+if make --no-print-directory -s all vmtests > logs/build.log 2>&1; then
+	add 1 0; echo "ok - build (module for: $(echo $kernels), libuorbit, orbitctl, tests)"
+else
+	add 0 1; echo "not ok - build"; tail -30 logs/build.log
+	echo "total: $total_pass passed, $total_fail failed"; exit 1
+fi
+
+echo "# host unit tests"
+make --no-print-directory -s $(ls tests/unit/test_*.c | sed 's|tests/unit/|build/unit/|; s|\.c$||') > logs/unit-build.log 2>&1 ||
+	{ cat logs/unit-build.log; add 0 1; }
+for t in build/unit/test_*; do
+	out=$("$t" 2>&1); rc=$?
+	p=$(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out")
+	f=$(sed -n 's/.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out")
+	p=${p:-0} f=${f:-0}
+	[ $rc != 0 ] && [ "$f" = 0 ] && f=1
+	add "$p" "$f"
+	echo "$out" | grep -E '^\[ +(OK|FAILED) +\]' | sed "s|^|  $(basename "$t"): |"
+done
+
+echo "# dkms"
+out=$(scripts/dkms.sh check $kernels 2>&1); echo "$out"
+add "$(grep -c '^ok' <<<"$out")" "$(grep -c '^not ok' <<<"$out")"
+
+echo "# harness self-test"
+out=$(tests/check-harness.sh 2>&1); echo "$out"
+add "$(grep -c '^ok' <<<"$out")" "$(grep -c '^not ok' <<<"$out")"
+
+for k in $kernels; do
+	echo "# VM suite, kernel $k"
+	out=$(tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/vmtests -l "logs/$k" 2>&1)
+	echo "$out"
+	line=$(grep -F "kernel $k: " <<<"$out" | grep -E "[0-9]+ passed, [0-9]+ failed$" | tail -1)
+	p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
+	f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+	add "${p:-0}" "${f:-1}"
+done
+echo "# logs: logs/<kernel>/console.log (guest kernel), logs/<kernel>/results.log (TAP)"
+echo "total: $total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]

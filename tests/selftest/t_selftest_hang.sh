@@ -1,0 +1,3 @@
+#!/bin/sh
+# Harness self-test only: never finishes.
+sleep 100000

@@ -1,0 +1,76 @@
+#!/bin/busybox sh
+# Guest /init for orbit VM tests.  Results go to /dev/ttyS1 as TAP, the
+# kernel console to ttyS0.  Top-level plan: insmod, each test in
+# /tests/list (each followed by a leak check), rmmod.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t devtmpfs dev /dev
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t tmpfs tmp /tmp
+mkdir -p /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+echo never > /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null
+echo 20 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+ip link set lo up 2>/dev/null
+exec >/dev/ttyS1 2>&1
+
+TIMEOUT=$(cat /tests/timeout 2>/dev/null || echo 300)
+n=0
+total=$(($(grep -c . /tests/list) + 2))
+echo "KTAP version 1"
+echo "# kernel $(uname -r)"
+echo "1..$total"
+
+result() {	# result STATUS NAME [REASON]
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2${3:+ # $3}"
+	fi
+}
+
+if insmod /orbit.ko; then
+	result 0 insmod
+	loaded=1
+else
+	result 1 insmod "insmod failed"
+	loaded=0
+fi
+
+for t in $(cat /tests/list); do
+	echo "# test $t"
+	if [ ! -x "/tests/$t" ]; then
+		result 1 "$t" "test binary missing"
+		continue
+	fi
+	if [ "$loaded" != 1 ]; then
+		result 1 "$t" "module not loaded"
+		continue
+	fi
+	cd /tmp
+	timeout -s KILL "$TIMEOUT" "/tests/$t"
+	rc=$?
+	cd /
+	if [ "$rc" = 137 ]; then
+		result 1 "$t" "timeout after ${TIMEOUT}s"
+	elif [ "$rc" != 0 ]; then
+		result 1 "$t" "exit status $rc"
+	elif ! /tests/leakcheck; then
+		result 1 "$t" "module objects leaked"
+	else
+		result 0 "$t"
+	fi
+done
+
+if [ "$loaded" = 1 ] && rmmod orbit; then
+	result 0 rmmod
+else
+	result 1 rmmod "rmmod failed"
+fi
+echo "# dmesg begin"
+dmesg
+echo "# dmesg end"
+echo "# guest done"
+sync
+poweroff -f

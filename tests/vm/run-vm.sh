@@ -1,0 +1,90 @@
+#!/bin/bash
+# Boots one stock kernel in QEMU with an initramfs holding busybox, orbit.ko
+# and the test binaries; runs the guest suite; reports per-test TAP results
+# and a summary line; fails on a missing boot, failed insmod, missing or
+# failing or timed-out test, and on any Oops/BUG/WARNING/lockdep/KASAN line
+# in the guest kernel log.
+#
+# usage: run-vm.sh -k KVER -m orbit.ko -b BINDIR -l LOGDIR [-t "t1 t2"]
+#                  [-T per-test-timeout] [-M guest-MiB]
+set -u
+KVER= MODULE= BINDIR= LOGDIR= TESTS= PER_TEST=${ORBIT_TEST_TIMEOUT:-300} MEM=3072
+while getopts k:m:b:l:t:T:M: o; do
+	case $o in
+	k) KVER=$OPTARG ;; m) MODULE=$OPTARG ;; b) BINDIR=$OPTARG ;;
+	l) LOGDIR=$OPTARG ;; t) TESTS=$OPTARG ;; T) PER_TEST=$OPTARG ;;
+	M) MEM=$OPTARG ;; *) exit 2 ;;
+	esac
+done
+here=$(cd "$(dirname "$0")" && pwd)
+die() { echo "run-vm: $*" >&2; echo "kernel $KVER: 0 passed, 1 failed"; exit 1; }
+[ -n "$KVER" ] && [ -n "$MODULE" ] && [ -n "$BINDIR" ] && [ -n "$LOGDIR" ] ||
+	{ echo "usage: $0 -k KVER -m orbit.ko -b BINDIR -l LOGDIR [-t tests]" >&2; exit 2; }
+VMLINUZ=/boot/vmlinuz-$KVER
+[ -r "$VMLINUZ" ] || die "no kernel image $VMLINUZ"
+[ -r "$MODULE" ] || die "no module $MODULE"
+BUSYBOX=$(command -v busybox || echo /bin/busybox)
+[ -x "$BUSYBOX" ] || die "busybox-static is not installed"
+[ -n "$TESTS" ] || TESTS=$(cd "$BINDIR" && ls t_* 2>/dev/null | tr '\n' ' ')
+
+mkdir -p "$LOGDIR"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,tests,etc,root}
+cp "$BUSYBOX" "$root/bin/busybox"
+cp "$here/guest-init.sh" "$root/init"
+chmod 755 "$root/init"
+cp "$MODULE" "$root/orbit.ko"
+echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
+echo "user:x:1000:1000:user:/tmp:/bin/sh" >> "$root/etc/passwd"
+printf 'root:x:0:\nuser:x:1000:\n' > "$root/etc/group"
+for f in "$BINDIR"/*; do
+	[ -f "$f" ] && cp -a "$f" "$root/tests/"
+done
+: > "$root/tests/list"
+for t in $TESTS; do echo "$t" >> "$root/tests/list"; done
+echo "$PER_TEST" > "$root/tests/timeout"
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$work/initrd.gz" ||
+	die "could not build the initramfs"
+
+accel=$("$here/probe-accel.sh")
+ntests=$(echo $TESTS | wc -w)
+budget=$((60 + ntests * PER_TEST))
+con=$LOGDIR/console.log res=$LOGDIR/results.log
+rm -f "$con" "$res"
+echo "# kernel $KVER: booting under $accel (console: $con, results: $res)"
+timeout -s KILL "$budget" qemu-system-x86_64 -accel "$accel" -cpu max \
+	-m "$MEM" -smp 2 -kernel "$VMLINUZ" -initrd "$work/initrd.gz" \
+	-append "console=ttyS0 panic=-1 loglevel=7 transparent_hugepage=never" \
+	-nographic -no-reboot -monitor none \
+	-serial "file:$con" -serial "file:$res" > "$LOGDIR/qemu.log" 2>&1
+qrc=$?
+
+# Per-test results, as the guest reported them.
+[ -f "$res" ] || : > "$res"
+pass=$(grep -cE '^ok [0-9]+ ' "$res")
+fail=$(grep -cE '^not ok [0-9]+ ' "$res")
+grep -E '^(not )?ok [0-9]+ |^    not ok|^    # ' "$res" | sed 's/^/  /'
+expected=$((ntests + 2))
+reported=$((pass + fail))
+if [ "$qrc" = 137 ]; then
+	echo "  not ok - guest timed out after ${budget}s"
+	fail=$((fail + 1))
+elif ! grep -q '^# guest done' "$res"; then
+	echo "  not ok - guest did not finish (qemu exit $qrc; see $con)"
+	fail=$((fail + 1))
+fi
+if [ "$reported" -lt "$expected" ]; then
+	echo "  not ok - guest reported $reported of $expected results"
+	fail=$((fail + expected - reported))
+fi
+# Kernel log: the whole console stream plus the dmesg dump.
+bad='Oops|BUG:|WARNING:|lockdep|KASAN|general protection|Call Trace|possible circular locking|INFO: task .* blocked|Kernel panic|refcount_t:|list_add corruption|list_del corruption|Bad page'
+if grep -aEq "$bad" "$con" "$res"; then
+	echo "  not ok - guest kernel log has errors:"
+	grep -ahE "$bad" "$con" "$res" | sort -u | head -20 | sed 's/^/    /'
+	fail=$((fail + 1))
+fi
+echo "kernel $KVER: $pass passed, $fail failed"
+[ "$fail" = 0 ] && [ "$pass" = "$expected" ]

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * orbit: ioctl ABI between orbit.ko (/dev/orbit) and libuorbit.
+ *
+ * Every file descriptor obtained by opening /dev/orbit must first complete
+ * the ORBIT_IOC_API handshake (as userfaultfd's UFFDIO_API): user space
+ * states the API version it speaks and the features it wants; the module
+ * answers with the features and ioctls it supports.  Any other ioctl before
+ * the handshake fails with EINVAL.
+ *
+ * A handshaken /dev/orbit descriptor is a *main context*: the thread group
+ * that completed the handshake owns it and is the only one allowed to use it
+ * (EPERM otherwise).  ORBIT_IOC_CREATE returns a second kind of descriptor,
+ * the *orbit descriptor*, which the orbit process inherits and uses for
+ * ORBIT_IOC_ATTACH and the task loop (ORBIT_IOC_RUN).
+ *
+ * All structures have explicit padding, 64-bit user pointers and no
+ * implicit holes, so the ABI is identical for every user-space ABI.
+ */
+#ifndef _UAPI_LINUX_ORBIT_H
+#define _UAPI_LINUX_ORBIT_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define ORBIT_API_VERSION	1
+
+/* Features negotiated through ORBIT_IOC_API (bit mask). */
+#define ORBIT_FEAT_COPY_MODE	(1ULL << 0)	/* per-area COPY snapshots */
+#define ORBIT_FEAT_AUTO_MODE	(1ULL << 1)	/* per-page COW/COPY choice */
+#define ORBIT_FEAT_UPDATES	(1ULL << 2)	/* orbit -> main updates */
+#define ORBIT_FEAT_RESTART	(1ULL << 3)	/* ORBIT_IOC_RESPAWN */
+#define ORBIT_FEAT_TIMEOUT	(1ULL << 4)	/* per-orbit call timeout */
+#define ORBIT_FEAT_LIST		(1ULL << 5)	/* ORBIT_IOC_LIST */
+
+#define ORBIT_NAME_MAX		32
+
+struct orbit_api {
+	__u64 api;		/* in: ORBIT_API_VERSION */
+	__u64 features;		/* in: wanted; out: supported */
+	__u64 ioctls;		/* out: bit (1 << _IOC_NR) per supported ioctl */
+	__u32 max_arg_size;	/* out: largest argument buffer (bytes) */
+	__u32 max_call_areas;	/* out: largest area list per call */
+	__u64 max_area_size;	/* out: largest single area (bytes) */
+	__u64 reserved[4];	/* must be zero */
+};
+
+/* struct orbit_create.flags */
+#define ORBIT_CREATE_CLOEXEC	(1U << 0)	/* orbit fd gets O_CLOEXEC */
+
+struct orbit_create {
+	char name[ORBIT_NAME_MAX];	/* in: NUL-terminated */
+	__u32 flags;			/* in: ORBIT_CREATE_* */
+	__u32 id;			/* out: orbit id (> 0) */
+	__s32 orbit_fd;			/* out: descriptor for the orbit */
+	__u32 pad;
+	__u64 reserved[4];		/* must be zero */
+};
+
+/* struct orbit_area_req.flags */
+#define ORBIT_AREA_COPY		(1U << 0)	/* snapshot by copying */
+#define ORBIT_AREA_NOAUTO	(1U << 1)	/* no per-page COPY choice */
+
+struct orbit_area_req {
+	__u64 addr;	/* in: page aligned address, same in every orbit */
+	__u64 size;	/* in: maximum size in bytes, page multiple */
+	__u32 flags;	/* in: ORBIT_AREA_* */
+	__u32 orbit_id;	/* in: orbit to bind to, 0 for none */
+	__u32 id;	/* out: area id (> 0) */
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+struct orbit_bind {
+	__u32 area_id;
+	__u32 orbit_id;
+};
+
+/* struct orbit_call_req.flags */
+#define ORBIT_CALL_SYNC		(1U << 0)	/* wait for the result */
+#define ORBIT_CALL_NOFUTURE	(1U << 1)	/* fire and forget */
+
+struct orbit_call_req {
+	__u32 orbit_id;	/* in */
+	__u32 flags;	/* in: ORBIT_CALL_* */
+	__u64 func;	/* in: task function (opaque to the module) */
+	__u64 areas;	/* in: user pointer to __u32 area ids */
+	__u32 narea;	/* in: number of ids */
+	__u32 argsize;	/* in: bytes at arg */
+	__u64 arg;	/* in: user pointer to the argument buffer */
+	__u64 call_id;	/* out: future id (0 with NOFUTURE) */
+	__s64 retval;	/* out: with SYNC, the task's return value */
+	__u64 reserved[2];
+};
+
+struct orbit_wait {
+	__u64 call_id;	/* in */
+	__s64 retval;	/* out */
+	__u64 reserved[2];
+};
+
+struct orbit_attach {
+	__u32 id;		/* out: orbit id */
+	__s32 main_pid;		/* out: main program's tgid */
+	__u64 reserved[2];
+};
+
+/* struct orbit_run.flags (in) */
+#define ORBIT_RUN_HAVE_RESULT	(1U << 0)	/* retval holds the last result */
+
+struct orbit_run {
+	__u32 flags;	/* in: ORBIT_RUN_* */
+	__u32 argcap;	/* in: bytes available at argbuf */
+	__s64 retval;	/* in: result of the previous call */
+	__u64 argbuf;	/* in: user buffer for the next call's argument */
+	__u64 func;	/* out: function to run */
+	__u64 call_id;	/* out */
+	__u32 argsize;	/* out: bytes written to argbuf */
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+/* Module-wide counters (ORBIT_IOC_STATS); any /dev/orbit fd, no handshake. */
+struct orbit_stats {
+	__u64 contexts;		/* live main contexts */
+	__u64 orbits;		/* live orbits */
+	__u64 areas;		/* live areas */
+	__u64 views;		/* live orbit views of areas */
+	__u64 pages;		/* pages held by the module */
+	__u64 nodes;		/* snapshot tree nodes */
+	__u64 calls;		/* live call objects */
+	__u64 updates;		/* live update objects */
+	__u64 calls_total;	/* calls issued since load */
+	__u64 calls_failed;	/* calls that ended with an error */
+	__u64 cow_faults;	/* main writes that copied a frozen page */
+	__u64 copy_pages;	/* pages copied at snapshot time */
+	__u64 snapshots;	/* area snapshots taken */
+	__u64 orbit_deaths;	/* orbits that died or were killed */
+	__u64 reserved[8];
+};
+
+#define ORBIT_IOC_MAGIC		0xB7
+
+#define ORBIT_IOC_API		_IOWR(ORBIT_IOC_MAGIC, 0x00, struct orbit_api)
+#define ORBIT_IOC_CREATE	_IOWR(ORBIT_IOC_MAGIC, 0x01, struct orbit_create)
+#define ORBIT_IOC_DESTROY	_IOW(ORBIT_IOC_MAGIC, 0x02, __u32)
+#define ORBIT_IOC_AREA_CREATE	_IOWR(ORBIT_IOC_MAGIC, 0x03, struct orbit_area_req)
+#define ORBIT_IOC_AREA_DESTROY	_IOW(ORBIT_IOC_MAGIC, 0x04, __u32)
+#define ORBIT_IOC_AREA_BIND	_IOW(ORBIT_IOC_MAGIC, 0x05, struct orbit_bind)
+#define ORBIT_IOC_CALL		_IOWR(ORBIT_IOC_MAGIC, 0x06, struct orbit_call_req)
+#define ORBIT_IOC_WAIT		_IOWR(ORBIT_IOC_MAGIC, 0x07, struct orbit_wait)
+#define ORBIT_IOC_SPAWNER	_IOW(ORBIT_IOC_MAGIC, 0x08, __s32)
+#define ORBIT_IOC_ATTACH	_IOWR(ORBIT_IOC_MAGIC, 0x10, struct orbit_attach)
+#define ORBIT_IOC_RUN		_IOWR(ORBIT_IOC_MAGIC, 0x11, struct orbit_run)
+#define ORBIT_IOC_STATS		_IOR(ORBIT_IOC_MAGIC, 0x20, struct orbit_stats)
+
+#endif /* _UAPI_LINUX_ORBIT_H */
