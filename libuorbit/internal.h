@@ -11,9 +11,42 @@
 
 #define UO_DEVICE	"/dev/orbit"
 
+#include <pthread.h>
+
+#include "heap.h"
+
 /* ctx.c: the process's main context (opened and handshaken on first use). */
 int uo_ctx_fd(void);
 extern struct orbit_api uo_api;
+
+struct orbit {
+	uint32_t id;
+	orbit_entry entry;
+	void *(*init)(void);
+	struct orbit_attr attr;
+	char name[ORBIT_NAME_MAX];
+	char cgroup[256];
+};
+
+struct orbit_area {
+	uint32_t id;
+	unsigned char *base;
+	size_t size;			/* maximum: the mapping's size */
+	pthread_mutex_t lock;		/* protects heap */
+	struct uo_heap heap;
+};
+
+struct orbit_future {
+	uint64_t call_id;
+	struct orbit *ob;
+};
+
+/* area.c: the virtual-address window that holds every area. */
+int uo_va_reserve(void);
+void uo_va_window(void **base, size_t *size);
+
+/* spawner.c: the per-main spawner and the orbit-side task loop. */
+int uo_spawn(struct orbit *ob, int orbit_fd, pid_t *pid);
 
 /*
  * Argument checks shared by every call path; returns 0 or an errno value.

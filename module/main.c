@@ -3,7 +3,9 @@
  * orbit.ko: operating-system support for safe and efficient auxiliary tasks.
  *
  * Module entry points and limits.  Each concern lives in its own file:
- * dev.c (device and ioctl dispatch), stats.c (counters).
+ * dev.c (device, contexts, ioctl dispatch), lifecycle.c (orbit lifecycle and
+ * task loop), call.c (calls, futures, FIFO), area.c (areas, mappings,
+ * snapshots), ptree.c (persistent page tree), stats.c (counters).
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -41,12 +43,30 @@ MODULE_PARM_DESC(max_main_bytes,
 
 static int __init orbit_init(void)
 {
-	return orbit_dev_init();
+	int err;
+
+	err = pt_init();
+	if (err)
+		return err;
+	err = area_init();
+	if (err)
+		goto err_pt;
+	err = orbit_dev_init();
+	if (err)
+		goto err_area;
+	return 0;
+err_area:
+	area_exit();
+err_pt:
+	pt_exit();
+	return err;
 }
 
 static void __exit orbit_exit(void)
 {
 	orbit_dev_exit();
+	area_exit();
+	pt_exit();
 }
 
 module_init(orbit_init);

@@ -58,18 +58,163 @@ static inline void ostat_dec(enum orbit_stat s)
 void orbit_stats_fill(struct orbit_stats *st);
 long orbit_stats_ioctl(void __user *arg);
 
-/*
- * A main context: one per handshaken /dev/orbit descriptor, owned by the
- * thread group that completed the handshake.
- */
-struct orbit_ctx {
-	struct mutex lock;	/* serialises handshake and context state */
-	pid_t tgid;		/* owning thread group */
-	bool ready;		/* handshake done */
+/* ---- ptree.c: persistent page tree ---- */
+#define PT_SHIFT	9
+#define PT_FANOUT	(1U << PT_SHIFT)
+
+struct pt_node {
+	refcount_t ref;		/* parents, area->cur and snapshots */
+	unsigned int level;	/* 0: slots are pages, else child nodes */
+	void *slot[PT_FANOUT];
 };
 
+struct page *opage_alloc(bool zero);
+struct page *opage_copy(struct page *src);
+void opage_get(struct page *page);
+void opage_put(struct page *page);
+struct pt_node *pt_get(struct pt_node *n);
+void pt_put(struct pt_node *n);
+unsigned int pt_levels(unsigned long npages);
+struct page *pt_lookup(struct pt_node *root, unsigned long idx, bool *shared);
+int pt_set(struct pt_node **rootp, unsigned int levels, unsigned long idx,
+	   struct page *page, struct page **old);
+int pt_diff(struct pt_node *a, struct pt_node *b, unsigned int levels,
+	    int (*fn)(void *ctx, unsigned long idx), void *ctx);
+int pt_init(void);
+void pt_exit(void);
+
+/* ---- area.c: areas, their mappings and snapshots ---- */
+struct orbit_area {
+	struct kref ref;	/* ctx table, main mapping, views, snapshots */
+	u32 id;			/* in its context (set by the context) */
+	unsigned long addr, size, npages;
+	unsigned int levels;	/* of its page tree */
+	bool copy_mode;		/* snapshot by copying every page */
+	bool auto_mode;		/* per-page COW/COPY choice */
+	struct mm_struct *mm;	/* main's mm (grabbed), for mmap checks */
+	struct address_space *mapping;	/* main mapping's, for zaps */
+	/*
+	 * Protects cur, ovl, dirty, dirty_overflow, meta and seq: faults of
+	 * the main mapping and snapshots serialise on it.
+	 */
+	struct mutex lock;
+	struct pt_node *cur;	/* current page tree */
+	struct xarray ovl;	/* COPY-mode pages main writes directly */
+	struct xarray dirty;	/* indices written since the last snapshot */
+	bool dirty_overflow;	/* dirty is incomplete: zap everything */
+	struct xarray meta;	/* auto mode: per-page fault statistics */
+	u64 seq;		/* snapshots taken */
+};
+
+struct orbit_view {
+	struct kref ref;	/* its orbit and its file */
+	struct orbit_area *area;
+	struct mm_struct *mm;	/* the orbit's mm (grabbed) */
+	struct address_space *mapping;	/* view mapping's, for zaps */
+	struct list_head node;	/* in orbit->views */
+	/* Protects root and priv: view faults and installs serialise. */
+	struct mutex lock;
+	struct pt_node *root;	/* installed snapshot */
+	struct xarray priv;	/* orbit-private pages (written, zero fill) */
+};
+
+struct orbit_area *area_create(unsigned long addr, unsigned long size,
+			       unsigned int flags);
+struct orbit_area *area_get(struct orbit_area *area);
+void area_put(struct orbit_area *area);
+int area_snapshot(struct orbit_area *area, struct pt_node **root);
+struct orbit_view *view_create(struct orbit_area *area);
+void view_put(struct orbit_view *view);
+void view_install(struct orbit_view *view, struct pt_node *root);
+int area_init(void);
+void area_exit(void);
+
+/* ---- dev.c: main contexts ---- */
+struct orbit_ctx {
+	struct kref ref;	/* its file, its orbits */
+	/*
+	 * Protects ready, dead, the orbit and area tables and the limits'
+	 * accounting (norbits, nareas, area_bytes).
+	 */
+	struct mutex lock;
+	pid_t tgid;		/* owning thread group */
+	struct mm_struct *mm;	/* its mm (grabbed at handshake) */
+	bool ready;		/* handshake done */
+	bool dead;		/* torn down: main exited or closed it */
+	struct idr orbits;	/* id -> struct orbit */
+	struct idr areas;	/* id -> struct orbit_area */
+	struct xarray calls;	/* future id -> struct orbit_call */
+	u32 next_call;		/* cyclic future id allocation */
+	unsigned int norbits;	/* entries in orbits */
+	unsigned int nareas;	/* entries in areas */
+	unsigned long area_bytes;
+	struct pid *spawner;	/* library's spawner, killed with main */
+};
+
+void ctx_put(struct orbit_ctx *ctx);
 int orbit_dev_init(void);
 void orbit_dev_exit(void);
+
+/* ---- lifecycle.c: orbit lifecycle and the orbit's task loop ---- */
+enum orbit_state { ORBIT_SPAWNING, ORBIT_READY, ORBIT_DEAD };
+
+struct orbit {
+	struct kref ref;	/* ctx table, its file, calls in flight */
+	struct orbit_ctx *ctx;	/* holds a reference */
+	u32 id;
+	char name[ORBIT_NAME_MAX];
+	/* Protects state, queue, nqueued and running; wq waits on them. */
+	spinlock_t lock;
+	wait_queue_head_t wq;	/* the orbit waits here for calls */
+	enum orbit_state state;
+	struct list_head queue;	/* FIFO of struct orbit_call */
+	unsigned int nqueued;
+	struct orbit_call *running;
+	struct pid *pid;	/* orbit's thread group, after attach */
+	struct mm_struct *mm;	/* orbit's mm (pointer only), after attach */
+	/* Protects views; taken by the orbit's task loop and teardown. */
+	struct mutex view_lock;
+	struct list_head views;
+	struct xarray bound;	/* ids of the areas bound to it */
+	u64 calls_done;		/* under lock */
+};
+
+struct orbit *orbit_alloc(struct orbit_ctx *ctx, const char *name);
+struct file *orbit_file(struct orbit *ob);
+void orbit_put(struct orbit *ob);
+void orbit_kill(struct orbit *ob, int err);
+long orbit_fd_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* ---- call.c: calls, their snapshots and the per-orbit FIFO ---- */
+struct orbit_snap {
+	struct orbit_area *area;
+	struct pt_node *root;
+};
+
+enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_DONE };
+
+struct orbit_call {
+	struct kref ref;	/* the orbit's queue, the future, a waiter */
+	u32 id;			/* future id, 0 without a future */
+	u32 flags;
+	struct orbit *orbit;
+	u64 func;
+	void *arg;
+	u32 argsize;
+	enum call_state state;	/* under orbit->lock */
+	long retval;
+	int error;		/* 0 or a negative errno */
+	wait_queue_head_t done;	/* main waits here */
+	struct list_head node;	/* in orbit->queue */
+	unsigned int nsnap;
+	struct orbit_snap snap[];
+};
+
+long call_issue(struct orbit_ctx *ctx, void __user *uarg);
+long call_wait(struct orbit_ctx *ctx, void __user *uarg);
+void call_finish(struct orbit_call *call, long retval, int error);
+void call_put(struct orbit_call *call);
+void call_drop_futures(struct orbit_ctx *ctx);
 
 /*
  * vm_flags became read-only (accessors only) in 6.3; Kbuild detects the

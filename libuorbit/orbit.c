@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Orbits, calls and futures: the public API over the module's ioctls. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+void orbit_attr_init(struct orbit_attr *attr)
+{
+	if (attr)
+		memset(attr, 0, sizeof(*attr));
+}
+
+struct orbit *orbit_create_ex(const char *name, orbit_entry entry,
+			      void *(*init)(void),
+			      const struct orbit_attr *attr)
+{
+	struct orbit_create req;
+	struct orbit *ob;
+	pid_t pid;
+	int fd, err;
+
+	if (attr && (attr->restart > ORBIT_RESTART_LIMIT ||
+		     (attr->cgroup && strlen(attr->cgroup) >= 256))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	fd = uo_ctx_fd();
+	if (fd < 0)
+		return NULL;
+	ob = calloc(1, sizeof(*ob));
+	if (!ob)
+		return NULL;
+	ob->entry = entry;
+	ob->init = init;
+	if (attr)
+		ob->attr = *attr;
+	if (attr && attr->cgroup)
+		strcpy(ob->cgroup, attr->cgroup);
+	ob->attr.cgroup = NULL;
+	strncpy(ob->name, name ? name : "orbit", sizeof(ob->name) - 1);
+
+	memset(&req, 0, sizeof(req));
+	memcpy(req.name, ob->name, sizeof(req.name));
+	if (ioctl(fd, ORBIT_IOC_CREATE, &req) < 0)
+		goto fail;
+	ob->id = req.id;
+	if (uo_spawn(ob, req.orbit_fd, &pid)) {
+		err = errno;
+		close(req.orbit_fd);
+		ioctl(fd, ORBIT_IOC_DESTROY, &ob->id);
+		errno = err;
+		goto fail;
+	}
+	close(req.orbit_fd);	/* the orbit holds it now */
+	return ob;
+fail:
+	free(ob);
+	return NULL;
+}
+
+struct orbit *orbit_create(const char *name, orbit_entry entry,
+			   void *(*init)(void))
+{
+	return orbit_create_ex(name, entry, init, NULL);
+}
+
+int orbit_destroy(struct orbit *ob)
+{
+	int fd;
+
+	if (!ob) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = uo_ctx_fd();
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, ORBIT_IOC_DESTROY, &ob->id) < 0)
+		return -1;
+	free(ob);
+	return 0;
+}
+
+/* Waits for a call; 0 with *retval, or -1 with errno. */
+static int wait_call(uint64_t call_id, long *retval)
+{
+	struct orbit_wait w;
+	int fd = uo_ctx_fd();
+
+	if (fd < 0)
+		return -1;
+	memset(&w, 0, sizeof(w));
+	w.call_id = call_id;
+	while (ioctl(fd, ORBIT_IOC_WAIT, &w) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	if (retval)
+		*retval = w.retval;
+	return 0;
+}
+
+static int issue(struct orbit *ob, uint32_t flags, size_t narea,
+		 struct orbit_area **areas, orbit_entry func_once,
+		 void *arg, size_t argsize, struct orbit_call_req *req)
+{
+	uint32_t ids[64];
+	size_t i;
+	int fd, err;
+
+	if (!ob) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = uo_ctx_fd();
+	if (fd < 0)
+		return -1;
+	err = uo_check_call_args(narea, areas, arg, argsize,
+				 uo_api.max_arg_size,
+				 uo_api.max_call_areas < 64 ? uo_api.max_call_areas
+							    : 64);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	for (i = 0; i < narea; i++)
+		ids[i] = areas[i]->id;
+	memset(req, 0, sizeof(*req));
+	req->orbit_id = ob->id;
+	req->flags = flags;
+	req->func = (uintptr_t)func_once;
+	req->areas = (uintptr_t)ids;
+	req->narea = (uint32_t)narea;
+	req->argsize = (uint32_t)argsize;
+	req->arg = (uintptr_t)arg;
+	return ioctl(fd, ORBIT_IOC_CALL, req);
+}
+
+long orbit_call(struct orbit *ob, size_t narea, struct orbit_area **areas,
+		orbit_entry func_once, void *arg, size_t argsize)
+{
+	struct orbit_call_req req;
+	long ret;
+
+	if (issue(ob, ORBIT_CALL_SYNC, narea, areas, func_once, arg, argsize,
+		  &req) < 0) {
+		/* Interrupted while waiting: the call runs, collect it. */
+		if (errno != EINTR || !req.call_id ||
+		    wait_call(req.call_id, &ret))
+			return -1;
+		errno = 0;
+		return ret;
+	}
+	errno = 0;
+	return req.retval;
+}
+
+struct orbit_future *orbit_call_async(struct orbit *ob, int flags,
+				      size_t narea, struct orbit_area **areas,
+				      orbit_entry func_once, void *arg,
+				      size_t argsize)
+{
+	struct orbit_call_req req;
+	struct orbit_future *f = NULL;
+
+	if (flags & ~ORBIT_NOFUTURE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!(flags & ORBIT_NOFUTURE)) {
+		f = malloc(sizeof(*f));
+		if (!f)
+			return NULL;
+	}
+	if (issue(ob, flags & ORBIT_NOFUTURE ? ORBIT_CALL_NOFUTURE : 0, narea,
+		  areas, func_once, arg, argsize, &req) < 0) {
+		free(f);
+		return NULL;
+	}
+	if (!f) {
+		errno = 0;
+		return NULL;
+	}
+	f->call_id = req.call_id;
+	f->ob = ob;
+	return f;
+}
+
+int orbit_future_get(struct orbit_future *f, long *retval)
+{
+	int ret;
+
+	if (!f) {
+		errno = EINVAL;
+		return -1;
+	}
+	ret = wait_call(f->call_id, retval);
+	free(f);
+	return ret;
+}

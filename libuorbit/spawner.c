@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The spawner and the orbit-side task loop.
+ *
+ * Orbits are not forked from the main program, whose size would make every
+ * creation slow and whose heap they would pin, but from a small spawner
+ * the library forks once, early.  The spawner is re-created when main has
+ * loaded new code since (dlopen), so that every function main can name
+ * exists in a new orbit.  It receives an orbit descriptor over a socket,
+ * forks, and the child attaches to the module and runs the task loop.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SPAWNER_FD	3
+
+struct spawn_req {
+	uint64_t entry;
+	uint64_t init;
+	char name[ORBIT_NAME_MAX];
+	char cgroup[256];
+};
+
+struct spawn_reply {
+	int32_t pid;	/* > 0, or -errno */
+};
+
+static pthread_mutex_t spawner_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t spawner_pid;
+static int spawner_sock = -1;
+static unsigned long long spawner_adds;
+
+static int count_objects(struct dl_phdr_info *info, size_t size, void *data)
+{
+	*(unsigned long long *)data = info->dlpi_adds;
+	return 1;
+}
+
+/* Objects ever loaded into main: changes when main dlopen()s new code. */
+static unsigned long long loaded_objects(void)
+{
+	unsigned long long adds = 0;
+
+	dl_iterate_phdr(count_objects, &adds);
+	return adds;
+}
+
+/* Moves the calling orbit into a cgroup v2 directory. */
+static int join_cgroup(const char *dir)
+{
+	char path[300];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, "0", 1) == 1;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
+						 int fd)
+{
+	orbit_entry entry = (orbit_entry)(uintptr_t)req->entry;
+	void *(*init)(void) = (void *(*)(void))(uintptr_t)req->init;
+	struct orbit_attach at;
+	struct orbit_run run;
+	void *store = NULL, *argbuf;
+
+	prctl(PR_SET_NAME, req->name[0] ? req->name : "orbit");
+	signal(SIGCHLD, SIG_DFL);
+	if (req->cgroup[0] && join_cgroup(req->cgroup))
+		_exit(126);
+	memset(&at, 0, sizeof(at));
+	if (ioctl(fd, ORBIT_IOC_ATTACH, &at) < 0)
+		_exit(125);
+	argbuf = malloc(uo_api.max_arg_size ? uo_api.max_arg_size : 1);
+	if (!argbuf)
+		_exit(124);
+	if (init)
+		store = init();
+
+	memset(&run, 0, sizeof(run));
+	run.argbuf = (uintptr_t)argbuf;
+	run.argcap = uo_api.max_arg_size;
+	for (;;) {
+		orbit_entry fn;
+
+		if (ioctl(fd, ORBIT_IOC_RUN, &run) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(0);	/* main is gone or destroyed us */
+		}
+		fn = run.func ? (orbit_entry)(uintptr_t)run.func : entry;
+		run.retval = fn ? fn(argbuf, store) : -1;
+		run.flags = ORBIT_RUN_HAVE_RESULT;
+	}
+}
+
+static __attribute__((noreturn)) void spawner_main(void)
+{
+	void *base;
+	size_t size;
+
+	prctl(PR_SET_NAME, "orbit-spawner");
+	/* Orbits are reaped by nobody: no zombies. */
+	signal(SIGCHLD, SIG_IGN);
+	/* Areas (not inherited) leave holes: reserve the whole window again. */
+	uo_va_window(&base, &size);
+	if (base)
+		mmap(base, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		     MAP_NORESERVE | MAP_FIXED, -1, 0);
+	for (;;) {
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct spawn_req req;
+		struct spawn_reply rep;
+		struct iovec iov = { &req, sizeof(req) };
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+		};
+		struct cmsghdr *cm;
+		ssize_t n;
+		int fd = -1;
+		pid_t pid;
+
+		n = recvmsg(SPAWNER_FD, &msg, MSG_CMSG_CLOEXEC);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			_exit(0);	/* main closed its end: it is gone */
+		}
+		cm = CMSG_FIRSTHDR(&msg);
+		if (cm && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+		if (n != sizeof(req) || fd < 0) {
+			rep.pid = -EINVAL;
+		} else {
+			pid = fork();
+			if (pid == 0) {
+				close(SPAWNER_FD);
+				orbit_main(&req, fd);
+			}
+			rep.pid = pid < 0 ? -errno : pid;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (send(SPAWNER_FD, &rep, sizeof(rep), MSG_NOSIGNAL) < 0)
+			_exit(0);
+	}
+}
+
+static void spawner_stop_locked(void)
+{
+	if (spawner_sock < 0)
+		return;
+	close(spawner_sock);	/* the spawner exits on EOF */
+	spawner_sock = -1;
+	waitpid(spawner_pid, NULL, 0);
+	spawner_pid = 0;
+}
+
+static int spawner_start_locked(void)
+{
+	int ctx = uo_ctx_fd(), sv[2];
+	pid_t pid;
+
+	if (ctx < 0 || uo_va_reserve())
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	spawner_adds = loaded_objects();
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		if (dup2(sv[1], SPAWNER_FD) < 0)
+			_exit(127);
+		/* Nothing of main's but stdio and the socket. */
+		close_range(SPAWNER_FD + 1, ~0U, 0);
+		spawner_main();
+	}
+	close(sv[1]);
+	spawner_sock = sv[0];
+	spawner_pid = pid;
+	/* The module kills the spawner when main goes away. */
+	ioctl(ctx, ORBIT_IOC_SPAWNER, &(int32_t){ pid });
+	return 0;
+}
+
+static void spawner_atfork_child(void)
+{
+	pthread_mutex_init(&spawner_lock, NULL);
+	if (spawner_sock >= 0)
+		close(spawner_sock);
+	spawner_sock = -1;
+	spawner_pid = 0;
+}
+
+static pthread_once_t spawner_once = PTHREAD_ONCE_INIT;
+
+static void spawner_register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, spawner_atfork_child);
+}
+
+static int spawn_once(const struct spawn_req *req, int orbit_fd, pid_t *pid)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { (void *)req, sizeof(*req) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	struct spawn_reply rep;
+	ssize_t n;
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &orbit_fd, sizeof(int));
+	if (sendmsg(spawner_sock, &msg, MSG_NOSIGNAL) != sizeof(*req))
+		return -1;
+	do {
+		n = recv(spawner_sock, &rep, sizeof(rep), 0);
+	} while (n < 0 && errno == EINTR);
+	if (n != sizeof(rep)) {
+		errno = EPIPE;
+		return -1;
+	}
+	if (rep.pid < 0) {
+		errno = -rep.pid;
+		return -1;
+	}
+	*pid = rep.pid;
+	return 0;
+}
+
+int uo_spawn(struct orbit *ob, int orbit_fd, pid_t *pid)
+{
+	struct spawn_req req;
+	int ret, tries;
+
+	memset(&req, 0, sizeof(req));
+	req.entry = (uintptr_t)ob->entry;
+	req.init = (uintptr_t)ob->init;
+	memcpy(req.name, ob->name, sizeof(req.name));
+	memcpy(req.cgroup, ob->cgroup, sizeof(req.cgroup));
+
+	pthread_once(&spawner_once, spawner_register_atfork);
+	pthread_mutex_lock(&spawner_lock);
+	for (tries = 0; tries < 2; tries++) {
+		if (spawner_sock >= 0 && spawner_adds != loaded_objects())
+			spawner_stop_locked();	/* main has new code */
+		if (spawner_sock < 0 && spawner_start_locked()) {
+			ret = -1;
+			break;
+		}
+		ret = spawn_once(&req, orbit_fd, pid);
+		if (!ret || errno != EPIPE)
+			break;
+		spawner_stop_locked();	/* the spawner died: a new one */
+	}
+	pthread_mutex_unlock(&spawner_lock);
+	return ret;
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Persistent page tree: a 512-way radix tree of module pages whose nodes
+ * are reference counted and shared between an area's current tree and its
+ * snapshots.  Taking a snapshot is one reference on the root; changing the
+ * current tree copies only the shared nodes on the path (path copying), so
+ * the cost of a call is proportional to what changed, never to the area.
+ *
+ * Pages carry a module reference count in page->private (the module owns
+ * these pages; they are never in the page cache or anonymous).  The
+ * module's hold on a page is one struct page reference, dropped when that
+ * count reaches zero; mappings hold their own struct page references.
+ */
+#include <linux/highmem.h>
+#include <linux/slab.h>
+
+#include "orbit_internal.h"
+
+static struct kmem_cache *pt_cache;
+
+static atomic_long_t *opage_count(struct page *page)
+{
+	return (atomic_long_t *)&page->private;
+}
+
+struct page *opage_alloc(bool zero)
+{
+	gfp_t gfp = GFP_HIGHUSER | __GFP_ACCOUNT | __GFP_NOWARN;
+	struct page *page = alloc_page(zero ? gfp | __GFP_ZERO : gfp);
+
+	if (!page)
+		return NULL;
+	atomic_long_set(opage_count(page), 1);
+	ostat_inc(OS_PAGES);
+	return page;
+}
+
+struct page *opage_copy(struct page *src)
+{
+	struct page *page = opage_alloc(false);
+
+	if (page)
+		copy_highpage(page, src);
+	return page;
+}
+
+void opage_get(struct page *page)
+{
+	atomic_long_inc(opage_count(page));
+}
+
+void opage_put(struct page *page)
+{
+	if (!page || !atomic_long_dec_and_test(opage_count(page)))
+		return;
+	set_page_private(page, 0);
+	ostat_dec(OS_PAGES);
+	put_page(page);
+}
+
+static struct pt_node *pt_alloc(unsigned int level)
+{
+	struct pt_node *n = kmem_cache_zalloc(pt_cache, GFP_KERNEL_ACCOUNT);
+
+	if (!n)
+		return NULL;
+	refcount_set(&n->ref, 1);
+	n->level = level;
+	ostat_inc(OS_NODES);
+	return n;
+}
+
+struct pt_node *pt_get(struct pt_node *n)
+{
+	if (n)
+		refcount_inc(&n->ref);
+	return n;
+}
+
+void pt_put(struct pt_node *n)
+{
+	unsigned int i;
+
+	if (!n || !refcount_dec_and_test(&n->ref))
+		return;
+	for (i = 0; i < PT_FANOUT; i++) {
+		if (!n->slot[i])
+			continue;
+		if (n->level)
+			pt_put(n->slot[i]);
+		else
+			opage_put(n->slot[i]);
+	}
+	kmem_cache_free(pt_cache, n);
+	ostat_dec(OS_NODES);
+}
+
+/* Private copy of a shared node: children gain one reference each. */
+static struct pt_node *pt_clone(struct pt_node *n)
+{
+	struct pt_node *c = pt_alloc(n->level);
+	unsigned int i;
+
+	if (!c)
+		return NULL;
+	for (i = 0; i < PT_FANOUT; i++) {
+		c->slot[i] = n->slot[i];
+		if (!c->slot[i])
+			continue;
+		if (n->level)
+			pt_get(c->slot[i]);
+		else
+			opage_get(c->slot[i]);
+	}
+	return c;
+}
+
+static unsigned int pt_index(unsigned long idx, unsigned int level)
+{
+	return (idx >> (PT_SHIFT * level)) & (PT_FANOUT - 1);
+}
+
+unsigned int pt_levels(unsigned long npages)
+{
+	unsigned int levels = 1;
+
+	while (levels < 8 && (npages - 1) >> (PT_SHIFT * levels))
+		levels++;
+	return levels;
+}
+
+struct page *pt_lookup(struct pt_node *root, unsigned long idx, bool *shared)
+{
+	struct pt_node *n = root;
+	bool sh = false;
+
+	while (n) {
+		if (refcount_read(&n->ref) > 1)
+			sh = true;
+		if (!n->level) {
+			if (shared)
+				*shared = sh;
+			return n->slot[pt_index(idx, 0)];
+		}
+		n = n->slot[pt_index(idx, n->level)];
+	}
+	if (shared)
+		*shared = sh;
+	return NULL;
+}
+
+/*
+ * Stores page (the caller's module reference moves into the tree) at idx,
+ * copying every shared node on the path.  The page previously there is
+ * returned in *old with the tree's reference, for the caller to drop.
+ * The caller serialises all changes to *rootp.
+ */
+int pt_set(struct pt_node **rootp, unsigned int levels, unsigned long idx,
+	   struct page *page, struct page **old)
+{
+	struct pt_node **pp = rootp;
+	unsigned int level = levels - 1;
+
+	for (;;) {
+		struct pt_node *n = *pp;
+		unsigned int i = pt_index(idx, level);
+
+		if (!n) {
+			n = pt_alloc(level);
+			if (!n)
+				return -ENOMEM;
+			*pp = n;
+		} else if (refcount_read(&n->ref) > 1) {
+			struct pt_node *c = pt_clone(n);
+
+			if (!c)
+				return -ENOMEM;
+			pt_put(n);
+			*pp = c;
+			n = c;
+		}
+		if (!level) {
+			*old = n->slot[i];
+			n->slot[i] = page;
+			return 0;
+		}
+		pp = (struct pt_node **)&n->slot[i];
+		level--;
+	}
+}
+
+/* Calls fn for every index whose page differs between trees a and b. */
+static int pt_diff_level(struct pt_node *a, struct pt_node *b,
+			 unsigned int level, unsigned long base,
+			 int (*fn)(void *ctx, unsigned long idx), void *ctx)
+{
+	unsigned long span = 1UL << (PT_SHIFT * level);
+	unsigned int i;
+	int ret;
+
+	if (a == b)
+		return 0;
+	for (i = 0; i < PT_FANOUT; i++) {
+		void *sa = a ? a->slot[i] : NULL;
+		void *sb = b ? b->slot[i] : NULL;
+
+		if (sa == sb)
+			continue;
+		if (level)
+			ret = pt_diff_level(sa, sb, level - 1, base + i * span,
+					    fn, ctx);
+		else
+			ret = fn(ctx, base + i);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int pt_diff(struct pt_node *a, struct pt_node *b, unsigned int levels,
+	    int (*fn)(void *ctx, unsigned long idx), void *ctx)
+{
+	return pt_diff_level(a, b, levels - 1, 0, fn, ctx);
+}
+
+int __init pt_init(void)
+{
+	pt_cache = kmem_cache_create("orbit_pt_node", sizeof(struct pt_node),
+				     0, SLAB_ACCOUNT, NULL);
+	return pt_cache ? 0 : -ENOMEM;
+}
+
+void pt_exit(void)
+{
+	kmem_cache_destroy(pt_cache);
+}
