@@ -38,7 +38,7 @@
 #define ORBIT_FS_MAGIC		0x0b17f5a1
 #define COPY_BUDGET_PAGES	(SZ_32K >> PAGE_SHIFT)
 #define AUTO_MIN_SNAPS		4	/* snapshots seen before judging */
-#define VIEW_WRITTEN		XA_MARK_0
+#define VIEW_WRITTEN		XA_MARK_1
 
 static struct vfsmount *orbit_mnt;
 
@@ -81,9 +81,19 @@ static struct file *orbit_file_new(const char *name,
 
 /* ---- zapping ranges of PTEs, coalesced into runs ---------------------- */
 
+#define ZAP_BATCH	64
+
+/*
+ * A run of PTEs to zap.  Freezing a page zaps it with the page locked:
+ * a write fault makes its PTE writable under the page lock after
+ * page_mkwrite marked the page dirty, so taking the lock waits out such a
+ * fault and the zap then removes its writable PTE (as page_mkclean does).
+ */
 struct zap_run {
 	struct address_space *mapping;
 	unsigned long start, nr;
+	unsigned int nlocked;
+	struct page *locked[ZAP_BATCH];
 };
 
 static void zap_flush(struct zap_run *z)
@@ -91,6 +101,8 @@ static void zap_flush(struct zap_run *z)
 	if (z->nr)
 		unmap_mapping_pages(z->mapping, z->start, z->nr, false);
 	z->nr = 0;
+	while (z->nlocked)
+		unlock_page(z->locked[--z->nlocked]);
 }
 
 static void zap_add(struct zap_run *z, unsigned long idx)
@@ -102,6 +114,16 @@ static void zap_add(struct zap_run *z, unsigned long idx)
 	zap_flush(z);
 	z->start = idx;
 	z->nr = 1;
+}
+
+static void zap_add_locked(struct zap_run *z, unsigned long idx,
+			   struct page *page)
+{
+	if (z->nlocked == ZAP_BATCH || (z->nr && idx != z->start + z->nr))
+		zap_flush(z);
+	lock_page(page);
+	z->locked[z->nlocked++] = page;
+	zap_add(z, idx);
 }
 
 /*
@@ -168,11 +190,9 @@ static int orbit_mmap_check(struct vm_area_struct *vma, unsigned long addr,
 
 /* ---- the main program's mapping --------------------------------------- */
 
-static void area_mark_dirty(struct orbit_area *area, unsigned long idx)
+static int area_mark_dirty(struct orbit_area *area, unsigned long idx)
 {
-	/* A failed insert only loses tracking: fall back to a full scan. */
-	if (xa_err(xa_store(&area->dirty, idx, xa_mk_value(0), GFP_KERNEL)))
-		area->dirty_overflow = true;
+	return xa_err(xa_store(&area->dirty, idx, xa_mk_value(0), GFP_KERNEL));
 }
 
 /*
@@ -210,12 +230,12 @@ static struct page *area_cow(struct orbit_area *area, unsigned long idx,
 	if (area->auto_mode && area_wants_copy(area, idx) &&
 	    !xa_err(xa_store(&area->ovl, idx, copy, GFP_KERNEL)))
 		return copy;	/* the tree keeps the frozen page */
-	if (pt_set(&area->cur, area->levels, idx, copy, &old)) {
+	if (area_mark_dirty(area, idx) ||
+	    pt_set(&area->cur, area->levels, idx, copy, &old)) {
 		opage_put(copy);
 		return NULL;
 	}
 	opage_put(old);
-	area_mark_dirty(area, idx);
 	return copy;
 }
 
@@ -254,8 +274,8 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 		page = area_cow(area, idx, page);
 		*in_ovl = page && xa_load(&area->ovl, idx) == page;
 	}
-	if (page && write && !*in_ovl)
-		area_mark_dirty(area, idx);
+	if (page && write && !*in_ovl && area_mark_dirty(area, idx))
+		return NULL;
 	return page;
 }
 
@@ -299,8 +319,10 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 		mutex_unlock(&area->lock);
 		return VM_FAULT_NOPAGE;
 	}
-	if (!xa_load(&area->ovl, idx))
-		area_mark_dirty(area, idx);
+	if (!xa_load(&area->ovl, idx) && area_mark_dirty(area, idx)) {
+		mutex_unlock(&area->lock);
+		return VM_FAULT_OOM;
+	}
 	lock_page(page);
 	mutex_unlock(&area->lock);
 	return VM_FAULT_LOCKED;
@@ -455,7 +477,7 @@ static int area_snapshot_copy_pages(struct orbit_area *area,
 			return err;
 		opage_put(old);
 		xa_erase(&area->ovl, idx);
-		zap_add(zap, idx);
+		zap_add_locked(zap, idx, page);
 	}
 	return 0;
 }
@@ -472,11 +494,6 @@ static int area_snapshot_freeze(struct orbit_area *area, struct zap_run *zap)
 	void *entry;
 	int err;
 
-	if (area->dirty_overflow) {
-		zap_flush(zap);
-		unmap_mapping_pages(area->mapping, 0, area->npages, false);
-		area->dirty_overflow = false;
-	}
 	xa_for_each(&area->dirty, idx, entry) {
 		struct page *page = pt_lookup(area->cur, idx, NULL), *copy, *old;
 
@@ -503,7 +520,8 @@ static int area_snapshot_freeze(struct orbit_area *area, struct zap_run *zap)
 			ostat_inc(OS_COPY_PAGES);
 			continue;
 		}
-		zap_add(zap, idx);
+		if (page)
+			zap_add_locked(zap, idx, page);
 	}
 	xa_destroy(&area->dirty);
 	return 0;
@@ -671,7 +689,7 @@ struct orbit_view *view_create(struct orbit_area *area)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&view->ref);
 	mutex_init(&view->lock);
-	xa_init_flags(&view->priv, XA_FLAGS_TRACK_FREE);
+	xa_init(&view->priv);
 	view->area = area_get(area);
 	view->mm = current->mm;
 	mmgrab(view->mm);

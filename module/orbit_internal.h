@@ -94,14 +94,13 @@ struct orbit_area {
 	struct mm_struct *mm;	/* main's mm (grabbed), for mmap checks */
 	struct address_space *mapping;	/* main mapping's, for zaps */
 	/*
-	 * Protects cur, ovl, dirty, dirty_overflow, meta and seq: faults of
-	 * the main mapping and snapshots serialise on it.
+	 * Protects cur, ovl, dirty, meta and seq: faults of the main mapping
+	 * and snapshots serialise on it.  Taken before page locks.
 	 */
 	struct mutex lock;
 	struct pt_node *cur;	/* current page tree */
 	struct xarray ovl;	/* COPY-mode pages main writes directly */
 	struct xarray dirty;	/* indices written since the last snapshot */
-	bool dirty_overflow;	/* dirty is incomplete: zap everything */
 	struct xarray meta;	/* auto mode: per-page fault statistics */
 	u64 seq;		/* snapshots taken */
 };

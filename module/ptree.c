@@ -129,18 +129,27 @@ unsigned int pt_levels(unsigned long npages)
 	return levels;
 }
 
+/*
+ * Looks up the page at idx.  *shared tells whether a snapshot may hold it:
+ * a node on the path is shared, or the page itself sits in more than one
+ * leaf (after a path copy, clones share pages between exclusive leaves).
+ */
 struct page *pt_lookup(struct pt_node *root, unsigned long idx, bool *shared)
 {
 	struct pt_node *n = root;
+	struct page *page;
 	bool sh = false;
 
 	while (n) {
 		if (refcount_read(&n->ref) > 1)
 			sh = true;
 		if (!n->level) {
+			page = n->slot[pt_index(idx, 0)];
+			if (page && atomic_long_read(opage_count(page)) > 1)
+				sh = true;
 			if (shared)
 				*shared = sh;
-			return n->slot[pt_index(idx, 0)];
+			return page;
 		}
 		n = n->slot[pt_index(idx, n->level)];
 	}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers shared by guest tests. */
+#ifndef ORBIT_TEST_UTIL_H
+#define ORBIT_TEST_UTIL_H
+
+#include <dirent.h>
+#include <orbit.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Live objects (contexts aside: the test holds its own). */
+static inline int live_equal(const struct orbit_module_stats *a,
+			     const struct orbit_module_stats *b)
+{
+	return a->orbits == b->orbits &&
+	       a->areas == b->areas && a->views == b->views &&
+	       a->pages == b->pages && a->nodes == b->nodes &&
+	       a->calls == b->calls && a->updates == b->updates;
+}
+
+/* Waits up to 5 s for the live counters to return to *start. */
+static inline int counters_back_to(const struct orbit_module_stats *start)
+{
+	struct orbit_module_stats now;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (orbit_module_stats(&now))
+			return 0;
+		if (live_equal(&now, start))
+			return 1;
+		usleep(50000);
+	}
+	printf("    # counters: contexts %llu/%llu orbits %llu/%llu areas %llu/%llu views %llu/%llu pages %llu/%llu nodes %llu/%llu calls %llu/%llu\n",
+	       (unsigned long long)now.contexts, (unsigned long long)start->contexts,
+	       (unsigned long long)now.orbits, (unsigned long long)start->orbits,
+	       (unsigned long long)now.areas, (unsigned long long)start->areas,
+	       (unsigned long long)now.views, (unsigned long long)start->views,
+	       (unsigned long long)now.pages, (unsigned long long)start->pages,
+	       (unsigned long long)now.nodes, (unsigned long long)start->nodes,
+	       (unsigned long long)now.calls, (unsigned long long)start->calls);
+	return 0;
+}
+
+/* Number of processes whose comm is name. */
+static inline int count_procs(const char *name)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[64], comm[64] = "";
+		FILE *f;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f)) {
+			comm[strcspn(comm, "\n")] = 0;
+			if (!strcmp(comm, name))
+				n++;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Waits up to 5 s for no process named name to remain. */
+static inline int procs_gone(const char *name)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (count_procs(name) == 0)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+static inline double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+#endif
