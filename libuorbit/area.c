@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -78,11 +79,13 @@ void uo_va_window(void **base, size_t *size)
 	*size = va_size;
 }
 
+/* Areas start 2 MiB aligned: whole page-table pages per area. */
 static unsigned char *va_alloc(size_t len)
 {
 	unsigned char *p = NULL;
 	unsigned int i;
 
+	len = align_up(len, VA_ALIGN);
 	pthread_mutex_lock(&va_lock);
 	if (va_reserve_locked())
 		goto out;
@@ -113,6 +116,7 @@ static void va_release(unsigned char *p, size_t len)
 	unsigned int i;
 	size_t off = (size_t)(p - va_base);
 
+	len = align_up(len, VA_ALIGN);
 	mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
 	     MAP_FIXED, -1, 0);
 	pthread_mutex_lock(&va_lock);
@@ -161,7 +165,7 @@ struct orbit_area *orbit_area_create_ex(size_t init_size, size_t max_size,
 		errno = EINVAL;
 		return NULL;
 	}
-	max_size = align_up(max_size ? max_size : 1, VA_ALIGN);
+	max_size = align_up(max_size ? max_size : 1, (size_t)getpagesize());
 	if (max_size > uo_api.max_area_size) {
 		errno = EINVAL;
 		return NULL;

@@ -712,6 +712,31 @@ struct orbit_view *view_create(struct orbit_area *area)
 	return view;
 }
 
+/*
+ * Unmaps a view from the calling orbit and reserves its range again, so
+ * that a later area can take the address.  Called by the orbit itself for
+ * views of destroyed areas.
+ */
+void view_unmap(struct orbit_view *view)
+{
+	unsigned long addr = view->area->addr, len = view->area->size;
+	struct vm_area_struct *vma;
+	bool ours;
+
+	if (current->mm != view->mm || mmap_read_lock_killable(view->mm))
+		return;
+	vma = find_vma(view->mm, addr);
+	ours = vma && vma->vm_start == addr && vma->vm_ops == &view_vm_ops &&
+	       vma->vm_private_data == view;
+	mmap_read_unlock(view->mm);
+	if (!ours || vm_munmap(addr, len))
+		return;
+	/* A failure leaves a hole, which the next area may map over too. */
+	if (IS_ERR_VALUE(vm_mmap(NULL, addr, len, PROT_NONE, MAP_PRIVATE |
+				 MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, 0)))
+		pr_debug("orbit: could not re-reserve %lx\n", addr);
+}
+
 struct view_install {
 	struct orbit_view *view;
 	struct zap_run zap;

@@ -72,8 +72,10 @@ static void ctx_teardown(struct orbit_ctx *ctx)
 		orbit_kill(ob, -ESRCH);
 		orbit_put(ob);
 	}
-	idr_for_each_entry(&ctx->areas, area, id)
+	idr_for_each_entry(&ctx->areas, area, id) {
+		WRITE_ONCE(area->dead, true);
 		area_put(area);
+	}
 	call_drop_futures(ctx);
 	if (spawner) {
 		kill_pid(spawner, SIGKILL, 1);
@@ -344,6 +346,7 @@ static long ctx_area_destroy(struct orbit_ctx *ctx, void __user *uarg)
 	mutex_lock(&ctx->lock);
 	ctx->area_bytes -= area->size;
 	mutex_unlock(&ctx->lock);
+	WRITE_ONCE(area->dead, true);
 	area_put(area);
 	return 0;
 }

@@ -130,6 +130,20 @@ static long orbit_attach(struct orbit *ob, void __user *uarg)
 	return err;
 }
 
+/* Drops the views of destroyed areas: their pages and their addresses. */
+static void orbit_reap_views(struct orbit *ob)
+{
+	struct orbit_view *view, *tmp;
+
+	list_for_each_entry_safe(view, tmp, &ob->views, node) {
+		if (!READ_ONCE(view->area->dead))
+			continue;
+		list_del_init(&view->node);
+		view_unmap(view);
+		view_put(view);
+	}
+}
+
 static struct orbit_view *orbit_view_of(struct orbit *ob,
 					struct orbit_area *area)
 {
@@ -151,6 +165,7 @@ static int orbit_install(struct orbit *ob, struct orbit_call *call)
 	int err = 0;
 
 	mutex_lock(&ob->view_lock);
+	orbit_reap_views(ob);
 	for (i = 0; i < call->nsnap; i++) {
 		struct orbit_view *view = orbit_view_of(ob, call->snap[i].area);
 

@@ -91,6 +91,7 @@ struct orbit_area {
 	unsigned int levels;	/* of its page tree */
 	bool copy_mode;		/* snapshot by copying every page */
 	bool auto_mode;		/* per-page COW/COPY choice */
+	bool dead;		/* destroyed: orbits drop their views */
 	struct mm_struct *mm;	/* main's mm (grabbed), for mmap checks */
 	struct address_space *mapping;	/* main mapping's, for zaps */
 	/*
@@ -125,6 +126,7 @@ int area_snapshot(struct orbit_area *area, struct pt_node **root);
 struct orbit_view *view_create(struct orbit_area *area);
 void view_put(struct orbit_view *view);
 void view_install(struct orbit_view *view, struct pt_node *root);
+void view_unmap(struct orbit_view *view);
 int area_init(void);
 void area_exit(void);
 

@@ -55,7 +55,7 @@ static inline int count_procs(const char *name)
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
-		char path[64], comm[64] = "";
+		char path[300], comm[64] = "";
 		FILE *f;
 
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
