@@ -94,6 +94,7 @@ int orbit_module_stats(struct orbit_module_stats *st)
 	st->copy_pages = ks.copy_pages;
 	st->snapshots = ks.snapshots;
 	st->orbit_deaths = ks.orbit_deaths;
+	st->update_pages = ks.update_pages;
 	return 0;
 }
 

@@ -38,7 +38,7 @@ struct orbit_area {
 
 struct orbit_future {
 	uint64_t call_id;
-	struct orbit *ob;
+	uint32_t orbit_id;	/* origin of its updates */
 };
 
 /* area.c: the virtual-address window that holds every area. */
@@ -47,6 +47,14 @@ void uo_va_window(void **base, size_t *size);
 
 /* spawner.c: the per-main spawner and the orbit-side task loop. */
 int uo_spawn(struct orbit *ob, int orbit_fd, pid_t *pid);
+extern int uo_orbit_fd;		/* in an orbit: its descriptor, else -1 */
+
+/* orbit.c: waits for a call's end and releases its future. */
+int uo_wait_call(uint64_t call_id, long *retval);
+/* push.c: the calling thread's last sync call, if it left updates. */
+void uo_release_sync_updates(void);
+extern __thread uint64_t uo_last_sync_call;
+extern __thread uint32_t uo_last_sync_orbit;
 
 /*
  * Argument checks shared by every call path; returns 0 or an errno value.

@@ -86,7 +86,7 @@ int orbit_destroy(struct orbit *ob)
 }
 
 /* Waits for a call; 0 with *retval, or -1 with errno. */
-static int wait_call(uint64_t call_id, long *retval)
+int uo_wait_call(uint64_t call_id, long *retval)
 {
 	struct orbit_wait w;
 	int fd = uo_ctx_fd();
@@ -146,14 +146,19 @@ long orbit_call(struct orbit *ob, size_t narea, struct orbit_area **areas,
 	struct orbit_call_req req;
 	long ret;
 
+	uo_release_sync_updates();
 	if (issue(ob, ORBIT_CALL_SYNC, narea, areas, func_once, arg, argsize,
 		  &req) < 0) {
 		/* Interrupted while waiting: the call runs, collect it. */
 		if (errno != EINTR || !req.call_id ||
-		    wait_call(req.call_id, &ret))
+		    uo_wait_call(req.call_id, &ret))
 			return -1;
 		errno = 0;
 		return ret;
+	}
+	if (req.result & ORBIT_RESULT_UPDATES) {
+		uo_last_sync_call = req.call_id;
+		uo_last_sync_orbit = ob->id;
 	}
 	errno = 0;
 	return req.retval;
@@ -186,7 +191,7 @@ struct orbit_future *orbit_call_async(struct orbit *ob, int flags,
 		return NULL;
 	}
 	f->call_id = req.call_id;
-	f->ob = ob;
+	f->orbit_id = ob->id;
 	return f;
 }
 
@@ -198,7 +203,7 @@ int orbit_future_get(struct orbit_future *f, long *retval)
 		errno = EINVAL;
 		return -1;
 	}
-	ret = wait_call(f->call_id, retval);
+	ret = uo_wait_call(f->call_id, retval);
 	free(f);
 	return ret;
 }

@@ -39,6 +39,7 @@ struct spawn_reply {
 	int32_t pid;	/* > 0, or -errno */
 };
 
+int uo_orbit_fd = -1;
 static pthread_mutex_t spawner_lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t spawner_pid;
 static int spawner_sock = -1;
@@ -90,6 +91,7 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 	memset(&at, 0, sizeof(at));
 	if (ioctl(fd, ORBIT_IOC_ATTACH, &at) < 0)
 		_exit(125);
+	uo_orbit_fd = fd;
 	argbuf = malloc(uo_api.max_arg_size ? uo_api.max_arg_size : 1);
 	if (!argbuf)
 		_exit(124);

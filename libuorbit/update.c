@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Update encoding, iteration and application, see update.h. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "update.h"
 
@@ -22,8 +24,41 @@ void orbit_update_free(struct orbit_update *u)
 {
 	if (!u)
 		return;
-	free(u->buf);
+	if (u->mapped)
+		munmap(u->buf, u->cap);
+	else
+		free(u->buf);
 	free(u);
+}
+
+/* Grows the buffer; large ones live in their own mapping. */
+static int grow(struct orbit_update *u, size_t need)
+{
+	size_t cap = u->cap ? u->cap : 256;
+	unsigned char *nb;
+
+	while (cap < need)
+		cap *= 2;
+	if (cap < UO_UPDATE_MAP_MIN) {
+		nb = realloc(u->buf, cap);
+		if (!nb)
+			return -1;
+	} else if (u->mapped) {
+		nb = mremap(u->buf, u->cap, cap, MREMAP_MAYMOVE);
+		if (nb == MAP_FAILED)
+			return -1;
+	} else {
+		nb = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (nb == MAP_FAILED)
+			return -1;
+		memcpy(nb, u->buf, u->len);
+		free(u->buf);
+		u->mapped = 1;
+	}
+	u->buf = nb;
+	u->cap = cap;
+	return 0;
 }
 
 static struct orbit_update_entry *append(struct orbit_update *u,
@@ -41,18 +76,8 @@ static struct orbit_update_entry *append(struct orbit_update *u,
 		return NULL;
 	}
 	span = entry_span(len);
-	if (u->len + span > u->cap) {
-		size_t cap = u->cap ? u->cap : 256;
-		unsigned char *nb;
-
-		while (cap < u->len + span)
-			cap *= 2;
-		nb = realloc(u->buf, cap);
-		if (!nb)
-			return NULL;
-		u->buf = nb;
-		u->cap = cap;
-	}
+	if (u->len + span > u->cap && grow(u, u->len + span))
+		return NULL;
 	e = (struct orbit_update_entry *)(u->buf + u->len);
 	memset(e, 0, span);
 	e->type = type;

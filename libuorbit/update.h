@@ -13,10 +13,19 @@
 
 #define UO_UPDATE_MAX	(64UL << 20)	/* bytes per update (EMSGSIZE) */
 
+/*
+ * Buffers of at least UO_UPDATE_MAP_MIN bytes are page-aligned mappings,
+ * so that orbit_push() can hand their pages to the module instead of
+ * having them copied.
+ */
+#define UO_UPDATE_MAP_MIN	(16UL << 10)
+
 struct orbit_update {
 	unsigned char *buf;
 	size_t len;
 	size_t cap;
+	int mapped;		/* buf is an mmap()ed mapping of cap bytes */
+	uint32_t origin;	/* orbit id it was pulled from, 0 if built here */
 };
 
 /* 0 if buf holds well-formed entries only, -1 (errno EBADMSG) if not. */

@@ -29,6 +29,7 @@ static void call_release(struct kref *ref)
 	struct orbit_call *call = container_of(ref, struct orbit_call, ref);
 
 	call_drop_snaps(call);
+	upd_free_list(&call->updates);
 	orbit_put(call->orbit);
 	kfree(call->arg);
 	kfree(call);
@@ -41,7 +42,7 @@ void call_put(struct orbit_call *call)
 		kref_put(&call->ref, call_release);
 }
 
-static bool call_done(struct orbit_call *call)
+bool call_done(struct orbit_call *call)
 {
 	/* Pairs with call_finish(): retval and error are visible once done. */
 	return smp_load_acquire(&call->state) == CALL_DONE;
@@ -50,13 +51,18 @@ static bool call_done(struct orbit_call *call)
 /* Ends a call taken off its orbit; drops the orbit's reference on it. */
 void call_finish(struct orbit_call *call, long retval, int error)
 {
-	call->retval = retval;
-	call->error = error;
+	struct orbit *ob = call->orbit;
+
 	call_drop_snaps(call);
 	if (error)
 		ostat_inc(OS_CALLS_FAILED);
+	/* Under ob->lock: no update is pushed after the end. */
+	spin_lock(&ob->lock);
+	call->retval = retval;
+	call->error = error;
 	/* Publishes retval and error before the state (see call_done()). */
 	smp_store_release(&call->state, CALL_DONE);
+	spin_unlock(&ob->lock);
 	wake_up_all(&call->done);
 	call_put(call);
 }
@@ -71,6 +77,7 @@ static struct orbit_call *call_alloc(struct orbit_call_req *req)
 	kref_init(&call->ref);
 	init_waitqueue_head(&call->done);
 	INIT_LIST_HEAD(&call->node);
+	INIT_LIST_HEAD(&call->updates);
 	call->flags = req->flags;
 	call->func = req->func;
 	call->argsize = req->argsize;
@@ -144,7 +151,7 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if ((req.flags & ~CALL_FLAGS) || req.reserved[0] || req.reserved[1] ||
+	if ((req.flags & ~CALL_FLAGS) || req.pad || req.reserved ||
 	    (req.flags & ORBIT_CALL_SYNC && req.flags & ORBIT_CALL_NOFUTURE))
 		return -EINVAL;
 	if (req.narea > READ_ONCE(orbit_max_call_areas) ||
@@ -213,7 +220,11 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 			err = -EINTR;	/* collect with ORBIT_IOC_WAIT */
 			goto out;
 		}
-		call_unpublish(ctx, call);
+		/* Updates left: the future stays until pulled and waited. */
+		if (list_empty_careful(&call->updates))
+			call_unpublish(ctx, call);
+		else
+			req.result |= ORBIT_RESULT_UPDATES;
 		req.retval = call->retval;
 		err = call->error;
 		if (!err && copy_to_user(uarg, &req, sizeof(req)))
@@ -223,6 +234,19 @@ out:
 	kfree(ids);
 	call_put(call);
 	return err;
+}
+
+/* The future's call, with a reference; NULL if there is none. */
+struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id)
+{
+	struct orbit_call *call;
+
+	xa_lock(&ctx->calls);
+	call = xa_load(&ctx->calls, id);
+	if (call)
+		kref_get(&call->ref);
+	xa_unlock(&ctx->calls);
+	return call;
 }
 
 long call_wait(struct orbit_ctx *ctx, void __user *uarg)
@@ -236,11 +260,7 @@ long call_wait(struct orbit_ctx *ctx, void __user *uarg)
 	if (w.reserved[0] || w.reserved[1] || !w.call_id ||
 	    w.call_id > U32_MAX)
 		return -EINVAL;
-	xa_lock(&ctx->calls);
-	call = xa_load(&ctx->calls, w.call_id);
-	if (call)
-		kref_get(&call->ref);
-	xa_unlock(&ctx->calls);
+	call = call_lookup(ctx, w.call_id);
 	if (!call)
 		return -ENOENT;
 	if (wait_event_interruptible(call->done, call_done(call))) {

@@ -28,6 +28,8 @@
 			 IOC_BIT(ORBIT_IOC_AREA_BIND) |			\
 			 IOC_BIT(ORBIT_IOC_CALL) | IOC_BIT(ORBIT_IOC_WAIT) | \
 			 IOC_BIT(ORBIT_IOC_SPAWNER) |			\
+			 IOC_BIT(ORBIT_IOC_PULL) | IOC_BIT(ORBIT_IOC_CHECK) | \
+			 IOC_BIT(ORBIT_IOC_PUSH) |			\
 			 IOC_BIT(ORBIT_IOC_ATTACH) | IOC_BIT(ORBIT_IOC_RUN) | \
 			 IOC_BIT(ORBIT_IOC_STATS))
 
@@ -438,6 +440,10 @@ static long orbit_dev_ioctl(struct file *file, unsigned int cmd,
 		return call_wait(ctx, uarg);
 	case ORBIT_IOC_SPAWNER:
 		return ctx_spawner(ctx, uarg);
+	case ORBIT_IOC_PULL:
+		return update_pull(ctx, uarg);
+	case ORBIT_IOC_CHECK:
+		return update_check(ctx, uarg);
 	}
 	return -ENOTTY;
 }

@@ -273,6 +273,10 @@ long orbit_fd_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return orbit_attach(ob, uarg);
 	case ORBIT_IOC_RUN:
 		return orbit_run(ob, uarg);
+	case ORBIT_IOC_PUSH:
+		if (!orbit_is_self(ob))
+			return -EPERM;
+		return update_push(ob, uarg);
 	case ORBIT_IOC_STATS:
 		return orbit_stats_ioctl(uarg);
 	}

@@ -5,7 +5,8 @@
  * Module entry points and limits.  Each concern lives in its own file:
  * dev.c (device, contexts, ioctl dispatch), lifecycle.c (orbit lifecycle and
  * task loop), call.c (calls, futures, FIFO), area.c (areas, mappings,
- * snapshots), ptree.c (persistent page tree), stats.c (counters).
+ * snapshots), ptree.c (persistent page tree), update.c (update transport),
+ * stats.c (counters).
  */
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -40,6 +41,11 @@ unsigned long orbit_max_main_bytes = 256UL << 30;
 module_param_named(max_main_bytes, orbit_max_main_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_main_bytes,
 		 "Area address space per main program (default 256 GiB)");
+
+unsigned int orbit_max_update = 16 << 20;
+module_param_named(max_update, orbit_max_update, uint, 0644);
+MODULE_PARM_DESC(max_update,
+		 "Bytes per update (default 16 MiB); 4x that may wait per call");
 
 static int __init orbit_init(void)
 {

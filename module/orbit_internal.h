@@ -27,15 +27,19 @@ extern unsigned int orbit_max_arg;
 extern unsigned int orbit_max_call_areas;
 extern unsigned long orbit_max_area_size;
 extern unsigned long orbit_max_main_bytes;
+extern unsigned int orbit_max_update;
+
+#define ORBIT_CHECK_MAX	4096	/* entries per ORBIT_IOC_CHECK */
 
 /* Supported features and ioctls, answered by the handshake. */
-#define ORBIT_FEATURES	(ORBIT_FEAT_COPY_MODE | ORBIT_FEAT_AUTO_MODE)
+#define ORBIT_FEATURES	(ORBIT_FEAT_COPY_MODE | ORBIT_FEAT_AUTO_MODE | \
+			 ORBIT_FEAT_UPDATES)
 
 /* stats.c: module-wide counters, all updated locklessly. */
 enum orbit_stat {
 	OS_CONTEXTS, OS_ORBITS, OS_AREAS, OS_VIEWS, OS_PAGES, OS_NODES,
 	OS_CALLS, OS_UPDATES, OS_CALLS_TOTAL, OS_CALLS_FAILED, OS_COW_FAULTS,
-	OS_COPY_PAGES, OS_SNAPSHOTS, OS_ORBIT_DEATHS, OS_NR
+	OS_COPY_PAGES, OS_SNAPSHOTS, OS_ORBIT_DEATHS, OS_UPDATE_PAGES, OS_NR
 };
 
 extern atomic64_t orbit_stats[OS_NR];
@@ -202,11 +206,13 @@ struct orbit_call {
 	u64 func;
 	void *arg;
 	u32 argsize;
-	enum call_state state;	/* under orbit->lock */
+	enum call_state state;	/* set under orbit->lock */
 	long retval;
 	int error;		/* 0 or a negative errno */
-	wait_queue_head_t done;	/* main waits here */
+	wait_queue_head_t done;	/* main waits here: end, updates */
 	struct list_head node;	/* in orbit->queue */
+	struct list_head updates;	/* pushed, not pulled (orbit->lock) */
+	size_t upd_bytes;	/* their size (orbit->lock) */
 	unsigned int nsnap;
 	struct orbit_snap snap[];
 };
@@ -216,6 +222,14 @@ long call_wait(struct orbit_ctx *ctx, void __user *uarg);
 void call_finish(struct orbit_call *call, long retval, int error);
 void call_put(struct orbit_call *call);
 void call_drop_futures(struct orbit_ctx *ctx);
+bool call_done(struct orbit_call *call);
+struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id);
+
+/* ---- update.c: update transport and apply checks ---- */
+long update_push(struct orbit *ob, void __user *uarg);
+long update_pull(struct orbit_ctx *ctx, void __user *uarg);
+long update_check(struct orbit_ctx *ctx, void __user *uarg);
+void upd_free_list(struct list_head *list);
 
 /*
  * vm_flags became read-only (accessors only) in 6.3; Kbuild detects the

@@ -25,6 +25,7 @@ void orbit_stats_fill(struct orbit_stats *st)
 	st->copy_pages = atomic64_read(&orbit_stats[OS_COPY_PAGES]);
 	st->snapshots = atomic64_read(&orbit_stats[OS_SNAPSHOTS]);
 	st->orbit_deaths = atomic64_read(&orbit_stats[OS_ORBIT_DEATHS]);
+	st->update_pages = atomic64_read(&orbit_stats[OS_UPDATE_PAGES]);
 }
 
 long orbit_stats_ioctl(void __user *arg)

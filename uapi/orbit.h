@@ -90,8 +90,13 @@ struct orbit_call_req {
 	__u64 arg;	/* in: user pointer to the argument buffer */
 	__u64 call_id;	/* out: future id (0 with NOFUTURE) */
 	__s64 retval;	/* out: with SYNC, the task's return value */
-	__u64 reserved[2];
+	__u32 result;	/* out: with SYNC, ORBIT_RESULT_* */
+	__u32 pad;
+	__u64 reserved;
 };
+
+/* struct orbit_call_req.result */
+#define ORBIT_RESULT_UPDATES	(1U << 0)	/* updates wait: pull, then WAIT */
 
 struct orbit_wait {
 	__u64 call_id;	/* in */
@@ -120,6 +125,54 @@ struct orbit_run {
 	__u64 reserved[2];
 };
 
+/*
+ * Updates travel as opaque bytes (libuorbit encodes and validates them).
+ * ORBIT_IOC_PUSH appends one to the call the orbit is running; updates of
+ * at least ORBIT_UPDATE_MOVE_MIN bytes at a page-aligned buffer move the
+ * orbit's pages instead of being copied (the orbit must not reuse them).
+ */
+#define ORBIT_UPDATE_MOVE_MIN	16384
+
+struct orbit_push {
+	__u64 buf;	/* in: user pointer */
+	__u64 len;	/* in: bytes */
+	__u64 reserved[2];
+};
+
+/* struct orbit_pull.status */
+#define ORBIT_PULL_END		0	/* the call ended; error tells how */
+#define ORBIT_PULL_UPDATE	1	/* one update copied to buf */
+
+struct orbit_pull {
+	__u64 call_id;	/* in: future id */
+	__u64 buf;	/* in: user buffer */
+	__u64 cap;	/* in: its size; ENOSPC with len set if too small */
+	__u64 len;	/* out: update size */
+	__u32 status;	/* out: ORBIT_PULL_* */
+	__s32 error;	/* out: with END, 0 or the call's errno */
+	__u64 reserved[2];
+};
+
+/* struct orbit_check_entry.kind */
+#define ORBIT_CHECK_AREA	1	/* range inside an area of the orbit */
+#define ORBIT_CHECK_EXEC	2	/* address in an executable mapping */
+
+struct orbit_check_entry {
+	__u64 addr;
+	__u64 len;
+	__u32 kind;
+	__u32 pad;
+};
+
+struct orbit_check {
+	__u32 orbit_id;	/* in: areas bound to it; 0: any area of main */
+	__u32 count;	/* in: entries */
+	__u64 entries;	/* in: user pointer to struct orbit_check_entry */
+	__u32 failed;	/* out: index of the first failing entry */
+	__u32 pad;
+	__u64 reserved[2];
+};
+
 /* Module-wide counters (ORBIT_IOC_STATS); any /dev/orbit fd, no handshake. */
 struct orbit_stats {
 	__u64 contexts;		/* live main contexts */
@@ -136,7 +189,8 @@ struct orbit_stats {
 	__u64 copy_pages;	/* pages copied at snapshot time */
 	__u64 snapshots;	/* area snapshots taken */
 	__u64 orbit_deaths;	/* orbits that died or were killed */
-	__u64 reserved[8];
+	__u64 update_pages;	/* update pages moved instead of copied */
+	__u64 reserved[7];
 };
 
 #define ORBIT_IOC_MAGIC		0xB7
@@ -150,8 +204,11 @@ struct orbit_stats {
 #define ORBIT_IOC_CALL		_IOWR(ORBIT_IOC_MAGIC, 0x06, struct orbit_call_req)
 #define ORBIT_IOC_WAIT		_IOWR(ORBIT_IOC_MAGIC, 0x07, struct orbit_wait)
 #define ORBIT_IOC_SPAWNER	_IOW(ORBIT_IOC_MAGIC, 0x08, __s32)
+#define ORBIT_IOC_PULL		_IOWR(ORBIT_IOC_MAGIC, 0x09, struct orbit_pull)
+#define ORBIT_IOC_CHECK		_IOWR(ORBIT_IOC_MAGIC, 0x0a, struct orbit_check)
 #define ORBIT_IOC_ATTACH	_IOWR(ORBIT_IOC_MAGIC, 0x10, struct orbit_attach)
 #define ORBIT_IOC_RUN		_IOWR(ORBIT_IOC_MAGIC, 0x11, struct orbit_run)
+#define ORBIT_IOC_PUSH		_IOW(ORBIT_IOC_MAGIC, 0x12, struct orbit_push)
 #define ORBIT_IOC_STATS		_IOR(ORBIT_IOC_MAGIC, 0x20, struct orbit_stats)
 
 #endif /* _UAPI_LINUX_ORBIT_H */

@@ -29,6 +29,7 @@ static int cmd_stats(int json)
 		{ "copy_pages", &st.copy_pages },
 		{ "snapshots", &st.snapshots },
 		{ "orbit_deaths", &st.orbit_deaths },
+		{ "update_pages", &st.update_pages },
 	};
 	size_t i, n = sizeof(rows) / sizeof(rows[0]);
 

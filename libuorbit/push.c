@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Controlled alteration: the orbit pushes updates for the call it runs,
+ * main pulls them from the call's future and applies them after the
+ * module confirmed every modification lies in an area of that orbit and
+ * every operation points at main's code.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "internal.h"
+#include "update.h"
+
+#define PULL_FIRST	4096	/* first guess at an update's size */
+#define CHECK_BATCH	4096	/* the module's ORBIT_IOC_CHECK limit */
+
+__thread uint64_t uo_last_sync_call;
+__thread uint32_t uo_last_sync_orbit;
+
+void uo_release_sync_updates(void)
+{
+	if (!uo_last_sync_call)
+		return;
+	uo_wait_call(uo_last_sync_call, NULL);	/* discards what is left */
+	uo_last_sync_call = 0;
+}
+
+long orbit_push(struct orbit_update *update, struct orbit_future *f)
+{
+	struct orbit_push req;
+
+	if (!update || f) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (uo_orbit_fd < 0) {
+		errno = EPERM;	/* only a task in an orbit pushes */
+		return -1;
+	}
+	memset(&req, 0, sizeof(req));
+	req.buf = (uintptr_t)update->buf;
+	req.len = update->len;
+	if (ioctl(uo_orbit_fd, ORBIT_IOC_PUSH, &req) < 0)
+		return -1;
+	/* Pushed: large buffers' pages now belong to the module. */
+	orbit_update_free(update);
+	return 0;
+}
+
+long pull_orbit(struct orbit_future *f, struct orbit_update **update)
+{
+	struct orbit_pull req;
+	struct orbit_update *u;
+	size_t cap = PULL_FIRST;
+	uint32_t origin;
+	void *buf;
+	int fd = uo_ctx_fd();
+
+	if (!update) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fd < 0)
+		return -1;
+	memset(&req, 0, sizeof(req));
+	if (f) {
+		req.call_id = f->call_id;
+		origin = f->orbit_id;
+	} else if (uo_last_sync_call) {
+		req.call_id = uo_last_sync_call;
+		origin = uo_last_sync_orbit;
+	} else {
+		return 0;	/* the last sync call left nothing */
+	}
+	buf = malloc(cap);
+	if (!buf)
+		return -1;
+	for (;;) {
+		req.buf = (uintptr_t)buf;
+		req.cap = cap;
+		if (ioctl(fd, ORBIT_IOC_PULL, &req) == 0)
+			break;
+		if (errno == ENOSPC) {
+			void *nb = realloc(buf, req.len);
+
+			if (!nb)
+				goto fail;
+			buf = nb;
+			cap = req.len;
+		} else if (errno != EINTR) {
+			goto fail;
+		}
+	}
+	if (req.status == ORBIT_PULL_END) {
+		free(buf);
+		if (!f) {
+			uo_release_sync_updates();
+		}
+		if (req.error) {
+			errno = req.error;
+			return -1;
+		}
+		return 0;
+	}
+	u = uo_update_wrap(buf, req.len);
+	if (!u)
+		goto fail;
+	u->origin = origin;
+	*update = u;
+	return 1;
+fail:
+	free(buf);
+	return -1;
+}
+
+int orbit_apply(struct orbit_update *u)
+{
+	const struct orbit_update_entry *e;
+	struct orbit_check_entry *ents;
+	struct orbit_check req;
+	unsigned int n = 0, done;
+	int fd, ret, err;
+
+	if (!u) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (e = orbit_update_first(u); e; e = orbit_update_next(u, e))
+		n += e->type != ORBIT_UPDATE_DATA;
+	if (n) {
+		fd = uo_ctx_fd();
+		if (fd < 0)
+			return -1;
+		ents = calloc(n, sizeof(*ents));
+		if (!ents)
+			return -1;
+		n = 0;
+		for (e = orbit_update_first(u); e; e = orbit_update_next(u, e)) {
+			if (e->type == ORBIT_UPDATE_DATA)
+				continue;
+			ents[n].addr = e->addr;
+			ents[n].len = e->type == ORBIT_UPDATE_MODIFY ? e->len : 1;
+			ents[n].kind = e->type == ORBIT_UPDATE_MODIFY ?
+				       ORBIT_CHECK_AREA : ORBIT_CHECK_EXEC;
+			n++;
+		}
+		for (done = 0, ret = 0; done < n && ret == 0; done += req.count) {
+			memset(&req, 0, sizeof(req));
+			req.orbit_id = u->origin;
+			req.count = n - done < CHECK_BATCH ? n - done : CHECK_BATCH;
+			req.entries = (uintptr_t)(ents + done);
+			ret = ioctl(fd, ORBIT_IOC_CHECK, &req);
+		}
+		err = errno;
+		free(ents);
+		if (ret < 0) {
+			errno = err;
+			return -1;
+		}
+	}
+	return uo_update_apply(u, NULL, NULL);
+}
