@@ -26,7 +26,12 @@ struct orbit {
 	struct orbit_attr attr;
 	char name[ORBIT_NAME_MAX];
 	char cgroup[256];
+	pthread_mutex_t lock;		/* serialises restarts */
+	unsigned int restarts;
 };
+
+/* orbit.c: restarts a dead orbit if its policy allows; 0 if it did. */
+int uo_orbit_restart(struct orbit *ob);
 
 struct orbit_area {
 	uint32_t id;

@@ -8,6 +8,8 @@
 
 #include "internal.h"
 
+#define RESTART_TRIES	3	/* restarts one call may trigger */
+
 void orbit_attr_init(struct orbit_attr *attr)
 {
 	if (attr)
@@ -43,8 +45,10 @@ struct orbit *orbit_create_ex(const char *name, orbit_entry entry,
 	ob->attr.cgroup = NULL;
 	strncpy(ob->name, name ? name : "orbit", sizeof(ob->name) - 1);
 
+	pthread_mutex_init(&ob->lock, NULL);
 	memset(&req, 0, sizeof(req));
 	memcpy(req.name, ob->name, sizeof(req.name));
+	req.timeout_ns = ob->attr.timeout_ns;
 	if (ioctl(fd, ORBIT_IOC_CREATE, &req) < 0)
 		goto fail;
 	ob->id = req.id;
@@ -68,6 +72,50 @@ struct orbit *orbit_create(const char *name, orbit_entry entry,
 	return orbit_create_ex(name, entry, init, NULL);
 }
 
+static int restart_allowed(const struct orbit *ob)
+{
+	switch (ob->attr.restart) {
+	case ORBIT_RESTART_ALWAYS:
+		return 1;
+	case ORBIT_RESTART_LIMIT:
+		return ob->restarts < ob->attr.restart_max;
+	default:
+		return 0;
+	}
+}
+
+int uo_orbit_restart(struct orbit *ob)
+{
+	struct orbit_respawn req;
+	int fd = uo_ctx_fd(), ret = -1, err = ESRCH;
+	pid_t pid;
+
+	if (fd < 0)
+		return -1;
+	pthread_mutex_lock(&ob->lock);
+	if (!restart_allowed(ob))
+		goto out;
+	memset(&req, 0, sizeof(req));
+	req.id = ob->id;
+	if (ioctl(fd, ORBIT_IOC_RESPAWN, &req) < 0) {
+		/* EBUSY: another thread restarted it already. */
+		err = errno == EBUSY ? 0 : errno;
+		ret = errno == EBUSY ? 0 : -1;
+		goto out;
+	}
+	ob->restarts++;
+	if (uo_spawn(ob, req.orbit_fd, &pid) == 0)
+		ret = 0;
+	else
+		err = errno;
+	close(req.orbit_fd);
+out:
+	pthread_mutex_unlock(&ob->lock);
+	if (ret)
+		errno = err;
+	return ret;
+}
+
 int orbit_destroy(struct orbit *ob)
 {
 	int fd;
@@ -81,6 +129,7 @@ int orbit_destroy(struct orbit *ob)
 		return -1;
 	if (ioctl(fd, ORBIT_IOC_DESTROY, &ob->id) < 0)
 		return -1;
+	pthread_mutex_destroy(&ob->lock);
 	free(ob);
 	return 0;
 }
@@ -110,7 +159,7 @@ static int issue(struct orbit *ob, uint32_t flags, size_t narea,
 {
 	uint32_t ids[64];
 	size_t i;
-	int fd, err;
+	int fd, err, tries;
 
 	if (!ob) {
 		errno = EINVAL;
@@ -137,7 +186,17 @@ static int issue(struct orbit *ob, uint32_t flags, size_t narea,
 	req->narea = (uint32_t)narea;
 	req->argsize = (uint32_t)argsize;
 	req->arg = (uintptr_t)arg;
-	return ioctl(fd, ORBIT_IOC_CALL, req);
+	for (tries = 0;; tries++) {
+		if (ioctl(fd, ORBIT_IOC_CALL, req) == 0)
+			return 0;
+		/*
+		 * Dead before the call was queued: restart per policy (a few
+		 * times at most, for an orbit whose init keeps crashing).
+		 */
+		if (errno != ESRCH || req->call_id || tries == RESTART_TRIES ||
+		    uo_orbit_restart(ob))
+			return -1;
+	}
 }
 
 long orbit_call(struct orbit *ob, size_t narea, struct orbit_area **areas,

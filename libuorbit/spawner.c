@@ -60,19 +60,21 @@ static unsigned long long loaded_objects(void)
 	return adds;
 }
 
-/* Moves the calling orbit into a cgroup v2 directory. */
-static int join_cgroup(const char *dir)
+/* Moves a process into a cgroup v2 directory; 0 or -errno. */
+static int move_to_cgroup(const char *dir, pid_t pid)
 {
-	char path[300];
-	int fd, ok;
+	char path[300], num[16];
+	int fd, n, err = 0;
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	n = snprintf(num, sizeof(num), "%d", (int)pid);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
-	ok = write(fd, "0", 1) == 1;
+		return -errno;
+	if (write(fd, num, (size_t)n) != n)
+		err = -errno;
 	close(fd);
-	return ok ? 0 : -1;
+	return err;
 }
 
 static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
@@ -86,8 +88,6 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 
 	prctl(PR_SET_NAME, req->name[0] ? req->name : "orbit");
 	signal(SIGCHLD, SIG_DFL);
-	if (req->cgroup[0] && join_cgroup(req->cgroup))
-		_exit(126);
 	memset(&at, 0, sizeof(at));
 	if (ioctl(fd, ORBIT_IOC_ATTACH, &at) < 0)
 		_exit(125);
@@ -115,6 +115,44 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 	}
 }
 
+/*
+ * Forks an orbit.  With a cgroup, the child waits until the spawner moved
+ * it there, so that everything it ever allocates is charged there.
+ */
+static pid_t spawn_orbit(const struct spawn_req *req, int fd)
+{
+	int gate[2] = { -1, -1 }, err;
+	char c;
+	pid_t pid;
+
+	if (req->cgroup[0] && pipe2(gate, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		close(SPAWNER_FD);
+		if (gate[0] >= 0) {
+			close(gate[1]);
+			if (read(gate[0], &c, 1) != 1)
+				_exit(126);	/* not placed: never run */
+			close(gate[0]);
+		}
+		orbit_main(req, fd);
+	}
+	err = pid < 0 ? -errno : 0;
+	if (gate[0] >= 0) {
+		close(gate[0]);
+		if (!err) {
+			err = move_to_cgroup(req->cgroup, pid);
+			if (err)
+				kill(pid, SIGKILL);
+			else if (write(gate[1], "g", 1) != 1)
+				err = -EIO;
+		}
+		close(gate[1]);
+	}
+	return err ? err : pid;
+}
+
 static __attribute__((noreturn)) void spawner_main(void)
 {
 	void *base;
@@ -140,7 +178,6 @@ static __attribute__((noreturn)) void spawner_main(void)
 		struct cmsghdr *cm;
 		ssize_t n;
 		int fd = -1;
-		pid_t pid;
 
 		n = recvmsg(SPAWNER_FD, &msg, MSG_CMSG_CLOEXEC);
 		if (n <= 0) {
@@ -151,16 +188,10 @@ static __attribute__((noreturn)) void spawner_main(void)
 		cm = CMSG_FIRSTHDR(&msg);
 		if (cm && cm->cmsg_type == SCM_RIGHTS)
 			memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
-		if (n != sizeof(req) || fd < 0) {
+		if (n != sizeof(req) || fd < 0)
 			rep.pid = -EINVAL;
-		} else {
-			pid = fork();
-			if (pid == 0) {
-				close(SPAWNER_FD);
-				orbit_main(&req, fd);
-			}
-			rep.pid = pid < 0 ? -errno : pid;
-		}
+		else
+			rep.pid = spawn_orbit(&req, fd);
 		if (fd >= 0)
 			close(fd);
 		if (send(SPAWNER_FD, &rep, sizeof(rep), MSG_NOSIGNAL) < 0)

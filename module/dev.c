@@ -10,6 +10,7 @@
  * reference goes (release).  Descriptors inherited by fork children are
  * useless to them (EPERM) and their closing is ignored.
  */
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -29,7 +30,7 @@
 			 IOC_BIT(ORBIT_IOC_CALL) | IOC_BIT(ORBIT_IOC_WAIT) | \
 			 IOC_BIT(ORBIT_IOC_SPAWNER) |			\
 			 IOC_BIT(ORBIT_IOC_PULL) | IOC_BIT(ORBIT_IOC_CHECK) | \
-			 IOC_BIT(ORBIT_IOC_PUSH) |			\
+			 IOC_BIT(ORBIT_IOC_PUSH) | IOC_BIT(ORBIT_IOC_RESPAWN) | \
 			 IOC_BIT(ORBIT_IOC_ATTACH) | IOC_BIT(ORBIT_IOC_RUN) | \
 			 IOC_BIT(ORBIT_IOC_STATS))
 
@@ -155,16 +156,34 @@ static long orbit_api(struct orbit_ctx *ctx, void __user *uarg)
 	ctx->tgid = task_tgid_nr(current);
 	ctx->mm = current->mm;
 	mmgrab(ctx->mm);
+	ctx->euid = current_euid();
 	mutex_unlock(&ctx->lock);
 	return 0;
 }
 
+/* Takes an orbit out of the table after a failure; kills it if we did. */
+static void ctx_drop_orbit(struct orbit_ctx *ctx, struct orbit *ob)
+{
+	mutex_lock(&ctx->lock);
+	if (idr_find(&ctx->orbits, ob->id) == ob) {
+		idr_remove(&ctx->orbits, ob->id);
+		ctx->norbits--;
+	} else {
+		ob = NULL;	/* teardown took it */
+	}
+	mutex_unlock(&ctx->lock);
+	if (ob) {
+		orbit_kill(ob, -ESRCH);
+		orbit_put(ob);
+	}
+}
+
 static long ctx_create(struct orbit_ctx *ctx, void __user *uarg)
 {
+	struct orbit_create __user *ureq = uarg;
 	struct orbit_create req;
 	struct orbit *ob;
-	struct file *file;
-	int err, fd, i;
+	int err, i;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -174,7 +193,7 @@ static long ctx_create(struct orbit_ctx *ctx, void __user *uarg)
 	if ((req.flags & ~ORBIT_CREATE_CLOEXEC) || req.pad ||
 	    !memchr(req.name, 0, sizeof(req.name)))
 		return -EINVAL;
-	ob = orbit_alloc(ctx, req.name);
+	ob = orbit_alloc(ctx, req.name, req.timeout_ns);
 	if (!ob)
 		return -ENOMEM;
 
@@ -196,40 +215,38 @@ static long ctx_create(struct orbit_ctx *ctx, void __user *uarg)
 		orbit_put(ob);
 		return err;
 	}
+	err = put_user(ob->id, &ureq->id) ? -EFAULT :
+	      orbit_install_fd(ob, &ureq->orbit_fd);
+	if (err)
+		ctx_drop_orbit(ctx, ob);
+	return err;
+}
 
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		err = fd;
-		goto fail;
-	}
-	file = orbit_file(ob);
-	if (IS_ERR(file)) {
-		put_unused_fd(fd);
-		err = PTR_ERR(file);
-		goto fail;
-	}
-	req.id = ob->id;
-	req.orbit_fd = fd;
-	if (copy_to_user(uarg, &req, sizeof(req))) {
-		fput(file);
-		put_unused_fd(fd);
-		err = -EFAULT;
-		goto fail;
-	}
-	fd_install(fd, file);
-	return 0;
-fail:
+static long ctx_respawn(struct orbit_ctx *ctx, void __user *uarg)
+{
+	struct orbit_respawn __user *ureq = uarg;
+	struct orbit_respawn req;
+	struct orbit *ob;
+	int err;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved[0] || req.reserved[1])
+		return -EINVAL;
 	mutex_lock(&ctx->lock);
-	if (idr_find(&ctx->orbits, ob->id) == ob) {
-		idr_remove(&ctx->orbits, ob->id);
-		ctx->norbits--;
-	} else
-		ob = NULL;	/* teardown took it */
+	ob = ctx->dead ? NULL : idr_find(&ctx->orbits, req.id);
+	if (ob)
+		kref_get(&ob->ref);
 	mutex_unlock(&ctx->lock);
-	if (ob) {
-		orbit_kill(ob, -ESRCH);
-		orbit_put(ob);
+	if (!ob)
+		return -ENOENT;
+	err = orbit_respawn(ob);
+	if (!err) {
+		err = orbit_install_fd(ob, &ureq->orbit_fd);
+		if (err)
+			orbit_kill(ob, -ESRCH);	/* dead again, respawnable */
 	}
+	orbit_put(ob);
 	return err;
 }
 
@@ -444,6 +461,8 @@ static long orbit_dev_ioctl(struct file *file, unsigned int cmd,
 		return update_pull(ctx, uarg);
 	case ORBIT_IOC_CHECK:
 		return update_check(ctx, uarg);
+	case ORBIT_IOC_RESPAWN:
+		return ctx_respawn(ctx, uarg);
 	}
 	return -ENOTTY;
 }

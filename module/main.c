@@ -71,6 +71,7 @@ err_pt:
 static void __exit orbit_exit(void)
 {
 	orbit_dev_exit();
+	orbit_timeouts_exit();
 	area_exit();
 	pt_exit();
 }

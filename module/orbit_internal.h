@@ -33,7 +33,8 @@ extern unsigned int orbit_max_update;
 
 /* Supported features and ioctls, answered by the handshake. */
 #define ORBIT_FEATURES	(ORBIT_FEAT_COPY_MODE | ORBIT_FEAT_AUTO_MODE | \
-			 ORBIT_FEAT_UPDATES)
+			 ORBIT_FEAT_UPDATES | ORBIT_FEAT_RESTART |	\
+			 ORBIT_FEAT_TIMEOUT)
 
 /* stats.c: module-wide counters, all updated locklessly. */
 enum orbit_stat {
@@ -146,6 +147,7 @@ struct orbit_ctx {
 	struct mm_struct *mm;	/* its mm (grabbed at handshake) */
 	bool ready;		/* handshake done */
 	bool dead;		/* torn down: main exited or closed it */
+	kuid_t euid;		/* its user: orbits must run as it */
 	struct idr orbits;	/* id -> struct orbit */
 	struct idr areas;	/* id -> struct orbit_area */
 	struct xarray calls;	/* future id -> struct orbit_call */
@@ -182,10 +184,19 @@ struct orbit {
 	struct list_head views;
 	struct xarray bound;	/* ids of the areas bound to it */
 	u64 calls_done;		/* under lock */
+	u32 gen;		/* generation, bumped by respawn (lock) */
+	u32 restarts;		/* respawns so far (lock) */
+	u64 timeout;		/* ns a call may run, 0 = forever */
+	struct list_head timed;	/* in the timeout scanner's list */
 };
 
-struct orbit *orbit_alloc(struct orbit_ctx *ctx, const char *name);
-struct file *orbit_file(struct orbit *ob);
+#define ORBIT_ANY_GEN	U32_MAX
+
+struct orbit *orbit_alloc(struct orbit_ctx *ctx, const char *name,
+			  u64 timeout_ns);
+int orbit_install_fd(struct orbit *ob, s32 __user *fdp);
+int orbit_respawn(struct orbit *ob);
+void orbit_timeouts_exit(void);
 void orbit_put(struct orbit *ob);
 void orbit_kill(struct orbit *ob, int err);
 long orbit_fd_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
@@ -206,6 +217,7 @@ struct orbit_call {
 	u64 func;
 	void *arg;
 	u32 argsize;
+	unsigned long deadline;	/* jiffies, with an orbit timeout */
 	enum call_state state;	/* set under orbit->lock */
 	long retval;
 	int error;		/* 0 or a negative errno */

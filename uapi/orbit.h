@@ -54,7 +54,20 @@ struct orbit_create {
 	__u32 id;			/* out: orbit id (> 0) */
 	__s32 orbit_fd;			/* out: descriptor for the orbit */
 	__u32 pad;
-	__u64 reserved[4];		/* must be zero */
+	__u64 timeout_ns;		/* in: per-call run time, 0 = none */
+	__u64 reserved[3];		/* must be zero */
+};
+
+/*
+ * A dead orbit (its process exited, crashed, was killed or timed out) is
+ * brought back by ORBIT_IOC_RESPAWN: same id, areas and bindings, a new
+ * orbit descriptor for the new process.  Descriptors of the old process
+ * are stale from then on (ESRCH).
+ */
+struct orbit_respawn {
+	__u32 id;		/* in */
+	__s32 orbit_fd;		/* out */
+	__u64 reserved[2];
 };
 
 /* struct orbit_area_req.flags */
@@ -206,6 +219,7 @@ struct orbit_stats {
 #define ORBIT_IOC_SPAWNER	_IOW(ORBIT_IOC_MAGIC, 0x08, __s32)
 #define ORBIT_IOC_PULL		_IOWR(ORBIT_IOC_MAGIC, 0x09, struct orbit_pull)
 #define ORBIT_IOC_CHECK		_IOWR(ORBIT_IOC_MAGIC, 0x0a, struct orbit_check)
+#define ORBIT_IOC_RESPAWN	_IOWR(ORBIT_IOC_MAGIC, 0x0b, struct orbit_respawn)
 #define ORBIT_IOC_ATTACH	_IOWR(ORBIT_IOC_MAGIC, 0x10, struct orbit_attach)
 #define ORBIT_IOC_RUN		_IOWR(ORBIT_IOC_MAGIC, 0x11, struct orbit_run)
 #define ORBIT_IOC_PUSH		_IOW(ORBIT_IOC_MAGIC, 0x12, struct orbit_push)
