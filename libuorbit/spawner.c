@@ -77,6 +77,25 @@ static int move_to_cgroup(const char *dir, pid_t pid)
 	return err;
 }
 
+/*
+ * Orbits and the spawner start from default signal dispositions and an
+ * empty signal mask: main's handlers (a SIGSEGV handler, say) must never
+ * keep a crashing task alive, nor should main's blocked signals.
+ */
+static void reset_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);	/* fails harmlessly for some */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 						 int fd)
 {
@@ -87,7 +106,7 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 	void *store = NULL, *argbuf;
 
 	prctl(PR_SET_NAME, req->name[0] ? req->name : "orbit");
-	signal(SIGCHLD, SIG_DFL);
+	reset_signals();
 	memset(&at, 0, sizeof(at));
 	if (ioctl(fd, ORBIT_IOC_ATTACH, &at) < 0)
 		_exit(125);
@@ -159,6 +178,7 @@ static __attribute__((noreturn)) void spawner_main(void)
 	size_t size;
 
 	prctl(PR_SET_NAME, "orbit-spawner");
+	reset_signals();
 	/* Orbits are reaped by nobody: no zombies. */
 	signal(SIGCHLD, SIG_IGN);
 	/* Areas (not inherited) leave holes: reserve the whole window again. */

@@ -11,24 +11,33 @@
 
 #define CALL_FLAGS	(ORBIT_CALL_SYNC | ORBIT_CALL_NOFUTURE)
 
-static void call_drop_snaps(struct orbit_call *call)
+/*
+ * Drops the snapshot roots the orbit has not taken.  Roots change hands
+ * with xchg: the orbit installing a call and whoever ends it (a kill may
+ * race with the install) each get a root at most once.
+ */
+static void call_drop_roots(struct orbit_call *call)
 {
 	unsigned int i;
 
-	for (i = 0; i < call->nsnap; i++) {
-		pt_put(call->snap[i].root);
-		area_put(call->snap[i].area);
-		call->snap[i].root = NULL;
-		call->snap[i].area = NULL;
-	}
-	call->nsnap = 0;
+	for (i = 0; i < call->nsnap; i++)
+		pt_put(xchg(&call->snap[i].root, NULL));
+}
+
+struct pt_node *call_take_root(struct orbit_call *call, unsigned int i)
+{
+	return xchg(&call->snap[i].root, NULL);
 }
 
 static void call_release(struct kref *ref)
 {
 	struct orbit_call *call = container_of(ref, struct orbit_call, ref);
+	unsigned int i;
 
-	call_drop_snaps(call);
+	call_drop_roots(call);
+	/* Areas last: nobody else can be looking at the call now. */
+	for (i = 0; i < call->nsnap; i++)
+		area_put(call->snap[i].area);
 	upd_free_list(&call->updates);
 	orbit_put(call->orbit);
 	kfree(call->arg);
@@ -53,7 +62,7 @@ void call_finish(struct orbit_call *call, long retval, int error)
 {
 	struct orbit *ob = call->orbit;
 
-	call_drop_snaps(call);
+	call_drop_roots(call);
 	if (error)
 		ostat_inc(OS_CALLS_FAILED);
 	/* Under ob->lock: no update is pushed after the end. */

@@ -269,8 +269,8 @@ static int orbit_install(struct orbit *ob, struct orbit_call *call)
 			err = PTR_ERR(view);
 			break;
 		}
-		view_install(view, call->snap[i].root);
-		call->snap[i].root = NULL;	/* the view holds it now */
+		/* NULL if the call ended meanwhile: installs an empty view. */
+		view_install(view, call_take_root(call, i));
 	}
 	mutex_unlock(&ob->view_lock);
 	return err;

@@ -233,6 +233,7 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg);
 long call_wait(struct orbit_ctx *ctx, void __user *uarg);
 void call_finish(struct orbit_call *call, long retval, int error);
 void call_put(struct orbit_call *call);
+struct pt_node *call_take_root(struct orbit_call *call, unsigned int i);
 void call_drop_futures(struct orbit_ctx *ctx);
 bool call_done(struct orbit_call *call);
 struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id);

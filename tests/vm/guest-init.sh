@@ -15,6 +15,9 @@ ip link set lo up 2>/dev/null
 exec >/dev/ttyS1 2>&1
 
 TIMEOUT=$(cat /tests/timeout 2>/dev/null || echo 300)
+set -a
+. /tests/env 2>/dev/null
+set +a
 n=0
 total=$(($(grep -c . /tests/list) + 2))
 echo "KTAP version 1"
@@ -49,8 +52,22 @@ for t in $(cat /tests/list); do
 		continue
 	fi
 	cd /tmp
-	timeout -s KILL "$TIMEOUT" "/tests/$t"
+	"/tests/$t" &
+	pid=$!
+	# On a timeout, show where everything is stuck, then kill the test.
+	( sleep "$TIMEOUT"
+	  echo "# timeout: processes and wait channels"
+	  for p in /proc/[0-9]*; do
+		[ "$(cat $p/stat 2>/dev/null | cut -d' ' -f4)" = 2 ] && continue
+		echo "#   $(basename $p) $(cat $p/comm 2>/dev/null) $(cat $p/wchan 2>/dev/null) $(cat $p/syscall 2>/dev/null | cut -d' ' -f1)"
+	  done
+	  echo w > /proc/sysrq-trigger
+	  kill -9 $pid ) &
+	watchdog=$!
+	wait $pid
 	rc=$?
+	kill $watchdog 2>/dev/null
+	wait $watchdog 2>/dev/null
 	cd /
 	if [ "$rc" = 137 ]; then
 		result 1 "$t" "timeout after ${TIMEOUT}s"

@@ -45,6 +45,8 @@ done
 : > "$root/tests/list"
 for t in $TESTS; do echo "$t" >> "$root/tests/list"; done
 echo "$PER_TEST" > "$root/tests/timeout"
+# Settings passed through to guest tests.
+env | grep -E '^ORBIT_(FUZZ_ITERS|BENCH_[A-Z_]+)=' > "$root/tests/env" || true
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$work/initrd.gz" ||
 	die "could not build the initramfs"
 
@@ -80,7 +82,8 @@ if [ "$reported" -lt "$expected" ]; then
 	fail=$((fail + expected - reported))
 fi
 # Kernel log: the whole console stream plus the dmesg dump.
-bad='Oops|BUG:|WARNING:|lockdep|KASAN|general protection|Call Trace|possible circular locking|INFO: task .* blocked|Kernel panic|refcount_t:|list_add corruption|list_del corruption|Bad page'
+# (Not "Call Trace" alone: an expected OOM kill in a cgroup test dumps one.)
+bad='Oops|BUG[: ]|WARNING:|lockdep|KASAN|UBSAN|general protection|possible circular locking|INFO: task .* blocked|Show Blocked State|Kernel panic|refcount_t:|list_add corruption|list_del corruption|Bad page'
 if grep -aEq "$bad" "$con" "$res"; then
 	echo "  not ok - guest kernel log has errors:"
 	grep -ahE "$bad" "$con" "$res" | sort -u | head -20 | sed 's/^/    /'

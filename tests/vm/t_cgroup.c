@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Resource limits apply to the orbit alone: an orbit that allocates
+ * 512 MiB in a cgroup with memory.max=256M is OOM-killed (ESRCH) while
+ * main is unaffected, and restarted; an orbit spinning in a cgroup with
+ * cpu.max at 10% leaves main's throughput intact on a shared CPU.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "tap.h"
+#include "util.h"
+
+#define CG	"/sys/fs/cgroup"
+
+static int put(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static long hog_memory(void *argbuf, void *store)
+{
+	size_t len = 512UL << 20, i;
+	volatile char *p = malloc(len);	/* volatile: the stores must happen */
+
+	for (i = 0; p && i < len; i += 4096)
+		p[i] = 1;
+	return p ? 1 : -1;
+}
+
+static long spin(void *argbuf, void *store)
+{
+	double end = now_us() + *(double *)argbuf;
+
+	while (now_us() < end)
+		;
+	return 0;
+}
+
+static long answer(void *argbuf, void *store)
+{
+	return 42;
+}
+
+/* Busy-loop iterations main completes in 1 s (ten cpu.max periods). */
+static long main_throughput(void)
+{
+	double end = now_us() + 1000000;
+	volatile long n = 0;
+
+	while (now_us() < end)
+		n++;
+	return n;
+}
+
+static void pin_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+int main(void)
+{
+	struct orbit_module_stats start;
+	struct orbit_attr attr;
+	struct orbit_future *f;
+	struct orbit *ob;
+	long base, with, free_run, ret;
+	double spin_us = 2.5e6;
+	int mine = 7;
+
+	require(orbit_module_stats(&start) == 0, "read module counters");
+	pin_cpu0();	/* main, spawner and orbits share one CPU */
+	require(put(CG "/cgroup.subtree_control", "+memory +cpu") == 0,
+		"enable the memory and cpu controllers");
+	mkdir(CG "/orbit-mem", 0755);
+	mkdir(CG "/orbit-cpu", 0755);
+	require(put(CG "/orbit-mem/memory.max", "256M") == 0 &&
+		put(CG "/orbit-cpu/cpu.max", "10000 100000") == 0,
+		"memory.max=256M and cpu.max=10%%");
+
+	orbit_attr_init(&attr);
+	attr.cgroup = CG "/orbit-mem";
+	attr.restart = ORBIT_RESTART_ALWAYS;
+	ob = orbit_create_ex("cg-mem", hog_memory, NULL, &attr);
+	require(ob, "orbit in the 256M cgroup");
+	ret = orbit_call(ob, 0, NULL, NULL, NULL, 0);
+	ok(ret == -1 && errno == ESRCH,
+	   "allocating 512 MiB: the orbit is OOM-killed (%ld, %s)", ret,
+	   strerror(errno));
+	ok(mine == 7 && main_throughput() > 0, "main is unaffected");
+	ok(orbit_call(ob, 0, NULL, answer, NULL, 0) == 42,
+	   "the restarted orbit answers");
+	orbit_destroy(ob);
+
+	attr.cgroup = "/sys/fs/cgroup/no-such-group";
+	ok(!orbit_create_ex("cg-none", answer, NULL, &attr),
+	   "a cgroup that does not exist: orbit_create fails (%s)",
+	   strerror(errno));
+
+	base = main_throughput();
+	attr.cgroup = NULL;
+	ob = orbit_create_ex("cg-free", spin, NULL, &attr);
+	require(ob, "an uncapped orbit on main's CPU");
+	f = orbit_call_async(ob, 0, 0, NULL, NULL, &spin_us, sizeof(spin_us));
+	usleep(50000);
+	free_run = main_throughput();
+	orbit_future_get(f, &ret);
+	orbit_destroy(ob);
+
+	attr.cgroup = CG "/orbit-cpu";
+	ob = orbit_create_ex("cg-cpu", spin, NULL, &attr);
+	require(ob, "orbit in the 10%% cpu cgroup");
+	f = orbit_call_async(ob, 0, 0, NULL, NULL, &spin_us, sizeof(spin_us));
+	usleep(50000);
+	with = main_throughput();
+	diag("main loop: %ld alone, %ld beside an uncapped spinning orbit, %ld beside a capped one",
+	     base, free_run, with);
+	ok(with > base * 0.7 && with > free_run * 1.3,
+	   "the cap leaves main its throughput (uncapped, the orbit takes it)");
+	ok(f && orbit_future_get(f, &ret) == 0, "the spinning call completes");
+	orbit_destroy(ob);
+	ok(counters_back_to(&start), "module counters back to their start values");
+	return tap_done();
+}

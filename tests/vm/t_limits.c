@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Limits are module parameters and fail with a clear errno: orbits per
+ * main (EMFILE), area bytes per main (ENOSPC), queue depth (EAGAIN),
+ * argument size (EINVAL), update size (EMSGSIZE).  rmmod is refused while
+ * orbits or areas exist.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+
+#include "tap.h"
+#include "util.h"
+
+#define P "/sys/module/orbit/parameters/"
+
+static char saved[6][32];
+static const char *const params[] = { "max_orbits", "max_main_bytes",
+				      "max_queue", "max_arg", "max_update",
+				      "max_areas" };
+
+static int set(const char *name, const char *val)
+{
+	char path[128];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), P "%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static void save_all(void)
+{
+	char path[128];
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < 6; i++) {
+		snprintf(path, sizeof(path), P "%s", params[i]);
+		fd = open(path, O_RDONLY);
+		if (fd >= 0 && read(fd, saved[i], sizeof(saved[i]) - 1) > 0)
+			saved[i][strcspn(saved[i], "\n")] = 0;
+		close(fd);
+	}
+}
+
+static void restore_all(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < 6; i++)
+		set(params[i], saved[i]);
+}
+
+static long nap(void *argbuf, void *store)
+{
+	usleep(300000);
+	return 0;
+}
+
+static long push_big(void *argbuf, void *store)
+{
+	struct orbit_update *u = orbit_update_create();
+	static char data[100000];
+	long r;
+
+	orbit_update_add_data(u, data, sizeof(data));
+	r = orbit_push(u, NULL);
+	if (r) {
+		r = errno;
+		orbit_update_free(u);
+	}
+	return r;
+}
+
+int main(void)
+{
+	struct orbit_module_stats start;
+	struct orbit *a, *b, *c;
+	struct orbit_area *x, *y;
+	struct orbit_future *f[8];
+	static char arg[256];
+	int i, n;
+
+	require(orbit_module_stats(&start) == 0, "read module counters");
+	save_all();
+	require(set("max_orbits", "2") == 0 && set("max_main_bytes", "4194304") == 0 &&
+		set("max_queue", "4") == 0 && set("max_arg", "128") == 0 &&
+		set("max_update", "65536") == 0 && set("max_areas", "3") == 0,
+		"set small limits");
+
+	a = orbit_create("lim-a", nap, NULL);
+	b = orbit_create("lim-b", push_big, NULL);
+	c = orbit_create("lim-c", nap, NULL);
+	ok(a && b, "two orbits fit");
+	ok(!c && errno == EMFILE, "a third orbit fails with EMFILE");
+
+	x = orbit_area_create_ex(2 << 20, 2 << 20, 0, a);
+	y = orbit_area_create_ex(4 << 20, 4 << 20, 0, a);
+	ok(x, "a 2 MiB area fits in 4 MiB per main");
+	ok(!y && errno == ENOSPC, "another 4 MiB fails with ENOSPC");
+
+	for (i = 0, n = 0; i < 8; i++) {
+		f[i] = orbit_call_async(a, 0, 0, NULL, NULL, NULL, 0);
+		if (!f[i] && errno == EAGAIN)
+			n++;
+	}
+	ok(n >= 3, "calls beyond a queue of 4 fail with EAGAIN (%d)", n);
+	for (i = 0; i < 8; i++)
+		if (f[i])
+			orbit_future_get(f[i], NULL);
+
+	ok(orbit_call(b, 0, NULL, NULL, arg, 129) == -1 && errno == EINVAL,
+	   "an argument over max_arg=128 fails with EINVAL");
+	ok(orbit_call(b, 0, NULL, NULL, arg, 128) == EMSGSIZE,
+	   "an update over max_update=64K fails with EMSGSIZE");
+
+	ok(system("rmmod orbit 2>/dev/null") != 0,
+	   "rmmod is refused while orbits and areas exist");
+	orbit_area_destroy(x);
+	orbit_destroy(a);
+	orbit_destroy(b);
+	restore_all();
+	ok(counters_back_to(&start), "module counters back to their start values");
+	return tap_done();
+}
