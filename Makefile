@@ -78,9 +78,14 @@ $(B)/lib/uorbit.pc: libuorbit/uorbit.pc.in Makefile
 # ---- orbitctl -------------------------------------------------------------
 orbitctl: $(B)/bin/orbitctl
 
-$(B)/bin/orbitctl: $(wildcard tools/orbitctl/*.c) $(B)/lib/libuorbit.a
+$(B)/bin/orbitctl: $(wildcard tools/orbitctl/*.c) uapi/orbit.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WFLAGS) -Ilibuorbit -o $@ $(filter %.c,$^) $(B)/lib/libuorbit.a -pthread
+	$(CC) $(CFLAGS) $(WFLAGS) -o $@ $(filter %.c,$^)
+
+# A static copy for the guest.
+$(B)/vmtests/orbitctl: $(wildcard tools/orbitctl/*.c) uapi/orbit.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WFLAGS) -static -o $@ $(filter %.c,$^)
 
 # ---- tests ----------------------------------------------------------------
 $(B)/unit/test_%: tests/unit/test_%.c $(LIB_SRCS) $(LIB_HDRS)
@@ -91,7 +96,14 @@ $(B)/vmtests/%: tests/vm/%.c tests/vm/tap.h $(B)/lib/libuorbit.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
 
-vmtests: $(VM_BINS)
+# Examples double as guest tests (their exit status is the verdict).
+$(B)/vmtests/t_example_%: examples/%.c $(B)/lib/libuorbit.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
+
+EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/vmtests/t_example_%,$(wildcard examples/*.c))
+
+vmtests: $(VM_BINS) $(EXAMPLE_BINS) $(B)/vmtests/orbitctl
 	@mkdir -p $(B)/vmtests && for s in $(VM_SCRIPTS); do install -m 755 $$s $(B)/vmtests/; done
 
 unit: $(UNITS)
@@ -105,8 +117,8 @@ check-harness: deps
 	@tests/check-harness.sh
 
 check-vm: deps
-	@$(MAKE) --no-print-directory all vmtests
-	@for k in $(KERNELS); do tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -l logs/$$k $(if $(T),-t "$(T)") || exit 1; done
+	@$(MAKE) --no-print-directory all vmtests installed-test
+	@for k in $(KERNELS); do tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -r $(STAGE) -l logs/$$k $(if $(T),-t "$(T)") || exit 1; done
 
 demo: deps
 	@$(MAKE) --no-print-directory all vmtests
@@ -125,10 +137,28 @@ install: lib orbitctl
 	install -m 644 libuorbit/orbit.h $(DESTDIR)$(INCLUDEDIR)/orbit.h
 	install -d $(DESTDIR)$(INCLUDEDIR)/linux
 	install -m 644 uapi/orbit.h $(DESTDIR)$(INCLUDEDIR)/linux/orbit.h
-	install -m 644 $(B)/lib/uorbit.pc $(DESTDIR)$(LIBDIR)/pkgconfig/uorbit.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+		libuorbit/uorbit.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/uorbit.pc
 	install -m 755 $(B)/bin/orbitctl $(DESTDIR)$(BINDIR)/orbitctl
+	install -d $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
+	install -m 644 man/*.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)/lib/udev/rules.d
 	install -m 644 scripts/60-orbit.rules $(DESTDIR)/lib/udev/rules.d/60-orbit.rules
+
+# An installed tree (DESTDIR) and a program built against it with
+# pkg-config, plus what it needs to run in the guest: the guest test
+# t_installed.sh runs it.
+STAGE := $(CURDIR)/$(B)/stage
+installed-test: lib orbitctl
+	@rm -rf $(STAGE) && $(MAKE) --no-print-directory -s install DESTDIR=$(STAGE) PREFIX=/usr >/dev/null
+	@mkdir -p $(STAGE)/usr/bin
+	PKG_CONFIG_SYSROOT_DIR=$(STAGE) PKG_CONFIG_LIBDIR=$(STAGE)/usr/lib/pkgconfig; \
+	export PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR; \
+	$(CC) $(CFLAGS) -o $(STAGE)/usr/bin/orbit-quickstart examples/quickstart.c $$(pkg-config --cflags --libs uorbit)
+	@for f in $$(ldd $(STAGE)/usr/bin/orbit-quickstart | grep -o '/[^ ]*' | grep -v libuorbit); do \
+		install -D -m 755 $$f $(STAGE)$$f; done
 
 dkms-install:
 	scripts/dkms.sh install
@@ -137,4 +167,4 @@ clean:
 	rm -rf $(B) logs
 	rm -f module/*.o module/*.ko module/*.mod* module/.*.cmd module/modules.order module/Module.symvers
 
-.PHONY: all deps modules lib orbitctl vmtests unit check check-harness check-vm demo bench install dkms-install clean
+.PHONY: all deps modules lib orbitctl vmtests unit check check-harness check-vm demo bench install installed-test dkms-install clean

@@ -227,6 +227,7 @@ static struct page *area_cow(struct orbit_area *area, unsigned long idx,
 	if (!copy)
 		return NULL;
 	ostat_inc(OS_COW_FAULTS);
+	atomic_long_inc(&area->cow_faults);
 	if (area->auto_mode && area_wants_copy(area, idx) &&
 	    !xa_err(xa_store(&area->ovl, idx, copy, GFP_KERNEL)))
 		return copy;	/* the tree keeps the frozen page */
@@ -258,6 +259,8 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 			opage_put(page);
 			page = NULL;
 		}
+		if (page)
+			atomic_long_inc(&area->npresent);
 		*in_ovl = page;
 		return page;
 	}
@@ -270,6 +273,7 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 			opage_put(page);
 			return NULL;
 		}
+		atomic_long_inc(&area->npresent);
 	} else if (write && shared) {
 		page = area_cow(area, idx, page);
 		*in_ovl = page && xa_load(&area->ovl, idx) == page;

@@ -32,7 +32,7 @@
 			 IOC_BIT(ORBIT_IOC_PULL) | IOC_BIT(ORBIT_IOC_CHECK) | \
 			 IOC_BIT(ORBIT_IOC_PUSH) | IOC_BIT(ORBIT_IOC_RESPAWN) | \
 			 IOC_BIT(ORBIT_IOC_ATTACH) | IOC_BIT(ORBIT_IOC_RUN) | \
-			 IOC_BIT(ORBIT_IOC_STATS))
+			 IOC_BIT(ORBIT_IOC_STATS) | IOC_BIT(ORBIT_IOC_LIST))
 
 static void ctx_release(struct kref *ref)
 {
@@ -40,6 +40,7 @@ static void ctx_release(struct kref *ref)
 
 	if (ctx->mm)
 		mmdrop(ctx->mm);
+	orbit_list_del(ctx);
 	idr_destroy(&ctx->orbits);
 	idr_destroy(&ctx->areas);
 	xa_destroy(&ctx->calls);
@@ -52,13 +53,26 @@ void ctx_put(struct orbit_ctx *ctx)
 	kref_put(&ctx->ref, ctx_release);
 }
 
+/* Takes any entry out of a table of a dead context. */
+static void *ctx_take_next(struct orbit_ctx *ctx, struct idr *idr)
+{
+	void *obj;
+	int id = 0;
+
+	mutex_lock(&ctx->lock);
+	obj = idr_get_next(idr, &id);
+	if (obj)
+		idr_remove(idr, id);
+	mutex_unlock(&ctx->lock);
+	return obj;
+}
+
 /* Kills every orbit, fails their calls, releases areas and futures. */
 static void ctx_teardown(struct orbit_ctx *ctx)
 {
 	struct orbit_area *area;
 	struct orbit *ob;
 	struct pid *spawner;
-	int id;
 
 	mutex_lock(&ctx->lock);
 	if (ctx->dead) {
@@ -70,12 +84,12 @@ static void ctx_teardown(struct orbit_ctx *ctx)
 	ctx->spawner = NULL;
 	mutex_unlock(&ctx->lock);
 
-	/* dead is set: the tables no longer change under us. */
-	idr_for_each_entry(&ctx->orbits, ob, id) {
+	/* Out of the tables one by one: listings may look meanwhile. */
+	while ((ob = ctx_take_next(ctx, &ctx->orbits))) {
 		orbit_kill(ob, -ESRCH);
 		orbit_put(ob);
 	}
-	idr_for_each_entry(&ctx->areas, area, id) {
+	while ((area = ctx_take_next(ctx, &ctx->areas))) {
 		WRITE_ONCE(area->dead, true);
 		area_put(area);
 	}
@@ -97,6 +111,7 @@ static int orbit_dev_open(struct inode *inode, struct file *file)
 	mutex_init(&ctx->lock);
 	idr_init_base(&ctx->orbits, 1);
 	idr_init_base(&ctx->areas, 1);
+	INIT_LIST_HEAD(&ctx->all);
 	xa_init_flags(&ctx->calls, XA_FLAGS_ALLOC1);
 	ctx->tgid = task_tgid_nr(current);
 	file->private_data = ctx;
@@ -158,6 +173,7 @@ static long orbit_api(struct orbit_ctx *ctx, void __user *uarg)
 	mmgrab(ctx->mm);
 	ctx->euid = current_euid();
 	mutex_unlock(&ctx->lock);
+	orbit_list_add(ctx);
 	return 0;
 }
 
@@ -432,6 +448,8 @@ static long orbit_dev_ioctl(struct file *file, unsigned int cmd,
 		return orbit_api(ctx, uarg);
 	case ORBIT_IOC_STATS:
 		return orbit_stats_ioctl(uarg);
+	case ORBIT_IOC_LIST:
+		return orbit_list_ioctl(uarg);
 	}
 	if (_IOC_TYPE(cmd) != ORBIT_IOC_MAGIC)
 		return -ENOTTY;

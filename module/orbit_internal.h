@@ -60,8 +60,12 @@ static inline void ostat_dec(enum orbit_stat s)
 	atomic64_dec(&orbit_stats[s]);
 }
 
+struct orbit_ctx;
 void orbit_stats_fill(struct orbit_stats *st);
 long orbit_stats_ioctl(void __user *arg);
+long orbit_list_ioctl(void __user *arg);
+void orbit_list_add(struct orbit_ctx *ctx);
+void orbit_list_del(struct orbit_ctx *ctx);
 
 /* ---- ptree.c: persistent page tree ---- */
 #define PT_SHIFT	9
@@ -109,6 +113,8 @@ struct orbit_area {
 	struct xarray dirty;	/* indices written since the last snapshot */
 	struct xarray meta;	/* auto mode: per-page fault statistics */
 	u64 seq;		/* snapshots taken */
+	atomic_long_t npresent;	/* pages allocated (for listings) */
+	atomic_long_t cow_faults;	/* main's COW faults (for listings) */
 };
 
 struct orbit_view {
@@ -156,6 +162,7 @@ struct orbit_ctx {
 	unsigned int nareas;	/* entries in areas */
 	unsigned long area_bytes;
 	struct pid *spawner;	/* library's spawner, killed with main */
+	struct list_head all;	/* in the listing's list of contexts */
 };
 
 void ctx_put(struct orbit_ctx *ctx);

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Module-wide counters: live objects (for leak checks) and event totals.
+ * Observability: module-wide counters (live objects, for leak checks, and
+ * event totals) and the per-orbit listing behind orbitctl.
  */
+#include <linux/cred.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "orbit_internal.h"
@@ -36,4 +39,92 @@ long orbit_stats_ioctl(void __user *arg)
 	if (copy_to_user(arg, &st, sizeof(st)))
 		return -EFAULT;
 	return 0;
+}
+
+/* Every handshaken context, for ORBIT_IOC_LIST. */
+static LIST_HEAD(ctx_list);
+static DEFINE_MUTEX(ctx_list_lock);	/* protects ctx_list; before ctx->lock */
+
+void orbit_list_add(struct orbit_ctx *ctx)
+{
+	mutex_lock(&ctx_list_lock);
+	list_add_tail(&ctx->all, &ctx_list);
+	mutex_unlock(&ctx_list_lock);
+}
+
+void orbit_list_del(struct orbit_ctx *ctx)
+{
+	mutex_lock(&ctx_list_lock);
+	list_del_init(&ctx->all);
+	mutex_unlock(&ctx_list_lock);
+}
+
+static void orbit_info_fill(struct orbit_ctx *ctx, struct orbit *ob,
+			    struct orbit_info *oi)
+{
+	struct orbit_area *area;
+	int id;
+
+	memset(oi, 0, sizeof(*oi));
+	oi->main_pid = ctx->tgid;
+	oi->id = ob->id;
+	oi->uid = from_kuid_munged(current_user_ns(), ctx->euid);
+	memcpy(oi->name, ob->name, sizeof(oi->name));
+	idr_for_each_entry(&ctx->areas, area, id) {
+		if (!xa_load(&ob->bound, area->id))
+			continue;
+		oi->area_bytes += area->size;
+		oi->area_pages += atomic_long_read(&area->npresent);
+		oi->cow_faults += atomic_long_read(&area->cow_faults);
+	}
+	spin_lock(&ob->lock);
+	oi->pid = ob->pid ? pid_nr(ob->pid) : 0;
+	oi->state = ob->state == ORBIT_DEAD ? ORBIT_STATE_DEAD :
+		    ob->state == ORBIT_READY ? ORBIT_STATE_READY :
+					       ORBIT_STATE_SPAWNING;
+	oi->restarts = ob->restarts;
+	oi->calls_done = ob->calls_done;
+	oi->calls_queued = ob->nqueued + (ob->running ? 1 : 0);
+	spin_unlock(&ob->lock);
+}
+
+#define LIST_MAX	4096	/* records per ORBIT_IOC_LIST */
+
+long orbit_list_ioctl(void __user *uarg)
+{
+	struct orbit_list req;
+	struct orbit_info *oi;
+	struct orbit_ctx *ctx;
+	struct orbit *ob;
+	bool all = capable(CAP_SYS_ADMIN);
+	u32 count = 0, cap;
+	int id, err = 0;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved[0] || req.reserved[1])
+		return -EINVAL;
+	cap = min_t(u32, req.cap, LIST_MAX);
+	oi = kvcalloc(max_t(u32, cap, 1), sizeof(*oi), GFP_KERNEL);
+	if (!oi)
+		return -ENOMEM;
+	mutex_lock(&ctx_list_lock);
+	list_for_each_entry(ctx, &ctx_list, all) {
+		if (!all && !uid_eq(ctx->euid, current_euid()))
+			continue;
+		mutex_lock(&ctx->lock);
+		idr_for_each_entry(&ctx->orbits, ob, id) {
+			if (count < cap)
+				orbit_info_fill(ctx, ob, &oi[count]);
+			count++;
+		}
+		mutex_unlock(&ctx->lock);
+	}
+	mutex_unlock(&ctx_list_lock);
+	if (copy_to_user(u64_to_user_ptr(req.buf), oi,
+			 array_size(min(count, cap), sizeof(*oi))) ||
+	    put_user(count, &((struct orbit_list __user *)uarg)->count))
+		err = -EFAULT;
+	kvfree(oi);
+	return err;
 }

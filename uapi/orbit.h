@@ -206,6 +206,39 @@ struct orbit_stats {
 	__u64 reserved[7];
 };
 
+/*
+ * ORBIT_IOC_LIST (any /dev/orbit descriptor, no handshake): one record per
+ * orbit the caller may see: all for root, else those whose main program
+ * runs as the caller's effective user.  count is the number visible; at
+ * most cap records are written.
+ */
+#define ORBIT_STATE_SPAWNING	0
+#define ORBIT_STATE_READY	1	/* attached, idle or running */
+#define ORBIT_STATE_DEAD	2
+
+struct orbit_info {
+	__s32 pid;		/* orbit process, 0 if none */
+	__s32 main_pid;
+	__u32 id;		/* in its main */
+	__u32 state;		/* ORBIT_STATE_* */
+	__u32 uid;		/* main's effective user */
+	__u32 restarts;
+	__u64 calls_done;
+	__u64 calls_queued;	/* including a running call */
+	__u64 area_bytes;	/* size of the areas bound to it */
+	__u64 area_pages;	/* pages present in those areas */
+	__u64 cow_faults;	/* main's COW faults in those areas */
+	char name[ORBIT_NAME_MAX];
+	__u64 reserved[2];
+};
+
+struct orbit_list {
+	__u64 buf;	/* in: user pointer to struct orbit_info[cap] */
+	__u32 cap;	/* in */
+	__u32 count;	/* out */
+	__u64 reserved[2];
+};
+
 #define ORBIT_IOC_MAGIC		0xB7
 
 #define ORBIT_IOC_API		_IOWR(ORBIT_IOC_MAGIC, 0x00, struct orbit_api)
@@ -224,5 +257,6 @@ struct orbit_stats {
 #define ORBIT_IOC_RUN		_IOWR(ORBIT_IOC_MAGIC, 0x11, struct orbit_run)
 #define ORBIT_IOC_PUSH		_IOW(ORBIT_IOC_MAGIC, 0x12, struct orbit_push)
 #define ORBIT_IOC_STATS		_IOR(ORBIT_IOC_MAGIC, 0x20, struct orbit_stats)
+#define ORBIT_IOC_LIST		_IOWR(ORBIT_IOC_MAGIC, 0x21, struct orbit_list)
 
 #endif /* _UAPI_LINUX_ORBIT_H */

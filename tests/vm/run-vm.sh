@@ -6,14 +6,14 @@
 # in the guest kernel log.
 #
 # usage: run-vm.sh -k KVER -m orbit.ko -b BINDIR -l LOGDIR [-t "t1 t2"]
-#                  [-T per-test-timeout] [-M guest-MiB]
+#                  [-T per-test-timeout] [-M guest-MiB] [-r ROOT-OVERLAY]
 set -u
-KVER= MODULE= BINDIR= LOGDIR= TESTS= PER_TEST=${ORBIT_TEST_TIMEOUT:-300} MEM=3072
-while getopts k:m:b:l:t:T:M: o; do
+KVER= MODULE= BINDIR= LOGDIR= TESTS= PER_TEST=${ORBIT_TEST_TIMEOUT:-300} MEM=3072 OVERLAY=
+while getopts k:m:b:l:t:T:M:r: o; do
 	case $o in
 	k) KVER=$OPTARG ;; m) MODULE=$OPTARG ;; b) BINDIR=$OPTARG ;;
 	l) LOGDIR=$OPTARG ;; t) TESTS=$OPTARG ;; T) PER_TEST=$OPTARG ;;
-	M) MEM=$OPTARG ;; *) exit 2 ;;
+	M) MEM=$OPTARG ;; r) OVERLAY=$OPTARG ;; *) exit 2 ;;
 	esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,6 +39,8 @@ cp "$MODULE" "$root/orbit.ko"
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
 echo "user:x:1000:1000:user:/tmp:/bin/sh" >> "$root/etc/passwd"
 printf 'root:x:0:\nuser:x:1000:\n' > "$root/etc/group"
+# An installed tree (and the shared libraries its programs need).
+[ -n "$OVERLAY" ] && { cp -a "$OVERLAY"/. "$root"/ || die "overlay $OVERLAY"; }
 for f in "$BINDIR"/*; do
 	[ -f "$f" ] && cp -a "$f" "$root/tests/"
 done

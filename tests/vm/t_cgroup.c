@@ -52,7 +52,7 @@ static long answer(void *argbuf, void *store)
 }
 
 /* Busy-loop iterations main completes in 1 s (ten cpu.max periods). */
-static long main_throughput(void)
+static long one_second(void)
 {
 	double end = now_us() + 1000000;
 	volatile long n = 0;
@@ -60,6 +60,20 @@ static long main_throughput(void)
 	while (now_us() < end)
 		n++;
 	return n;
+}
+
+/* Best of three seconds: emulation hiccups only ever lower a reading. */
+static long main_throughput(void)
+{
+	long best = 0, n;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		n = one_second();
+		if (n > best)
+			best = n;
+	}
+	return best;
 }
 
 static void pin_cpu0(void)
@@ -78,7 +92,7 @@ int main(void)
 	struct orbit_future *f;
 	struct orbit *ob;
 	long base, with, free_run, ret;
-	double spin_us = 2.5e6;
+	double spin_us = 4e6;
 	int mine = 7;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
