@@ -340,6 +340,12 @@ static long orbit_run(struct orbit_handle *h, void __user *uarg)
 			call_finish(call, run.retval, 0);
 	}
 	for (;;) {
+		/*
+		 * A dying orbit must leave: with calls queued the wait below
+		 * returns at once, and installs fail for a dying task.
+		 */
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		if (wait_event_interruptible(ob->wq, orbit_gone(h) ||
 					     !list_empty_careful(&ob->queue)))
 			return -ERESTARTSYS;
@@ -362,6 +368,8 @@ static long orbit_run(struct orbit_handle *h, void __user *uarg)
 			err = -EFAULT;
 		if (!err)
 			return 0;
+		if (fatal_signal_pending(current))
+			err = -ESRCH;	/* the orbit is dying, not the call */
 		call = orbit_take_running(ob, call);
 		if (call)
 			call_finish(call, 0, err);
