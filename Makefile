@@ -96,12 +96,12 @@ $(B)/vmtests/%: tests/vm/%.c tests/vm/tap.h $(B)/lib/libuorbit.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
 
-# Examples double as guest tests (their exit status is the verdict).
-$(B)/vmtests/t_example_%: examples/%.c $(B)/lib/libuorbit.a
+# Examples run in the guest (tests/vm/t_example_*.sh drive them).
+$(B)/vmtests/ex_%: examples/%.c $(B)/lib/libuorbit.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
 
-EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/vmtests/t_example_%,$(wildcard examples/*.c))
+EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/vmtests/ex_%,$(wildcard examples/*.c))
 
 vmtests: $(VM_BINS) $(EXAMPLE_BINS) $(B)/vmtests/orbitctl
 	@mkdir -p $(B)/vmtests && for s in $(VM_SCRIPTS); do install -m 755 $$s $(B)/vmtests/; done
@@ -124,8 +124,18 @@ demo: deps
 	@$(MAKE) --no-print-directory all vmtests
 	@tests/demo.sh
 
-bench:
-	@echo "bench: no benchmarks yet"
+$(B)/bench/orbit_bench: bench/orbit_bench.c $(B)/lib/libuorbit.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
+
+bench: deps
+	@$(MAKE) --no-print-directory all vmtests $(B)/bench/orbit_bench
+	@scripts/bench.sh
+
+# The same programs with small sizes (under 2 minutes), for regressions.
+bench-quick: deps
+	@$(MAKE) --no-print-directory all vmtests $(B)/bench/orbit_bench
+	@ORBIT_BENCH_QUICK=1 scripts/bench.sh
 
 # ---- install ----------------------------------------------------------------
 install: lib orbitctl
@@ -167,4 +177,4 @@ clean:
 	rm -rf $(B) logs
 	rm -f module/*.o module/*.ko module/*.mod* module/.*.cmd module/modules.order module/Module.symvers
 
-.PHONY: all deps modules lib orbitctl vmtests unit check check-harness check-vm demo bench install installed-test dkms-install clean
+.PHONY: all deps modules lib orbitctl vmtests unit check check-harness check-vm demo bench bench-quick install installed-test dkms-install clean

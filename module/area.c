@@ -546,7 +546,15 @@ int area_snapshot(struct orbit_area *area, struct pt_node **root)
 		err = area_snapshot_freeze(area, &zap);
 	zap_flush(&zap);
 	if (!err) {
-		*root = pt_get(area->cur);
+		if (READ_ONCE(orbit_debug_full_snapshot) && area->cur) {
+			*root = pt_deep_copy(area->cur);
+			if (!*root)
+				err = -ENOMEM;
+		} else {
+			*root = pt_get(area->cur);
+		}
+	}
+	if (!err) {
 		area->seq++;
 		ostat_inc(OS_SNAPSHOTS);
 	}
@@ -775,7 +783,14 @@ void view_install(struct orbit_view *view, struct pt_node *root)
 		opage_put(page);
 		zap_add(&vi.zap, idx);
 	}
-	pt_diff(view->root, root, view->area->levels, view_install_one, &vi);
+	if (READ_ONCE(orbit_debug_full_snapshot)) {
+		/* Benchmark baseline: remap everything, every call. */
+		zap_flush(&vi.zap);
+		unmap_mapping_pages(view->mapping, 0, view->area->npages, false);
+	} else {
+		pt_diff(view->root, root, view->area->levels, view_install_one,
+			&vi);
+	}
 	zap_flush(&vi.zap);
 	pt_put(view->root);
 	view->root = root;

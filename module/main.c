@@ -47,6 +47,11 @@ module_param_named(max_update, orbit_max_update, uint, 0644);
 MODULE_PARM_DESC(max_update,
 		 "Bytes per update (default 16 MiB); 4x that may wait per call");
 
+bool orbit_debug_full_snapshot;
+module_param_named(debug_full_snapshot, orbit_debug_full_snapshot, bool, 0644);
+MODULE_PARM_DESC(debug_full_snapshot,
+		 "Benchmarks only: copy the whole snapshot tree and remap every view page on every call");
+
 static int __init orbit_init(void)
 {
 	int err;

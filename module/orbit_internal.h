@@ -28,6 +28,7 @@ extern unsigned int orbit_max_call_areas;
 extern unsigned long orbit_max_area_size;
 extern unsigned long orbit_max_main_bytes;
 extern unsigned int orbit_max_update;
+extern bool orbit_debug_full_snapshot;
 
 #define ORBIT_CHECK_MAX	4096	/* entries per ORBIT_IOC_CHECK */
 
@@ -87,6 +88,7 @@ unsigned int pt_levels(unsigned long npages);
 struct page *pt_lookup(struct pt_node *root, unsigned long idx, bool *shared);
 int pt_set(struct pt_node **rootp, unsigned int levels, unsigned long idx,
 	   struct page *page, struct page **old);
+struct pt_node *pt_deep_copy(struct pt_node *n);
 int pt_diff(struct pt_node *a, struct pt_node *b, unsigned int levels,
 	    int (*fn)(void *ctx, unsigned long idx), void *ctx);
 int pt_init(void);

@@ -198,6 +198,36 @@ int pt_set(struct pt_node **rootp, unsigned int levels, unsigned long idx,
 	}
 }
 
+/*
+ * A deep copy sharing no node with n (pages gain a reference each): what a
+ * snapshot costs without incremental reuse.  For the debug_full_snapshot
+ * benchmark switch only.
+ */
+struct pt_node *pt_deep_copy(struct pt_node *n)
+{
+	struct pt_node *c;
+	unsigned int i;
+
+	if (!n)
+		return NULL;
+	c = pt_clone(n);
+	if (!c || !c->level)
+		return c;
+	for (i = 0; i < PT_FANOUT; i++) {
+		struct pt_node *child = c->slot[i];
+
+		if (!child)
+			continue;
+		c->slot[i] = pt_deep_copy(child);
+		pt_put(child);	/* the clone's reference */
+		if (!c->slot[i]) {
+			pt_put(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
 /* Calls fn for every index whose page differs between trees a and b. */
 static int pt_diff_level(struct pt_node *a, struct pt_node *b,
 			 unsigned int level, unsigned long base,

@@ -1,6 +1,7 @@
 #!/bin/bash
-# `make check`: host unit tests (cmocka), DKMS builds for both kernels,
-# the harness self-test, and the VM suite under each stock test kernel.
+# `make check`: host unit tests (cmocka), man pages, DKMS builds for both
+# kernels, the harness self-test, and the VM suite under each stock test
+# kernel (with an installed tree, for the install/pkg-config test).
 # Every part reports TAP-style lines; the last line is the grand total.
 set -u
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ if [ "$(echo "$kernels" | grep -c .)" -lt 2 ]; then
 fi
 
 echo "# build"
-if make --no-print-directory -s all vmtests > logs/build.log 2>&1; then
+if make --no-print-directory -s all vmtests installed-test > logs/build.log 2>&1; then
 	add 1 0; echo "ok - build (module for: $(echo $kernels), libuorbit, orbitctl, tests)"
 else
 	add 0 1; echo "not ok - build"; tail -30 logs/build.log
@@ -35,6 +36,17 @@ for t in build/unit/test_*; do
 	echo "$out" | grep -E '^\[ +(OK|FAILED) +\]' | sed "s|^|  $(basename "$t"): |"
 done
 
+echo "# man pages (rendered with warnings enabled)"
+for m in man/*.[0-9]; do
+	grep -q '^\.so ' "$m" && continue	# aliases
+	w=$(MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null)
+	if [ -z "$w" ] && MANWIDTH=80 man -l "$m" 2>/dev/null | grep -q .; then
+		add 1 0; echo "ok - man -l $m renders without warnings"
+	else
+		add 0 1; echo "not ok - man -l $m: $w"
+	fi
+done
+
 echo "# dkms"
 out=$(scripts/dkms.sh check $kernels 2>&1); echo "$out"
 add "$(grep -c '^ok' <<<"$out")" "$(grep -c '^not ok' <<<"$out")"
@@ -45,7 +57,8 @@ add "$(grep -c '^ok' <<<"$out")" "$(grep -c '^not ok' <<<"$out")"
 
 for k in $kernels; do
 	echo "# VM suite, kernel $k"
-	out=$(tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/vmtests -l "logs/$k" 2>&1)
+	out=$(tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/vmtests \
+		-r build/stage -l "logs/$k" 2>&1)
 	echo "$out"
 	line=$(grep -F "kernel $k: " <<<"$out" | grep -E "[0-9]+ passed, [0-9]+ failed$" | tail -1)
 	p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")

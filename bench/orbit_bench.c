@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * orbit benchmarks, run in the guest.  Every figure is a median of
+ * repeated runs and is printed next to its baseline measured in the same
+ * run, as one CSV row:
+ *   BENCH,group,case,orbit_us,baseline,baseline_us,ratio,target,verdict
+ * ORBIT_BENCH_QUICK=1 uses small sizes (make bench-quick).
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <orbit.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PG	4096UL
+#define MAXREP	41
+
+static int quick;
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp);
+	return v[n / 2];
+}
+
+static void row(const char *group, const char *cs, double us,
+		const char *base, double base_us, double ratio,
+		const char *target, int met)
+{
+	printf("BENCH,%s,%s,%.1f,%s,%.1f,%.3f,%s,%s\n", group, cs, us, base,
+	       base_us, ratio, target, !*target ? "" : met ? "met" : "MISSED");
+	fflush(stdout);
+}
+
+static void touch(unsigned char *p, size_t len, unsigned char v)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += PG)
+		p[i] = v;
+}
+
+static long read_first(void *arg, void *store)
+{
+	return **(unsigned char **)arg;
+}
+
+static long nothing(void *arg, void *store)
+{
+	return 0;
+}
+
+static void set_param(const char *name, const char *val)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/orbit/parameters/%s", name);
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, val, strlen(val)) < 0)
+			perror(path);
+		close(fd);
+	}
+}
+
+/* fork() latency, parent side, with the caller's memory resident. */
+static double fork_us(void)
+{
+	double t0 = now_us(), t;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	t = now_us() - t0;
+	waitpid(pid, NULL, 0);
+	return t;
+}
+
+/* 1. Creation vs fork with main at several resident sizes. */
+static void bench_create(void)
+{
+	static const size_t big[] = { 32UL << 20, 256UL << 20, 1UL << 30 };
+	static const size_t small[] = { 8UL << 20, 32UL << 20 };
+	const size_t *sizes = quick ? small : big;
+	int nsz = quick ? 2 : 3, i, r, reps = quick ? 5 : 9;
+	double create[3], minc = 1e18, maxc = 0;
+	struct orbit *warm = orbit_create("warm", nothing, NULL);
+
+	/* The spawner exists before main grows, as in a real program. */
+	orbit_call(warm, 0, NULL, NULL, NULL, 0);
+	for (i = 0; i < nsz; i++) {
+		unsigned char *heap = malloc(sizes[i]);
+		double c[MAXREP], f[MAXREP];
+		char cs[64];
+
+		memset(heap, 0x5a, sizes[i]);
+		for (r = 0; r < reps; r++) {
+			double t0 = now_us();
+			struct orbit *ob = orbit_create("bench", nothing, NULL);
+
+			c[r] = now_us() - t0;
+			orbit_call(ob, 0, NULL, NULL, NULL, 0);
+			orbit_destroy(ob);
+			f[r] = fork_us();
+		}
+		create[i] = median(c, reps);
+		snprintf(cs, sizeof(cs), "main %zu MiB resident", sizes[i] >> 20);
+		row("create", cs, create[i], "fork", median(f, reps),
+		    create[i] / median(f, reps),
+		    i == nsz - 1 ? "<= 0.05 at the largest size" : "",
+		    create[i] / median(f, reps) <= 0.05);
+		if (create[i] < minc)
+			minc = create[i];
+		if (create[i] > maxc)
+			maxc = create[i];
+		free(heap);
+	}
+	row("create", "flatness (max/min over sizes)", maxc, "min", minc,
+	    maxc / minc, "<= 1.5", maxc / minc <= 1.5);
+	orbit_destroy(warm);
+}
+
+/* 2. Call latency vs snapshot size, all pages dirtied, vs fork per call. */
+static void bench_call_size(void)
+{
+	static const size_t big[] = { 4096, 64UL << 10, 1UL << 20, 16UL << 20,
+				      64UL << 20, 256UL << 20, 1UL << 30 };
+	static const size_t small[] = { 4096, 1UL << 20, 16UL << 20 };
+	const size_t *sizes = quick ? small : big;
+	int nsz = quick ? 3 : 7, i, r;
+	double call[7], fk[7];
+	struct orbit *ob = orbit_create("size", read_first, NULL);
+
+	for (i = 0; i < nsz; i++) {
+		int reps = sizes[i] >= (256UL << 20) ? 3 : quick ? 5 : 9;
+		struct orbit_area *a = orbit_area_create_ex(sizes[i], sizes[i],
+							    ORBIT_AREA_MODE_COW,
+							    ob);
+		unsigned char *p = orbit_area_base(a), *anon;
+		double c[MAXREP], f[MAXREP];
+		char cs[64];
+
+		for (r = 0; r < reps; r++) {
+			double t0;
+
+			touch(p, sizes[i], (unsigned char)r);
+			t0 = now_us();
+			orbit_call(ob, 1, &a, NULL, &p, sizeof(p));
+			c[r] = now_us() - t0;
+		}
+		orbit_area_destroy(a);
+		anon = mmap(NULL, sizes[i], PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		for (r = 0; r < reps; r++) {
+			double t0;
+			pid_t pid;
+
+			touch(anon, sizes[i], (unsigned char)r);
+			t0 = now_us();
+			pid = fork();
+			if (pid == 0)
+				_exit(anon[0]);
+			waitpid(pid, NULL, 0);
+			f[r] = now_us() - t0;
+		}
+		munmap(anon, sizes[i]);
+		call[i] = median(c, reps);
+		fk[i] = median(f, reps);
+		snprintf(cs, sizeof(cs), "snapshot %zu KiB", sizes[i] >> 10);
+		row("call-size", cs, call[i], "fork-per-call", fk[i],
+		    call[i] / fk[i], "", 0);
+	}
+	{
+		double pages = (double)(sizes[nsz - 1] - sizes[0]) / PG;
+		double per_call = (call[nsz - 1] - call[0]) / pages;
+		double per_fork = (fk[nsz - 1] - fk[0]) / pages;
+
+		row("call-size", "per-page cost (us/page)", per_call,
+		    "fork per page", per_fork, per_call / per_fork, "<= 0.5",
+		    per_call / per_fork <= 0.5);
+	}
+	orbit_destroy(ob);
+}
+
+/* 3. Incremental snapshots: 2 MiB changed per call in a 256 MiB area. */
+static double incremental_run(struct orbit *ob, struct orbit_area *a,
+			      size_t size, size_t dirty, int reps)
+{
+	unsigned char *p = orbit_area_base(a);
+	double c[MAXREP];
+	int r;
+
+	for (r = 0; r < reps; r++) {
+		double t0;
+
+		touch(p + (size_t)(r % 8) * dirty, dirty, (unsigned char)r);
+		t0 = now_us();
+		orbit_call(ob, 1, &a, NULL, &p, sizeof(p));
+		c[r] = now_us() - t0;
+	}
+	return median(c, reps);
+}
+
+static void bench_incremental(void)
+{
+	size_t size = quick ? 16UL << 20 : 256UL << 20;
+	size_t dirty = quick ? 256UL << 10 : 2UL << 20;
+	int reps = quick ? 5 : 9;
+	struct orbit *ob = orbit_create("incr", read_first, NULL);
+	struct orbit_area *a = orbit_area_create_ex(size, size,
+						    ORBIT_AREA_MODE_COW, ob);
+	unsigned char *p = orbit_area_base(a);
+	double inc, full;
+	char cs[96];
+
+	touch(p, size, 1);
+	orbit_call(ob, 1, &a, NULL, &p, sizeof(p));
+	inc = incremental_run(ob, a, size, dirty, reps);
+	set_param("debug_full_snapshot", "1");
+	full = incremental_run(ob, a, size, dirty, reps);
+	set_param("debug_full_snapshot", "0");
+	snprintf(cs, sizeof(cs), "%zu MiB area, %zu KiB dirtied per call",
+		 size >> 20, dirty >> 10);
+	row("incremental", cs, inc, "full snapshot", full, full / inc,
+	    ">= 50 (full/incremental)", full / inc >= 50);
+	orbit_area_destroy(a);
+	orbit_destroy(ob);
+}
+
+/* 4. Main-side cost of snapshots under a write-heavy main, per mode. */
+static double write_loop(struct orbit *ob, unsigned int flags, int calls)
+{
+	struct orbit_area *a = orbit_area_create_ex(1 << 20, 1 << 20, flags, ob);
+	unsigned char *p = orbit_area_base(a);
+	double spent = 0;
+	int it, w;
+
+	touch(p, 1 << 20, 1);
+	for (it = 0; it < 400; it++) {
+		double t0 = now_us();
+
+		for (w = 0; w < 8; w++)		/* 8 hot pages */
+			p[w * PG + (it & 63)] = (unsigned char)it;
+		spent += now_us() - t0;
+		if (calls)
+			orbit_call_async(ob, ORBIT_NOFUTURE, 1, &a, NULL, &p,
+					 sizeof(p));
+	}
+	orbit_call(ob, 0, NULL, NULL, NULL, 0);	/* drain */
+	orbit_area_destroy(a);
+	return spent;
+}
+
+static void bench_modes(void)
+{
+	static const struct { const char *name; unsigned int flags; } m[] = {
+		{ "COW", ORBIT_AREA_MODE_COW }, { "COPY", ORBIT_AREA_MODE_COPY },
+		{ "auto", 0 },
+	};
+	struct orbit *ob = orbit_create("modes", read_first, NULL);
+	double base[5], t[5];
+	unsigned int i, r;
+
+	for (r = 0; r < 5; r++)
+		base[r] = write_loop(ob, 0, 0);
+	for (i = 0; i < 3; i++) {
+		char cs[64];
+
+		for (r = 0; r < 5; r++)
+			t[r] = write_loop(ob, m[i].flags, 1);
+		snprintf(cs, sizeof(cs), "%s: main's writes, 400 snapshots",
+			 m[i].name);
+		row("cow-vs-copy", cs, median(t, 5), "no snapshots",
+		    median(base, 5), median(t, 5) / median(base, 5), "", 0);
+	}
+	orbit_destroy(ob);
+}
+
+/* 5. Empty sync call round trip vs pipe ping-pong; thread and fork too. */
+static void *thread_fn(void *arg)
+{
+	return arg;
+}
+
+static void bench_roundtrip(void)
+{
+	int n = quick ? 200 : 1000, i, ab[2], ba[2];
+	double *c = calloc(n, sizeof(double)), *p = calloc(n, sizeof(double));
+	struct orbit *ob = orbit_create("rtt", nothing, NULL);
+	double call, pipe_rt, th[MAXREP], fk[MAXREP];
+	char x = 0;
+	pid_t pid;
+
+	orbit_call(ob, 0, NULL, NULL, NULL, 0);
+	for (i = 0; i < n; i++) {
+		double t0 = now_us();
+
+		orbit_call(ob, 0, NULL, NULL, NULL, 0);
+		c[i] = now_us() - t0;
+	}
+	if (pipe(ab) || pipe(ba))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		while (read(ab[0], &x, 1) == 1 && write(ba[1], &x, 1) == 1)
+			;
+		_exit(0);
+	}
+	for (i = 0; i < n; i++) {
+		double t0 = now_us();
+
+		if (write(ab[1], &x, 1) != 1 || read(ba[0], &x, 1) != 1)
+			break;
+		p[i] = now_us() - t0;
+	}
+	close(ab[1]);
+	waitpid(pid, NULL, 0);
+	call = median(c, n);
+	pipe_rt = median(p, n);
+	row("roundtrip", "empty sync call", call, "pipe ping-pong", pipe_rt,
+	    call / pipe_rt, "<= 1.5", call / pipe_rt <= 1.5);
+	for (i = 0; i < 21; i++) {
+		pthread_t t;
+		double t0 = now_us();
+
+		pthread_create(&t, NULL, thread_fn, NULL);
+		pthread_join(t, NULL);
+		th[i] = now_us() - t0;
+		fk[i] = fork_us();
+	}
+	row("roundtrip", "empty sync call", call, "thread create+join",
+	    median(th, 21), call / median(th, 21), "", 0);
+	row("roundtrip", "empty sync call", call, "fork", median(fk, 21),
+	    call / median(fk, 21), "", 0);
+	orbit_destroy(ob);
+	free(c);
+	free(p);
+}
+
+int main(int argc, char **argv)
+{
+	const char *only = argc > 1 ? argv[1] : "";
+
+	quick = getenv("ORBIT_BENCH_QUICK") != NULL;
+	printf("BENCH,group,case,orbit_us,baseline,baseline_us,ratio,target,verdict\n");
+	if (!*only || strstr(only, "roundtrip"))
+		bench_roundtrip();
+	if (!*only || strstr(only, "create"))
+		bench_create();
+	if (!*only || strstr(only, "incremental"))
+		bench_incremental();
+	if (!*only || strstr(only, "modes"))
+		bench_modes();
+	if (!*only || strstr(only, "size"))
+		bench_call_size();
+	return 0;
+}

@@ -1,0 +1,27 @@
+#!/bin/bash
+# make bench / make bench-quick: boots Debian's stock 6.1 kernel (THP off),
+# runs bench/orbit_bench in the guest and writes its rows (every figure
+# with its same-run baseline) as CSV and markdown to logs/bench/ and stdout.
+set -u
+cd "$(dirname "$0")/.."
+k=$(scripts/kernels.sh | head -n 1)
+out=logs/bench${ORBIT_BENCH_QUICK:+-quick}
+mkdir -p "$out" build/benchbin
+cp build/bench/orbit_bench build/benchbin/t_bench
+cp build/vmtests/leakcheck build/benchbin/
+tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/benchbin -l "$out" \
+	-t t_bench -M 6144 -T 3000 | grep -v '^  ok'
+rc=${PIPESTATUS[0]}
+grep '^BENCH,' "$out/results.log" | sed 's/^BENCH,//' > "$out/results.csv"
+{
+	echo "# orbit benchmarks ($k, QEMU TCG, THP off${ORBIT_BENCH_QUICK:+, quick sizes})"
+	echo
+	echo "All times are medians in microseconds; every baseline ran in the same VM run."
+	echo
+	awk -F, 'NR == 1 { print "| " $1 " | " $2 " | orbit (us) | baseline | baseline (us) | ratio | target | verdict |";
+			   print "|---|---|---:|---|---:|---:|---|---|"; next }
+		 { printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8 }' "$out/results.csv"
+} > "$out/results.md"
+cat "$out/results.md"
+echo "# results: $out/results.md, $out/results.csv"
+exit "$rc"

@@ -1,0 +1,48 @@
+#!/bin/sh
+# make demo, in the guest: a key-value server whose slow-query log runs in
+# an orbit; the log task crashes; the server keeps serving.
+KV=/tests/ex_kvserver
+say() { echo "    # $*"; }
+show() { sed 's/^/    #   /'; }
+
+say "== a key-value server on 127.0.0.1:7400 keeps its slow-query log in an orbit"
+$KV serve --mode orbit --port 7400 > /tmp/kv.log 2>&1 &
+srv=$!
+sleep 1
+cat /tmp/kv.log | show
+say "== driving load (400 requests, every 50th one slow)"
+$KV load 7400 400 | show
+say "== SLOWLOG GET, answered by the orbit:"
+$KV client 7400 "SLOWLOG GET" | tail -4 | show
+say "== orbitctl list"
+/tests/orbitctl list | show
+say "== injecting a crash into the slow-log task (NULL dereference in the orbit)"
+$KV client 7400 CRASH "SLOW k1" | show
+sleep 1
+dmesg | grep -m1 'slowlog.*segfault' | sed 's/^\[[^]]*\] //' | show
+say "== the server is still serving:"
+$KV client 7400 "SET after crash" "GET after" | show
+$KV load 7400 100 | show
+say "== and the restarted orbit logs again:"
+$KV client 7400 "SLOW after" "SLOWLOG GET" | show
+say "== orbitctl list (note RESTARTS and the new PID)"
+/tests/orbitctl list | show
+kill $srv
+wait $srv 2>/dev/null
+
+say "== the same crash with the log task in a thread of the server:"
+$KV serve --mode thread --port 7401 > /tmp/kv2.log 2>&1 &
+srv=$!
+sleep 1
+$KV client 7401 CRASH "SLOW k1" > /dev/null 2>&1
+sleep 1
+if kill -0 $srv 2>/dev/null; then
+	say "   (the server survived?)"
+	kill $srv
+else
+	wait $srv
+	say "   the whole server died (exit status $?): no more answers:"
+	$KV client 7401 "GET k1" 2>&1 | show
+fi
+echo "    ok 1 - demo"
+echo "    1..1"
