@@ -207,6 +207,9 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 	if (err)
 		goto out;
 
+	/* A dead orbit fails at once, before any snapshot work. */
+	if (READ_ONCE(call->orbit->state) == ORBIT_DEAD)
+		err = -ESRCH;
 	for (i = 0; i < call->nsnap && !err; i++)
 		err = area_snapshot(call->snap[i].area, &call->snap[i].root);
 	if (!err)
