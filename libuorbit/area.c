@@ -208,11 +208,7 @@ int orbit_area_bind(struct orbit_area *area, struct orbit *ob)
 	struct orbit_bind b;
 	int fd;
 
-	if (!area || !ob) {
-		errno = EINVAL;
-		return -1;
-	}
-	fd = uo_ctx_fd();
+	fd = uo_ctx_fd_for(area && ob ? area : NULL);
 	if (fd < 0)
 		return -1;
 	b.area_id = area->id;
@@ -224,11 +220,7 @@ int orbit_area_destroy(struct orbit_area *area)
 {
 	int fd;
 
-	if (!area) {
-		errno = EINVAL;
-		return -1;
-	}
-	fd = uo_ctx_fd();
+	fd = uo_ctx_fd_for(area);
 	if (fd < 0)
 		return -1;
 	if (ioctl(fd, ORBIT_IOC_AREA_DESTROY, &area->id) < 0)

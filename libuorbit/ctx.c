@@ -61,6 +61,15 @@ out:
 	return fd;
 }
 
+int uo_ctx_fd_for(const void *obj)
+{
+	if (!obj) {
+		errno = EINVAL;
+		return -1;
+	}
+	return uo_ctx_fd();
+}
+
 int orbit_module_stats(struct orbit_module_stats *st)
 {
 	struct orbit_stats ks;

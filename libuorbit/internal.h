@@ -17,6 +17,8 @@
 
 /* ctx.c: the process's main context (opened and handshaken on first use). */
 int uo_ctx_fd(void);
+/* uo_ctx_fd() for an operation on obj: -1 with EINVAL if obj is NULL. */
+int uo_ctx_fd_for(const void *obj);
 extern struct orbit_api uo_api;
 
 struct orbit {

@@ -120,11 +120,7 @@ int orbit_destroy(struct orbit *ob)
 {
 	int fd;
 
-	if (!ob) {
-		errno = EINVAL;
-		return -1;
-	}
-	fd = uo_ctx_fd();
+	fd = uo_ctx_fd_for(ob);
 	if (fd < 0)
 		return -1;
 	if (ioctl(fd, ORBIT_IOC_DESTROY, &ob->id) < 0)
@@ -161,11 +157,7 @@ static int issue(struct orbit *ob, uint32_t flags, size_t narea,
 	size_t i;
 	int fd, err, tries;
 
-	if (!ob) {
-		errno = EINVAL;
-		return -1;
-	}
-	fd = uo_ctx_fd();
+	fd = uo_ctx_fd_for(ob);
 	if (fd < 0)
 		return -1;
 	err = uo_check_call_args(narea, areas, arg, argsize,
