@@ -178,13 +178,22 @@ static int orbit_vma_mremap(struct vm_area_struct *vma)
 	return -EINVAL;	/* must stay at the same address as in the orbits */
 }
 
-static int orbit_mmap_check(struct vm_area_struct *vma, unsigned long addr,
-			    unsigned long size)
+/*
+ * Both kinds of area mapping: whole, shared, at the area's address, in
+ * the one mm they belong to; never copied by fork, never grown.
+ */
+static int orbit_mmap_setup(struct vm_area_struct *vma, struct mm_struct *mm,
+			    unsigned long addr, unsigned long size,
+			    const struct vm_operations_struct *ops, void *priv)
 {
+	if (current->mm != mm)
+		return -EPERM;
 	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
 	    vma->vm_start != addr || vma->vm_end - vma->vm_start != size)
 		return -EINVAL;
 	orbit_vma_set_flags(vma, VM_DONTCOPY | VM_DONTEXPAND);
+	vma->vm_ops = ops;
+	vma->vm_private_data = priv;
 	return 0;
 }
 
@@ -342,16 +351,9 @@ static const struct vm_operations_struct area_vm_ops = {
 static int area_file_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct orbit_area *area = file->private_data;
-	int err;
 
-	if (current->mm != area->mm)
-		return -EPERM;
-	err = orbit_mmap_check(vma, area->addr, area->size);
-	if (err)
-		return err;
-	vma->vm_ops = &area_vm_ops;
-	vma->vm_private_data = area;
-	return 0;
+	return orbit_mmap_setup(vma, area->mm, area->addr, area->size,
+				&area_vm_ops, area);
 }
 
 static int area_file_release(struct inode *inode, struct file *file)
@@ -639,16 +641,9 @@ static const struct vm_operations_struct view_vm_ops = {
 static int view_file_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct orbit_view *view = file->private_data;
-	int err;
 
-	if (current->mm != view->mm)
-		return -EPERM;
-	err = orbit_mmap_check(vma, view->area->addr, view->area->size);
-	if (err)
-		return err;
-	vma->vm_ops = &view_vm_ops;
-	vma->vm_private_data = view;
-	return 0;
+	return orbit_mmap_setup(vma, view->mm, view->area->addr,
+				view->area->size, &view_vm_ops, view);
 }
 
 static void view_release(struct kref *ref)

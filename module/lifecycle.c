@@ -368,13 +368,18 @@ static long orbit_run(struct orbit_handle *h, void __user *uarg)
 			err = -EFAULT;
 		if (!err)
 			return 0;
-		if (fatal_signal_pending(current))
-			err = -ESRCH;	/* the orbit is dying, not the call */
+		/*
+		 * An orbit that cannot install a snapshot in its own address
+		 * space (or copy out the call) is broken, or dying: the call
+		 * fails with ESRCH, this generation ends (a restart policy
+		 * brings a fresh process), and we return to user space now,
+		 * never looping here on failure after failure.
+		 */
 		call = orbit_take_running(ob, call);
 		if (call)
-			call_finish(call, 0, err);
-		if (err == -EFAULT)
-			return err;
+			call_finish(call, 0, -ESRCH);
+		orbit_kill_gen(ob, -ESRCH, h->gen);
+		return err;
 	}
 }
 
