@@ -104,6 +104,7 @@ int orbit_module_stats(struct orbit_module_stats *st)
 	st->snapshots = ks.snapshots;
 	st->orbit_deaths = ks.orbit_deaths;
 	st->update_pages = ks.update_pages;
+	st->install_failures = ks.install_failures;
 	return 0;
 }
 

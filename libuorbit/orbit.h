@@ -112,7 +112,7 @@ void *orbit_update_operation_arg(const struct orbit_update_entry *e);
 struct orbit_module_stats {
 	uint64_t contexts, orbits, areas, views, pages, nodes, calls, updates;
 	uint64_t calls_total, calls_failed, cow_faults, copy_pages, snapshots;
-	uint64_t orbit_deaths, update_pages;
+	uint64_t orbit_deaths, update_pages, install_failures;
 };
 int orbit_module_stats(struct orbit_module_stats *st);
 

@@ -375,6 +375,7 @@ static long orbit_run(struct orbit_handle *h, void __user *uarg)
 		 * brings a fresh process), and we return to user space now,
 		 * never looping here on failure after failure.
 		 */
+		ostat_inc(OS_INSTALL_FAILURES);
 		call = orbit_take_running(ob, call);
 		if (call)
 			call_finish(call, 0, -ESRCH);

@@ -29,6 +29,8 @@ void orbit_stats_fill(struct orbit_stats *st)
 	st->snapshots = atomic64_read(&orbit_stats[OS_SNAPSHOTS]);
 	st->orbit_deaths = atomic64_read(&orbit_stats[OS_ORBIT_DEATHS]);
 	st->update_pages = atomic64_read(&orbit_stats[OS_UPDATE_PAGES]);
+	st->install_failures =
+		atomic64_read(&orbit_stats[OS_INSTALL_FAILURES]);
 }
 
 long orbit_stats_ioctl(void __user *arg)

@@ -203,7 +203,8 @@ struct orbit_stats {
 	__u64 snapshots;	/* area snapshots taken */
 	__u64 orbit_deaths;	/* orbits that died or were killed */
 	__u64 update_pages;	/* update pages moved instead of copied */
-	__u64 reserved[7];
+	__u64 install_failures;	/* calls an orbit could not install */
+	__u64 reserved[6];
 };
 
 /*

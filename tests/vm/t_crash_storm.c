@@ -110,9 +110,10 @@ int main(void)
 	for (i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
 	orbit_module_stats(&end);
-	diag("%d calls, %d failed with ESRCH, %llu orbit deaths in %.1f s",
+	diag("%d calls, %d failed with ESRCH, %llu orbit deaths, %llu failed installs in %.1f s",
 	     done_calls, crashes,
 	     (unsigned long long)(end.orbit_deaths - start.orbit_deaths),
+	     (unsigned long long)(end.install_failures - start.install_failures),
 	     (now_us() - t0) / 1e6);
 	ok(end.orbit_deaths - start.orbit_deaths >= CRASHES,
 	   "%llu crashes", (unsigned long long)(end.orbit_deaths - start.orbit_deaths));

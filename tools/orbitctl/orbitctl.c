@@ -250,6 +250,7 @@ static int cmd_stats(int json)
 		"contexts", "orbits", "areas", "views", "pages", "nodes",
 		"calls", "updates", "calls_total", "calls_failed", "cow_faults",
 		"copy_pages", "snapshots", "orbit_deaths", "update_pages",
+		"install_failures",
 	};
 	struct orbit_stats st;
 	const __u64 *v = &st.contexts;
