@@ -227,11 +227,44 @@ static bool area_wants_copy(struct orbit_area *area, unsigned long idx)
 	return false;
 }
 
+/*
+ * Stores page at idx in the current tree (the caller's reference moves
+ * in) and drops the tree's reference on the page it displaces.
+ * Called with area->lock, as are all changes of the current tree.
+ */
+static int area_tree_store(struct orbit_area *area, unsigned long idx,
+			   struct page *page)
+{
+	struct page *old;
+	int err = pt_set(&area->cur, area->levels, idx, page, &old);
+
+	if (!err)
+		opage_put(old);
+	return err;
+}
+
+/* The tree (so the next snapshot) gets a copy of src; main keeps src. */
+static int area_tree_copy(struct orbit_area *area, unsigned long idx,
+			  struct page *src)
+{
+	struct page *copy = opage_copy(src);
+	int err;
+
+	if (!copy)
+		return -ENOMEM;
+	err = area_tree_store(area, idx, copy);
+	if (err)
+		opage_put(copy);
+	else
+		ostat_inc(OS_COPY_PAGES);
+	return err;
+}
+
 /* Gives main its own copy of a frozen page.  Called with area->lock. */
 static struct page *area_cow(struct orbit_area *area, unsigned long idx,
 			     struct page *frozen)
 {
-	struct page *copy = opage_copy(frozen), *old = NULL;
+	struct page *copy = opage_copy(frozen);
 
 	if (!copy)
 		return NULL;
@@ -240,12 +273,10 @@ static struct page *area_cow(struct orbit_area *area, unsigned long idx,
 	if (area->auto_mode && area_wants_copy(area, idx) &&
 	    !xa_err(xa_store(&area->ovl, idx, copy, GFP_KERNEL)))
 		return copy;	/* the tree keeps the frozen page */
-	if (area_mark_dirty(area, idx) ||
-	    pt_set(&area->cur, area->levels, idx, copy, &old)) {
+	if (area_mark_dirty(area, idx) || area_tree_store(area, idx, copy)) {
 		opage_put(copy);
 		return NULL;
 	}
-	opage_put(old);
 	return copy;
 }
 
@@ -253,7 +284,7 @@ static struct page *area_cow(struct orbit_area *area, unsigned long idx,
 static struct page *area_page(struct orbit_area *area, unsigned long idx,
 			      bool write, bool *in_ovl)
 {
-	struct page *page, *old = NULL;
+	struct page *page;
 	bool shared;
 
 	page = xa_load(&area->ovl, idx);
@@ -278,7 +309,7 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 		page = opage_alloc(true);
 		if (!page)
 			return NULL;
-		if (pt_set(&area->cur, area->levels, idx, page, &old)) {
+		if (area_tree_store(area, idx, page)) {
 			opage_put(page);
 			return NULL;
 		}
@@ -456,32 +487,24 @@ static int area_snapshot_copy_pages(struct orbit_area *area,
 				    struct zap_run *zap)
 {
 	unsigned long idx, budget = COPY_BUDGET_PAGES;
-	struct page *page, *copy, *old;
-	int err = 0;
+	struct page *page;
+	int err;
 
 	xa_for_each(&area->ovl, idx, page) {
 		bool pinned = folio_maybe_dma_pinned(page_folio(page));
 
 		if (area->copy_mode || pinned || budget) {
-			copy = opage_copy(page);
-			if (!copy)
-				return -ENOMEM;
-			err = pt_set(&area->cur, area->levels, idx, copy, &old);
-			if (err) {
-				opage_put(copy);
+			err = area_tree_copy(area, idx, page);
+			if (err)
 				return err;
-			}
-			opage_put(old);
-			ostat_inc(OS_COPY_PAGES);
 			if (!area->copy_mode && !pinned)
 				budget--;
 			continue;
 		}
 		/* Over budget: back to COW, frozen like any written page. */
-		err = pt_set(&area->cur, area->levels, idx, page, &old);
+		err = area_tree_store(area, idx, page);
 		if (err)
 			return err;
-		opage_put(old);
 		xa_erase(&area->ovl, idx);
 		zap_add_locked(zap, idx, page);
 	}
@@ -501,29 +524,22 @@ static int area_snapshot_freeze(struct orbit_area *area, struct zap_run *zap)
 	int err;
 
 	xa_for_each(&area->dirty, idx, entry) {
-		struct page *page = pt_lookup(area->cur, idx, NULL), *copy, *old;
+		struct page *page = pt_lookup(area->cur, idx, NULL);
 
 		if (page && folio_maybe_dma_pinned(page_folio(page)) &&
 		    !xa_load(&area->ovl, idx)) {
-			copy = opage_copy(page);
-			if (!copy)
-				return -ENOMEM;
+			/* Main keeps the page (in the overlay), the tree a copy. */
 			err = xa_err(xa_store(&area->ovl, idx, page,
 					      GFP_KERNEL));
-			if (err) {
-				opage_put(copy);
+			if (err)
 				return err;
-			}
 			opage_get(page);
-			err = pt_set(&area->cur, area->levels, idx, copy, &old);
+			err = area_tree_copy(area, idx, page);
 			if (err) {
 				xa_erase(&area->ovl, idx);
 				opage_put(page);
-				opage_put(copy);
 				return err;
 			}
-			opage_put(old);
-			ostat_inc(OS_COPY_PAGES);
 			continue;
 		}
 		if (page)
