@@ -266,20 +266,6 @@ static long ctx_respawn(struct orbit_ctx *ctx, void __user *uarg)
 	return err;
 }
 
-/* Removes an object from a context table; NULL if it is not there. */
-static void *ctx_take(struct orbit_ctx *ctx, struct idr *idr, u32 id,
-		      unsigned int *count)
-{
-	void *obj = NULL;
-
-	mutex_lock(&ctx->lock);
-	if (!ctx->dead && id <= INT_MAX)
-		obj = idr_remove(idr, id);
-	if (obj)
-		(*count)--;
-	mutex_unlock(&ctx->lock);
-	return obj;
-}
 
 static long ctx_destroy(struct orbit_ctx *ctx, void __user *uarg)
 {
@@ -288,7 +274,11 @@ static long ctx_destroy(struct orbit_ctx *ctx, void __user *uarg)
 
 	if (get_user(id, (u32 __user *)uarg))
 		return -EFAULT;
-	ob = ctx_take(ctx, &ctx->orbits, id, &ctx->norbits);
+	mutex_lock(&ctx->lock);
+	ob = ctx->dead || id > INT_MAX ? NULL : idr_remove(&ctx->orbits, id);
+	if (ob)
+		ctx->norbits--;
+	mutex_unlock(&ctx->lock);
 	if (!ob)
 		return -ENOENT;
 	orbit_kill(ob, -ESRCH);
@@ -375,12 +365,16 @@ static long ctx_area_destroy(struct orbit_ctx *ctx, void __user *uarg)
 
 	if (get_user(id, (u32 __user *)uarg))
 		return -EFAULT;
-	area = ctx_take(ctx, &ctx->areas, id, &ctx->nareas);
+	/* One section: a concurrent create never sees stale accounting. */
+	mutex_lock(&ctx->lock);
+	area = ctx->dead || id > INT_MAX ? NULL : idr_remove(&ctx->areas, id);
+	if (area) {
+		ctx->nareas--;
+		ctx->area_bytes -= area->size;
+	}
+	mutex_unlock(&ctx->lock);
 	if (!area)
 		return -ENOENT;
-	mutex_lock(&ctx->lock);
-	ctx->area_bytes -= area->size;
-	mutex_unlock(&ctx->lock);
 	WRITE_ONCE(area->dead, true);
 	area_put(area);
 	return 0;
