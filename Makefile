@@ -29,7 +29,7 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNITS      := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
 VM_SRCS    := $(wildcard tests/vm/t_*.c) tests/vm/leakcheck.c
 VM_BINS    := $(patsubst tests/vm/%.c,$(B)/vmtests/%,$(VM_SRCS))
-VM_SCRIPTS := $(wildcard tests/vm/t_*.sh)
+VM_SCRIPTS := $(wildcard tests/vm/t_*.sh) tests/vm/tap.sh
 
 all: modules lib orbitctl
 
@@ -97,7 +97,7 @@ $(B)/vmtests/%: tests/vm/%.c tests/vm/tap.h $(B)/lib/libuorbit.a
 	$(CC) $(CFLAGS) $(WFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
 
 # Examples run in the guest (tests/vm/t_example_*.sh drive them).
-$(B)/vmtests/ex_%: examples/%.c $(B)/lib/libuorbit.a
+$(B)/vmtests/ex_%: examples/%.c examples/example.h $(B)/lib/libuorbit.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
 

@@ -7,29 +7,38 @@
  *           fire-and-forget calls; SLOWLOG GET asks the orbit with a
  *           func_once call that pushes the log back as an update
  *   thread  in a thread fed by a queue, in the server's address space
- * The command CRASH makes the next slow-log task dereference NULL: in an
- * orbit the server keeps serving (the orbit restarts, its log starts
- * over); in a thread the whole server dies.
+ *   fork    in a child forked per call (fork-per-call); the log lives in
+ *           a shared mapping, SLOWLOG GET reads it in a child too
+ * Fault switches: the command CRASH makes the next slow-log task
+ * dereference NULL: in an orbit the server keeps serving (the orbit
+ * restarts, its log starts over); in a thread the whole server dies.
+ * HANG makes the next task spin forever: an orbit hits its call timeout
+ * (1 s) and restarts; in a thread the task hangs holding the log's lock,
+ * and SLOWLOG never answers again.
  *
- *   kvserver serve [--mode orbit|thread] [--port N] [--slow-us N]
+ *   kvserver serve [--mode orbit|thread|fork] [--port N] [--slow-us N]
  *   kvserver client PORT COMMAND...      one request per argument
  *   kvserver load PORT N                 N mixed requests, prints a summary
  * Commands: SET k v | GET k | SLOW k (a deliberately slow GET) |
- *           SLOWLOG GET | SLOWLOG LEN | CRASH | QUIT
+ *           SLOWLOG GET | SLOWLOG LEN | CRASH | HANG | QUIT
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <orbit.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "example.h"
 
 #define NKEYS	1024
 #define LOGMAX	64
@@ -38,6 +47,7 @@
 struct slow_entry {		/* argument of a slow-log call */
 	long us;
 	int crash;		/* fault switch: crash in the task */
+	int hang;		/* fault switch: hang in the task */
 	char query[LINE];
 };
 
@@ -49,7 +59,8 @@ struct kv {			/* the table, in main */
 
 static struct kv kv = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static long slow_us = 2000;
-static int use_orbit = 1, crash_next;
+static enum ex_mode mode = EX_ORBIT;
+static int crash_next, hang_next;
 static struct orbit *slowlog;
 
 /* ---- the slow-log task (same code in an orbit or in a thread) -------- */
@@ -69,10 +80,29 @@ static long slowlog_add(void *arg, void *store)
 	struct slow_entry *e = arg;
 	struct slowlog_state *s = store;
 
+	long n;
+
 	if (e->crash)
 		*(volatile long *)NULL = 0;	/* injected fault */
-	s->e[s->n++ % LOGMAX] = *e;
-	return s->n;
+	while (*(volatile int *)&e->hang)
+		;				/* injected hang */
+	/* Atomic: fork-mode children may add concurrently. */
+	n = __atomic_add_fetch(&s->n, 1, __ATOMIC_RELAXED);
+	s->e[(n - 1) % LOGMAX] = *e;
+	return n;
+}
+
+/* The last LOGMAX entries as text; returns bytes. */
+static size_t format_log(const struct slowlog_state *s, char *out,
+			 size_t cap)
+{
+	long i, from = s->n > LOGMAX ? s->n - LOGMAX : 0;
+	size_t len = 0;
+
+	for (i = from; i < s->n && len < cap; i++)
+		len += snprintf(out + len, cap - len, "%ld us: %s\n",
+				s->e[i % LOGMAX].us, s->e[i % LOGMAX].query);
+	return len < cap ? len : cap - 1;
 }
 
 /* func_once in the orbit: push the log back as one data update. */
@@ -81,12 +111,8 @@ static long slowlog_dump(void *arg, void *store)
 	struct slowlog_state *s = store;
 	struct orbit_update *u = orbit_update_create();
 	char buf[LOGMAX * (LINE + 32)];
-	long i, from = s->n > LOGMAX ? s->n - LOGMAX : 0;
-	size_t len = 0;
+	size_t len = format_log(s, buf, sizeof(buf));
 
-	for (i = from; i < s->n; i++)
-		len += snprintf(buf + len, sizeof(buf) - len, "%ld us: %s\n",
-				s->e[i % LOGMAX].us, s->e[i % LOGMAX].query);
 	if (orbit_update_add_data(u, buf, len) || orbit_push(u, NULL))
 		orbit_update_free(u);
 	return s->n;
@@ -97,7 +123,9 @@ static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
 static struct slow_entry queue[256];
 static unsigned int q_head, q_tail;
-static struct slowlog_state *thread_state;
+/* s_lock protects the thread-mode log state against SLOWLOG readers. */
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct slowlog_state *thread_state;	/* thread and fork modes */
 
 static void *slowlog_thread(void *unused)
 {
@@ -109,7 +137,9 @@ static void *slowlog_thread(void *unused)
 			pthread_cond_wait(&q_cond, &q_lock);
 		e = queue[q_head++ % 256];
 		pthread_mutex_unlock(&q_lock);
+		pthread_mutex_lock(&s_lock);
 		slowlog_add(&e, thread_state);
+		pthread_mutex_unlock(&s_lock);
 	}
 	return NULL;
 }
@@ -120,7 +150,18 @@ static void log_slow(const char *query, long us)
 
 	snprintf(e.query, sizeof(e.query), "%s", query);
 	e.crash = __atomic_exchange_n(&crash_next, 0, __ATOMIC_RELAXED);
-	if (use_orbit) {
+	e.hang = __atomic_exchange_n(&hang_next, 0, __ATOMIC_RELAXED);
+	if (mode == EX_FORK) {
+		/* A child per call; SIGCHLD is ignored, so it reaps itself;
+		 * SIGALRM ends a hung one.
+		 */
+		if (fork() == 0) {
+			alarm(1);
+			_exit(slowlog_add(&e, thread_state) > 0 ? 0 : 1);
+		}
+		return;
+	}
+	if (mode == EX_ORBIT) {
 		/* Fire and forget: the server never waits for the log. */
 		if (!orbit_call_async(slowlog, ORBIT_NOFUTURE, 0, NULL,
 				      slowlog_add, &e, sizeof(e)) && errno)
@@ -135,6 +176,37 @@ static void log_slow(const char *query, long us)
 	pthread_mutex_unlock(&q_lock);
 }
 
+/* Fork mode: a child formats the log and sends it through a pipe; a
+ * child that does not answer within 1 s is killed.
+ */
+static size_t slowlog_get_fork(char *out, size_t cap)
+{
+	struct pollfd pfd;
+	size_t len = 0;
+	ssize_t n;
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return snprintf(out, cap, "ERR pipe: %s\n", strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		char buf[LOGMAX * (LINE + 32)];
+		size_t l = format_log(thread_state, buf, sizeof(buf));
+
+		_exit(write(fds[1], buf, l) == (ssize_t)l ? 0 : 1);
+	}
+	close(fds[1]);
+	pfd = (struct pollfd){ .fd = fds[0], .events = POLLIN };
+	while (pid > 0 && len < cap - 1 && poll(&pfd, 1, 1000) == 1 &&
+	       (n = read(fds[0], out + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fds[0]);
+	if (pid > 0)
+		kill(pid, SIGKILL);	/* done, or hung */
+	return len;
+}
+
 /* SLOWLOG GET into out; returns bytes. */
 static size_t slowlog_get(char *out, size_t cap)
 {
@@ -143,16 +215,12 @@ static size_t slowlog_get(char *out, size_t cap)
 	size_t len = 0;
 	long n;
 
-	if (!use_orbit) {
-		long i, from;
-
-		pthread_mutex_lock(&q_lock);
-		from = thread_state->n > LOGMAX ? thread_state->n - LOGMAX : 0;
-		for (i = from; i < thread_state->n; i++)
-			len += snprintf(out + len, cap - len, "%ld us: %s\n",
-					thread_state->e[i % LOGMAX].us,
-					thread_state->e[i % LOGMAX].query);
-		pthread_mutex_unlock(&q_lock);
+	if (mode == EX_FORK)
+		return slowlog_get_fork(out, cap);
+	if (mode == EX_THREAD) {
+		pthread_mutex_lock(&s_lock);
+		len = format_log(thread_state, out, cap);
+		pthread_mutex_unlock(&s_lock);
 		return len;
 	}
 	n = orbit_call(slowlog, 0, NULL, slowlog_dump, NULL, 0);
@@ -181,18 +249,10 @@ static unsigned int slot(const char *k)
 	return h % NKEYS;
 }
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
 static void handle(const char *line, char *out, size_t cap)
 {
 	char cmd[16] = "", k[32] = "", v[64] = "";
-	double t0 = now_us();
+	double t0 = ex_now_us();
 	long us;
 
 	sscanf(line, "%15s %31s %63s", cmd, k, v);
@@ -226,10 +286,14 @@ static void handle(const char *line, char *out, size_t cap)
 		__atomic_store_n(&crash_next, 1, __ATOMIC_RELAXED);
 		snprintf(out, cap, "OK the next slow-log task will crash\n");
 		return;
+	} else if (!strcmp(cmd, "HANG")) {
+		__atomic_store_n(&hang_next, 1, __ATOMIC_RELAXED);
+		snprintf(out, cap, "OK the next slow-log task will hang\n");
+		return;
 	} else {
 		snprintf(out, cap, "ERR unknown command\n");
 	}
-	us = (long)(now_us() - t0);
+	us = (long)(ex_now_us() - t0);
 	if (us > slow_us)
 		log_slow(line, us);
 }
@@ -260,17 +324,27 @@ static int serve(int port)
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
-	if (use_orbit) {
+	if (mode == EX_ORBIT) {
 		struct orbit_attr attr;
 
 		orbit_attr_init(&attr);
 		attr.restart = ORBIT_RESTART_ALWAYS;
+		attr.timeout_ns = 1000000000ULL;	/* a hung task */
 		slowlog = orbit_create_ex("slowlog", slowlog_add, slowlog_init,
 					  &attr);
 		if (!slowlog) {
 			perror("kvserver: orbit_create (is orbit.ko loaded?)");
 			return 1;
 		}
+	} else if (mode == EX_FORK) {
+		thread_state = mmap(NULL, sizeof(*thread_state),
+				    PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (thread_state == MAP_FAILED) {
+			perror("kvserver: mmap");
+			return 1;
+		}
+		signal(SIGCHLD, SIG_IGN);
 	} else {
 		pthread_t t;
 
@@ -283,7 +357,8 @@ static int serve(int port)
 		return 1;
 	}
 	printf("kvserver: serving on 127.0.0.1:%d, slow log in %s\n", port,
-	       use_orbit ? "an orbit" : "a thread");
+	       mode == EX_ORBIT ? "an orbit" : mode == EX_FORK ?
+	       "a child per call" : "a thread");
 	fflush(stdout);
 	for (;;) {
 		int c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
@@ -355,11 +430,13 @@ static int client(int port, int n, char **cmds)
 	return 0;
 }
 
+/* n requests, every 50th one slow; prints a summary and a RESULT line. */
 static int load(int port, int n)
 {
+	static struct ex_lat lat;
 	char cmd[64], out[256];
 	FILE *f = dial(port);
-	double t0 = now_us();
+	double t0 = ex_now_us(), t, secs;
 	int i, bad = 0;
 
 	if (!f) {
@@ -373,12 +450,17 @@ static int load(int port, int n)
 			snprintf(cmd, sizeof(cmd), "SLOW k%d", (i - 1) % 100);
 		else
 			snprintf(cmd, sizeof(cmd), "GET k%d", (i - 1) % 100);
+		t = ex_now_us();
 		if (request(f, cmd, out, sizeof(out)) || !strncmp(out, "ERR", 3))
 			bad++;
+		ex_lat_add(&lat, ex_now_us() - t);
 	}
 	fclose(f);
-	printf("load: %d requests in %.2f s, %d failed\n", n,
-	       (now_us() - t0) / 1e6, bad);
+	secs = (ex_now_us() - t0) / 1e6;
+	printf("load: %d requests in %.2f s, %d failed\n", n, secs, bad);
+	printf("RESULT kvserver requests=%d secs=%.2f per_s=%.1f failed=%d p50_us=%.0f p99_us=%.0f\n",
+	       n, secs, n / secs, bad, ex_percentile(lat.v, lat.n, 50),
+	       ex_percentile(lat.v, lat.n, 99));
 	return bad ? 1 : 0;
 }
 
@@ -390,7 +472,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "serve")) {
 		for (i = 2; i < argc - 1; i++) {
 			if (!strcmp(argv[i], "--mode"))
-				use_orbit = strcmp(argv[++i], "thread");
+				mode = ex_parse_mode(argv[++i]);
 			else if (!strcmp(argv[i], "--port"))
 				port = atoi(argv[++i]);
 			else if (!strcmp(argv[i], "--slow-us"))
@@ -402,7 +484,7 @@ int main(int argc, char **argv)
 		return client(atoi(argv[2]), argc - 3, argv + 3);
 	if (argc == 4 && !strcmp(argv[1], "load"))
 		return load(atoi(argv[2]), atoi(argv[3]));
-	fprintf(stderr, "usage: kvserver serve [--mode orbit|thread] [--port N] [--slow-us N]\n"
+	fprintf(stderr, "usage: kvserver serve [--mode orbit|thread|fork] [--port N] [--slow-us N]\n"
 			"       kvserver client PORT COMMAND...\n"
 			"       kvserver load PORT N\n");
 	return 2;

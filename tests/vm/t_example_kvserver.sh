@@ -3,13 +3,8 @@
 # slow log, inject a crash into the log task: the server keeps answering,
 # the orbit restarts (orbitctl shows it).  In thread mode the same crash
 # takes the whole server down.
+. /tests/tap.sh
 KV=/tests/ex_kvserver
-n=0 fail=0
-check() {	# check DESCRIPTION COMMAND...
-	desc=$1; shift
-	n=$((n + 1))
-	if "$@"; then echo "    ok $n - $desc"; else echo "    not ok $n - $desc"; fail=1; fi
-}
 $KV serve --mode orbit --port 7401 > /tmp/kv-orbit.log 2>&1 &
 srv=$!
 sleep 1
@@ -22,6 +17,21 @@ sleep 1
 check "the server still answers after the log task crashed" sh -c "$KV client 7401 'SET a 1' 'GET a' | grep -q '^1$'"
 check "the slow log works again (restarted orbit)" sh -c "$KV client 7401 'SLOW a' 'SLOWLOG GET' | grep -q 'us: SLOW a'"
 check "orbitctl shows the restart" sh -c "/tests/orbitctl list | awk '/slowlog/ { exit \$8 == 1 ? 0 : 1 }'"
+$KV client 7401 HANG "SLOW k0" > /dev/null
+sleep 2
+check "a hung log task times out; the server still answers" sh -c "$KV client 7401 'SET b 2' 'GET b' | grep -q '^2$'"
+check "the slow log works again after the timeout" sh -c "$KV client 7401 'SLOW b' 'SLOWLOG GET' | grep -q 'us: SLOW b'"
+check "orbitctl shows the second restart" sh -c "/tests/orbitctl list | awk '/slowlog/ { exit \$8 == 2 ? 0 : 1 }'"
+kill $srv; wait $srv 2>/dev/null
+
+$KV serve --mode fork --port 7403 > /tmp/kv-fork.log 2>&1 &
+srv=$!
+sleep 1
+check "fork-per-call mode serves load" $KV load 7403 200
+check "fork-per-call children logged the slow queries" sh -c "$KV client 7403 'SLOWLOG GET' | grep -q 'us: SLOW k'"
+$KV client 7403 CRASH "SLOW k0" HANG "SLOW k1" > /dev/null
+sleep 2
+check "fork-per-call: a crashed and a hung child leave the server answering" sh -c "$KV client 7403 'SLOW c' 'SLOWLOG GET' | grep -q 'us: SLOW c'"
 kill $srv; wait $srv 2>/dev/null
 
 $KV serve --mode thread --port 7402 > /tmp/kv-thread.log 2>&1 &
@@ -32,5 +42,13 @@ $KV client 7402 CRASH "SLOW k0" > /dev/null 2>&1
 sleep 1
 check "in thread mode the crash kills the server" sh -c "! kill -0 $srv 2>/dev/null"
 wait $srv 2>/dev/null
-echo "    1..$n"
-exit $fail
+
+$KV serve --mode thread --port 7404 > /tmp/kv-thread2.log 2>&1 &
+srv=$!
+sleep 1
+$KV client 7404 HANG "SLOW k0" > /dev/null
+sleep 1
+check "thread mode, hung log task: plain requests still answer" sh -c "$KV client 7404 'SET d 4' 'GET d' | grep -q '^4$'"
+check "thread mode, hung log task: SLOWLOG never answers again" sh -c "! timeout 3 $KV client 7404 'SLOWLOG LEN' > /dev/null 2>&1"
+kill $srv; wait $srv 2>/dev/null
+finish

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Helpers shared by the examples: the --mode switch (where the auxiliary
+ * task runs), a monotonic clock, latency percentiles and the one-line
+ * RESULT summary that tests and `make bench` read.
+ */
+#ifndef ORBIT_EXAMPLE_H
+#define ORBIT_EXAMPLE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum ex_mode { EX_THREAD, EX_FORK, EX_ORBIT };
+
+static const char *const ex_mode_names[] = { "thread", "fork", "orbit" };
+
+/* Parses "thread", "fork" or "orbit"; exits with a message otherwise. */
+static inline enum ex_mode ex_parse_mode(const char *s)
+{
+	int m;
+
+	for (m = EX_THREAD; m <= EX_ORBIT; m++)
+		if (!strcmp(s, ex_mode_names[m]))
+			return (enum ex_mode)m;
+	fprintf(stderr, "unknown mode '%s' (thread, fork or orbit)\n", s);
+	exit(2);
+}
+
+static inline double ex_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static inline int ex_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The p-th percentile (0..100) of n samples; sorts v.  0 when n == 0. */
+static inline double ex_percentile(double *v, size_t n, int p)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), ex_cmp_double);
+	return v[(n - 1) * (size_t)p / 100];
+}
+
+/* Latency samples, bounded; the examples record one per task call. */
+struct ex_lat {
+	double v[65536];
+	size_t n;
+};
+
+static inline void ex_lat_add(struct ex_lat *l, double us)
+{
+	if (l->n < sizeof(l->v) / sizeof(l->v[0]))
+		l->v[l->n++] = us;
+}
+
+/* The application's own data (a buffer pool): resident, non-zero pages
+ * that a fork has to copy page tables for and an orbit never sees.
+ */
+static inline void *ex_heap(long mib)
+{
+	size_t len = (size_t)mib << 20, i;
+	unsigned char *p = malloc(len ? len : 1);
+
+	for (i = 0; p && i < len; i += 4096)
+		p[i] = (unsigned char)(i >> 12 | 1);
+	return p;
+}
+
+#endif /* ORBIT_EXAMPLE_H */
