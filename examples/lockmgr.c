@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A lock manager with a wait-for-graph deadlock detector (the paper's
+ * Figures 2, 4 and 7).  Worker threads run transactions that take 2..4
+ * exclusive locks in random order, so they deadlock.  The lock table and
+ * the transactions live in one block; a transaction that has waited for
+ * --check-us (1 ms) invokes the detector, which searches the wait-for graph for a cycle and
+ * picks a victim; the victim is cancelled, rolls back and retries.  A
+ * cycle with a member already cancelled is being resolved and is left alone.
+ *
+ * --mode selects where the detector runs:
+ *   thread  a detector thread reads the live tables under the latch
+ *   fork    the waiter forks; the child searches its copy of the tables
+ *           and writes the verdict to a pipe (fork-per-call)
+ *   orbit   the tables are in an orbit area; the waiter makes an async
+ *           call (the snapshot is taken under the latch); the detector
+ *           pushes data (victim, version), a modify (the victim's cancel
+ *           flag) and an operation (wake the waiters); a resolver thread
+ *           pulls, checks the version is still current, and applies
+ * The application also keeps --heap MiB of its own data (a buffer pool),
+ * which a fork has to copy page tables for and an orbit does not see.
+ *
+ * Fault switch: --crash N makes the N-th detector call dereference NULL.
+ * In an orbit or a forked child the program keeps running (the orbit
+ * restarts; waiters re-check after --wait-ms); in a thread it dies.
+ *
+ *   lockmgr [--mode thread|fork|orbit] [--threads N] [--txns N | --seconds S]
+ *           [--locks N] [--heap MiB] [--hold-us N] [--check-us N]
+ *           [--wait-ms N] [--crash N]
+ * Prints one RESULT line; exits 0 when every lock was released and every
+ * committed transaction's writes are accounted for.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <orbit.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "example.h"
+
+#define MAXTHREADS	32
+#define MAXLOCKS	256
+#define KMAX		4
+
+struct txn {
+	long version;		/* bumped at every rollback */
+	int waits_for;		/* lock index, -1 when not waiting */
+	int cancel;		/* set when the detector picks this txn */
+	int nheld;
+	int held[KMAX];
+};
+
+struct lockobj {
+	int holder;		/* txn (= worker) index, -1 when free */
+};
+
+struct db {
+	int nthreads, nlocks;
+	struct txn txn[MAXTHREADS];
+	struct lockobj lock[MAXLOCKS];
+};
+
+/* The detector's answer. */
+struct verdict {
+	int victim;		/* -1: no cycle */
+	int waits_for;		/* what the victim waited for */
+	long version;		/* the victim's version in the snapshot */
+};
+
+/* Argument of one detector call. */
+struct check_arg {
+	struct db *db;
+	int start;
+	int crash;		/* fault switch */
+};
+
+static enum ex_mode mode = EX_ORBIT;
+static int nthreads = 8, nlocks = 32, txns = 200, hold_us = 50, wait_ms = 50;
+static long check_us = 1000;
+static long heap_mib = 64, crash_at;
+static double seconds;
+
+/* The latch protects *db: lock holders, waits and cancel flags. */
+static pthread_mutex_t latch = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+static struct db *db;
+static long rows[MAXLOCKS];	/* the data the locks protect */
+
+static struct orbit *ob;
+static struct orbit_area *area;
+static volatile int stop;
+static long checks, check_failures, deadlocks, stale, rollbacks;
+static struct ex_lat lat;
+
+/* ---- the detector: the same code in a thread, a child or an orbit ---- */
+
+/* Follows wait-for edges from start; on a cycle, picks its member that
+ * holds the fewest locks (least work lost).
+ */
+static struct verdict find_victim(const struct db *d, int start)
+{
+	struct verdict v = { -1, -1, 0 };
+	int seen[MAXTHREADS] = { 0 }, t = start, u;
+
+	while (t >= 0 && !seen[t]) {
+		int l = d->txn[t].waits_for;
+
+		seen[t] = 1;
+		t = l < 0 ? -1 : d->lock[l].holder;
+	}
+	if (t < 0)
+		return v;
+	u = t;
+	do {
+		if (d->txn[u].cancel)
+			return (struct verdict){ -1, -1, 0 };	/* resolving */
+		if (v.victim < 0 || d->txn[u].nheld < d->txn[v.victim].nheld)
+			v.victim = u;
+		u = d->lock[d->txn[u].waits_for].holder;
+	} while (u != t);
+	v.waits_for = d->txn[v.victim].waits_for;
+	v.version = d->txn[v.victim].version;
+	return v;
+}
+
+/* An operation: runs in main, from orbit_apply(), under the latch. */
+static long wake_waiters(void *unused)
+{
+	pthread_cond_broadcast(&changed);
+	return 0;
+}
+
+/* The orbit's entry: runs on the snapshot, pushes the verdict. */
+static long detect(void *argbuf, void *store)
+{
+	struct check_arg *a = argbuf;
+	struct verdict v;
+	struct orbit_update *u;
+
+	if (a->crash)
+		*(volatile int *)NULL = 0;	/* injected fault */
+	v = find_victim(a->db, a->start);
+	if (v.victim < 0)
+		return 0;
+	u = orbit_update_create();
+	if (!u || orbit_update_add_data(u, &v, sizeof(v)) ||
+	    orbit_update_add_modify(u, &a->db->txn[v.victim].cancel,
+				    &(int){ 1 }, sizeof(int)) ||
+	    orbit_update_add_operation(u, wake_waiters, NULL) ||
+	    orbit_push(u, NULL)) {
+		orbit_update_free(u);
+		return -1;
+	}
+	return 1;
+}
+
+/* Main side, under the latch: is the verdict about the present? */
+static int verdict_current(const struct verdict *v)
+{
+	const struct txn *t;
+
+	if (v->victim < 0 || v->victim >= nthreads)
+		return 0;
+	t = &db->txn[v->victim];
+	return t->version == v->version && t->waits_for == v->waits_for &&
+	       !t->cancel;
+}
+
+static void cancel_victim(const struct verdict *v)
+{
+	db->txn[v->victim].cancel = 1;
+	pthread_cond_broadcast(&changed);
+	deadlocks++;
+}
+
+/* ---- pending detector calls, consumed by the resolver thread --------- */
+
+struct pending {
+	struct orbit_future *f;	/* orbit */
+	pid_t pid;		/* fork */
+	int fd;			/* fork: the child's verdict */
+	struct check_arg arg;	/* thread */
+	double t0;
+};
+
+/* q_lock protects the queue of pending detector calls. */
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
+static struct pending queue[1024];
+static unsigned int q_head, q_tail;
+
+static int enqueue(const struct pending *p)
+{
+	int ok;
+
+	pthread_mutex_lock(&q_lock);
+	ok = q_tail - q_head < 1024;
+	if (ok)
+		queue[q_tail++ % 1024] = *p;
+	pthread_cond_signal(&q_cond);
+	pthread_mutex_unlock(&q_lock);
+	return ok ? 0 : -1;
+}
+
+static void resolve_orbit(struct pending *p)
+{
+	const struct orbit_update_entry *e;
+	struct orbit_update *u;
+	struct verdict v;
+	long ret;
+
+	while (pull_orbit(p->f, &u) == 1) {
+		e = orbit_update_first(u);
+		pthread_mutex_lock(&latch);
+		if (e && e->type == ORBIT_UPDATE_DATA &&
+		    e->len == sizeof(v)) {
+			memcpy(&v, e->data, sizeof(v));
+			if (!verdict_current(&v))
+				stale++;
+			else if (orbit_apply(u) == 0)
+				deadlocks++;
+		}
+		pthread_mutex_unlock(&latch);
+		orbit_update_free(u);
+	}
+	if (orbit_future_get(p->f, &ret) || ret < 0) {
+		fprintf(stderr, "lockmgr: detector call failed: %s; the orbit restarts, waiters re-check\n",
+			strerror(errno));
+		check_failures++;
+	}
+}
+
+static void resolve_fork(struct pending *p)
+{
+	struct verdict v;
+	ssize_t n = read(p->fd, &v, sizeof(v));
+	int status;
+
+	close(p->fd);
+	waitpid(p->pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "lockmgr: detector child died (%s); waiters re-check\n",
+			WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) :
+			"exit status");
+		check_failures++;
+		return;
+	}
+	if (n != sizeof(v) || v.victim < 0)
+		return;
+	pthread_mutex_lock(&latch);
+	if (verdict_current(&v))
+		cancel_victim(&v);
+	else
+		stale++;
+	pthread_mutex_unlock(&latch);
+}
+
+/* Thread mode: the detection itself, on the live tables. */
+static void resolve_thread(struct pending *p)
+{
+	struct verdict v;
+
+	pthread_mutex_lock(&latch);
+	if (p->arg.crash)
+		*(volatile int *)NULL = 0;	/* injected fault */
+	v = find_victim(db, p->arg.start);
+	if (v.victim >= 0)
+		cancel_victim(&v);
+	pthread_mutex_unlock(&latch);
+}
+
+static void *resolver(void *unused)
+{
+	for (;;) {
+		struct pending p;
+
+		pthread_mutex_lock(&q_lock);
+		while (q_head == q_tail && !stop)
+			pthread_cond_wait(&q_cond, &q_lock);
+		if (q_head == q_tail) {
+			pthread_mutex_unlock(&q_lock);
+			return NULL;
+		}
+		p = queue[q_head++ % 1024];
+		pthread_mutex_unlock(&q_lock);
+		if (mode == EX_ORBIT)
+			resolve_orbit(&p);
+		else if (mode == EX_FORK)
+			resolve_fork(&p);
+		else
+			resolve_thread(&p);
+		ex_lat_add(&lat, ex_now_us() - p.t0);
+	}
+}
+
+/* Under the latch: start a detector call for a waiting txn. */
+static void invoke_detector(int me)
+{
+	struct pending p = { .pid = -1, .fd = -1, .t0 = ex_now_us() };
+	int fds[2];
+
+	p.arg.db = db;
+	p.arg.start = me;
+	p.arg.crash = ++checks == crash_at;
+	if (mode == EX_ORBIT) {
+		p.f = orbit_call_async(ob, 0, 1, &area, NULL, &p.arg,
+				       sizeof(p.arg));
+		if (!p.f) {
+			check_failures++;
+			return;		/* the wait times out and re-checks */
+		}
+	} else if (mode == EX_FORK) {
+		if (pipe2(fds, O_CLOEXEC))
+			return;
+		p.pid = fork();
+		if (p.pid == 0) {
+			struct verdict v;
+
+			if (p.arg.crash)
+				*(volatile int *)NULL = 0;
+			v = find_victim(db, me);
+			_exit(write(fds[1], &v, sizeof(v)) == sizeof(v) ? 0 : 1);
+		}
+		close(fds[1]);
+		if (p.pid < 0) {
+			close(fds[0]);
+			return;
+		}
+		p.fd = fds[0];
+	}
+	if (enqueue(&p) && mode == EX_ORBIT) {
+		long ret;
+
+		orbit_future_get(p.f, &ret);	/* queue full: drop it */
+	}
+}
+
+/* ---- the workers ------------------------------------------------------ */
+
+static void release_all(struct txn *t)
+{
+	while (t->nheld > 0)
+		db->lock[t->held[--t->nheld]].holder = -1;
+	pthread_cond_broadcast(&changed);
+}
+
+static void deadline(struct timespec *ts, long us)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_nsec += us * 1000L;
+	ts->tv_sec += ts->tv_nsec / 1000000000L;
+	ts->tv_nsec %= 1000000000L;
+}
+
+/* Under the latch: waits until lock l is free, the txn is cancelled or
+ * the time runs out; 0 on a timeout.
+ */
+static int wait_lock(struct txn *t, int l, long us)
+{
+	struct timespec ts;
+
+	deadline(&ts, us);
+	while (db->lock[l].holder >= 0 && !t->cancel)
+		if (pthread_cond_timedwait(&changed, &latch, &ts))
+			return 0;
+	return 1;
+}
+
+/* Under the latch: acquires lock l for txn me; -1 when cancelled.  Like
+ * PostgreSQL's deadlock_timeout, a waiter invokes the detector only once
+ * it has waited --check-us; it re-checks every --wait-ms (a detector
+ * call may have failed).
+ */
+static int acquire(int me, int l)
+{
+	struct txn *t = &db->txn[me];
+
+	t->waits_for = l;
+	if (!wait_lock(t, l, check_us)) {
+		do
+			invoke_detector(me);
+		while (!wait_lock(t, l, wait_ms * 1000L));
+	}
+	t->waits_for = -1;
+	if (t->cancel)
+		return -1;
+	db->lock[l].holder = me;
+	t->held[t->nheld++] = l;
+	return 0;
+}
+
+struct worker_stats {
+	long commits, writes;
+};
+
+static void *worker(void *p)
+{
+	int me = (int)(long)p, want[KMAX], k, i, j;
+	struct txn *t = &db->txn[me];
+	static struct worker_stats ws[MAXTHREADS];
+	unsigned int seed = 7919u * (unsigned int)me + 1;
+	double t0;
+
+	while (seconds ? !stop : ws[me].commits < txns) {
+		k = 2 + rand_r(&seed) % (KMAX - 1);
+		for (i = 0; i < k; i++) {
+			do {
+				want[i] = rand_r(&seed) % nlocks;
+				for (j = 0; j < i && want[j] != want[i]; j++)
+					;
+			} while (j < i);
+		}
+		pthread_mutex_lock(&latch);
+		for (i = 0; i < k && acquire(me, want[i]) == 0; i++)
+			;
+		if (i < k) {		/* cancelled: roll back and retry */
+			release_all(t);
+			t->cancel = 0;
+			t->version++;
+			rollbacks++;
+			pthread_mutex_unlock(&latch);
+			usleep(rand_r(&seed) % 1000);
+			continue;
+		}
+		pthread_mutex_unlock(&latch);
+		for (i = 0; i < k; i++)		/* the transaction's work */
+			rows[want[i]]++;
+		ws[me].writes += k;
+		t0 = ex_now_us();
+		while (ex_now_us() - t0 < hold_us)
+			;
+		pthread_mutex_lock(&latch);
+		release_all(t);
+		pthread_mutex_unlock(&latch);
+		ws[me].commits++;
+	}
+	return &ws[me];
+}
+
+static int parse(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!v)
+			return -1;
+		i++;
+		if (!strcmp(a, "--mode"))
+			mode = ex_parse_mode(v);
+		else if (!strcmp(a, "--threads"))
+			nthreads = atoi(v);
+		else if (!strcmp(a, "--txns"))
+			txns = atoi(v);
+		else if (!strcmp(a, "--seconds"))
+			seconds = atof(v);
+		else if (!strcmp(a, "--locks"))
+			nlocks = atoi(v);
+		else if (!strcmp(a, "--heap"))
+			heap_mib = atol(v);
+		else if (!strcmp(a, "--hold-us"))
+			hold_us = atoi(v);
+		else if (!strcmp(a, "--check-us"))
+			check_us = atol(v);
+		else if (!strcmp(a, "--wait-ms"))
+			wait_ms = atoi(v);
+		else if (!strcmp(a, "--crash"))
+			crash_at = atol(v);
+		else
+			return -1;
+	}
+	return nthreads < 2 || nthreads > MAXTHREADS || nlocks < KMAX ||
+	       nlocks > MAXLOCKS || wait_ms < 1 || check_us < 0 ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t th[MAXTHREADS], res;
+	long commits = 0, writes = 0, sum = 0;
+	int i, busy = 0;
+	void *heap;
+	double t0, secs;
+
+	if (parse(argc, argv)) {
+		fprintf(stderr, "usage: lockmgr [--mode thread|fork|orbit] [--threads 2..%d] [--txns N | --seconds S]\n"
+				"               [--locks %d..%d] [--heap MiB] [--hold-us N] [--check-us N]\n"
+				"               [--wait-ms N] [--crash N]\n",
+			MAXTHREADS, KMAX, MAXLOCKS);
+		return 2;
+	}
+	heap = ex_heap(heap_mib);
+	if (!heap) {
+		perror("lockmgr: heap");
+		return 1;
+	}
+	if (mode == EX_ORBIT) {
+		struct orbit_attr attr;
+
+		orbit_attr_init(&attr);
+		attr.restart = ORBIT_RESTART_ALWAYS;
+		ob = orbit_create_ex("deadlock", detect, NULL, &attr);
+		area = ob ? orbit_area_create(sizeof(*db), ob) : NULL;
+		db = area ? orbit_alloc(area, sizeof(*db)) : NULL;
+		if (!db) {
+			perror("lockmgr: orbit (is orbit.ko loaded?)");
+			return 1;
+		}
+	} else {
+		db = calloc(1, sizeof(*db));
+	}
+	db->nthreads = nthreads;
+	db->nlocks = nlocks;
+	for (i = 0; i < MAXLOCKS; i++)
+		db->lock[i].holder = -1;
+	for (i = 0; i < MAXTHREADS; i++)
+		db->txn[i].waits_for = -1;
+
+	t0 = ex_now_us();
+	pthread_create(&res, NULL, resolver, NULL);
+	for (i = 0; i < nthreads; i++)
+		pthread_create(&th[i], NULL, worker, (void *)(long)i);
+	if (seconds) {
+		usleep((useconds_t)(seconds * 1e6));
+		stop = 1;
+	}
+	for (i = 0; i < nthreads; i++) {
+		struct worker_stats *ws;
+
+		pthread_join(th[i], (void **)&ws);
+		commits += ws->commits;
+		writes += ws->writes;
+	}
+	secs = (ex_now_us() - t0) / 1e6;
+	pthread_mutex_lock(&q_lock);
+	stop = 1;
+	pthread_cond_signal(&q_cond);
+	pthread_mutex_unlock(&q_lock);
+	pthread_join(res, NULL);
+
+	for (i = 0; i < nlocks; i++) {
+		sum += rows[i];
+		busy += db->lock[i].holder >= 0;
+	}
+	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld checks=%ld check_failures=%ld check_p50_us=%.0f check_p99_us=%.0f consistent=%s\n",
+	       ex_mode_names[mode], nthreads, commits, secs, commits / secs,
+	       deadlocks, stale, rollbacks, checks, check_failures,
+	       ex_percentile(lat.v, lat.n, 50), ex_percentile(lat.v, lat.n, 99),
+	       !busy && sum == writes ? "yes" : "NO");
+	if (ob)
+		orbit_destroy(ob);
+	free(heap);
+	return !busy && sum == writes ? 0 : 1;
+}

@@ -1,0 +1,41 @@
+#!/bin/sh
+# examples/lockmgr.c: transactions deadlock; the wait-for-graph detector
+# finds the cycles and its pushed updates cancel a victim.  Every
+# transaction commits, every lock is released and every write is
+# accounted for, also when the detector crashes (orbit, fork); a crash of
+# the detector in a thread kills the program.
+. /tests/tap.sh
+L=/tests/ex_lockmgr
+run() {		# run NAME ARGS...: output in /tmp/NAME.out, status in rc
+	name=$1
+	shift
+	$L "$@" > /tmp/$name.out 2>&1
+	rc=$?
+	show /tmp/$name.out
+}
+
+run orbit --mode orbit --txns 100 --heap 16
+check "orbit: all 800 transactions commit, locks released, writes consistent" \
+	sh -c "[ $rc = 0 ] && grep -q 'commits=800 .*consistent=yes' /tmp/orbit.out"
+check "orbit: deadlocks were found and resolved by applied updates" \
+	[ "$(field /tmp/orbit.out deadlocks)" -gt 0 ]
+check "orbit: every detector call succeeded" [ "$(field /tmp/orbit.out check_failures)" = 0 ]
+
+run crash --mode orbit --txns 100 --heap 16 --crash 3
+check "orbit, detector crashes on call 3: the program completes consistently" \
+	sh -c "[ $rc = 0 ] && grep -q 'commits=800 .*consistent=yes' /tmp/crash.out"
+check "orbit: the crash was reported as a failed call" \
+	[ "$(field /tmp/crash.out check_failures)" -ge 1 ]
+check "orbit: the restarted detector resolves deadlocks" \
+	[ "$(field /tmp/crash.out deadlocks)" -gt 0 ]
+
+run fork --mode fork --txns 50 --heap 16 --crash 3
+check "fork-per-call: completes consistently despite a crashed child" \
+	sh -c "[ $rc = 0 ] && grep -q 'commits=400 .*consistent=yes' /tmp/fork.out"
+
+run thread --mode thread --txns 100 --heap 16
+check "thread: completes consistently" \
+	sh -c "[ $rc = 0 ] && grep -q 'commits=800 .*consistent=yes' /tmp/thread.out"
+run tcrash --mode thread --txns 100 --heap 16 --crash 3
+check "thread: a crashing detector kills the whole program (SIGSEGV)" [ "$rc" = 139 ]
+finish
