@@ -91,9 +91,10 @@ static long rows[MAXLOCKS];	/* the data the locks protect */
 
 static struct orbit *ob;
 static struct orbit_area *area;
-static volatile int stop;
+static volatile int stop;		/* workers: time is up */
+static int resolver_stop;	/* under q_lock: workers are done */
 static long checks, check_failures, deadlocks, stale, rollbacks;
-static struct ex_lat lat;
+static struct ex_lat lat, stall;	/* detector latency; latch held to invoke */
 
 /* ---- the detector: the same code in a thread, a child or an orbit ---- */
 
@@ -278,7 +279,7 @@ static void *resolver(void *unused)
 		struct pending p;
 
 		pthread_mutex_lock(&q_lock);
-		while (q_head == q_tail && !stop)
+		while (q_head == q_tail && !resolver_stop)
 			pthread_cond_wait(&q_cond, &q_lock);
 		if (q_head == q_tail) {
 			pthread_mutex_unlock(&q_lock);
@@ -331,6 +332,7 @@ static void invoke_detector(int me)
 		}
 		p.fd = fds[0];
 	}
+	ex_lat_add(&stall, ex_now_us() - p.t0);
 	if (enqueue(&p) && mode == EX_ORBIT) {
 		long ret;
 
@@ -536,7 +538,7 @@ int main(int argc, char **argv)
 	}
 	secs = (ex_now_us() - t0) / 1e6;
 	pthread_mutex_lock(&q_lock);
-	stop = 1;
+	resolver_stop = 1;
 	pthread_cond_signal(&q_cond);
 	pthread_mutex_unlock(&q_lock);
 	pthread_join(res, NULL);
@@ -545,11 +547,11 @@ int main(int argc, char **argv)
 		sum += rows[i];
 		busy += db->lock[i].holder >= 0;
 	}
-	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld checks=%ld check_failures=%ld check_p50_us=%.0f check_p99_us=%.0f consistent=%s\n",
+	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld checks=%ld check_failures=%ld check_p50_us=%.0f check_p99_us=%.0f invoke_p50_us=%.0f consistent=%s\n",
 	       ex_mode_names[mode], nthreads, commits, secs, commits / secs,
 	       deadlocks, stale, rollbacks, checks, check_failures,
 	       ex_percentile(lat.v, lat.n, 50), ex_percentile(lat.v, lat.n, 99),
-	       !busy && sum == writes ? "yes" : "NO");
+	       ex_percentile(stall.v, stall.n, 50), !busy && sum == writes ? "yes" : "NO");
 	if (ob)
 		orbit_destroy(ob);
 	free(heap);
