@@ -1,16 +1,18 @@
 #!/bin/bash
 # make bench / make bench-quick: boots Debian's stock 6.1 kernel (THP off),
-# runs bench/orbit_bench in the guest and writes its rows (every figure
-# with its same-run baseline) as CSV and markdown to logs/bench/ and stdout.
+# runs bench/orbit_bench and the end-to-end example runs (bench/e2e.sh) in
+# the guest and writes their rows (every figure with its same-run
+# baseline) as CSV and markdown to logs/bench/ and stdout.
 set -u
 cd "$(dirname "$0")/.."
 k=$(scripts/kernels.sh | head -n 1)
 out=logs/bench${ORBIT_BENCH_QUICK:+-quick}
 mkdir -p "$out" build/benchbin
 cp build/bench/orbit_bench build/benchbin/t_bench
-cp build/vmtests/leakcheck build/benchbin/
+cp build/vmtests/leakcheck build/vmtests/ex_* build/benchbin/
+install -m 755 bench/e2e.sh build/benchbin/t_bench_e2e
 tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/benchbin -l "$out" \
-	-t t_bench -M 6144 -T 3000 | grep -v '^  ok'
+	-t "t_bench t_bench_e2e" -M 6144 -T 3000 | grep -v '^  ok'
 rc=${PIPESTATUS[0]}
 grep '^BENCH,' "$out/results.log" | sed 's/^BENCH,//' > "$out/results.csv"
 {

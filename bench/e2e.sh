@@ -1,0 +1,72 @@
+#!/bin/sh
+# End-to-end benchmark, run in the guest after orbit_bench: each example
+# with its auxiliary task in an orbit, in a thread and forked per call,
+# the same workload, interleaved, median of REPS runs.  Prints BENCH rows
+# (time per operation = 1e6 / throughput, so lower is better):
+#   BENCH,e2e,<example> vs <mode>,orbit_us,<mode>,<mode>_us,ratio,target,verdict
+# ORBIT_BENCH_QUICK=1 uses short runs and small sizes.
+case ${ORBIT_BENCH_ONLY:-e2e} in *e2e*) ;; *) exit 0 ;; esac
+B=$(dirname "$0")
+if [ -n "${ORBIT_BENCH_QUICK:-}" ]; then
+	REPS=1 SECS=1 KVREQ=300 MIB=32 SNAPSECS=2
+else
+	REPS=3 SECS=3 KVREQ=2000 MIB=256 SNAPSECS=6
+fi
+out=/tmp/e2e
+mkdir -p $out
+
+per_s() {	# per_s FILE: the RESULT line's per_s
+	sed -n 's/^RESULT .* per_s=\([^ ]*\).*/\1/p' "$1"
+}
+
+# run EXAMPLE MODE REP: one run, its output in $out/EXAMPLE.MODE.REP
+run() {
+	f=$out/$1.$2.$3
+	case $1 in
+	lockmgr)  "$B/ex_lockmgr" --mode "$2" --seconds $SECS > "$f" 2>&1 ;;
+	watchdog) "$B/ex_watchdog" --mode "$2" --seconds $SECS > "$f" 2>&1 ;;
+	snapshot) "$B/ex_snapshot" --mode "$2" --mib $MIB --seconds $SNAPSECS \
+			--interval-ms 1000 > "$f" 2>&1 ;;
+	kvserver)
+		port=$((7500 + $3))
+		"$B/ex_kvserver" serve --mode "$2" --port $port > "$f.srv" 2>&1 &
+		srv=$!
+		sleep 1
+		"$B/ex_kvserver" load $port $KVREQ > "$f" 2>&1
+		kill $srv
+		wait $srv 2>/dev/null ;;
+	esac
+	grep -q '^RESULT' "$f" || { echo "# e2e: $1 --mode $2 failed:"; sed 's/^/#   /' "$f"; }
+}
+
+# median EXAMPLE MODE: median throughput over the repetitions
+median() {
+	for r in $(seq $REPS); do per_s $out/$1.$2.$r; done | sort -g |
+		awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'
+}
+
+# row EXAMPLE BASE TARGET: orbit vs BASE, as time per operation
+row() {
+	o=$(median $1 orbit) b=$(median $1 $2)
+	awk -v ex="$1" -v base="$2" -v o="$o" -v b="$b" -v t="$3" 'BEGIN {
+		ou = o > 0 ? 1e6 / o : 0; bu = b > 0 ? 1e6 / b : 0
+		r = bu > 0 ? ou / bu : 0
+		v = t == "" ? "" : (ou > 0 && r <= substr(t, 3) + 0 ? "met" : "MISSED")
+		printf "BENCH,e2e,%s vs %s,%.1f,%s,%.1f,%.3f,%s,%s\n", ex, base, ou, base, bu, r, t, v
+	}'
+}
+
+for ex in lockmgr kvserver watchdog snapshot; do
+	for r in $(seq $REPS); do
+		for m in orbit thread fork; do
+			run $ex $m $r
+		done
+	done
+	grep -h '^RESULT' $out/$ex.* | sed 's/^/# /'
+	row $ex thread "<=1.03"
+	if [ $ex = lockmgr ]; then
+		row $ex fork "<=0.1"
+	else
+		row $ex fork ""
+	fi
+done
