@@ -133,6 +133,10 @@ bench: deps
 	@scripts/bench.sh
 
 # The same programs with small sizes (under 2 minutes), for regressions.
+profile: deps
+	@$(MAKE) --no-print-directory all vmtests $(B)/bench/orbit_bench
+	@scripts/profile.sh
+
 bench-quick: deps
 	@$(MAKE) --no-print-directory all vmtests $(B)/bench/orbit_bench
 	@ORBIT_BENCH_QUICK=1 scripts/bench.sh
@@ -177,4 +181,4 @@ clean:
 	rm -rf $(B) logs
 	rm -f module/*.o module/*.ko module/*.mod* module/.*.cmd module/modules.order module/Module.symvers
 
-.PHONY: all deps modules lib orbitctl vmtests unit check check-harness check-vm demo bench bench-quick install installed-test dkms-install clean
+.PHONY: all deps modules lib orbitctl vmtests unit check check-harness check-vm demo bench bench-quick profile install installed-test dkms-install clean

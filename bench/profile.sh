@@ -1,0 +1,33 @@
+#!/bin/sh
+# Guest side of `make profile`: traces the module's snapshot and install
+# paths with the function_graph tracer while orbit_bench's call-size
+# group runs (quick sizes), then sums time per traced function by depth.
+# The tracer slows every traced call down, so read the shares, not the
+# absolute times.
+T=/sys/kernel/tracing
+mount -t tracefs nodev $T 2>/dev/null
+[ -w $T/current_tracer ] || { echo "    # no tracefs"; exit 1; }
+echo 0 > $T/tracing_on
+echo 262144 > $T/buffer_size_kb
+echo function_graph > $T/current_tracer
+echo ${ORBIT_PROFILE_DEPTH:-3} > $T/max_graph_depth
+echo 'area_snapshot view_install area_fault area_page_mkwrite view_fault' > $T/set_graph_function || exit 1
+echo nofuncgraph-irqs > $T/trace_options 2>/dev/null
+echo funcgraph-tail > $T/trace_options	# name the function on its closing line
+: > $T/trace
+echo 1 > $T/tracing_on
+ORBIT_BENCH_QUICK=1 ORBIT_BENCH_ONLY=size "$(dirname "$0")/t_bench" | grep '^BENCH,call-size' | sed 's/^/    # /'
+echo 0 > $T/tracing_on
+echo "    # trace lines: $(wc -l < $T/trace), overruns: $(grep -h overrun $T/per_cpu/cpu*/stats | awk '{ s += $2 } END { print s }')"
+# Lines look like " 1)   3.456 us    |      name();" (a leaf) or
+# " 1) + 12.345 us   |    } /* name */" (the end of a caller).
+awk -F'|' 'NF >= 2 && $1 ~ /us/ {
+	d = $1; sub(/^.*\) */, "", d); gsub(/[^0-9.]/, " ", d); split(d, v, " ")
+	f = $2; ind = match(f, /[^ ]/) - 1
+	if (f ~ /\/\* /) { sub(/.*\/\* /, "", f); sub(/ \*\/.*/, "", f) }
+	else if (f ~ /\(\);/) { sub(/^ */, "", f); sub(/\(\);.*/, "", f) }
+	else next
+	key = sprintf("%d %s", ind / 2, f)
+	t[key] += v[1]; n[key]++
+} END { for (k in t) printf "%12.0f us %9d calls %8.2f us/call  depth %s\n", t[k], n[k], t[k] / n[k], k }' $T/trace | sort -k8,8n -k1,1nr | awk '$1 >= 1000' | sed 's/^/    # /'
+echo nop > $T/current_tracer

@@ -1,0 +1,20 @@
+#!/bin/bash
+# make profile: boots the stock 6.1 kernel (THP off) and profiles the
+# module's snapshot, install and fault paths with ftrace's function_graph
+# tracer while orbit_bench's call-size group runs (bench/profile.sh).
+# Output: logs/profile/profile.txt.
+set -u
+cd "$(dirname "$0")/.."
+k=$(scripts/kernels.sh | head -n 1)
+out=logs/profile
+mkdir -p "$out" build/profilebin
+cp build/bench/orbit_bench build/profilebin/t_bench
+cp build/vmtests/leakcheck build/profilebin/
+install -m 755 bench/profile.sh build/profilebin/t_profile
+tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/profilebin -l "$out" \
+	-t t_profile -M 6144 -T 1200 | grep -v '^  ok'
+rc=${PIPESTATUS[0]}
+sed -n 's/^    # //p' "$out/results.log" > "$out/profile.txt"
+cat "$out/profile.txt"
+echo "# profile: $out/profile.txt"
+exit "$rc"
