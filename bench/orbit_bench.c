@@ -242,7 +242,7 @@ static void bench_incremental(void)
 	set_param("debug_full_snapshot", "1");
 	full = incremental_run(ob, a, size, dirty, reps);
 	set_param("debug_full_snapshot", "0");
-	snprintf(cs, sizeof(cs), "%zu MiB area, %zu KiB dirtied per call",
+	snprintf(cs, sizeof(cs), "%zu MiB area; %zu KiB dirtied per call",
 		 size >> 20, dirty >> 10);
 	row("incremental", cs, inc, "full snapshot", full, full / inc,
 	    ">= 50 (full/incremental)", full / inc >= 50);
@@ -301,7 +301,7 @@ static void bench_modes(void)
 		       m[i].name,
 		       (unsigned long long)(s1.cow_faults - s0.cow_faults),
 		       (unsigned long long)(s1.copy_pages - s0.copy_pages));
-		snprintf(cs, sizeof(cs), "%s: main's writes, 400 snapshots",
+		snprintf(cs, sizeof(cs), "%s: main's writes; 400 snapshots",
 			 m[i].name);
 		row("cow-vs-copy", cs, median(t, 5), "no snapshots",
 		    median(base, 5), median(t, 5) / median(base, 5), "", 0);

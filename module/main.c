@@ -50,7 +50,7 @@ MODULE_PARM_DESC(max_update,
 bool orbit_debug_full_snapshot;
 module_param_named(debug_full_snapshot, orbit_debug_full_snapshot, bool, 0644);
 MODULE_PARM_DESC(debug_full_snapshot,
-		 "Benchmarks only: copy the whole snapshot tree and remap every view page on every call");
+		 "Benchmarks only: freeze every page, copy the whole snapshot tree and remap every view page on every call");
 
 static int __init orbit_init(void)
 {
