@@ -28,6 +28,43 @@ static inline enum ex_mode ex_parse_mode(const char *s)
 	exit(2);
 }
 
+/* One --name VALUE option: type 'm' (mode), 'i' (int), 'l' (long),
+ * 'd' (double) or 's' (string); p points at the variable.
+ */
+struct ex_opt {
+	const char *name;
+	char type;
+	void *p;
+};
+
+/* Parses --name VALUE pairs against a table ended by { NULL }; -1 on an
+ * unknown option or a missing value.
+ */
+static inline int ex_parse_opts(int argc, char **argv,
+				const struct ex_opt *opts)
+{
+	const struct ex_opt *o;
+	int i;
+
+	for (i = 1; i < argc; i += 2) {
+		for (o = opts; o->name && strcmp(o->name, argv[i]); o++)
+			;
+		if (!o->name || i + 1 >= argc)
+			return -1;
+		if (o->type == 'm')
+			*(enum ex_mode *)o->p = ex_parse_mode(argv[i + 1]);
+		else if (o->type == 'i')
+			*(int *)o->p = atoi(argv[i + 1]);
+		else if (o->type == 'l')
+			*(long *)o->p = atol(argv[i + 1]);
+		else if (o->type == 'd')
+			*(double *)o->p = atof(argv[i + 1]);
+		else
+			*(const char **)o->p = argv[i + 1];
+	}
+	return 0;
+}
+
 static inline double ex_now_us(void)
 {
 	struct timespec ts;

@@ -444,37 +444,22 @@ static void *worker(void *p)
 
 static int parse(int argc, char **argv)
 {
-	int i;
+	static const struct ex_opt opts[] = {
+		{ "--mode", 'm', &mode },
+		{ "--threads", 'i', &nthreads },
+		{ "--txns", 'i', &txns },
+		{ "--seconds", 'd', &seconds },
+		{ "--locks", 'i', &nlocks },
+		{ "--heap", 'l', &heap_mib },
+		{ "--hold-us", 'i', &hold_us },
+		{ "--check-us", 'l', &check_us },
+		{ "--wait-ms", 'i', &wait_ms },
+		{ "--crash", 'l', &crash_at },
+		{ NULL }
+	};
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (!v)
-			return -1;
-		i++;
-		if (!strcmp(a, "--mode"))
-			mode = ex_parse_mode(v);
-		else if (!strcmp(a, "--threads"))
-			nthreads = atoi(v);
-		else if (!strcmp(a, "--txns"))
-			txns = atoi(v);
-		else if (!strcmp(a, "--seconds"))
-			seconds = atof(v);
-		else if (!strcmp(a, "--locks"))
-			nlocks = atoi(v);
-		else if (!strcmp(a, "--heap"))
-			heap_mib = atol(v);
-		else if (!strcmp(a, "--hold-us"))
-			hold_us = atoi(v);
-		else if (!strcmp(a, "--check-us"))
-			check_us = atol(v);
-		else if (!strcmp(a, "--wait-ms"))
-			wait_ms = atoi(v);
-		else if (!strcmp(a, "--crash"))
-			crash_at = atol(v);
-		else
-			return -1;
-	}
+	if (ex_parse_opts(argc, argv, opts))
+		return -1;
 	return nthreads < 2 || nthreads > MAXTHREADS || nlocks < KMAX ||
 	       nlocks > MAXLOCKS || wait_ms < 1 || check_us < 0 ? -1 : 0;
 }

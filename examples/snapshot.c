@@ -225,30 +225,21 @@ static void *snapshotter(void *unused)
 
 static int parse(int argc, char **argv)
 {
-	int i;
+	static const struct ex_opt opts[] = {
+		{ "--mode", 'm', &mode },
+		{ "--mib", 'l', &mib },
+		{ "--seconds", 'd', &seconds },
+		{ "--interval-ms", 'l', &interval_ms },
+		{ "--writers", 'i', &nwriters },
+		{ "--dir", 's', &dir },
+		{ "--crash", 'l', &crash_at },
+		{ NULL }
+	};
 
-	for (i = 1; i + 1 < argc; i += 2) {
-		const char *a = argv[i], *v = argv[i + 1];
-
-		if (!strcmp(a, "--mode"))
-			mode = ex_parse_mode(v);
-		else if (!strcmp(a, "--mib"))
-			mib = atol(v);
-		else if (!strcmp(a, "--seconds"))
-			seconds = atof(v);
-		else if (!strcmp(a, "--interval-ms"))
-			interval_ms = atol(v);
-		else if (!strcmp(a, "--writers"))
-			nwriters = atoi(v);
-		else if (!strcmp(a, "--dir"))
-			dir = v;
-		else if (!strcmp(a, "--crash"))
-			crash_at = atol(v);
-		else
-			return -1;
-	}
-	return i != argc || mib < 1 || mib > 4096 || nwriters < 1 ||
-	       nwriters > 64 || seconds <= 0 ? -1 : 0;
+	if (ex_parse_opts(argc, argv, opts))
+		return -1;
+	return mib < 1 || mib > 4096 || nwriters < 1 || nwriters > 64 ||
+	       seconds <= 0 ? -1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -322,34 +322,23 @@ static void *background(void *unused)
 
 static int parse(int argc, char **argv)
 {
-	int i;
+	static const struct ex_opt opts[] = {
+		{ "--mode", 'm', &mode },
+		{ "--threads", 'i', &nworkers },
+		{ "--seconds", 'd', &seconds },
+		{ "--period-ms", 'i', &period_ms },
+		{ "--stuck-ms", 'i', &stuck_ms },
+		{ "--stuck-after", 'l', &stuck_after },
+		{ "--crash", 'l', &crash_at },
+		{ "--hang", 'l', &hang_at },
+		{ "--heap", 'l', &heap_mib },
+		{ NULL }
+	};
 
-	for (i = 1; i + 1 < argc; i += 2) {
-		const char *a = argv[i], *v = argv[i + 1];
-
-		if (!strcmp(a, "--mode"))
-			mode = ex_parse_mode(v);
-		else if (!strcmp(a, "--threads"))
-			nworkers = atoi(v);
-		else if (!strcmp(a, "--seconds"))
-			seconds = atof(v);
-		else if (!strcmp(a, "--period-ms"))
-			period_ms = atoi(v);
-		else if (!strcmp(a, "--stuck-ms"))
-			stuck_ms = atoi(v);
-		else if (!strcmp(a, "--stuck-after"))
-			stuck_after = atol(v);
-		else if (!strcmp(a, "--crash"))
-			crash_at = atol(v);
-		else if (!strcmp(a, "--hang"))
-			hang_at = atol(v);
-		else if (!strcmp(a, "--heap"))
-			heap_mib = atol(v);
-		else
-			return -1;
-	}
-	return i != argc || nworkers < 1 || nworkers > MAXWORKERS ||
-	       period_ms < 1 || seconds <= 0 ? -1 : 0;
+	if (ex_parse_opts(argc, argv, opts))
+		return -1;
+	return nworkers < 1 || nworkers > MAXWORKERS || period_ms < 1 ||
+	       seconds <= 0 ? -1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -5,14 +5,7 @@
 # accounted for, also when the detector crashes (orbit, fork); a crash of
 # the detector in a thread kills the program.
 . /tests/tap.sh
-L=/tests/ex_lockmgr
-run() {		# run NAME ARGS...: output in /tmp/NAME.out, status in rc
-	name=$1
-	shift
-	$L "$@" > /tmp/$name.out 2>&1
-	rc=$?
-	show /tmp/$name.out
-}
+EX=/tests/ex_lockmgr
 
 run orbit --mode orbit --txns 100 --heap 16
 check "orbit: all 800 transactions commit, locks released, writes consistent" \

@@ -4,14 +4,7 @@
 # mode; a crashing dump in an orbit is reported and the next one works;
 # in a thread it kills the program.
 . /tests/tap.sh
-S=/tests/ex_snapshot
-run() {		# run NAME ARGS...: output in /tmp/NAME.out, status in rc
-	name=$1
-	shift
-	$S "$@" > /tmp/$name.out 2>&1
-	rc=$?
-	show /tmp/$name.out
-}
+EX=/tests/ex_snapshot
 
 run orbit --mode orbit --mib 32 --seconds 4 --interval-ms 500
 check "orbit: every dump is consistent while writers run" [ $rc = 0 ]

@@ -4,14 +4,7 @@
 # an orbit survives a crashing and a hanging check.  In a thread the crash
 # kills the program and the hang silences the watchdog.
 . /tests/tap.sh
-W=/tests/ex_watchdog
-run() {		# run NAME ARGS...: output in /tmp/NAME.out, status in rc
-	name=$1
-	shift
-	$W "$@" > /tmp/$name.out 2>&1
-	rc=$?
-	show /tmp/$name.out
-}
+EX=/tests/ex_watchdog
 
 run stuck --mode orbit --threads 2 --seconds 2 --stuck-after 200 --heap 16
 check "orbit: the stuck worker is diagnosed" [ $rc = 0 ]

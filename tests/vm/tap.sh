@@ -18,3 +18,11 @@ field() {
 show() {
 	sed 's/^/    # /' "$@"
 }
+# run NAME ARGS...: runs $EX ARGS, output in /tmp/NAME.out (shown), status in rc
+run() {
+	name=$1
+	shift
+	$EX "$@" > /tmp/$name.out 2>&1
+	rc=$?
+	show /tmp/$name.out
+}
