@@ -94,6 +94,12 @@ static struct orbit_area *area;
 static volatile int stop;		/* workers: time is up */
 static int resolver_stop;	/* under q_lock: workers are done */
 static long checks, check_failures, deadlocks, stale, rollbacks;
+
+/* Failures are counted by waiters (under the latch) and by the resolver. */
+static void count_failure(void)
+{
+	__atomic_add_fetch(&check_failures, 1, __ATOMIC_RELAXED);
+}
 static struct ex_lat lat, stall;	/* detector latency; latch held to invoke */
 
 /* ---- the detector: the same code in a thread, a child or an orbit ---- */
@@ -230,7 +236,7 @@ static void resolve_orbit(struct pending *p)
 	if (orbit_future_get(p->f, &ret) || ret < 0) {
 		fprintf(stderr, "lockmgr: detector call failed: %s; the orbit restarts, waiters re-check\n",
 			strerror(errno));
-		check_failures++;
+		count_failure();
 	}
 }
 
@@ -246,7 +252,7 @@ static void resolve_fork(struct pending *p)
 		fprintf(stderr, "lockmgr: detector child died (%s); waiters re-check\n",
 			WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) :
 			"exit status");
-		check_failures++;
+		count_failure();
 		return;
 	}
 	if (n != sizeof(v) || v.victim < 0)
@@ -310,7 +316,7 @@ static void invoke_detector(int me)
 		p.f = orbit_call_async(ob, 0, 1, &area, NULL, &p.arg,
 				       sizeof(p.arg));
 		if (!p.f) {
-			check_failures++;
+			count_failure();
 			return;		/* the wait times out and re-checks */
 		}
 	} else if (mode == EX_FORK) {
@@ -333,10 +339,15 @@ static void invoke_detector(int me)
 		p.fd = fds[0];
 	}
 	ex_lat_add(&stall, ex_now_us() - p.t0);
-	if (enqueue(&p) && mode == EX_ORBIT) {
+	if (enqueue(&p)) {		/* queue full: drop the call */
 		long ret;
 
-		orbit_future_get(p.f, &ret);	/* queue full: drop it */
+		if (mode == EX_ORBIT) {
+			orbit_future_get(p.f, &ret);
+		} else if (mode == EX_FORK) {
+			close(p.fd);
+			waitpid(p.pid, NULL, 0);
+		}
 	}
 }
 
