@@ -5,9 +5,13 @@
 # takes the whole server down.
 . /tests/tap.sh
 KV=/tests/ex_kvserver
-$KV serve --mode orbit --port 7401 > /tmp/kv-orbit.log 2>&1 &
-srv=$!
-sleep 1
+# serve MODE PORT LOG: starts a server in the background, its pid in srv
+serve() {
+	$KV serve --mode $1 --port $2 > $3 2>&1 &
+	srv=$!
+	sleep 1
+}
+serve orbit 7401 /tmp/kv-orbit.log
 check "load against the orbit-mode server" $KV load 7401 200
 out=$($KV client 7401 "SLOWLOG GET")
 check "slow queries were logged by the orbit" sh -c "echo '$out' | grep -q 'us: SLOW k'"
@@ -24,9 +28,7 @@ check "the slow log works again after the timeout" sh -c "$KV client 7401 'SLOW 
 check "orbitctl shows the second restart" sh -c "/tests/orbitctl list | awk '/slowlog/ { exit \$8 == 2 ? 0 : 1 }'"
 kill $srv; wait $srv 2>/dev/null
 
-$KV serve --mode fork --port 7403 > /tmp/kv-fork.log 2>&1 &
-srv=$!
-sleep 1
+serve fork 7403 /tmp/kv-fork.log
 check "fork-per-call mode serves load" $KV load 7403 200
 check "fork-per-call children logged the slow queries" sh -c "$KV client 7403 'SLOWLOG GET' | grep -q 'us: SLOW k'"
 $KV client 7403 CRASH "SLOW k0" HANG "SLOW k1" > /dev/null
@@ -34,18 +36,14 @@ sleep 2
 check "fork-per-call: a crashed and a hung child leave the server answering" sh -c "$KV client 7403 'SLOW c' 'SLOWLOG GET' | grep -q 'us: SLOW c'"
 kill $srv; wait $srv 2>/dev/null
 
-$KV serve --mode thread --port 7402 > /tmp/kv-thread.log 2>&1 &
-srv=$!
-sleep 1
+serve thread 7402 /tmp/kv-thread.log
 check "thread mode serves too" $KV load 7402 100
 $KV client 7402 CRASH "SLOW k0" > /dev/null 2>&1
 sleep 1
 check "in thread mode the crash kills the server" sh -c "! kill -0 $srv 2>/dev/null"
 wait $srv 2>/dev/null
 
-$KV serve --mode thread --port 7404 > /tmp/kv-thread2.log 2>&1 &
-srv=$!
-sleep 1
+serve thread 7404 /tmp/kv-thread2.log
 $KV client 7404 HANG "SLOW k0" > /dev/null
 sleep 1
 check "thread mode, hung log task: plain requests still answer" sh -c "$KV client 7404 'SET d 4' 'GET d' | grep -q '^4$'"
