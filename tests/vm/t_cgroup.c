@@ -120,9 +120,9 @@ int main(void)
 	orbit_destroy(ob);
 
 	attr.cgroup = "/sys/fs/cgroup/no-such-group";
-	ok(!orbit_create_ex("cg-none", answer, NULL, &attr),
-	   "a cgroup that does not exist: orbit_create fails (%s)",
-	   strerror(errno));
+	ob = orbit_create_ex("cg-none", answer, NULL, &attr);
+	ok(!ob, "a cgroup that does not exist: orbit_create fails (%s)",
+	   strerror(errno));	/* errno read after the call, not beside it */
 
 	base = main_throughput();
 	attr.cgroup = NULL;
