@@ -309,6 +309,98 @@ static void bench_modes(void)
 	orbit_destroy(ob);
 }
 
+/* 6. Per-page fault costs after a snapshot, vs after a fork: main's
+ * first write to each page (orbit: module COW; fork: anonymous COW) and
+ * the task's first read of each page (orbit view; forked child).
+ */
+struct read_arg {
+	const unsigned char *p;
+	size_t len;
+};
+
+static long read_pages(void *argbuf, void *store)
+{
+	const struct read_arg *a = argbuf;
+	const volatile unsigned char *p = a->p;
+	double t0 = now_us();
+	size_t i;
+
+	for (i = 0; i < a->len; i += PG)
+		(void)p[i];
+	return (long)((now_us() - t0) * 1000);
+}
+
+static void bench_faults(void)
+{
+	size_t len = quick ? 8UL << 20 : 64UL << 20, pages = len / PG;
+	int reps = quick ? 3 : 5, r, pp[2], go[2];
+	double mw[MAXREP], or[MAXREP], fw[MAXREP], cr[MAXREP];
+	struct orbit *ob = orbit_create("faults", read_pages, NULL);
+	struct orbit_area *a = orbit_area_create_ex(len, len,
+						    ORBIT_AREA_MODE_COW, ob);
+	unsigned char *p = orbit_area_base(a), *anon;
+
+	for (r = 0; r < reps; r++) {
+		struct read_arg ra = { p, len };
+		long ns = 0;
+		double t0;
+
+		touch(p, len, (unsigned char)r);
+		orbit_call(ob, 1, &a, NULL, &ra, sizeof(ra));	/* freeze */
+		t0 = now_us();
+		touch(p, len, (unsigned char)(r + 1));	/* module COW */
+		mw[r] = (now_us() - t0) / pages;
+		ns = orbit_call(ob, 1, &a, NULL, &ra, sizeof(ra)); /* reads */
+		or[r] = ns / 1000.0 / pages;
+	}
+	orbit_area_destroy(a);
+	orbit_destroy(ob);
+	anon = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	for (r = 0; r < reps && anon != MAP_FAILED && !pipe(pp) && !pipe(go);
+	     r++) {
+		struct read_arg ra = { anon, len };
+		double t0;
+		pid_t pid;
+		long ns = 0;
+
+		touch(anon, len, (unsigned char)r);
+		pid = fork();
+		if (pid == 0) {
+			/* The child holds the pages until main has written
+			 * them all, so every write copies, as with a
+			 * snapshot that is still in use.
+			 */
+			close(go[1]);
+			ns = read_pages(&ra, NULL);
+			if (write(pp[1], &ns, sizeof(ns)) != sizeof(ns) ||
+			    read(go[0], &ns, 1) < 0)
+				_exit(1);
+			_exit(0);
+		}
+		close(go[0]);
+		t0 = now_us();
+		touch(anon, len, (unsigned char)(r + 1));	/* anon COW */
+		fw[r] = (now_us() - t0) / pages;
+		close(go[1]);
+		if (read(pp[0], &ns, sizeof(ns)) != sizeof(ns))
+			ns = 0;
+		cr[r] = ns / 1000.0 / pages;
+		waitpid(pid, NULL, 0);
+		close(pp[0]);
+		close(pp[1]);
+	}
+	munmap(anon, len);
+	if (r < reps)
+		return;
+	row("faults", "main's first write per page after a call (us)",
+	    median(mw, reps), "after a fork", median(fw, reps),
+	    median(mw, reps) / median(fw, reps), "", 0);
+	row("faults", "task's first read per page (us)", median(or, reps),
+	    "forked child", median(cr, reps),
+	    median(or, reps) / median(cr, reps), "", 0);
+}
+
 /* 5. Empty sync call round trip vs pipe ping-pong; thread and fork too. */
 static void *thread_fn(void *arg)
 {
@@ -394,5 +486,7 @@ int main(int argc, char **argv)
 		bench_modes();
 	if (!*only || strstr(only, "size"))
 		bench_call_size();
+	if (!*only || strstr(only, "faults"))
+		bench_faults();
 	return 0;
 }
