@@ -81,19 +81,10 @@ static struct file *orbit_file_new(const char *name,
 
 /* ---- zapping ranges of PTEs, coalesced into runs ---------------------- */
 
-#define ZAP_BATCH	64
-
-/*
- * A run of PTEs to zap.  Freezing a page zaps it with the page locked:
- * a write fault makes its PTE writable under the page lock after
- * page_mkwrite marked the page dirty, so taking the lock waits out such a
- * fault and the zap then removes its writable PTE (as page_mkclean does).
- */
+/* A run of PTEs to zap, coalesced from consecutive indices. */
 struct zap_run {
 	struct address_space *mapping;
 	unsigned long start, nr;
-	unsigned int nlocked;
-	struct page *locked[ZAP_BATCH];
 };
 
 static void zap_flush(struct zap_run *z)
@@ -101,8 +92,6 @@ static void zap_flush(struct zap_run *z)
 	if (z->nr)
 		unmap_mapping_pages(z->mapping, z->start, z->nr, false);
 	z->nr = 0;
-	while (z->nlocked)
-		unlock_page(z->locked[--z->nlocked]);
 }
 
 static void zap_add(struct zap_run *z, unsigned long idx)
@@ -116,13 +105,19 @@ static void zap_add(struct zap_run *z, unsigned long idx)
 	z->nr = 1;
 }
 
-static void zap_add_locked(struct zap_run *z, unsigned long idx,
-			   struct page *page)
+/*
+ * Adds a page of main's mapping to freeze.  A write fault makes a PTE
+ * writable under the page lock after area_page_mkwrite marked the page
+ * dirty, so taking and dropping the lock waits out such a fault, and the
+ * zap then removes its writable PTE (as page_mkclean does).  No new one
+ * can start meanwhile: area_page_mkwrite needs area->lock, which the
+ * snapshot holds until its runs are zapped, so the runs can be long.
+ */
+static void zap_add_quiesced(struct zap_run *z, unsigned long idx,
+			     struct page *page)
 {
-	if (z->nlocked == ZAP_BATCH || (z->nr && idx != z->start + z->nr))
-		zap_flush(z);
 	lock_page(page);
-	z->locked[z->nlocked++] = page;
+	unlock_page(page);
 	zap_add(z, idx);
 }
 
@@ -506,7 +501,7 @@ static int area_snapshot_copy_pages(struct orbit_area *area,
 		if (err)
 			return err;
 		xa_erase(&area->ovl, idx);
-		zap_add_locked(zap, idx, page);
+		zap_add_quiesced(zap, idx, page);
 	}
 	return 0;
 }
@@ -527,7 +522,7 @@ static int freeze_one(void *ctx, unsigned long idx)
 	if (page && !xa_load(&fa->area->dirty, idx) &&
 	    !xa_load(&fa->area->ovl, idx) &&
 	    !folio_maybe_dma_pinned(page_folio(page)))
-		zap_add_locked(fa->zap, idx, page);
+		zap_add_quiesced(fa->zap, idx, page);
 	return 0;
 }
 
@@ -569,7 +564,7 @@ static int area_snapshot_freeze(struct orbit_area *area, struct zap_run *zap)
 			continue;
 		}
 		if (page)
-			zap_add_locked(zap, idx, page);
+			zap_add_quiesced(zap, idx, page);
 	}
 	xa_destroy(&area->dirty);
 	return 0;
