@@ -39,6 +39,7 @@
 #define COPY_BUDGET_PAGES	(SZ_32K >> PAGE_SHIFT)
 #define AUTO_MIN_SNAPS		4	/* snapshots seen before judging */
 #define VIEW_WRITTEN		XA_MARK_1
+#define VIEW_AROUND		16	/* pages mapped per view read fault */
 
 static struct vfsmount *orbit_mnt;
 
@@ -603,6 +604,48 @@ int area_snapshot(struct orbit_area *area, struct pt_node **root)
 
 /* ---- orbit views ------------------------------------------------------ */
 
+/* The view's page for idx: the orbit's copy, else the snapshot's. */
+static struct page *view_page(struct orbit_view *view, unsigned long idx)
+{
+	struct page *page = xa_load(&view->priv, idx);
+
+	return page ? page : pt_lookup(view->root, idx, NULL);
+}
+
+/*
+ * Read fault-around, as filemap does for page cache files: maps the
+ * present pages of the VIEW_AROUND-aligned block around idx read-only, in
+ * runs (one page table lock per run), so a task scanning a snapshot takes
+ * one fault per block.  A write to any of them still goes through
+ * view_page_mkwrite.  Called with view->lock, which orders it against
+ * view_install's zaps.  A slot already mapped stops a run (-EBUSY) and is
+ * skipped.  Returns true when idx itself was mapped.
+ */
+static bool view_map_around(struct orbit_view *view,
+			    struct vm_area_struct *vma, unsigned long idx)
+{
+	unsigned long first = round_down(idx, VIEW_AROUND), i = first, n;
+	unsigned long end = min(first + VIEW_AROUND, view->area->npages);
+	struct page *run[VIEW_AROUND];
+	bool mapped = false;
+
+	while (i < end) {
+		unsigned long start = i, left;
+
+		for (n = 0; i < end && (run[n] = view_page(view, i)); i++)
+			n++;
+		left = n;
+		if (n && vm_insert_pages(vma, vma->vm_start +
+					 (start << PAGE_SHIFT), run, &left))
+			i = start + n - left + 1;	/* skip the busy slot */
+		if (idx >= start && idx < start + n - left)
+			mapped = true;
+		if (i == start)
+			i++;			/* a hole */
+	}
+	return mapped;
+}
+
 static vm_fault_t view_fault(struct vm_fault *vmf)
 {
 	struct orbit_view *view = vmf->vma->vm_private_data;
@@ -613,6 +656,10 @@ static vm_fault_t view_fault(struct vm_fault *vmf)
 	if (idx >= view->area->npages)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&view->lock);
+	if (!write && view_map_around(view, vmf->vma, idx)) {
+		mutex_unlock(&view->lock);
+		return VM_FAULT_NOPAGE;
+	}
 	page = xa_load(&view->priv, idx);
 	if (!page) {
 		struct page *snap = pt_lookup(view->root, idx, NULL);
@@ -678,9 +725,15 @@ static const struct vm_operations_struct view_vm_ops = {
 static int view_file_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct orbit_view *view = file->private_data;
+	int err = orbit_mmap_setup(vma, view->mm, view->area->addr,
+				   view->area->size, &view_vm_ops, view);
 
-	return orbit_mmap_setup(vma, view->mm, view->area->addr,
-				view->area->size, &view_vm_ops, view);
+	/* vm_insert_page (fault-around) sets it itself unless set here,
+	 * which needs mmap_lock held for writing.
+	 */
+	if (!err)
+		orbit_vma_set_flags(vma, VM_MIXEDMAP);
+	return err;
 }
 
 static void view_release(struct kref *ref)
