@@ -877,7 +877,7 @@ void view_install(struct orbit_view *view, struct pt_node *root)
 			&vi);
 	}
 	zap_flush(&vi.zap);
-	pt_put(view->root);
+	pt_put_async(view->root);	/* freed beside the task */
 	view->root = root;
 	mutex_unlock(&view->lock);
 }

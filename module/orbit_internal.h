@@ -10,6 +10,7 @@
 #include <linux/idr.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
@@ -76,6 +77,7 @@ void orbit_list_del(struct orbit_ctx *ctx);
 struct pt_node {
 	refcount_t ref;		/* parents, area->cur and snapshots */
 	unsigned int level;	/* 0: slots are pages, else child nodes */
+	struct llist_node free;	/* on the deferred free list (pt_put_async) */
 	void *slot[PT_FANOUT];
 };
 
@@ -85,6 +87,8 @@ void opage_get(struct page *page);
 void opage_put(struct page *page);
 struct pt_node *pt_get(struct pt_node *n);
 void pt_put(struct pt_node *n);
+void pt_put_async(struct pt_node *n);
+void pt_flush(void);
 unsigned int pt_levels(unsigned long npages);
 struct page *pt_lookup(struct pt_node *root, unsigned long idx, bool *shared);
 int pt_set(struct pt_node **rootp, unsigned int levels, unsigned long idx,

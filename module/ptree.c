@@ -12,7 +12,9 @@
  * count reaches zero; mappings hold their own struct page references.
  */
 #include <linux/highmem.h>
+#include <linux/llist.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "orbit_internal.h"
 
@@ -77,12 +79,10 @@ struct pt_node *pt_get(struct pt_node *n)
 	return n;
 }
 
-void pt_put(struct pt_node *n)
+static void pt_free(struct pt_node *n)
 {
 	unsigned int i;
 
-	if (!n || !refcount_dec_and_test(&n->ref))
-		return;
 	for (i = 0; i < PT_FANOUT; i++) {
 		if (!n->slot[i])
 			continue;
@@ -93,6 +93,46 @@ void pt_put(struct pt_node *n)
 	}
 	kmem_cache_free(pt_cache, n);
 	ostat_dec(OS_NODES);
+}
+
+void pt_put(struct pt_node *n)
+{
+	if (n && refcount_dec_and_test(&n->ref))
+		pt_free(n);
+}
+
+/* Trees dropped by pt_put_async, freed by pt_free_work. */
+static LLIST_HEAD(pt_free_list);
+
+static void pt_free_fn(struct work_struct *work)
+{
+	struct llist_node *list = llist_del_all(&pt_free_list);
+	struct pt_node *n, *next;
+
+	llist_for_each_entry_safe(n, next, list, free) {
+		pt_free(n);
+		cond_resched();
+	}
+}
+
+static DECLARE_WORK(pt_free_work, pt_free_fn);
+
+/*
+ * Drops a reference like pt_put, but a tree that this frees is freed by a
+ * worker: an orbit drops its previous snapshot this way when it installs
+ * the next one, so the freeing runs beside the task instead of before it.
+ */
+void pt_put_async(struct pt_node *n)
+{
+	if (n && refcount_dec_and_test(&n->ref) &&
+	    llist_add(&n->free, &pt_free_list))
+		schedule_work(&pt_free_work);
+}
+
+/* Waits until every tree dropped by pt_put_async is freed. */
+void pt_flush(void)
+{
+	flush_work(&pt_free_work);
 }
 
 /* Private copy of a shared node: children gain one reference each. */
@@ -271,5 +311,6 @@ int __init pt_init(void)
 
 void pt_exit(void)
 {
+	pt_flush();
 	kmem_cache_destroy(pt_cache);
 }

@@ -13,6 +13,7 @@ atomic64_t orbit_stats[OS_NR];
 
 void orbit_stats_fill(struct orbit_stats *st)
 {
+	pt_flush();	/* live counts include no tree already dropped */
 	memset(st, 0, sizeof(*st));
 	st->contexts = atomic64_read(&orbit_stats[OS_CONTEXTS]);
 	st->orbits = atomic64_read(&orbit_stats[OS_ORBITS]);
