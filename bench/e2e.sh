@@ -4,7 +4,8 @@
 # the same workload, interleaved, median of REPS runs.  Prints BENCH rows
 # (time per operation = 1e6 / throughput, so lower is better):
 #   BENCH,e2e,<example> vs <mode>,orbit_us,<mode>,<mode>_us,ratio,target,verdict
-# ORBIT_BENCH_QUICK=1 uses short runs and small sizes.
+# ORBIT_BENCH_QUICK=1 uses short runs and small sizes; ORBIT_BENCH_EXAMPLES
+# names the examples to run (default: all four).
 case ${ORBIT_BENCH_ONLY:-e2e} in *e2e*) ;; *) exit 0 ;; esac
 B=$(dirname "$0")
 if [ -n "${ORBIT_BENCH_QUICK:-}" ]; then
@@ -56,7 +57,7 @@ row() {
 	}'
 }
 
-for ex in lockmgr kvserver watchdog snapshot; do
+for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 	for r in $(seq $REPS); do
 		for m in orbit thread fork; do
 			run $ex $m $r
