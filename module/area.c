@@ -40,6 +40,7 @@
 #define AUTO_MIN_SNAPS		4	/* snapshots seen before judging */
 #define VIEW_WRITTEN		XA_MARK_1
 #define VIEW_AROUND		16	/* pages mapped per view read fault */
+#define VIEW_FREE_ASYNC		64	/* changed pages worth a free worker */
 
 static struct vfsmount *orbit_mnt;
 
@@ -195,8 +196,11 @@ static int orbit_mmap_setup(struct vm_area_struct *vma, struct mm_struct *mm,
 
 /* ---- the main program's mapping --------------------------------------- */
 
+/* A write fault marks its page up to three times (fault, COW, mkwrite). */
 static int area_mark_dirty(struct orbit_area *area, unsigned long idx)
 {
+	if (xa_load(&area->dirty, idx))
+		return 0;
 	return xa_err(xa_store(&area->dirty, idx, xa_mk_value(0), GFP_KERNEL));
 }
 
@@ -837,6 +841,7 @@ void view_unmap(struct orbit_view *view)
 struct view_install {
 	struct orbit_view *view;
 	struct zap_run zap;
+	unsigned long changed;	/* entries that differ from the old root */
 };
 
 static int view_install_one(void *ctx, unsigned long idx)
@@ -845,6 +850,7 @@ static int view_install_one(void *ctx, unsigned long idx)
 	/* A mapped page keeps its own reference until the zap. */
 	opage_put(xa_erase(&vi->view->priv, idx));
 	zap_add(&vi->zap, idx);
+	vi->changed++;
 	return 0;
 }
 
@@ -872,12 +878,20 @@ void view_install(struct orbit_view *view, struct pt_node *root)
 		/* Benchmark baseline: remap everything, every call. */
 		zap_flush(&vi.zap);
 		unmap_mapping_pages(view->mapping, 0, view->area->npages, false);
+		vi.changed = view->area->npages;
 	} else {
 		pt_diff(view->root, root, view->area->levels, view_install_one,
 			&vi);
 	}
 	zap_flush(&vi.zap);
-	pt_put_async(view->root);	/* freed beside the task */
+	/*
+	 * The old root holds about the pages that changed since.  Many are
+	 * freed beside the task; a few cost less than waking a worker.
+	 */
+	if (vi.changed > VIEW_FREE_ASYNC)
+		pt_put_async(view->root);
+	else
+		pt_put(view->root);
 	view->root = root;
 	mutex_unlock(&view->lock);
 }
