@@ -51,6 +51,20 @@ static long answer(void *argbuf, void *store)
 	return 42;
 }
 
+/* Prints a cgroup file as diagnostics (why a throughput check failed). */
+static void diag_file(const char *path)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		diag("%s: %s", path, line);
+	}
+	if (f)
+		fclose(f);
+}
+
 /* Busy-loop iterations main completes in 1 s (ten cpu.max periods). */
 static long one_second(void)
 {
@@ -142,6 +156,7 @@ int main(void)
 	with = main_throughput();
 	diag("main loop: %ld alone, %ld beside an uncapped spinning orbit, %ld beside a capped one",
 	     base, free_run, with);
+	diag_file(CG "/orbit-cpu/cpu.stat");	/* was the orbit throttled? */
 	ok(with > base * 0.7 && with > free_run * 1.3,
 	   "the cap leaves main its throughput (uncapped, the orbit takes it)");
 	ok(f && orbit_future_get(f, &ret) == 0, "the spinning call completes");
