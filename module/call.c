@@ -248,17 +248,23 @@ out:
 	return err;
 }
 
-/* The future's call, with a reference; NULL if there is none. */
-struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id)
+/*
+ * The future's call named by a wait or pull request, with a reference:
+ * EINVAL for a malformed request, ENOENT if there is no such future.
+ */
+struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id,
+			       const u64 reserved[2])
 {
 	struct orbit_call *call;
 
+	if (reserved[0] || reserved[1] || !id || id > U32_MAX)
+		return ERR_PTR(-EINVAL);
 	xa_lock(&ctx->calls);
 	call = xa_load(&ctx->calls, id);
 	if (call)
 		kref_get(&call->ref);
 	xa_unlock(&ctx->calls);
-	return call;
+	return call ? call : ERR_PTR(-ENOENT);
 }
 
 long call_wait(struct orbit_ctx *ctx, void __user *uarg)
@@ -269,12 +275,9 @@ long call_wait(struct orbit_ctx *ctx, void __user *uarg)
 
 	if (copy_from_user(&w, uarg, sizeof(w)))
 		return -EFAULT;
-	if (w.reserved[0] || w.reserved[1] || !w.call_id ||
-	    w.call_id > U32_MAX)
-		return -EINVAL;
-	call = call_lookup(ctx, w.call_id);
-	if (!call)
-		return -ENOENT;
+	call = call_lookup(ctx, w.call_id, w.reserved);
+	if (IS_ERR(call))
+		return PTR_ERR(call);
 	if (wait_event_interruptible(call->done, call_done(call))) {
 		call_put(call);
 		return -ERESTARTSYS;

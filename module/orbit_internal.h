@@ -250,7 +250,8 @@ void call_put(struct orbit_call *call);
 struct pt_node *call_take_root(struct orbit_call *call, unsigned int i);
 void call_drop_futures(struct orbit_ctx *ctx);
 bool call_done(struct orbit_call *call);
-struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id);
+struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id,
+			       const u64 reserved[2]);
 
 /* ---- update.c: update transport and apply checks ---- */
 long update_push(struct orbit *ob, void __user *uarg);

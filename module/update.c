@@ -171,12 +171,9 @@ long update_pull(struct orbit_ctx *ctx, void __user *uarg)
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if (req.reserved[0] || req.reserved[1] || !req.call_id ||
-	    req.call_id > U32_MAX)
-		return -EINVAL;
-	call = call_lookup(ctx, req.call_id);
-	if (!call)
-		return -ENOENT;
+	call = call_lookup(ctx, req.call_id, req.reserved);
+	if (IS_ERR(call))
+		return PTR_ERR(call);
 	ob = call->orbit;
 	if (wait_event_interruptible(call->done, pull_ready(call))) {
 		err = -ERESTARTSYS;
