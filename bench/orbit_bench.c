@@ -342,8 +342,8 @@ static void bench_faults(void)
 
 	for (r = 0; r < reps; r++) {
 		struct read_arg ra = { p, len };
-		long ns = 0;
 		double t0;
+		long ns;
 
 		touch(p, len, (unsigned char)r);
 		orbit_call(ob, 1, &a, NULL, &ra, sizeof(ra));	/* freeze */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Guest side of `make profile`: traces the module's snapshot and install
 # paths with the function_graph tracer while orbit_bench's call-size
-# group runs (quick sizes; ORBIT_BENCH_ONLY picks another group), then sums time per traced function by depth.
+# group runs (quick sizes; ORBIT_BENCH_ONLY picks another group), then
+# sums time per traced function by depth.
 # The tracer slows every traced call down, so read the shares, not the
 # absolute times.
 T=/sys/kernel/tracing

@@ -732,8 +732,8 @@ static int view_file_mmap(struct file *file, struct vm_area_struct *vma)
 	int err = orbit_mmap_setup(vma, view->mm, view->area->addr,
 				   view->area->size, &view_vm_ops, view);
 
-	/* vm_insert_page (fault-around) sets it itself unless set here,
-	 * which needs mmap_lock held for writing.
+	/* Fault-around's vm_insert_pages needs it set already: setting
+	 * it there would need mmap_lock held for writing.
 	 */
 	if (!err)
 		orbit_vma_set_flags(vma, VM_MIXEDMAP);
