@@ -236,10 +236,11 @@ static int area_tree_store(struct orbit_area *area, unsigned long idx,
 			   struct page *page)
 {
 	struct page *old;
-	int err = pt_set(&area->cur, area->levels, idx, page, &old);
+	int err = pt_set(area->pool, &area->cur, area->levels, idx, page,
+			 &old);
 
 	if (!err)
-		opage_put(old);
+		opage_put_pool(area->pool, old);
 	return err;
 }
 
@@ -247,7 +248,7 @@ static int area_tree_store(struct orbit_area *area, unsigned long idx,
 static int area_tree_copy(struct orbit_area *area, unsigned long idx,
 			  struct page *src)
 {
-	struct page *copy = opage_copy(src);
+	struct page *copy = opage_copy_pool(area->pool, src);
 	int err;
 
 	if (!copy)
@@ -264,7 +265,7 @@ static int area_tree_copy(struct orbit_area *area, unsigned long idx,
 static struct page *area_cow(struct orbit_area *area, unsigned long idx,
 			     struct page *frozen)
 {
-	struct page *copy = opage_copy(frozen);
+	struct page *copy = opage_copy_pool(area->pool, frozen);
 
 	if (!copy)
 		return NULL;
@@ -419,6 +420,7 @@ static void area_release(struct kref *ref)
 	struct orbit_area *area = container_of(ref, struct orbit_area, ref);
 
 	area_free_pages(area);
+	pt_pool_close(area->pool);
 	mmdrop(area->mm);
 	kfree(area);
 	ostat_dec(OS_AREAS);
@@ -450,6 +452,11 @@ struct orbit_area *area_create(unsigned long addr, unsigned long size,
 	area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
 	if (!area)
 		return ERR_PTR(-ENOMEM);
+	area->pool = pt_pool_create();
+	if (!area->pool) {
+		kfree(area);
+		return ERR_PTR(-ENOMEM);
+	}
 	kref_init(&area->ref);
 	mutex_init(&area->lock);
 	xa_init(&area->ovl);

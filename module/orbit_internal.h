@@ -74,9 +74,12 @@ void orbit_list_del(struct orbit_ctx *ctx);
 #define PT_SHIFT	9
 #define PT_FANOUT	(1U << PT_SHIFT)
 
+struct pt_pool;
+
 struct pt_node {
 	refcount_t ref;		/* parents, area->cur and snapshots */
 	unsigned int level;	/* 0: slots are pages, else child nodes */
+	struct pt_pool *pool;	/* its area's: where it and its pages go */
 	struct llist_node free;	/* on the deferred free list (pt_put_async) */
 	void *slot[PT_FANOUT];
 };
@@ -85,14 +88,18 @@ struct page *opage_alloc(bool zero);
 struct page *opage_copy(struct page *src);
 void opage_get(struct page *page);
 void opage_put(struct page *page);
+void opage_put_pool(struct pt_pool *pool, struct page *page);
+struct page *opage_copy_pool(struct pt_pool *pool, struct page *src);
+struct pt_pool *pt_pool_create(void);
+void pt_pool_close(struct pt_pool *pool);
 struct pt_node *pt_get(struct pt_node *n);
 void pt_put(struct pt_node *n);
 void pt_put_async(struct pt_node *n);
 void pt_flush(void);
 unsigned int pt_levels(unsigned long npages);
 struct page *pt_lookup(struct pt_node *root, unsigned long idx, bool *shared);
-int pt_set(struct pt_node **rootp, unsigned int levels, unsigned long idx,
-	   struct page *page, struct page **old);
+int pt_set(struct pt_pool *pool, struct pt_node **rootp, unsigned int levels,
+	   unsigned long idx, struct page *page, struct page **old);
 struct pt_node *pt_deep_copy(struct pt_node *n);
 int pt_diff(struct pt_node *a, struct pt_node *b, unsigned int levels,
 	    int (*fn)(void *ctx, unsigned long idx), void *ctx);
@@ -110,6 +117,7 @@ struct orbit_area {
 	bool dead;		/* destroyed: orbits drop their views */
 	struct mm_struct *mm;	/* main's mm (grabbed), for mmap checks */
 	struct address_space *mapping;	/* main mapping's, for zaps */
+	struct pt_pool *pool;	/* pages and nodes its trees dropped */
 	/*
 	 * Protects cur, ovl, dirty, meta and seq: faults of the main mapping
 	 * and snapshots serialise on it.  Taken before page locks.

@@ -10,6 +10,12 @@
  * these pages; they are never in the page cache or anonymous).  The
  * module's hold on a page is one struct page reference, dropped when that
  * count reaches zero; mappings hold their own struct page references.
+ *
+ * Each area has a pool of the pages and nodes its trees dropped, bounded,
+ * which its next copies take before the allocators: a snapshot of a small
+ * area then costs a copy, not an allocation that first zeroes the page
+ * (init_on_alloc, on by default in Debian's kernels) only for the copy to
+ * overwrite it.
  */
 #include <linux/highmem.h>
 #include <linux/llist.h>
@@ -19,6 +25,19 @@
 #include "orbit_internal.h"
 
 static struct kmem_cache *pt_cache;
+
+#define POOL_PAGES	64
+#define POOL_NODES	8
+
+struct pt_pool {
+	struct kref ref;	/* the area's, and one per allocated node */
+	/* Protects everything below; taken by frees from any context. */
+	spinlock_t lock;
+	bool closed;		/* the area is gone: free, do not keep */
+	unsigned int npages, nnodes;
+	struct list_head pages;	/* kept pages, by page->lru */
+	struct llist_node *nodes;	/* kept nodes, by node->free */
+};
 
 static atomic_long_t *opage_count(struct page *page)
 {
@@ -51,24 +70,141 @@ void opage_get(struct page *page)
 	atomic_long_inc(opage_count(page));
 }
 
-void opage_put(struct page *page)
+static void opage_free(struct page *page)
 {
-	if (!page || !atomic_long_dec_and_test(opage_count(page)))
-		return;
 	set_page_private(page, 0);
 	ostat_dec(OS_PAGES);
 	put_page(page);
 }
 
-static struct pt_node *pt_alloc(unsigned int level)
+void opage_put(struct page *page)
 {
-	struct pt_node *n = kmem_cache_zalloc(pt_cache, GFP_KERNEL_ACCOUNT);
+	if (page && atomic_long_dec_and_test(opage_count(page)))
+		opage_free(page);
+}
 
-	if (!n)
+/*
+ * Like opage_put, but a page this frees is kept in the pool if it has room
+ * and nothing else holds it (no mapping, no pin): a kept page is written
+ * again, so no one may still see it.
+ */
+void opage_put_pool(struct pt_pool *pool, struct page *page)
+{
+	if (!page || !atomic_long_dec_and_test(opage_count(page)))
+		return;
+	if (pool && page_ref_count(page) == 1 && !page_mapped(page)) {
+		spin_lock(&pool->lock);
+		if (!pool->closed && pool->npages < POOL_PAGES) {
+			list_add(&page->lru, &pool->pages);
+			pool->npages++;
+			page = NULL;
+		}
+		spin_unlock(&pool->lock);
+	}
+	if (page)
+		opage_free(page);
+}
+
+/* A copy of src, in a page from the pool when there is one. */
+struct page *opage_copy_pool(struct pt_pool *pool, struct page *src)
+{
+	struct page *page = NULL;
+
+	spin_lock(&pool->lock);
+	if (pool->npages) {
+		page = list_first_entry(&pool->pages, struct page, lru);
+		list_del(&page->lru);
+		pool->npages--;
+	}
+	spin_unlock(&pool->lock);
+	if (!page)
+		return opage_copy(src);
+	atomic_long_set(opage_count(page), 1);
+	copy_highpage(page, src);
+	return page;
+}
+
+struct pt_pool *pt_pool_create(void)
+{
+	struct pt_pool *pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
+
+	if (!pool)
 		return NULL;
+	kref_init(&pool->ref);
+	spin_lock_init(&pool->lock);
+	INIT_LIST_HEAD(&pool->pages);
+	return pool;
+}
+
+/* Frees what the pool keeps; with closed, it keeps nothing from now on. */
+static void pt_pool_drain(struct pt_pool *pool, bool closed)
+{
+	struct llist_node *nodes;
+	struct page *page, *next;
+	struct pt_node *n, *nn;
+	LIST_HEAD(pages);
+
+	spin_lock(&pool->lock);
+	pool->closed |= closed;
+	list_splice_init(&pool->pages, &pages);
+	nodes = pool->nodes;
+	pool->nodes = NULL;
+	pool->npages = 0;
+	pool->nnodes = 0;
+	spin_unlock(&pool->lock);
+	list_for_each_entry_safe(page, next, &pages, lru)
+		opage_free(page);
+	llist_for_each_entry_safe(n, nn, nodes, free) {
+		kmem_cache_free(pt_cache, n);
+		ostat_dec(OS_NODES);
+	}
+}
+
+static void pt_pool_release(struct kref *ref)
+{
+	struct pt_pool *pool = container_of(ref, struct pt_pool, ref);
+
+	pt_pool_drain(pool, true);
+	kfree(pool);
+}
+
+/* The area is gone: frees what the pool keeps and drops the area's hold. */
+void pt_pool_close(struct pt_pool *pool)
+{
+	if (!pool)
+		return;
+	pt_pool_drain(pool, true);
+	kref_put(&pool->ref, pt_pool_release);
+}
+
+/* A node for pool's trees; zero: its slots cleared (else the caller fills
+ * every one).
+ */
+static struct pt_node *pt_alloc(struct pt_pool *pool, unsigned int level,
+				bool zero)
+{
+	struct pt_node *n = NULL;
+
+	spin_lock(&pool->lock);
+	if (pool->nodes) {
+		n = llist_entry(pool->nodes, struct pt_node, free);
+		pool->nodes = pool->nodes->next;
+		pool->nnodes--;
+	}
+	spin_unlock(&pool->lock);
+	if (!n) {
+		n = kmem_cache_alloc(pt_cache, GFP_KERNEL_ACCOUNT);
+		if (!n)
+			return NULL;
+		ostat_inc(OS_NODES);
+		zero = true;
+	}
+	if (zero)
+		memset(n->slot, 0, sizeof(n->slot));
 	refcount_set(&n->ref, 1);
 	n->level = level;
-	ostat_inc(OS_NODES);
+	n->pool = pool;
+	kref_get(&pool->ref);
 	return n;
 }
 
@@ -81,6 +217,7 @@ struct pt_node *pt_get(struct pt_node *n)
 
 static void pt_free(struct pt_node *n)
 {
+	struct pt_pool *pool = n->pool;
 	unsigned int i;
 
 	for (i = 0; i < PT_FANOUT; i++) {
@@ -89,10 +226,21 @@ static void pt_free(struct pt_node *n)
 		if (n->level)
 			pt_put(n->slot[i]);
 		else
-			opage_put(n->slot[i]);
+			opage_put_pool(pool, n->slot[i]);
 	}
-	kmem_cache_free(pt_cache, n);
-	ostat_dec(OS_NODES);
+	spin_lock(&pool->lock);
+	if (!pool->closed && pool->nnodes < POOL_NODES) {
+		n->free.next = pool->nodes;
+		pool->nodes = &n->free;
+		pool->nnodes++;
+		n = NULL;
+	}
+	spin_unlock(&pool->lock);
+	if (n) {
+		kmem_cache_free(pt_cache, n);
+		ostat_dec(OS_NODES);
+	}
+	kref_put(&pool->ref, pt_pool_release);
 }
 
 void pt_put(struct pt_node *n)
@@ -138,7 +286,7 @@ void pt_flush(void)
 /* Private copy of a shared node: children gain one reference each. */
 static struct pt_node *pt_clone(struct pt_node *n)
 {
-	struct pt_node *c = pt_alloc(n->level);
+	struct pt_node *c = pt_alloc(n->pool, n->level, false);
 	unsigned int i;
 
 	if (!c)
@@ -204,8 +352,8 @@ struct page *pt_lookup(struct pt_node *root, unsigned long idx, bool *shared)
  * returned in *old with the tree's reference, for the caller to drop.
  * The caller serialises all changes to *rootp.
  */
-int pt_set(struct pt_node **rootp, unsigned int levels, unsigned long idx,
-	   struct page *page, struct page **old)
+int pt_set(struct pt_pool *pool, struct pt_node **rootp, unsigned int levels,
+	   unsigned long idx, struct page *page, struct page **old)
 {
 	struct pt_node **pp = rootp;
 	unsigned int level = levels - 1;
@@ -215,7 +363,7 @@ int pt_set(struct pt_node **rootp, unsigned int levels, unsigned long idx,
 		unsigned int i = pt_index(idx, level);
 
 		if (!n) {
-			n = pt_alloc(level);
+			n = pt_alloc(pool, level, true);
 			if (!n)
 				return -ENOMEM;
 			*pp = n;
