@@ -10,6 +10,10 @@
 #include "orbit_internal.h"
 
 #define CALL_FLAGS	(ORBIT_CALL_SYNC | ORBIT_CALL_NOFUTURE)
+/* Arguments up to this size live in the call's own allocation. */
+#define CALL_INLINE_ARG	256
+/* Area id lists up to this long are read onto the stack. */
+#define CALL_STACK_IDS	8
 
 /*
  * Drops the snapshot roots the orbit has not taken.  Roots change hands
@@ -40,7 +44,8 @@ static void call_release(struct kref *ref)
 		area_put(call->snap[i].area);
 	upd_free_list(&call->updates);
 	orbit_put(call->orbit);
-	kfree(call->arg);
+	if (call->arg != (void *)&call->snap[call->nsnap_max])
+		kfree(call->arg);
 	kfree(call);
 	ostat_dec(OS_CALLS);
 }
@@ -76,13 +81,19 @@ void call_finish(struct orbit_call *call, long retval, int error)
 	call_put(call);
 }
 
+/* A call with room for req's areas, and for its argument if small. */
 static struct orbit_call *call_alloc(struct orbit_call_req *req)
 {
+	size_t inl = req->argsize <= CALL_INLINE_ARG ? req->argsize : 0;
 	struct orbit_call *call;
 
-	call = kzalloc(struct_size(call, snap, req->narea), GFP_KERNEL_ACCOUNT);
+	call = kzalloc(size_add(struct_size(call, snap, req->narea), inl),
+		       GFP_KERNEL_ACCOUNT);
 	if (!call)
 		return NULL;
+	call->nsnap_max = req->narea;
+	if (inl)
+		call->arg = &call->snap[req->narea];
 	kref_init(&call->ref);
 	init_waitqueue_head(&call->done);
 	INIT_LIST_HEAD(&call->node);
@@ -154,7 +165,7 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 {
 	struct orbit_call_req req;
 	struct orbit_call *call;
-	u32 *ids = NULL;
+	u32 stack_ids[CALL_STACK_IDS], *ids = stack_ids;
 	unsigned int i;
 	int err;
 
@@ -169,7 +180,13 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 	call = call_alloc(&req);
 	if (!call)
 		return -ENOMEM;
-	if (req.argsize) {
+	if (call->arg) {
+		if (copy_from_user(call->arg, u64_to_user_ptr(req.arg),
+				   req.argsize)) {
+			err = -EFAULT;
+			goto out;
+		}
+	} else if (req.argsize) {
 		call->arg = memdup_user(u64_to_user_ptr(req.arg), req.argsize);
 		if (IS_ERR(call->arg)) {
 			err = PTR_ERR(call->arg);
@@ -177,14 +194,16 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 			goto out;
 		}
 	}
-	if (req.narea) {
+	if (req.narea > CALL_STACK_IDS)
 		ids = memdup_user(u64_to_user_ptr(req.areas),
 				  array_size(req.narea, sizeof(*ids)));
-		if (IS_ERR(ids)) {
-			err = PTR_ERR(ids);
-			ids = NULL;
-			goto out;
-		}
+	else if (req.narea && copy_from_user(ids, u64_to_user_ptr(req.areas),
+					     req.narea * sizeof(*ids)))
+		ids = ERR_PTR(-EFAULT);
+	if (IS_ERR(ids)) {
+		err = PTR_ERR(ids);
+		ids = stack_ids;
+		goto out;
 	}
 
 	mutex_lock(&ctx->lock);
@@ -243,7 +262,8 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 			err = -EFAULT;
 	}
 out:
-	kfree(ids);
+	if (ids != stack_ids)
+		kfree(ids);
 	call_put(call);
 	return err;
 }

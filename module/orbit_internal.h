@@ -247,8 +247,8 @@ struct orbit_call {
 	struct list_head node;	/* in orbit->queue */
 	struct list_head updates;	/* pushed, not pulled (orbit->lock) */
 	size_t upd_bytes;	/* their size (orbit->lock) */
-	unsigned int nsnap;
-	struct orbit_snap snap[];
+	unsigned int nsnap, nsnap_max;
+	struct orbit_snap snap[];	/* then a small argument, inline */
 };
 
 long call_issue(struct orbit_ctx *ctx, void __user *uarg);
