@@ -223,10 +223,12 @@ static void pt_free(struct pt_node *n)
 	for (i = 0; i < PT_FANOUT; i++) {
 		if (!n->slot[i])
 			continue;
-		if (n->level)
+		if (n->level) {
 			pt_put(n->slot[i]);
-		else
+			cond_resched();	/* a big tree: yield per 2 MiB */
+		} else {
 			opage_put_pool(pool, n->slot[i]);
+		}
 	}
 	spin_lock(&pool->lock);
 	if (!pool->closed && pool->nnodes < POOL_NODES) {
@@ -243,6 +245,7 @@ static void pt_free(struct pt_node *n)
 	kref_put(&pool->ref, pt_pool_release);
 }
 
+/* Drops a reference; may sleep (freeing a tree yields as it goes). */
 void pt_put(struct pt_node *n)
 {
 	if (n && refcount_dec_and_test(&n->ref))
