@@ -196,12 +196,25 @@ static int orbit_mmap_setup(struct vm_area_struct *vma, struct mm_struct *mm,
 
 /* ---- the main program's mapping --------------------------------------- */
 
+/* Pages written since the last snapshot. */
+static struct xarray *area_dirty(struct orbit_area *area)
+{
+	return &area->dirty_set[area->dirty_cur];
+}
+
+/* Pages written before the last snapshot, which froze them. */
+static struct xarray *area_hot(struct orbit_area *area)
+{
+	return &area->dirty_set[!area->dirty_cur];
+}
+
 /* A write fault marks its page up to three times (fault, COW, mkwrite). */
 static int area_mark_dirty(struct orbit_area *area, unsigned long idx)
 {
-	if (xa_load(&area->dirty, idx))
+	if (xa_load(area_dirty(area), idx))
 		return 0;
-	return xa_err(xa_store(&area->dirty, idx, xa_mk_value(0), GFP_KERNEL));
+	return xa_err(xa_store(area_dirty(area), idx, xa_mk_value(0),
+			       GFP_KERNEL));
 }
 
 /*
@@ -261,9 +274,13 @@ static int area_tree_copy(struct orbit_area *area, unsigned long idx,
 	return err;
 }
 
-/* Gives main its own copy of a frozen page.  Called with area->lock. */
+/*
+ * Gives main its own copy of a frozen page.  Called with area->lock.  A
+ * copy made for a read (write false) is not marked dirty: main maps it
+ * read-only, and page_mkwrite marks it when it is written.
+ */
 static struct page *area_cow(struct orbit_area *area, unsigned long idx,
-			     struct page *frozen)
+			     struct page *frozen, bool write)
 {
 	struct page *copy = opage_copy_pool(area->pool, frozen);
 
@@ -274,7 +291,8 @@ static struct page *area_cow(struct orbit_area *area, unsigned long idx,
 	if (area->auto_mode && area_wants_copy(area, idx) &&
 	    !xa_err(xa_store(&area->ovl, idx, copy, GFP_KERNEL)))
 		return copy;	/* the tree keeps the frozen page */
-	if (area_mark_dirty(area, idx) || area_tree_store(area, idx, copy)) {
+	if ((write && area_mark_dirty(area, idx)) ||
+	    area_tree_store(area, idx, copy)) {
 		opage_put(copy);
 		return NULL;
 	}
@@ -315,8 +333,14 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 			return NULL;
 		}
 		atomic_long_inc(&area->npresent);
-	} else if (write && shared) {
-		page = area_cow(area, idx, page);
+	} else if (shared && (write || xa_load(area_hot(area), idx))) {
+		/*
+		 * A read of a page the last snapshot froze because main
+		 * wrote it copies at once too: such a page is most likely
+		 * written again, and copying now spares the write a second
+		 * fault, a zap and a refault.
+		 */
+		page = area_cow(area, idx, page, write);
 		*in_ovl = page && xa_load(&area->ovl, idx) == page;
 	}
 	if (page && write && !*in_ovl && area_mark_dirty(area, idx))
@@ -356,7 +380,7 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 		page = pt_lookup(area->cur, idx, &shared);
 	if (page != vmf->page || shared) {
 		/* Stale PTE or frozen page: the retry faults in main's page. */
-		if (page == vmf->page && !area_cow(area, idx, page)) {
+		if (page == vmf->page && !area_cow(area, idx, page, true)) {
 			mutex_unlock(&area->lock);
 			return VM_FAULT_OOM;
 		}
@@ -409,7 +433,8 @@ static void area_free_pages(struct orbit_area *area)
 	xa_for_each(&area->ovl, idx, page)
 		opage_put(page);
 	xa_destroy(&area->ovl);
-	xa_destroy(&area->dirty);
+	xa_destroy(&area->dirty_set[0]);
+	xa_destroy(&area->dirty_set[1]);
 	xa_destroy(&area->meta);
 	pt_put(area->cur);
 	area->cur = NULL;
@@ -460,7 +485,8 @@ struct orbit_area *area_create(unsigned long addr, unsigned long size,
 	kref_init(&area->ref);
 	mutex_init(&area->lock);
 	xa_init(&area->ovl);
-	xa_init(&area->dirty);
+	xa_init(&area->dirty_set[0]);
+	xa_init(&area->dirty_set[1]);
 	xa_init(&area->meta);
 	area->addr = addr;
 	area->size = size;
@@ -531,7 +557,7 @@ static int freeze_one(void *ctx, unsigned long idx)
 	struct freeze_all *fa = ctx;
 	struct page *page = pt_lookup(fa->area->cur, idx, NULL);
 
-	if (page && !xa_load(&fa->area->dirty, idx) &&
+	if (page && !xa_load(area_dirty(fa->area), idx) &&
 	    !xa_load(&fa->area->ovl, idx) &&
 	    !folio_maybe_dma_pinned(page_folio(page)))
 		zap_add_quiesced(fa->zap, idx, page);
@@ -556,7 +582,7 @@ static int area_snapshot_freeze(struct orbit_area *area, struct zap_run *zap)
 
 		pt_diff(NULL, area->cur, area->levels, freeze_one, &fa);
 	}
-	xa_for_each(&area->dirty, idx, entry) {
+	xa_for_each(area_dirty(area), idx, entry) {
 		struct page *page = pt_lookup(area->cur, idx, NULL);
 
 		if (page && folio_maybe_dma_pinned(page_folio(page)) &&
@@ -578,7 +604,9 @@ static int area_snapshot_freeze(struct orbit_area *area, struct zap_run *zap)
 		if (page)
 			zap_add_quiesced(zap, idx, page);
 	}
-	xa_destroy(&area->dirty);
+	/* This interval's dirty pages are the next one's hot pages. */
+	xa_destroy(area_hot(area));
+	area->dirty_cur ^= 1;
 	return 0;
 }
 

@@ -119,13 +119,18 @@ struct orbit_area {
 	struct address_space *mapping;	/* main mapping's, for zaps */
 	struct pt_pool *pool;	/* pages and nodes its trees dropped */
 	/*
-	 * Protects cur, ovl, dirty, meta and seq: faults of the main mapping
+	 * Protects cur, ovl, the dirty sets, meta and seq: faults of the main mapping
 	 * and snapshots serialise on it.  Taken before page locks.
 	 */
 	struct mutex lock;
 	struct pt_node *cur;	/* current page tree */
 	struct xarray ovl;	/* COPY-mode pages main writes directly */
-	struct xarray dirty;	/* indices written since the last snapshot */
+	/*
+	 * Two index sets, flipped at each snapshot: dirty (written since
+	 * the last snapshot) and hot (written before it, so frozen by it).
+	 */
+	struct xarray dirty_set[2];
+	unsigned int dirty_cur;	/* which of them is dirty */
 	struct xarray meta;	/* auto mode: per-page fault statistics */
 	u64 seq;		/* snapshots taken */
 	atomic_long_t npresent;	/* pages allocated (for listings) */

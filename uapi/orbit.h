@@ -198,7 +198,7 @@ struct orbit_stats {
 	__u64 updates;		/* live update objects */
 	__u64 calls_total;	/* calls issued since load */
 	__u64 calls_failed;	/* calls that ended with an error */
-	__u64 cow_faults;	/* main writes that copied a frozen page */
+	__u64 cow_faults;	/* main faults that copied a frozen page */
 	__u64 copy_pages;	/* pages copied at snapshot time */
 	__u64 snapshots;	/* area snapshots taken */
 	__u64 orbit_deaths;	/* orbits that died or were killed */
