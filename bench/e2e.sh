@@ -11,7 +11,7 @@ B=$(dirname "$0")
 if [ -n "${ORBIT_BENCH_QUICK:-}" ]; then
 	REPS=1 SECS=1 KVREQ=300 MIB=32 SNAPSECS=2
 else
-	REPS=3 SECS=3 KVREQ=2000 MIB=256 SNAPSECS=6
+	REPS=5 SECS=3 KVREQ=2000 MIB=256 SNAPSECS=6
 fi
 out=/tmp/e2e
 mkdir -p $out
