@@ -31,7 +31,7 @@ static struct kmem_cache *pt_cache;
 
 struct pt_pool {
 	struct kref ref;	/* the area's, and one per allocated node */
-	/* Protects everything below; taken by frees from any context. */
+	/* Protects everything below: the free worker takes it too. */
 	spinlock_t lock;
 	bool closed;		/* the area is gone: free, do not keep */
 	unsigned int npages, nnodes;
@@ -136,8 +136,8 @@ struct pt_pool *pt_pool_create(void)
 	return pool;
 }
 
-/* Frees what the pool keeps; with closed, it keeps nothing from now on. */
-static void pt_pool_drain(struct pt_pool *pool, bool closed)
+/* Frees what the pool keeps; it keeps nothing from now on. */
+static void pt_pool_drain(struct pt_pool *pool)
 {
 	struct llist_node *nodes;
 	struct page *page, *next;
@@ -145,7 +145,7 @@ static void pt_pool_drain(struct pt_pool *pool, bool closed)
 	LIST_HEAD(pages);
 
 	spin_lock(&pool->lock);
-	pool->closed |= closed;
+	pool->closed = true;
 	list_splice_init(&pool->pages, &pages);
 	nodes = pool->nodes;
 	pool->nodes = NULL;
@@ -164,7 +164,7 @@ static void pt_pool_release(struct kref *ref)
 {
 	struct pt_pool *pool = container_of(ref, struct pt_pool, ref);
 
-	pt_pool_drain(pool, true);
+	pt_pool_drain(pool);
 	kfree(pool);
 }
 
@@ -173,7 +173,7 @@ void pt_pool_close(struct pt_pool *pool)
 {
 	if (!pool)
 		return;
-	pt_pool_drain(pool, true);
+	pt_pool_drain(pool);
 	kref_put(&pool->ref, pt_pool_release);
 }
 
