@@ -44,7 +44,7 @@ static void call_release(struct kref *ref)
 		area_put(call->snap[i].area);
 	upd_free_list(&call->updates);
 	orbit_put(call->orbit);
-	if (call->arg != (void *)&call->snap[call->nsnap_max])
+	if (call->argsize > CALL_INLINE_ARG)
 		kfree(call->arg);
 	kfree(call);
 	ostat_dec(OS_CALLS);
@@ -91,7 +91,6 @@ static struct orbit_call *call_alloc(struct orbit_call_req *req)
 		       GFP_KERNEL_ACCOUNT);
 	if (!call)
 		return NULL;
-	call->nsnap_max = req->narea;
 	if (inl)
 		call->arg = &call->snap[req->narea];
 	kref_init(&call->ref);

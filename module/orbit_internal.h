@@ -119,8 +119,9 @@ struct orbit_area {
 	struct address_space *mapping;	/* main mapping's, for zaps */
 	struct pt_pool *pool;	/* pages and nodes its trees dropped */
 	/*
-	 * Protects cur, ovl, the dirty sets, meta and seq: faults of the main mapping
-	 * and snapshots serialise on it.  Taken before page locks.
+	 * Protects cur, ovl, the dirty sets, meta and seq: faults of the
+	 * main mapping and snapshots serialise on it.  Taken before page
+	 * locks.
 	 */
 	struct mutex lock;
 	struct pt_node *cur;	/* current page tree */
@@ -252,7 +253,7 @@ struct orbit_call {
 	struct list_head node;	/* in orbit->queue */
 	struct list_head updates;	/* pushed, not pulled (orbit->lock) */
 	size_t upd_bytes;	/* their size (orbit->lock) */
-	unsigned int nsnap, nsnap_max;
+	unsigned int nsnap;
 	struct orbit_snap snap[];	/* then a small argument, inline */
 };
 

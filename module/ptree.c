@@ -92,7 +92,7 @@ void opage_put_pool(struct pt_pool *pool, struct page *page)
 {
 	if (!page || !atomic_long_dec_and_test(opage_count(page)))
 		return;
-	if (pool && page_ref_count(page) == 1 && !page_mapped(page)) {
+	if (page_ref_count(page) == 1 && !page_mapped(page)) {
 		spin_lock(&pool->lock);
 		if (!pool->closed && pool->npages < POOL_PAGES) {
 			list_add(&page->lru, &pool->pages);
@@ -171,8 +171,6 @@ static void pt_pool_release(struct kref *ref)
 /* The area is gone: frees what the pool keeps and drops the area's hold. */
 void pt_pool_close(struct pt_pool *pool)
 {
-	if (!pool)
-		return;
 	pt_pool_drain(pool);
 	kref_put(&pool->ref, pt_pool_release);
 }
