@@ -345,12 +345,16 @@ static long ctx_area_create(struct orbit_ctx *ctx, void __user *uarg)
 		goto out;
 	}
 	area->id = err;
+	err = ob ? xa_err(xa_store(&ob->bound, area->id, xa_mk_value(1),
+				   GFP_KERNEL)) : 0;
+	if (err) {
+		idr_remove(&ctx->areas, area->id);
+		area_put(area);
+		goto out;
+	}
 	ctx->nareas++;
 	ctx->area_bytes += area->size;
-	if (ob)
-		xa_store(&ob->bound, area->id, xa_mk_value(1), GFP_KERNEL);
 	req.id = area->id;
-	err = 0;
 out:
 	mutex_unlock(&ctx->lock);
 	if (!err && put_user(req.id, &((struct orbit_area_req __user *)uarg)->id))
@@ -369,8 +373,14 @@ static long ctx_area_destroy(struct orbit_ctx *ctx, void __user *uarg)
 	mutex_lock(&ctx->lock);
 	area = ctx->dead || id > INT_MAX ? NULL : idr_remove(&ctx->areas, id);
 	if (area) {
+		struct orbit *ob;
+		int oid;
+
 		ctx->nareas--;
 		ctx->area_bytes -= area->size;
+		/* A later area may reuse the id; no orbit is bound to it. */
+		idr_for_each_entry(&ctx->orbits, ob, oid)
+			xa_erase(&ob->bound, id);
 	}
 	mutex_unlock(&ctx->lock);
 	if (!area)

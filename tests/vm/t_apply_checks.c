@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * orbit_apply() validates before it applies: a modify outside the areas,
- * half inside, or in an area not bound to the pushing orbit, and an
- * operation pointing at data, are rejected and leave main's memory
+ * half inside, or in an area not bound to the pushing orbit (also one
+ * that took over the id of a destroyed area the orbit was bound to), and
+ * an operation pointing at data, are rejected and leave main's memory
  * untouched, even when valid entries precede them.
  */
 #include "tap.h"
@@ -18,11 +19,11 @@ static long op(void *arg)
 	return 0;
 }
 
-enum { GOOD, OUTSIDE, STRADDLE, UNBOUND, DATA_OP, NCASES };
+enum { GOOD, OUTSIDE, STRADDLE, UNBOUND, DATA_OP, REUSED, NCASES };
 
 struct arg {
 	int which;
-	long *in_area, *unbound;
+	long *in_area, *unbound, *reused;
 	char *area_end;
 };
 
@@ -49,6 +50,9 @@ static long build(void *argbuf, void *store)
 		orbit_update_add_operation(u, (orbit_operation)(void *)not_code,
 					   NULL);
 		break;
+	case REUSED:
+		orbit_update_add_modify(u, a->reused, &v, sizeof(v));
+		break;
 	}
 	return orbit_push(u, NULL);
 }
@@ -59,10 +63,11 @@ int main(void)
 		"valid update", "modify outside every area",
 		"modify half inside an area", "modify in another orbit's area",
 		"operation pointing at data",
+		"modify in an area reusing a destroyed bound area's id",
 	};
-	static const int want[] = { 0, EFAULT, EFAULT, EFAULT, EPERM };
+	static const int want[] = { 0, EFAULT, EFAULT, EFAULT, EPERM, EFAULT };
 	struct orbit_module_stats start;
-	struct orbit_area *area, *other;
+	struct orbit_area *area, *other, *gone, *reused;
 	struct orbit *ob, *ob2;
 	struct orbit_future *f;
 	struct orbit_update *u;
@@ -74,7 +79,12 @@ int main(void)
 	ob2 = orbit_create("apply2", build, NULL);
 	area = orbit_area_create_ex(4096, 4096, 0, ob);
 	other = orbit_area_create_ex(4096, 4096, 0, ob2);
-	require(ob && ob2 && area && other, "orbits and areas");
+	/* gone is bound to ob; reused gets its id and is bound to ob2. */
+	gone = orbit_area_create_ex(4096, 4096, 0, ob);
+	require(gone && orbit_area_destroy(gone) == 0, "a destroyed area");
+	reused = orbit_area_create_ex(4096, 4096, 0, ob2);
+	require(ob && ob2 && area && other && reused, "orbits and areas");
+	a.reused = orbit_area_base(reused);
 	a.in_area = orbit_area_base(area);
 	a.unbound = orbit_area_base(other);
 	a.area_end = (char *)orbit_area_base(area) + 4096;
@@ -82,6 +92,7 @@ int main(void)
 	for (i = NCASES - 1; i >= 0; i--) {
 		*a.in_area = 1;
 		*a.unbound = 2;
+		*a.reused = 3;
 		outside_var = 11;
 		op_ran = 0;
 		a.which = i;
@@ -93,7 +104,7 @@ int main(void)
 			ok(r == -1 && errno == want[i], "%s: rejected with %s",
 			   names[i], want[i] == EFAULT ? "EFAULT" : "EPERM");
 			ok(*a.in_area == 1 && *a.unbound == 2 &&
-			   outside_var == 11 && op_ran == 0,
+			   *a.reused == 3 && outside_var == 11 && op_ran == 0,
 			   "%s: nothing applied", names[i]);
 		} else {
 			ok(r == 0 && *a.in_area == 99 && op_ran == 1,
@@ -104,6 +115,7 @@ int main(void)
 	}
 	orbit_area_destroy(area);
 	orbit_area_destroy(other);
+	orbit_area_destroy(reused);
 	orbit_destroy(ob);
 	orbit_destroy(ob2);
 	ok(counters_back_to(&start), "module counters back to their start values");
