@@ -1,7 +1,10 @@
 #!/bin/sh
 # End-to-end benchmark, run in the guest after orbit_bench: each example
 # with its auxiliary task in an orbit, in a thread and forked per call,
-# the same workload, interleaved, median of REPS runs.  Prints BENCH rows
+# the same workload, interleaved, median of REPS runs.  The lock manager
+# also runs its IPC-floor control (mode "floor": the detector in a thread
+# plus one pipe round trip to a helper process per detector call, the
+# least any out-of-process detector pays).  Prints BENCH rows
 # (time per operation = 1e6 / throughput, so lower is better):
 #   BENCH,e2e,<example> vs <mode>,orbit_us,<mode>,<mode>_us,ratio,target,verdict
 # ORBIT_BENCH_QUICK=1 uses short runs and small sizes; ORBIT_BENCH_EXAMPLES
@@ -24,7 +27,12 @@ per_s() {	# per_s FILE: the RESULT line's per_s
 run() {
 	f=$out/$1.$2.$3
 	case $1 in
-	lockmgr)  "$B/ex_lockmgr" --mode "$2" --seconds $SECS > "$f" 2>&1 ;;
+	lockmgr)
+		if [ "$2" = floor ]; then
+			"$B/ex_lockmgr" --mode thread --ipc-floor --seconds $SECS
+		else
+			"$B/ex_lockmgr" --mode "$2" --seconds $SECS
+		fi > "$f" 2>&1 ;;
 	watchdog) "$B/ex_watchdog" --mode "$2" --seconds $SECS > "$f" 2>&1 ;;
 	snapshot) "$B/ex_snapshot" --mode "$2" --mib $MIB --seconds $SNAPSECS \
 			--interval-ms 1000 > "$f" 2>&1 ;;
@@ -58,8 +66,10 @@ row() {
 }
 
 for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
+	modes="orbit thread fork"
+	[ $ex = lockmgr ] && modes="$modes floor"
 	for r in $(seq $REPS); do
-		for m in orbit thread fork; do
+		for m in $modes; do
 			run $ex $m $r
 		done
 	done
@@ -67,6 +77,7 @@ for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 	row $ex thread "<=1.03"
 	if [ $ex = lockmgr ]; then
 		row $ex fork "<=0.1"
+		row $ex floor ""
 	else
 		row $ex fork ""
 	fi

@@ -29,7 +29,8 @@ static inline enum ex_mode ex_parse_mode(const char *s)
 }
 
 /* One --name VALUE option: type 'm' (mode), 'i' (int), 'l' (long),
- * 'd' (double) or 's' (string); p points at the variable.
+ * 'd' (double) or 's' (string), or a --name flag without a value, type
+ * 'f', that sets an int to 1; p points at the variable.
  */
 struct ex_opt {
 	const char *name;
@@ -37,8 +38,8 @@ struct ex_opt {
 	void *p;
 };
 
-/* Parses --name VALUE pairs against a table ended by { NULL }; -1 on an
- * unknown option or a missing value.
+/* Parses --name VALUE pairs and --flag options against a table ended by
+ * { NULL }; -1 on an unknown option or a missing value.
  */
 static inline int ex_parse_opts(int argc, char **argv,
 				const struct ex_opt *opts)
@@ -46,21 +47,27 @@ static inline int ex_parse_opts(int argc, char **argv,
 	const struct ex_opt *o;
 	int i;
 
-	for (i = 1; i < argc; i += 2) {
+	for (i = 1; i < argc; i++) {
 		for (o = opts; o->name && strcmp(o->name, argv[i]); o++)
 			;
-		if (!o->name || i + 1 >= argc)
+		if (!o->name)
+			return -1;
+		if (o->type == 'f') {		/* a flag: no value */
+			*(int *)o->p = 1;
+			continue;
+		}
+		if (++i >= argc)
 			return -1;
 		if (o->type == 'm')
-			*(enum ex_mode *)o->p = ex_parse_mode(argv[i + 1]);
+			*(enum ex_mode *)o->p = ex_parse_mode(argv[i]);
 		else if (o->type == 'i')
-			*(int *)o->p = atoi(argv[i + 1]);
+			*(int *)o->p = atoi(argv[i]);
 		else if (o->type == 'l')
-			*(long *)o->p = atol(argv[i + 1]);
+			*(long *)o->p = atol(argv[i]);
 		else if (o->type == 'd')
-			*(double *)o->p = atof(argv[i + 1]);
+			*(double *)o->p = atof(argv[i]);
 		else
-			*(const char **)o->p = argv[i + 1];
+			*(const char **)o->p = argv[i];
 	}
 	return 0;
 }

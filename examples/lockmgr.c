@@ -20,13 +20,19 @@
  * The application also keeps --heap MiB of its own data (a buffer pool),
  * which a fork has to copy page tables for and an orbit does not see.
  *
+ * --ipc-floor (with --mode thread) is a benchmark control: the detector
+ * runs in a thread, and each detector call also makes one round trip
+ * through a pipe to a helper process (a byte written where the orbit call
+ * is made, its echo read where the verdict is resolved).  That is the
+ * least any design pays that runs the detector in another process.
+ *
  * Fault switch: --crash N makes the N-th detector call dereference NULL.
  * In an orbit or a forked child the program keeps running (the orbit
  * restarts; waiters re-check after --wait-ms); in a thread it dies.
  *
  *   lockmgr [--mode thread|fork|orbit] [--threads N] [--txns N | --seconds S]
  *           [--locks N] [--heap MiB] [--hold-us N] [--check-us N]
- *           [--wait-ms N] [--crash N]
+ *           [--wait-ms N] [--crash N] [--ipc-floor]
  * Prints one RESULT line; exits 0 when every lock was released and every
  * committed transaction's writes are accounted for.
  */
@@ -81,6 +87,8 @@ static enum ex_mode mode = EX_ORBIT;
 static int nthreads = 8, nlocks = 32, txns = 200, hold_us = 50, wait_ms = 50;
 static long check_us = 1000;
 static long heap_mib = 64, crash_at;
+static int ipc_floor;			/* --ipc-floor */
+static int echo_req[2] = { -1, -1 }, echo_rep[2] = { -1, -1 };
 static double seconds;
 
 /* The latch protects *db: lock holders, waits and cancel flags. */
@@ -189,6 +197,7 @@ struct pending {
 	struct orbit_future *f;	/* orbit */
 	pid_t pid;		/* fork */
 	int fd;			/* fork: the child's verdict */
+	int echo;		/* --ipc-floor: an echo to read */
 	struct check_arg arg;	/* thread */
 	double t0;
 };
@@ -277,6 +286,29 @@ static void resolve_thread(struct pending *p)
 	if (v.victim >= 0)
 		cancel_victim(&v);
 	pthread_mutex_unlock(&latch);
+	if (p->echo && read(echo_rep[0], &(char){ 0 }, 1) != 1)
+		count_failure();
+}
+
+/* --ipc-floor: a helper process that echoes every byte it is sent. */
+static int echo_start(void)
+{
+	pid_t pid;
+	char c;
+
+	if (pipe2(echo_req, O_CLOEXEC) || pipe2(echo_rep, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(echo_req[1]);
+		while (read(echo_req[0], &c, 1) == 1 &&
+		       write(echo_rep[1], &c, 1) == 1)
+			;
+		_exit(0);
+	}
+	close(echo_req[0]);
+	close(echo_rep[1]);
+	return pid < 0 ? -1 : 0;
 }
 
 static void *resolver(void *unused)
@@ -319,6 +351,8 @@ static void invoke_detector(int me)
 			count_failure();
 			return;		/* the wait times out and re-checks */
 		}
+	} else if (mode == EX_THREAD && ipc_floor) {
+		p.echo = write(echo_req[1], "x", 1) == 1;
 	} else if (mode == EX_FORK) {
 		if (pipe2(fds, O_CLOEXEC))
 			return;
@@ -466,13 +500,15 @@ static int parse(int argc, char **argv)
 		{ "--check-us", 'l', &check_us },
 		{ "--wait-ms", 'i', &wait_ms },
 		{ "--crash", 'l', &crash_at },
+		{ "--ipc-floor", 'f', &ipc_floor },
 		{ NULL }
 	};
 
 	if (ex_parse_opts(argc, argv, opts))
 		return -1;
 	return nthreads < 2 || nthreads > MAXTHREADS || nlocks < KMAX ||
-	       nlocks > MAXLOCKS || wait_ms < 1 || check_us < 0 ? -1 : 0;
+	       nlocks > MAXLOCKS || wait_ms < 1 || check_us < 0 ||
+	       (ipc_floor && mode != EX_THREAD) ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -486,7 +522,7 @@ int main(int argc, char **argv)
 	if (parse(argc, argv)) {
 		fprintf(stderr, "usage: lockmgr [--mode thread|fork|orbit] [--threads 2..%d] [--txns N | --seconds S]\n"
 				"               [--locks %d..%d] [--heap MiB] [--hold-us N] [--check-us N]\n"
-				"               [--wait-ms N] [--crash N]\n",
+				"               [--wait-ms N] [--crash N] [--ipc-floor (thread)]\n",
 			MAXTHREADS, KMAX, MAXLOCKS);
 		return 2;
 	}
@@ -517,6 +553,10 @@ int main(int argc, char **argv)
 	for (i = 0; i < MAXTHREADS; i++)
 		db->txn[i].waits_for = -1;
 
+	if (ipc_floor && echo_start()) {
+		perror("lockmgr: echo helper");
+		return 1;
+	}
 	t0 = ex_now_us();
 	pthread_create(&res, NULL, resolver, NULL);
 	for (i = 0; i < nthreads; i++)
@@ -544,12 +584,17 @@ int main(int argc, char **argv)
 		busy += db->lock[i].holder >= 0;
 	}
 	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld checks=%ld check_failures=%ld check_p50_us=%.0f check_p99_us=%.0f invoke_p50_us=%.0f consistent=%s\n",
-	       ex_mode_names[mode], nthreads, commits, secs, commits / secs,
+	       ipc_floor ? "thread+ipc-floor" : ex_mode_names[mode], nthreads,
+	       commits, secs, commits / secs,
 	       deadlocks, stale, rollbacks, checks, check_failures,
 	       ex_percentile(lat.v, lat.n, 50), ex_percentile(lat.v, lat.n, 99),
 	       ex_percentile(stall.v, stall.n, 50), !busy && sum == writes ? "yes" : "NO");
 	if (ob)
 		orbit_destroy(ob);
+	if (ipc_floor) {
+		close(echo_req[1]);	/* the helper sees EOF and exits */
+		wait(NULL);
+	}
 	free(heap);
 	return !busy && sum == writes ? 0 : 1;
 }

@@ -29,6 +29,11 @@ check "fork-per-call: completes consistently despite a crashed child" \
 run thread --mode thread --txns 100 --heap 16
 check "thread: completes consistently" \
 	sh -c "[ $rc = 0 ] && grep -q 'commits=800 .*consistent=yes' /tmp/thread.out"
+run floor --mode thread --ipc-floor --txns 50 --heap 16
+check "thread with the IPC-floor control: completes, every check echoed" \
+	sh -c "[ $rc = 0 ] && grep -q 'mode=thread+ipc-floor .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/floor.out"
+check "thread with the IPC-floor control: the detector was called" \
+	[ "$(field /tmp/floor.out checks)" -gt 0 ]
 run tcrash --mode thread --txns 100 --heap 16 --crash 3
 check "thread: a crashing detector kills the whole program (SIGSEGV)" [ "$rc" = 139 ]
 finish
