@@ -598,8 +598,8 @@ static void bench_roundtrip(void)
 	if (!pin_cpu0(0) && !pin_cpu0(opid)) {
 		call_vs_pipe(ob, n, 0, &call1, &pipe1);
 		if (call1)
-			row("roundtrip", "empty sync call, one CPU", call1,
-			    "pipe ping-pong, one CPU", pipe1, call1 / pipe1,
+			row("roundtrip", "empty sync call on one CPU", call1,
+			    "pipe ping-pong on one CPU", pipe1, call1 / pipe1,
 			    "<= 1.5", call1 / pipe1 <= 1.5);
 	}
 	sched_setaffinity(0, sizeof(all), &all);
