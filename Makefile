@@ -92,7 +92,7 @@ $(B)/unit/test_%: tests/unit/test_%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WFLAGS) -o $@ $< $(LIB_SRCS) -lcmocka -pthread
 
-$(B)/vmtests/%: tests/vm/%.c tests/vm/tap.h $(B)/lib/libuorbit.a
+$(B)/vmtests/%: tests/vm/%.c tests/vm/tap.h tests/vm/util.h $(B)/lib/libuorbit.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
 
@@ -124,9 +124,9 @@ demo: deps
 	@$(MAKE) --no-print-directory all vmtests
 	@tests/demo.sh
 
-$(B)/bench/orbit_bench: bench/orbit_bench.c $(B)/lib/libuorbit.a
+$(B)/bench/orbit_bench: bench/orbit_bench.c tests/vm/util.h $(B)/lib/libuorbit.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
+	$(CC) $(CFLAGS) $(WFLAGS) -static -Ilibuorbit -Itests/vm -o $@ $< $(B)/lib/libuorbit.a -pthread
 
 bench: deps
 	@$(MAKE) --no-print-directory all vmtests $(B)/bench/orbit_bench

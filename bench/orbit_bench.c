@@ -9,7 +9,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <orbit.h>
 #include <pthread.h>
 #include <sched.h>
@@ -21,18 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define PG	4096UL
 #define MAXREP	41
 
 static int quick;
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static int cmp(const void *a, const void *b)
 {
@@ -523,40 +516,15 @@ static int pin_cpu0(pid_t pid)
 	return sched_setaffinity(pid, sizeof(set), &set);
 }
 
-/* The pid of a process whose name (comm) is name, or -1. */
-static pid_t pid_named(const char *name)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	pid_t found = -1;
-
-	while (d && (e = readdir(d))) {
-		char path[300], comm[32] = "";
-		FILE *f;
-
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (f && fgets(comm, sizeof(comm), f))
-			comm[strcspn(comm, "\n")] = 0;
-		if (f)
-			fclose(f);
-		if (!strcmp(comm, name))
-			found = atoi(e->d_name);
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
-/* The same, waiting up to a second for a new orbit to take its name. */
+/* The pid of a process named name (comm), waiting up to a second for a
+ * new orbit to take its name; -1 if none.
+ */
 static pid_t pid_of(const char *name)
 {
 	pid_t pid = -1;
 	int i;
 
-	for (i = 0; i < 100 && (pid = pid_named(name)) < 0; i++)
+	for (i = 0; i < 100 && procs_named(name, &pid) < 1; i++)
 		usleep(10000);
 	return pid;
 }

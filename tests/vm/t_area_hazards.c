@@ -80,7 +80,7 @@ int main(void)
 	if (pid == 0) {
 		struct orbit *o = orbit_create("exec-orbit", read_value, NULL);
 
-		c = o && count_procs("exec-orbit") == 1 ? '1' : '0';
+		c = o && procs_named("exec-orbit", NULL) == 1 ? '1' : '0';
 		if (write(pfd[1], &c, 1) != 1)
 			_exit(1);
 		execl("/bin/sleep", "sleep", "3", (char *)NULL);

@@ -36,7 +36,7 @@ static void doomed_main(int ready_fd)
 				 sizeof(v));
 	}
 	usleep(200000);	/* both orbits are now inside slow() */
-	c = count_procs("exit-o1") == 1 && count_procs("exit-o2") == 1 ?
+	c = procs_named("exit-o1", NULL) == 1 && procs_named("exit-o2", NULL) == 1 ?
 		'1' : '0';
 	if (write(ready_fd, &c, 1) != 1)
 		_exit(1);

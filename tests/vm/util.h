@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Helpers shared by guest tests. */
+/* Helpers shared by guest tests and the benchmark (bench/orbit_bench.c). */
 #ifndef ORBIT_TEST_UTIL_H
 #define ORBIT_TEST_UTIL_H
 
@@ -7,6 +7,7 @@
 #include <orbit.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,13 +46,18 @@ static inline int counters_back_to(const struct orbit_module_stats *start)
 	return 0;
 }
 
-/* Number of processes whose comm is name. */
-static inline int count_procs(const char *name)
+/*
+ * Number of processes whose comm is name; with pid, stores the pid of the
+ * last one found (-1 when none).
+ */
+static inline int procs_named(const char *name, pid_t *pid)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 	int n = 0;
 
+	if (pid)
+		*pid = -1;
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
@@ -66,8 +72,11 @@ static inline int count_procs(const char *name)
 			continue;
 		if (fgets(comm, sizeof(comm), f)) {
 			comm[strcspn(comm, "\n")] = 0;
-			if (!strcmp(comm, name))
+			if (!strcmp(comm, name)) {
 				n++;
+				if (pid)
+					*pid = atoi(e->d_name);
+			}
 		}
 		fclose(f);
 	}
@@ -81,7 +90,7 @@ static inline int procs_gone(const char *name)
 	int i;
 
 	for (i = 0; i < 100; i++) {
-		if (count_procs(name) == 0)
+		if (procs_named(name, NULL) == 0)
 			return 1;
 		usleep(50000);
 	}
