@@ -132,19 +132,6 @@ static int call_resolve(struct orbit_ctx *ctx, struct orbit_call *call,
 	return 0;
 }
 
-/*
- * Records that the orbit sees the area, so its pushed modifications may
- * target it.  Called with ctx->lock; only the first call naming the area
- * stores into the xarray.
- */
-static int call_bind(struct orbit *ob, struct orbit_area *area)
-{
-	if (xa_load(&ob->bound, area->id))
-		return 0;
-	return xa_err(xa_store(&ob->bound, area->id, xa_mk_value(1),
-			       GFP_KERNEL));
-}
-
 static int call_enqueue(struct orbit_call *call)
 {
 	struct orbit *ob = call->orbit;
@@ -221,7 +208,7 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 	mutex_lock(&ctx->lock);
 	err = call_resolve(ctx, call, req.orbit_id, ids, req.narea);
 	for (i = 0; i < call->nsnap && !err; i++)
-		err = call_bind(call->orbit, call->snap[i].area);
+		err = orbit_bind_area(call->orbit, call->snap[i].area->id);
 	if (!err && !(req.flags & ORBIT_CALL_NOFUTURE)) {
 		err = xa_alloc_cyclic(&ctx->calls, &call->id, call,
 				      XA_LIMIT(1, U32_MAX), &ctx->next_call,

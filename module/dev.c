@@ -345,8 +345,7 @@ static long ctx_area_create(struct orbit_ctx *ctx, void __user *uarg)
 		goto out;
 	}
 	area->id = err;
-	err = ob ? xa_err(xa_store(&ob->bound, area->id, xa_mk_value(1),
-				   GFP_KERNEL)) : 0;
+	err = ob ? orbit_bind_area(ob, area->id) : 0;
 	if (err) {
 		idr_remove(&ctx->areas, area->id);
 		area_put(area);
@@ -403,8 +402,7 @@ static long ctx_area_bind(struct orbit_ctx *ctx, void __user *uarg)
 	if (ctx->dead)
 		err = -ESRCH;
 	else if (ob && idr_find(&ctx->areas, b.area_id))
-		err = xa_err(xa_store(&ob->bound, b.area_id, xa_mk_value(1),
-				      GFP_KERNEL));
+		err = orbit_bind_area(ob, b.area_id);
 	mutex_unlock(&ctx->lock);
 	return err;
 }

@@ -441,6 +441,19 @@ struct orbit *orbit_alloc(struct orbit_ctx *ctx, const char *name,
 	return ob;
 }
 
+/*
+ * Records that the orbit sees area area_id, so its pushed modifications
+ * may target that area.  Called with ctx->lock; an area already bound is
+ * not stored again (a call names its areas every time).
+ */
+int orbit_bind_area(struct orbit *ob, u32 area_id)
+{
+	if (xa_load(&ob->bound, area_id))
+		return 0;
+	return xa_err(xa_store(&ob->bound, area_id, xa_mk_value(1),
+			       GFP_KERNEL));
+}
+
 /* A descriptor for the orbit's current generation, with its reference. */
 static struct file *orbit_file(struct orbit *ob)
 {

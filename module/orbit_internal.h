@@ -223,6 +223,7 @@ struct orbit {
 struct orbit *orbit_alloc(struct orbit_ctx *ctx, const char *name,
 			  u64 timeout_ns);
 int orbit_install_fd(struct orbit *ob, s32 __user *fdp);
+int orbit_bind_area(struct orbit *ob, u32 area_id);
 int orbit_respawn(struct orbit *ob);
 void orbit_timeouts_exit(void);
 void orbit_put(struct orbit *ob);
