@@ -52,10 +52,14 @@ run() {
 	grep -q '^RESULT' "$f" || { echo "# e2e: $1 --mode $2 failed:"; sed 's/^/#   /' "$f"; }
 }
 
+# mid: the median of the numbers on stdin, one per line (0 for none)
+mid() {
+	sort -g | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'
+}
+
 # median EXAMPLE MODE: median throughput over the repetitions
 median() {
-	for r in $(seq $REPS); do per_s $out/$1.$2.$r; done | sort -g |
-		awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'
+	for r in $(seq $REPS); do per_s $out/$1.$2.$r; done | mid
 }
 
 # ratio EXAMPLE BASE: the median over the repetitions of orbit's time per
@@ -65,8 +69,7 @@ median() {
 ratio() {
 	for r in $(seq $REPS); do
 		echo "$(per_s $out/$1.orbit.$r) $(per_s $out/$1.$2.$r)"
-	done | awk 'NF == 2 && $1 > 0 { print $2 / $1 }' | sort -g |
-		awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'
+	done | awk 'NF == 2 && $1 > 0 { print $2 / $1 }' | mid
 }
 
 # row EXAMPLE BASE TARGET: orbit vs BASE, as time per operation (medians)
