@@ -439,7 +439,13 @@ static int pingpong(int n, int in_thread, double *out)
 	echo[0] = ab[0];
 	echo[1] = ba[1];
 	if (in_thread) {
-		pthread_create(&t, NULL, echo_fn, echo);
+		if (pthread_create(&t, NULL, echo_fn, echo)) {
+			close(ab[0]);
+			close(ab[1]);
+			close(ba[0]);
+			close(ba[1]);
+			return 0;
+		}
 	} else {
 		pid = fork();
 		if (pid == 0) {
