@@ -5,7 +5,9 @@
 # median of the per-repetition ratios).  The lock manager also runs its
 # IPC-floor control (mode "floor": the detector in a thread plus one pipe
 # round trip to a helper process per detector call, the least any
-# out-of-process detector pays).  Prints BENCH rows (time per operation =
+# out-of-process detector pays) and mode "tfloor" (the same with the echo
+# in a thread of its own process: the wakeups without the switches between
+# address spaces).  Prints BENCH rows (time per operation =
 # 1e6 / throughput, so lower is better):
 #   BENCH,e2e,<example> vs <mode>,orbit_us,<mode>,<mode>_us,ratio,target,verdict
 # A run lasts SECS (lock manager), WDSECS (watchdog), SNAPSECS
@@ -34,6 +36,9 @@ run() {
 	lockmgr)
 		if [ "$2" = floor ]; then
 			"$B/ex_lockmgr" --mode thread --ipc-floor --seconds $SECS
+		elif [ "$2" = tfloor ]; then
+			"$B/ex_lockmgr" --mode thread --ipc-floor --echo-thread \
+				--seconds $SECS
 		else
 			"$B/ex_lockmgr" --mode "$2" --seconds $SECS
 		fi > "$f" 2>&1 ;;
@@ -85,7 +90,7 @@ row() {
 
 for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 	modes="orbit thread fork"
-	[ $ex = lockmgr ] && modes="$modes floor"
+	[ $ex = lockmgr ] && modes="$modes floor tfloor"
 	for r in $(seq $REPS); do
 		for m in $modes; do
 			run $ex $m $r
@@ -96,6 +101,7 @@ for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 	if [ $ex = lockmgr ]; then
 		row $ex fork "<=0.1"
 		row $ex floor ""
+		row $ex tfloor ""
 	else
 		row $ex fork ""
 	fi

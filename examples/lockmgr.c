@@ -25,6 +25,8 @@
  * through a pipe to a helper process (a byte written where the orbit call
  * is made, its echo read where the verdict is resolved).  That is the
  * least any design pays that runs the detector in another process.
+ * --echo-thread makes the echo a thread of this process instead: the
+ * same wakeups without switching between address spaces.
  *
  * Fault switch: --crash N makes the N-th detector call dereference NULL.
  * In an orbit or a forked child the program keeps running (the orbit
@@ -32,7 +34,7 @@
  *
  *   lockmgr [--mode thread|fork|orbit] [--threads N] [--txns N | --seconds S]
  *           [--locks N] [--heap MiB] [--hold-us N] [--check-us N]
- *           [--wait-ms N] [--crash N] [--ipc-floor]
+ *           [--wait-ms N] [--crash N] [--ipc-floor [--echo-thread]]
  * Prints one RESULT line; exits 0 when every lock was released and every
  * committed transaction's writes are accounted for.
  */
@@ -87,7 +89,8 @@ static enum ex_mode mode = EX_ORBIT;
 static int nthreads = 8, nlocks = 32, txns = 200, hold_us = 50, wait_ms = 50;
 static long check_us = 1000;
 static long heap_mib = 64, crash_at;
-static int ipc_floor;			/* --ipc-floor */
+static int ipc_floor, echo_thread;	/* --ipc-floor, --echo-thread */
+static pthread_t echo_tid;
 static int echo_req[2] = { -1, -1 }, echo_rep[2] = { -1, -1 };
 static double seconds;
 
@@ -290,25 +293,46 @@ static void resolve_thread(struct pending *p)
 		count_failure();
 }
 
-/* --ipc-floor: a helper process that echoes every byte it is sent. */
+/* --ipc-floor: echoes every byte sent until the request pipe closes. */
+static void *echo(void *unused)
+{
+	char c;
+
+	while (read(echo_req[0], &c, 1) == 1 && write(echo_rep[1], &c, 1) == 1)
+		;
+	return NULL;
+}
+
+/* Starts the echo in a helper process, or with --echo-thread in a thread. */
 static int echo_start(void)
 {
 	pid_t pid;
-	char c;
 
 	if (pipe2(echo_req, O_CLOEXEC) || pipe2(echo_rep, O_CLOEXEC))
 		return -1;
+	if (echo_thread) {
+		errno = pthread_create(&echo_tid, NULL, echo, NULL);
+		return errno ? -1 : 0;
+	}
 	pid = fork();
 	if (pid == 0) {
 		close(echo_req[1]);
-		while (read(echo_req[0], &c, 1) == 1 &&
-		       write(echo_rep[1], &c, 1) == 1)
-			;
+		echo(NULL);
 		_exit(0);
 	}
 	close(echo_req[0]);
 	close(echo_rep[1]);
 	return pid < 0 ? -1 : 0;
+}
+
+/* Closes the request pipe; the echo sees EOF and ends. */
+static void echo_stop(void)
+{
+	close(echo_req[1]);
+	if (echo_thread)
+		pthread_join(echo_tid, NULL);
+	else
+		wait(NULL);
 }
 
 static void *resolver(void *unused)
@@ -501,6 +525,7 @@ static int parse(int argc, char **argv)
 		{ "--wait-ms", 'i', &wait_ms },
 		{ "--crash", 'l', &crash_at },
 		{ "--ipc-floor", 'f', &ipc_floor },
+		{ "--echo-thread", 'f', &echo_thread },
 		{ NULL }
 	};
 
@@ -508,7 +533,8 @@ static int parse(int argc, char **argv)
 		return -1;
 	return nthreads < 2 || nthreads > MAXTHREADS || nlocks < KMAX ||
 	       nlocks > MAXLOCKS || wait_ms < 1 || check_us < 0 ||
-	       (ipc_floor && mode != EX_THREAD) ? -1 : 0;
+	       (ipc_floor && mode != EX_THREAD) ||
+	       (echo_thread && !ipc_floor) ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -522,7 +548,7 @@ int main(int argc, char **argv)
 	if (parse(argc, argv)) {
 		fprintf(stderr, "usage: lockmgr [--mode thread|fork|orbit] [--threads 2..%d] [--txns N | --seconds S]\n"
 				"               [--locks %d..%d] [--heap MiB] [--hold-us N] [--check-us N]\n"
-				"               [--wait-ms N] [--crash N] [--ipc-floor (thread)]\n",
+				"               [--wait-ms N] [--crash N] [--ipc-floor [--echo-thread] (thread)]\n",
 			MAXTHREADS, KMAX, MAXLOCKS);
 		return 2;
 	}
@@ -584,6 +610,7 @@ int main(int argc, char **argv)
 		busy += db->lock[i].holder >= 0;
 	}
 	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld checks=%ld check_failures=%ld check_p50_us=%.0f check_p99_us=%.0f invoke_p50_us=%.0f consistent=%s\n",
+	       echo_thread ? "thread+ipc-floor-thread" :
 	       ipc_floor ? "thread+ipc-floor" : ex_mode_names[mode], nthreads,
 	       commits, secs, commits / secs,
 	       deadlocks, stale, rollbacks, checks, check_failures,
@@ -591,10 +618,8 @@ int main(int argc, char **argv)
 	       ex_percentile(stall.v, stall.n, 50), !busy && sum == writes ? "yes" : "NO");
 	if (ob)
 		orbit_destroy(ob);
-	if (ipc_floor) {
-		close(echo_req[1]);	/* the helper sees EOF and exits */
-		wait(NULL);
-	}
+	if (ipc_floor)
+		echo_stop();
 	free(heap);
 	return !busy && sum == writes ? 0 : 1;
 }

@@ -34,6 +34,13 @@ check "thread with the IPC-floor control: completes, every check echoed" \
 	sh -c "[ $rc = 0 ] && grep -q 'mode=thread+ipc-floor .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/floor.out"
 check "thread with the IPC-floor control: the detector was called" \
 	[ "$(field /tmp/floor.out checks)" -gt 0 ]
+run tfloor --mode thread --ipc-floor --echo-thread --txns 50 --heap 16
+check "IPC-floor control with the echo in a thread: completes, every check echoed" \
+	sh -c "[ $rc = 0 ] && grep -q 'mode=thread+ipc-floor-thread .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/tfloor.out"
+check "IPC-floor control with the echo in a thread: the detector was called" \
+	[ "$(field /tmp/tfloor.out checks)" -gt 0 ]
+run badflag --mode orbit --echo-thread --txns 1
+check "--echo-thread without --ipc-floor is a usage error" [ "$rc" = 2 ]
 run tcrash --mode thread --txns 100 --heap 16 --crash 3
 check "thread: a crashing detector kills the whole program (SIGSEGV)" [ "$rc" = 139 ]
 finish
