@@ -418,13 +418,27 @@ static void *echo_fn(void *arg)
 }
 
 /*
- * Times n round trips of one byte through two pipes to an echo in another
- * process, or, with in_thread, in a thread of this one (no address space
- * switch), into out; returns how many were timed.
+ * A ping-pong: its echo in another process, or with in_thread in a thread
+ * of this one (no address space switch); after each round trip main reads
+ * one byte of each of pages pages at ws (a working set: under TCG every
+ * switch between address spaces flushes the emulator's TLB, so whatever
+ * main touches next is mapped again).
  */
-static int pingpong(int n, int in_thread, double *out)
+struct pp {
+	int in_thread;
+	const unsigned char *ws;
+	size_t pages;
+};
+
+/* Times n round trips of one byte through two pipes into out; returns
+ * how many were timed.
+ */
+static int pingpong(void *arg, int n, double *out)
 {
-	int i, ab[2], ba[2], echo[2];
+	const struct pp *pp = arg;
+	int i, ab[2], ba[2], echo[2], in_thread = pp->in_thread;
+	unsigned int sum = 0;
+	size_t j;
 	pthread_t t;
 	pid_t pid = -1;
 	char x = 0;
@@ -462,8 +476,11 @@ static int pingpong(int n, int in_thread, double *out)
 
 		if (write(ab[1], &x, 1) != 1 || read(ba[0], &x, 1) != 1)
 			break;
+		for (j = 0; j < pp->pages; j++)
+			sum += ((const volatile unsigned char *)pp->ws)[j * PG];
 		out[i] = now_us() - t0;
 	}
+	x = sum;	/* keeps the reads */
 	close(ab[1]);
 	if (in_thread) {
 		pthread_join(t, NULL);
@@ -477,7 +494,7 @@ static int pingpong(int n, int in_thread, double *out)
 }
 
 /* Times n empty sync calls to ob into out; returns how many succeeded. */
-static int calls(struct orbit *ob, int n, double *out)
+static int calls(void *ob, int n, double *out)
 {
 	int i;
 
@@ -491,29 +508,58 @@ static int calls(struct orbit *ob, int n, double *out)
 	return i;
 }
 
+/* A series of timed round trips: run(arg, n, out) times n of them. */
+struct series {
+	int (*run)(void *arg, int n, double *out);
+	void *arg;
+};
+
 /*
- * Median empty sync call and median pipe ping-pong (with an echo process,
- * or a thread), measured in ROUNDS alternating blocks so that a change in
- * the emulator's speed hits both alike; 0s when something failed.
+ * Medians of n round trips of a and of b, measured in ROUNDS alternating
+ * blocks so that a change in the emulator's speed hits both alike; 0s
+ * when something failed.
  */
 #define ROUNDS	10
+static void alternate(const struct series *a, const struct series *b, int n,
+		      double *ma, double *mb)
+{
+	double *va = calloc(n, sizeof(double)), *vb = calloc(n, sizeof(double));
+	int k = n / ROUNDS, r, na = 0, nb = 0;
+
+	*ma = *mb = 0;
+	for (r = 0; va && vb && r < ROUNDS; r++) {
+		na += a->run(a->arg, k, va + na);
+		nb += b->run(b->arg, k, vb + nb);
+	}
+	if (va && vb && na == k * ROUNDS && nb == k * ROUNDS) {
+		*ma = median(va, na);
+		*mb = median(vb, nb);
+	}
+	free(va);
+	free(vb);
+}
+
+/* Empty sync calls to ob against a ping-pong (see alternate()). */
 static void call_vs_pipe(struct orbit *ob, int n, int in_thread,
 			 double *call, double *pipe_rt)
 {
-	double *c = calloc(n, sizeof(double)), *p = calloc(n, sizeof(double));
-	int k = n / ROUNDS, r, nc = 0, np = 0;
+	struct pp pp = { .in_thread = in_thread };
+	struct series c = { calls, ob }, p = { pingpong, &pp };
 
-	*call = *pipe_rt = 0;
-	for (r = 0; c && p && r < ROUNDS; r++) {
-		nc += calls(ob, k, c + nc);
-		np += pingpong(k, in_thread, p + np);
-	}
-	if (c && p && nc == k * ROUNDS && np == k * ROUNDS) {
-		*call = median(c, nc);
-		*pipe_rt = median(p, np);
-	}
-	free(c);
-	free(p);
+	alternate(&c, &p, n, call, pipe_rt);
+}
+
+/* A ping-pong to a process against one to a thread, main reading pages
+ * pages of ws after each round trip; 0 when something failed.
+ */
+static double process_vs_thread(int n, const unsigned char *ws, size_t pages,
+				double *proc, double *thr)
+{
+	struct pp a = { 0, ws, pages }, b = { 1, ws, pages };
+	struct series sa = { pingpong, &a }, sb = { pingpong, &b };
+
+	alternate(&sa, &sb, n, proc, thr);
+	return *proc && *thr ? *proc / *thr : 0;
 }
 
 /* Pins pid (0: the calling thread) to CPU 0; -1 when it cannot. */
@@ -550,15 +596,19 @@ static void bench_roundtrip(void)
 {
 	int n = quick ? 200 : 1000, i;
 	struct orbit *ob = orbit_create("rtt", nothing, NULL);
-	double call, call_th, call1, pipe_rt, pipe_th, pipe1;
+	double call, call_th, call1, pipe_rt, pipe_th, pipe1, pr, tr, ratio;
 	double th[MAXREP], fk[MAXREP];
+	size_t pages = 256;
+	unsigned char *ws = malloc(pages * PG);
 	pid_t opid = pid_of("rtt");
 	cpu_set_t all;
 
-	if (!ob || opid < 0 || sched_getaffinity(0, sizeof(all), &all)) {
+	if (!ob || opid < 0 || !ws || sched_getaffinity(0, sizeof(all), &all)) {
 		printf("# roundtrip: no orbit to measure (%s)\n", strerror(errno));
+		free(ws);
 		return;
 	}
+	touch(ws, pages * PG, 1);
 	orbit_call(ob, 0, NULL, NULL, NULL, 0);
 	call_vs_pipe(ob, n, 0, &call, &pipe_rt);
 	call_vs_pipe(ob, n, 1, &call_th, &pipe_th);
@@ -568,9 +618,6 @@ static void bench_roundtrip(void)
 	}
 	row("roundtrip", "empty sync call", call, "pipe ping-pong", pipe_rt,
 	    call / pipe_rt, "", 0);
-	/* What an address space switch adds: the floor under any
-	 * out-of-process task, whatever the mechanism.
-	 */
 	row("roundtrip", "empty sync call", call_th,
 	    "pipe ping-pong with a thread", pipe_th, call_th / pipe_th, "", 0);
 	if (!pin_cpu0(0) && !pin_cpu0(opid)) {
@@ -579,6 +626,18 @@ static void bench_roundtrip(void)
 			row("roundtrip", "empty sync call on one CPU", call1,
 			    "pipe ping-pong on one CPU", pipe1, call1 / pipe1,
 			    "<= 1.5", call1 / pipe1 <= 1.5);
+		/* What a switch between address spaces adds, bare and when
+		 * main goes on to use a working set (1 MiB).
+		 */
+		ratio = process_vs_thread(n, ws, 0, &pr, &tr);
+		if (ratio)
+			row("roundtrip", "ping-pong to a process on one CPU",
+			    pr, "to a thread", tr, ratio, "", 0);
+		ratio = process_vs_thread(n, ws, pages, &pr, &tr);
+		if (ratio)
+			row("roundtrip",
+			    "ping-pong to a process on one CPU + 256 pages read",
+			    pr, "to a thread", tr, ratio, "", 0);
 	}
 	sched_setaffinity(0, sizeof(all), &all);
 	for (i = 0; i < 21; i++) {
@@ -595,6 +654,7 @@ static void bench_roundtrip(void)
 	row("roundtrip", "empty sync call", call, "fork", median(fk, 21),
 	    call / median(fk, 21), "", 0);
 	orbit_destroy(ob);
+	free(ws);
 }
 
 int main(int argc, char **argv)
