@@ -329,6 +329,19 @@ static long read_pages(void *argbuf, void *store)
 	return (long)((now_us() - t0) * 1000);
 }
 
+/* Opens two pipes, or neither; -1 when it could not. */
+static int two_pipes(int a[2], int b[2])
+{
+	if (pipe(a))
+		return -1;
+	if (pipe(b)) {
+		close(a[0]);
+		close(a[1]);
+		return -1;
+	}
+	return 0;
+}
+
 /* Main's first write to each of pages pages at p after a fork whose child
  * reads them all and holds them until main is done, so every write copies
  * (as with a snapshot still in use); the child's read time per page in
@@ -343,13 +356,8 @@ static double fork_faults(unsigned char *p, size_t len, unsigned char v,
 	pid_t pid;
 	long ns = 0;
 
-	if (pipe(pp))
+	if (two_pipes(pp, go))
 		return 0;
-	if (pipe(go)) {
-		close(pp[0]);
-		close(pp[1]);
-		return 0;
-	}
 	touch(p, len, v);
 	pid = fork();
 	if (pid == 0) {
@@ -468,13 +476,8 @@ static int pingpong(void *arg, int n, double *out)
 	pid_t pid = -1;
 	char x = 0;
 
-	if (pipe(ab))
+	if (two_pipes(ab, ba))
 		return 0;
-	if (pipe(ba)) {
-		close(ab[0]);
-		close(ab[1]);
-		return 0;
-	}
 	echo[0] = ab[0];
 	echo[1] = ba[1];
 	if (in_thread) {
