@@ -633,8 +633,7 @@ static void bench_roundtrip(void)
 
 	if (!ob || opid < 0 || !ws || sched_getaffinity(0, sizeof(all), &all)) {
 		printf("# roundtrip: no orbit to measure (%s)\n", strerror(errno));
-		free(ws);
-		return;
+		goto out;
 	}
 	touch(ws, pages * PG, 1);
 	orbit_call(ob, 0, NULL, NULL, NULL, 0);
@@ -642,7 +641,7 @@ static void bench_roundtrip(void)
 	call_vs_pipe(ob, n, 1, &call_th, &pipe_th);
 	if (!call || !call_th) {
 		printf("# roundtrip: a call or a ping-pong failed\n");
-		return;
+		goto out;
 	}
 	row("roundtrip", "empty sync call", call, "pipe ping-pong", pipe_rt,
 	    call / pipe_rt, "", 0);
@@ -681,7 +680,9 @@ static void bench_roundtrip(void)
 	    median(th, 21), call / median(th, 21), "", 0);
 	row("roundtrip", "empty sync call", call, "fork", median(fk, 21),
 	    call / median(fk, 21), "", 0);
-	orbit_destroy(ob);
+out:
+	if (ob)
+		orbit_destroy(ob);
 	free(ws);
 }
 
