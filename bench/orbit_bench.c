@@ -329,14 +329,19 @@ static long read_pages(void *argbuf, void *store)
 	return (long)((now_us() - t0) * 1000);
 }
 
+static void close_pipe(int p[2])
+{
+	close(p[0]);
+	close(p[1]);
+}
+
 /* Opens two pipes, or neither; -1 when it could not. */
 static int two_pipes(int a[2], int b[2])
 {
 	if (pipe(a))
 		return -1;
 	if (pipe(b)) {
-		close(a[0]);
-		close(a[1]);
+		close_pipe(a);
 		return -1;
 	}
 	return 0;
@@ -360,6 +365,11 @@ static double fork_faults(unsigned char *p, size_t len, unsigned char v,
 		return 0;
 	touch(p, len, v);
 	pid = fork();
+	if (pid < 0) {
+		close_pipe(pp);
+		close_pipe(go);
+		return 0;
+	}
 	if (pid == 0) {
 		close(go[1]);
 		ns = read_pages(&ra, NULL);
@@ -373,13 +383,11 @@ static double fork_faults(unsigned char *p, size_t len, unsigned char v,
 	touch(p, len, v + 1);	/* anon COW */
 	per_page = (now_us() - t0) / (len / PG);
 	close(go[1]);
-	if (pid < 0 || read(pp[0], &ns, sizeof(ns)) != sizeof(ns))
+	if (read(pp[0], &ns, sizeof(ns)) != sizeof(ns))
 		per_page = 0;
 	*child = ns / 1000.0 / (len / PG);
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
-	close(pp[0]);
-	close(pp[1]);
+	waitpid(pid, NULL, 0);
+	close_pipe(pp);
 	return per_page;
 }
 
@@ -482,10 +490,8 @@ static int pingpong(void *arg, int n, double *out)
 	echo[1] = ba[1];
 	if (in_thread) {
 		if (pthread_create(&t, NULL, echo_fn, echo)) {
-			close(ab[0]);
-			close(ab[1]);
-			close(ba[0]);
-			close(ba[1]);
+			close_pipe(ab);
+			close_pipe(ba);
 			return 0;
 		}
 	} else {
