@@ -14,7 +14,10 @@
 # (snapshotter) or KVREQ requests (key-value server, about 4 s): shorter
 # runs spread by 10% and more.
 # ORBIT_BENCH_QUICK=1 uses short runs and small sizes; ORBIT_BENCH_EXAMPLES
-# names the examples to run (default: all four).
+# names the examples to run (default: all four); ORBIT_BENCH_REPS sets the
+# number of repetitions (default 5, quick 1).
+# Outside the VM (a machine with orbit.ko loaded), put this script and the
+# ex_* programs in one directory and run it there.
 case ${ORBIT_BENCH_ONLY:-e2e} in *e2e*) ;; *) exit 0 ;; esac
 B=$(dirname "$0")
 if [ -n "${ORBIT_BENCH_QUICK:-}" ]; then
@@ -22,6 +25,10 @@ if [ -n "${ORBIT_BENCH_QUICK:-}" ]; then
 else
 	REPS=5 SECS=3 KVREQ=6000 MIB=256 SNAPSECS=6 WDSECS=6
 fi
+REPS=${ORBIT_BENCH_REPS:-$REPS}
+case $REPS in *[!0-9]*) REPS=0 ;; esac
+[ "$REPS" -gt 0 ] 2>/dev/null ||
+	{ echo "# e2e: ORBIT_BENCH_REPS must be a positive integer, not '$ORBIT_BENCH_REPS'"; exit 1; }
 out=/tmp/e2e
 mkdir -p $out
 

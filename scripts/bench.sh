@@ -6,6 +6,7 @@
 set -u
 cd "$(dirname "$0")/.."
 k=$(scripts/kernels.sh | head -n 1)
+accel=$(tests/vm/probe-accel.sh)	# what run-vm.sh boots under (cached)
 out=logs/bench${ORBIT_BENCH_QUICK:+-quick}
 mkdir -p "$out" build/benchbin
 cp build/bench/orbit_bench build/benchbin/t_bench
@@ -16,7 +17,7 @@ tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/benchbin -l "$out" \
 rc=${PIPESTATUS[0]}
 grep '^BENCH,' "$out/results.log" | sed 's/^BENCH,//' > "$out/results.csv"
 {
-	echo "# orbit benchmarks ($k, QEMU TCG, THP off${ORBIT_BENCH_QUICK:+, quick sizes})"
+	echo "# orbit benchmarks ($k, QEMU ${accel^^}, THP off${ORBIT_BENCH_QUICK:+, quick sizes}${ORBIT_BENCH_REPS:+, $ORBIT_BENCH_REPS e2e repetitions})"
 	echo
 	echo "All times are medians in microseconds; every baseline ran in the same VM run."
 	echo
