@@ -14,7 +14,8 @@ make -s -C "/usr/src/linux-headers-$k" M="$PWD/$sb/mod" modules >"$sb/mod.log" 2
 cp build/vmtests/t_smoke build/vmtests/leakcheck "$sb/bin/"
 cp "$sb/mod/orbit_selftest_warn.ko" "$sb/bin/"
 cc -O2 -Wall -static -o "$sb/bin/t_selftest_fail" tests/selftest/t_selftest_fail.c || exit 1
-install -m 755 tests/selftest/t_selftest_warn.sh tests/selftest/t_selftest_hang.sh "$sb/bin/"
+install -m 755 tests/selftest/t_selftest_warn.sh tests/selftest/t_selftest_hang.sh \
+	tests/selftest/t_selftest_env.sh "$sb/bin/"
 
 pass=0 fail=0 n=0
 scenario() {	# scenario NAME EXPECT(pass|fail) PATTERN TESTS [extra args]
@@ -34,11 +35,13 @@ scenario() {	# scenario NAME EXPECT(pass|fail) PATTERN TESTS [extra args]
 		fail=$((fail + 1))
 	fi
 }
-echo "1..5"
+echo "1..6"
 scenario clean-run pass "" t_smoke
 scenario failing-test fail "not ok .* t_selftest_fail" "t_smoke t_selftest_fail"
 scenario kernel-warning fail "guest kernel log has errors" t_selftest_warn.sh
 scenario missing-binary fail "test binary missing" "t_smoke t_no_such_test"
 scenario timeout fail "timeout after 5s" t_selftest_hang.sh -T 5
+ORBIT_BENCH_SELFTEST="two words, it's \$HOME" \
+	scenario settings-reach-guest pass "" t_selftest_env.sh
 echo "harness: $pass passed, $fail failed"
 [ $fail = 0 ]
