@@ -15,7 +15,7 @@
 # runs spread by 10% and more.
 # ORBIT_BENCH_QUICK=1 uses short runs and small sizes; ORBIT_BENCH_EXAMPLES
 # names the examples to run (default: all four); ORBIT_BENCH_REPS sets the
-# number of repetitions (default 5, quick 1).
+# number of repetitions (default 9, quick 1).
 # Outside the VM (a machine with orbit.ko loaded), put this script and the
 # ex_* programs in one directory and run it there.
 case ${ORBIT_BENCH_ONLY:-e2e} in *e2e*) ;; *) exit 0 ;; esac
@@ -23,7 +23,7 @@ B=$(dirname "$0")
 if [ -n "${ORBIT_BENCH_QUICK:-}" ]; then
 	REPS=1 SECS=1 KVREQ=300 MIB=32 SNAPSECS=2 WDSECS=1
 else
-	REPS=5 SECS=3 KVREQ=6000 MIB=256 SNAPSECS=6 WDSECS=6
+	REPS=9 SECS=3 KVREQ=6000 MIB=256 SNAPSECS=6 WDSECS=6
 fi
 REPS=${ORBIT_BENCH_REPS:-$REPS}
 case $REPS in *[!0-9]*) REPS=0 ;; esac
