@@ -103,7 +103,7 @@ static double fork_us(void)
 }
 
 /* 1. Creation vs fork with main at several resident sizes.  The sizes
- * take turns, ROUNDS times, so a change in the emulator's speed during
+ * take turns over three rounds, so a change in the emulator's speed during
  * the group reaches every size alike and leaves the flatness alone.
  */
 static void bench_create(void)
