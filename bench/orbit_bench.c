@@ -514,13 +514,12 @@ static int pingpong(void *arg, int n, double *out)
 	echo[0] = ab[0];
 	echo[1] = ba[1];
 	if (in_thread) {
-		if (pthread_create(&t, NULL, echo_fn, echo)) {
-			close_pipe(ab);
-			close_pipe(ba);
-			return 0;
-		}
+		if (pthread_create(&t, NULL, echo_fn, echo))
+			goto fail;
 	} else {
 		pid = fork();
+		if (pid < 0)
+			goto fail;	/* a write would raise SIGPIPE */
 		if (pid == 0) {
 			close(ab[1]);	/* else read() never sees EOF */
 			close(ba[0]);
@@ -549,6 +548,10 @@ static int pingpong(void *arg, int n, double *out)
 	}
 	close(ba[0]);
 	return i;
+fail:
+	close_pipe(ab);
+	close_pipe(ba);
+	return 0;
 }
 
 /* Times n empty sync calls to ob into out; returns how many succeeded. */
