@@ -13,7 +13,7 @@ cp build/bench/orbit_bench build/benchbin/t_bench
 cp build/vmtests/leakcheck build/vmtests/ex_* build/benchbin/
 install -m 755 bench/e2e.sh build/benchbin/t_bench_e2e
 tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/benchbin -l "$out" \
-	-t "t_bench t_bench_e2e" -M 6144 -T 3000 | grep -v '^  ok'
+	-t "t_bench t_bench_e2e" -M 6144 -T 3000 -D | grep -v '^  ok'
 rc=${PIPESTATUS[0]}
 grep '^BENCH,' "$out/results.log" | sed 's/^BENCH,//' > "$out/results.csv"
 {

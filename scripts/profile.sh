@@ -12,7 +12,7 @@ cp build/bench/orbit_bench build/profilebin/t_bench
 cp build/vmtests/leakcheck build/profilebin/
 install -m 755 bench/profile.sh build/profilebin/t_profile
 tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/profilebin -l "$out" \
-	-t t_profile -M 6144 -T 1200 | grep -v '^  ok'
+	-t t_profile -M 6144 -T 1200 -D | grep -v '^  ok'
 rc=${PIPESTATUS[0]}
 sed -n 's/^    # //p' "$out/results.log" > "$out/profile.txt"
 cat "$out/profile.txt"

@@ -7,15 +7,18 @@ cd "$(dirname "$0")/.."
 k=$(scripts/kernels.sh | head -n 1)
 [ -n "$k" ] || { echo "check-harness: no test kernel"; echo "harness: 0 passed, 1 failed"; exit 1; }
 sb=build/selftest
-mkdir -p "$sb/bin" "$sb/mod"
-cp tests/selftest/warnmod/* "$sb/mod/"
-make -s -C "/usr/src/linux-headers-$k" M="$PWD/$sb/mod" modules >"$sb/mod.log" 2>&1 ||
-	{ cat "$sb/mod.log"; exit 1; }
+mkdir -p "$sb/bin"
+for m in warn uaf; do
+	mkdir -p "$sb/$m"
+	cp tests/selftest/${m}mod/* "$sb/$m/"
+	make -s -C "/usr/src/linux-headers-$k" M="$PWD/$sb/$m" modules >"$sb/$m.log" 2>&1 ||
+		{ cat "$sb/$m.log"; exit 1; }
+	cp "$sb/$m/orbit_selftest_$m.ko" "$sb/bin/"
+done
 cp build/vmtests/t_smoke build/vmtests/leakcheck "$sb/bin/"
-cp "$sb/mod/orbit_selftest_warn.ko" "$sb/bin/"
 cc -O2 -Wall -static -o "$sb/bin/t_selftest_fail" tests/selftest/t_selftest_fail.c || exit 1
 install -m 755 tests/selftest/t_selftest_warn.sh tests/selftest/t_selftest_hang.sh \
-	tests/selftest/t_selftest_env.sh "$sb/bin/"
+	tests/selftest/t_selftest_env.sh tests/selftest/t_selftest_uaf.sh "$sb/bin/"
 
 pass=0 fail=0 n=0
 scenario() {	# scenario NAME EXPECT(pass|fail) PATTERN TESTS [extra args]
@@ -35,10 +38,11 @@ scenario() {	# scenario NAME EXPECT(pass|fail) PATTERN TESTS [extra args]
 		fail=$((fail + 1))
 	fi
 }
-echo "1..6"
+echo "1..7"
 scenario clean-run pass "" t_smoke
 scenario failing-test fail "not ok .* t_selftest_fail" "t_smoke t_selftest_fail"
 scenario kernel-warning fail "guest kernel log has errors" t_selftest_warn.sh
+scenario use-after-free fail "Poison overwritten" t_selftest_uaf.sh
 scenario missing-binary fail "test binary missing" "t_smoke t_no_such_test"
 scenario timeout fail "timeout after 5s" t_selftest_hang.sh -T 5
 ORBIT_BENCH_SELFTEST="two words, it's \$HOME" \

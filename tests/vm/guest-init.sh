@@ -23,6 +23,13 @@ total=$(($(grep -c . /tests/list) + 2))
 echo "KTAP version 1"
 echo "# kernel $(uname -r)"
 echo "1..$total"
+# Which memory debugging this kernel really has (the harness prints it).
+dbg=$(dmesg | sed -n 's/.*mem auto-init: \(stack:.*\)/\1/p' | head -n 1)
+dmesg | grep -q 'Unknown kernel command line parameters.*page_poison' ||
+	{ grep -q 'page_poison=1' /proc/cmdline && dbg="$dbg, page_poison"; }
+grep -q 'slub_debug=' /proc/cmdline && dbg="$dbg, slub_debug=$(sed 's/.*slub_debug=\([^ ]*\).*/\1/' /proc/cmdline)"
+dmesg | grep -q 'kfence: initialized' && dbg="$dbg, KFENCE every $(cat /sys/module/kfence/parameters/sample_interval 2>/dev/null) ms"
+echo "# memory debugging: ${dbg:-none}"
 
 result() {	# result STATUS NAME [REASON]
 	n=$((n + 1))

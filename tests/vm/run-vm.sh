@@ -2,18 +2,26 @@
 # Boots one stock kernel in QEMU with an initramfs holding busybox, orbit.ko
 # and the test binaries; runs the guest suite; reports per-test TAP results
 # and a summary line; fails on a missing boot, failed insmod, missing or
-# failing or timed-out test, and on any Oops/BUG/WARNING/lockdep/KASAN line
-# in the guest kernel log.
+# failing or timed-out test, and on any Oops/BUG/WARNING/lockdep/KASAN,
+# SLUB or KFENCE report, refcount warning or RCU stall in the guest log.
+#
+# The guest boots with the kernel's memory debugging on (slub_debug=FZPU,
+# init_on_free, page poisoning, KFENCE sampling every millisecond where the
+# kernel has them), so that corruption shows; -D boots without it (for
+# benchmarks, whose figures it would distort).  The guest has a small
+# NVMe disk (/dev/nvme0n1, 8 MiB, every 512-byte sector holds its own
+# number) for tests of I/O into area memory.
 #
 # usage: run-vm.sh -k KVER -m orbit.ko -b BINDIR -l LOGDIR [-t "t1 t2"]
-#                  [-T per-test-timeout] [-M guest-MiB] [-r ROOT-OVERLAY]
+#                  [-T per-test-timeout] [-M guest-MiB] [-r ROOT-OVERLAY] [-D]
 set -u
 KVER= MODULE= BINDIR= LOGDIR= TESTS= PER_TEST=${ORBIT_TEST_TIMEOUT:-300} MEM=3072 OVERLAY=
-while getopts k:m:b:l:t:T:M:r: o; do
+DEBUG="slub_debug=FZPU init_on_free=1 page_poison=1 kfence.sample_interval=1"
+while getopts k:m:b:l:t:T:M:r:D o; do
 	case $o in
 	k) KVER=$OPTARG ;; m) MODULE=$OPTARG ;; b) BINDIR=$OPTARG ;;
 	l) LOGDIR=$OPTARG ;; t) TESTS=$OPTARG ;; T) PER_TEST=$OPTARG ;;
-	M) MEM=$OPTARG ;; r) OVERLAY=$OPTARG ;; *) exit 2 ;;
+	M) MEM=$OPTARG ;; r) OVERLAY=$OPTARG ;; D) DEBUG= ;; *) exit 2 ;;
 	esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,6 +61,10 @@ env | grep -E '^ORBIT_(FUZZ_ITERS|BENCH_[A-Z_]+)=' |
 	sed -e "s/'/'\\\\''/g" -e "s/=/='/" -e "s/\$/'/" > "$root/tests/env" || true
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$work/initrd.gz" ||
 	die "could not build the initramfs"
+# The scratch disk: sector n holds n as text, padded with dots.
+python3 -c 'import sys; sys.stdout.buffer.write(b"".join(
+	("%-511d" % n).replace(" ", ".").encode() + b"\n" for n in range(16384)))' \
+	> "$work/disk.img" || die "could not make the scratch disk"
 
 accel=$("$here/probe-accel.sh")
 ntests=$(echo $TESTS | wc -w)
@@ -64,7 +76,9 @@ boot() {
 	rm -f "$con" "$res"
 	timeout -s KILL "$budget" qemu-system-x86_64 -accel "$accel" -cpu max \
 		-m "$MEM" -smp 2 -kernel "$VMLINUZ" -initrd "$work/initrd.gz" \
-		-append "console=ttyS0 panic=-1 loglevel=7 transparent_hugepage=never" \
+		-append "console=ttyS0 panic=-1 loglevel=7 transparent_hugepage=never $DEBUG" \
+		-drive "file=$work/disk.img,if=none,id=scratch,format=raw" \
+		-device nvme,serial=orbit-scratch,drive=scratch \
 		-nographic -no-reboot -monitor none \
 		-serial "file:$con" -serial "file:$res" > "$LOGDIR/qemu.log" 2>&1
 }
@@ -85,6 +99,7 @@ fi
 [ -f "$res" ] || : > "$res"
 pass=$(grep -cE '^ok [0-9]+ ' "$res")
 fail=$(grep -cE '^not ok [0-9]+ ' "$res")
+grep -E '^# memory debugging' "$res" | sed 's/^/  /'
 grep -E '^(not )?ok [0-9]+ |^    not ok|^    # ' "$res" | sed 's/^/  /'
 expected=$((ntests + 2))
 reported=$((pass + fail))
@@ -101,7 +116,9 @@ if [ "$reported" -lt "$expected" ]; then
 fi
 # Kernel log: the whole console stream plus the dmesg dump.
 # (Not "Call Trace" alone: an expected OOM kill in a cgroup test dumps one.)
-bad='Oops|BUG[: ]|WARNING:|lockdep|KASAN|UBSAN|general protection|possible circular locking|INFO: task .* blocked|Show Blocked State|Kernel panic|refcount_t:|list_add corruption|list_del corruption|Bad page'
+# SLUB reports start "BUG <cache> (...): <what>" (matched by "BUG "), KFENCE
+# ones "BUG: KFENCE: ...", and both name what they found on the next lines.
+bad='Oops|BUG[: ]|WARNING:|lockdep|KASAN|UBSAN|general protection|possible circular locking|INFO: task .* blocked|Show Blocked State|Kernel panic|refcount_t:|list_add corruption|list_del corruption|Bad page|Poison overwritten|Redzone overwritten|Object already free|Freechain corrupt|Objects remaining|memory corruption|detected stall|self-detected stall|soft lockup|hard LOCKUP|kmem_cache_destroy'
 if grep -aEq "$bad" "$con" "$res"; then
 	echo "  not ok - guest kernel log has errors:"
 	grep -ahE "$bad" "$con" "$res" | sort -u | head -20 | sed 's/^/    /'
