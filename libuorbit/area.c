@@ -226,6 +226,7 @@ int orbit_area_destroy(struct orbit_area *area)
 	if (ioctl(fd, ORBIT_IOC_AREA_DESTROY, &area->id) < 0)
 		return -1;
 	va_release(area->base, area->size);
+	uo_heap_destroy(&area->heap);
 	pthread_mutex_destroy(&area->lock);
 	free(area);
 	return 0;

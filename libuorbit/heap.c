@@ -1,45 +1,120 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Area allocator, see heap.h.
- *
- * Block layout (all sizes multiples of 16):
- *   [prev_size][size | flags][payload ...]
- * prev_size is valid only when the previous block is free.  A free block
- * keeps its bin links in the payload and its size again in the next
- * block's prev_size (boundary tag), so both neighbours coalesce in O(1).
+ * Area allocator, see heap.h.  Offsets are from the area's base; every
+ * record below is malloc'd in main's heap.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "heap.h"
 
-#define F_USED		1UL
-#define F_PREV_USED	2UL
-#define F_MASK		15UL
-#define HDR		16UL
-#define MIN_BLOCK	32UL
+#define UNIT		16UL
+#define EMPTY_KEY	SIZE_MAX
+#define DEAD_KEY	(SIZE_MAX - 1)
+#define SLAB_TAG	1UL	/* slab keys: (index << 4) | 1; blocks: offsets */
 
-struct blk {
-	size_t prev_size;
-	size_t size_flags;
-	struct blk *next;	/* free blocks only */
-	struct blk *prev;
+/* A run of the area: used, free, or holding a slab. */
+struct uo_blk {
+	size_t off, size;
+	enum { BLK_USED, BLK_FREE, BLK_SLAB } kind;
+	struct uo_blk *prev, *next;	/* address order */
+	struct uo_blk *fprev, *fnext;	/* its free bin */
 };
 
-static size_t bsize(const struct blk *b)
+struct uo_slab {
+	struct uo_blk *blk;
+	unsigned int cls, nslots, nfree;
+	struct uo_slab *prev, *next;	/* partial list of its class */
+	uint64_t used[];		/* one bit per slot */
+};
+
+struct uo_hslot {
+	size_t key;
+	void *val;
+};
+
+static const unsigned int class_size[UO_HEAP_CLASSES] = {
+	16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256,
+	320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048,
+};
+
+/* ---- hash table: offset (block) or slab index -> record ---------------- */
+
+static size_t hash_of(size_t key, size_t size)
 {
-	return b->size_flags & ~F_MASK;
+	return (key * 0x9E3779B97F4A7C15ULL >> 17) & (size - 1);
 }
 
-static struct blk *at(const struct uo_heap *h, size_t off)
+static struct uo_hslot *table_find(const struct uo_heap *h, size_t key)
 {
-	return (struct blk *)(h->base + off);
+	size_t i;
+
+	if (!h->tsize)
+		return NULL;
+	for (i = hash_of(key, h->tsize);; i = (i + 1) & (h->tsize - 1)) {
+		if (h->table[i].key == key)
+			return &h->table[i];
+		if (h->table[i].key == EMPTY_KEY)
+			return NULL;
+	}
 }
 
-static size_t off_of(const struct uo_heap *h, const struct blk *b)
+static int table_grow(struct uo_heap *h)
 {
-	return (size_t)((const unsigned char *)b - h->base);
+	size_t size = h->tsize ? h->tsize * 2 : 64, i, j;
+	struct uo_hslot *t = malloc(size * sizeof(*t)), *old = h->table;
+
+	if (!t)
+		return -1;
+	for (i = 0; i < size; i++)
+		t[i].key = EMPTY_KEY;
+	h->tused = 0;
+	for (i = 0; i < h->tsize; i++) {
+		if (old[i].key == EMPTY_KEY || old[i].key == DEAD_KEY)
+			continue;
+		for (j = hash_of(old[i].key, size); t[j].key != EMPTY_KEY;
+		     j = (j + 1) & (size - 1))
+			;
+		t[j] = old[i];
+		h->tused++;
+	}
+	free(old);
+	h->table = t;
+	h->tsize = size;
+	return 0;
 }
+
+static int table_put(struct uo_heap *h, size_t key, void *val)
+{
+	size_t i;
+
+	if ((h->tused + 1) * 2 > h->tsize && table_grow(h))
+		return -1;
+	for (i = hash_of(key, h->tsize); h->table[i].key != EMPTY_KEY &&
+	     h->table[i].key != DEAD_KEY; i = (i + 1) & (h->tsize - 1))
+		;
+	if (h->table[i].key == EMPTY_KEY)
+		h->tused++;
+	h->table[i].key = key;
+	h->table[i].val = val;
+	return 0;
+}
+
+static void table_del(struct uo_heap *h, size_t key)
+{
+	struct uo_hslot *s = table_find(h, key);
+
+	if (s)
+		s->key = DEAD_KEY;
+}
+
+static size_t slab_key(size_t off)
+{
+	return (off / UO_HEAP_SLAB) << 4 | SLAB_TAG;
+}
+
+/* ---- blocks ------------------------------------------------------------- */
 
 static unsigned int bin_of(size_t size)
 {
@@ -48,40 +123,293 @@ static unsigned int bin_of(size_t size)
 	return bin < UO_HEAP_BINS ? bin : UO_HEAP_BINS - 1;
 }
 
-static void bin_insert(struct uo_heap *h, struct blk *b)
+static void bin_insert(struct uo_heap *h, struct uo_blk *b)
 {
-	unsigned int i = bin_of(bsize(b));
+	unsigned int i = bin_of(b->size);
 
-	b->prev = NULL;
-	b->next = h->bins[i];
-	if (b->next)
-		b->next->prev = b;
+	b->kind = BLK_FREE;
+	b->fprev = NULL;
+	b->fnext = h->bins[i];
+	if (b->fnext)
+		b->fnext->fprev = b;
 	h->bins[i] = b;
 }
 
-static void bin_remove(struct uo_heap *h, struct blk *b)
+static void bin_remove(struct uo_heap *h, struct uo_blk *b)
+{
+	if (b->fprev)
+		b->fprev->fnext = b->fnext;
+	else
+		h->bins[bin_of(b->size)] = b->fnext;
+	if (b->fnext)
+		b->fnext->fprev = b->fprev;
+}
+
+static struct uo_blk *blk_new(size_t off, size_t size)
+{
+	struct uo_blk *b = calloc(1, sizeof(*b));
+
+	if (b) {
+		b->off = off;
+		b->size = size;
+	}
+	return b;
+}
+
+/* Puts fresh block n right after b in address order (b NULL: empty list). */
+static void blk_link_after(struct uo_heap *h, struct uo_blk *b,
+			   struct uo_blk *n)
+{
+	n->prev = b;
+	n->next = b ? b->next : NULL;
+	if (b)
+		b->next = n;
+	if (n->next)
+		n->next->prev = n;
+	if (h->tail == b)
+		h->tail = n;
+}
+
+/* Puts fresh block n right before b. */
+static void blk_link_before(struct uo_blk *b, struct uo_blk *n)
+{
+	n->next = b;
+	n->prev = b->prev;
+	if (b->prev)
+		b->prev->next = n;
+	b->prev = n;
+}
+
+static void blk_unlink(struct uo_heap *h, struct uo_blk *b)
 {
 	if (b->prev)
 		b->prev->next = b->next;
-	else
-		h->bins[bin_of(bsize(b))] = b->next;
 	if (b->next)
 		b->next->prev = b->prev;
+	if (h->tail == b)
+		h->tail = b->prev;
 }
 
-/* Marks b free: flags, boundary tag and the next block's PREV_USED. */
-static void set_free(struct uo_heap *h, struct blk *b, size_t size)
+/*
+ * Makes the free block b exactly [start, start + size): the head before
+ * start and the tail after it become free blocks of their own.  Returns
+ * the block, out of its bin, or NULL (ENOMEM) for a record that could not
+ * be made.
+ */
+static struct uo_blk *blk_carve(struct uo_heap *h, struct uo_blk *b,
+				size_t start, size_t size)
 {
-	size_t end = off_of(h, b) + size;
+	size_t end = b->off + b->size;
+	struct uo_blk *head = NULL, *tail = NULL;
 
-	b->size_flags = size | (b->size_flags & F_PREV_USED);
-	if (end < h->top) {
-		struct blk *n = at(h, end);
+	if (start > b->off && !(head = blk_new(b->off, start - b->off)))
+		return NULL;
+	if (start + size < end &&
+	    !(tail = blk_new(start + size, end - start - size))) {
+		free(head);
+		return NULL;
+	}
+	bin_remove(h, b);
+	if (head) {
+		blk_link_before(b, head);
+		bin_insert(h, head);
+	}
+	b->off = start;
+	b->size = size;
+	if (tail) {
+		blk_link_after(h, b, tail);
+		bin_insert(h, tail);
+	}
+	return b;
+}
 
-		n->prev_size = size;
-		n->size_flags &= ~F_PREV_USED;
+/* A free block holding size bytes aligned to align, carved out; or NULL. */
+static struct uo_blk *blk_find(struct uo_heap *h, size_t size, size_t align)
+{
+	unsigned int i;
+	struct uo_blk *b;
+
+	for (i = bin_of(size); i < UO_HEAP_BINS; i++) {
+		for (b = h->bins[i]; b; b = b->fnext) {
+			size_t start = (b->off + align - 1) & ~(align - 1);
+
+			if (start + size <= b->off + b->size)
+				return blk_carve(h, b, start, size);
+		}
+	}
+	return NULL;
+}
+
+/* A block from the untouched top of the area (a gap before it is free). */
+static struct uo_blk *blk_from_top(struct uo_heap *h, size_t size,
+				   size_t align)
+{
+	size_t start = (h->top + align - 1) & ~(align - 1);
+	struct uo_blk *gap = NULL, *b;
+
+	if (start > h->cap || size > h->cap - start) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (start > h->top && !(gap = blk_new(h->top, start - h->top)))
+		return NULL;
+	b = blk_new(start, size);
+	if (!b) {
+		free(gap);
+		return NULL;
+	}
+	if (gap) {
+		blk_link_after(h, h->tail, gap);
+		bin_insert(h, gap);
+	}
+	blk_link_after(h, h->tail, b);
+	h->top = start + size;
+	return b;
+}
+
+static struct uo_blk *blk_alloc(struct uo_heap *h, size_t size, size_t align)
+{
+	struct uo_blk *b = blk_find(h, size, align);
+
+	if (!b)
+		b = blk_from_top(h, size, align);
+	return b;
+}
+
+/* Frees block b: merges with free neighbours, gives the tail to top. */
+static void blk_free(struct uo_heap *h, struct uo_blk *b)
+{
+	struct uo_blk *n = b->next, *p = b->prev;
+
+	if (n && n->kind == BLK_FREE) {
+		bin_remove(h, n);
+		b->size += n->size;
+		blk_unlink(h, n);
+		free(n);
+	}
+	if (p && p->kind == BLK_FREE) {
+		bin_remove(h, p);
+		p->size += b->size;
+		blk_unlink(h, b);
+		free(b);
+		b = p;
+	}
+	if (!b->next) {		/* the tail: back to the untouched top */
+		h->top = b->off;
+		blk_unlink(h, b);
+		free(b);
+		return;
+	}
+	bin_insert(h, b);
+}
+
+/* ---- slabs -------------------------------------------------------------- */
+
+static unsigned int class_of(size_t size)
+{
+	unsigned int c = 0;
+
+	while (class_size[c] < size)
+		c++;
+	return c;
+}
+
+static void partial_add(struct uo_heap *h, struct uo_slab *s)
+{
+	s->prev = NULL;
+	s->next = h->partial[s->cls];
+	if (s->next)
+		s->next->prev = s;
+	h->partial[s->cls] = s;
+}
+
+static void partial_del(struct uo_heap *h, struct uo_slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->partial[s->cls] = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+}
+
+static struct uo_slab *slab_new(struct uo_heap *h, unsigned int cls)
+{
+	unsigned int n = UO_HEAP_SLAB / class_size[cls];
+	struct uo_slab *s = calloc(1, sizeof(*s) + (n + 63) / 64 * 8);
+	struct uo_blk *b;
+
+	if (!s)
+		return NULL;
+	b = blk_alloc(h, UO_HEAP_SLAB, UO_HEAP_SLAB);
+	if (!b || table_put(h, slab_key(b->off), s)) {
+		if (b)
+			blk_free(h, b);
+		free(s);
+		return NULL;
+	}
+	b->kind = BLK_SLAB;
+	s->blk = b;
+	s->cls = cls;
+	s->nslots = s->nfree = n;
+	partial_add(h, s);
+	return s;
+}
+
+static void *slab_alloc(struct uo_heap *h, unsigned int cls)
+{
+	struct uo_slab *s = h->partial[cls];
+	unsigned int w, bit;
+
+	if (!s && !(s = slab_new(h, cls)))
+		return NULL;
+	for (w = 0; ~s->used[w] == 0; w++)
+		;
+	bit = (unsigned int)__builtin_ctzll(~s->used[w]);
+	s->used[w] |= 1ULL << bit;
+	if (!--s->nfree)
+		partial_del(h, s);
+	h->used += class_size[cls];
+	return h->base + s->blk->off + (size_t)(w * 64 + bit) * class_size[cls];
+}
+
+/* The slab and slot of a live small block at off, or NULL. */
+static struct uo_slab *slab_of(const struct uo_heap *h, size_t off,
+			       unsigned int *slot)
+{
+	struct uo_hslot *e = table_find(h, slab_key(off));
+	struct uo_slab *s;
+	size_t in;
+
+	if (!e)
+		return NULL;
+	s = e->val;
+	in = off - s->blk->off;
+	if (in % class_size[s->cls] || in / class_size[s->cls] >= s->nslots)
+		return NULL;
+	*slot = (unsigned int)(in / class_size[s->cls]);
+	if (!(s->used[*slot / 64] & 1ULL << (*slot % 64)))
+		return NULL;
+	return s;
+}
+
+static void slab_free(struct uo_heap *h, struct uo_slab *s, unsigned int slot)
+{
+	s->used[slot / 64] &= ~(1ULL << (slot % 64));
+	h->used -= class_size[s->cls];
+	if (!s->nfree++)
+		partial_add(h, s);
+	/* An empty slab goes back, unless it is its class's only room. */
+	if (s->nfree == s->nslots && (s->next || s->prev)) {
+		partial_del(h, s);
+		table_del(h, slab_key(s->blk->off));
+		blk_free(h, s->blk);
+		free(s);
 	}
 }
+
+/* ---- the interface --------------------------------------------------------- */
 
 void uo_heap_init(struct uo_heap *h, void *base, size_t cap)
 {
@@ -90,168 +418,156 @@ void uo_heap_init(struct uo_heap *h, void *base, size_t cap)
 	h->cap = cap & ~(UO_HEAP_ALIGN - 1);
 }
 
-static size_t request_size(size_t size)
+void uo_heap_destroy(struct uo_heap *h)
 {
-	size_t need;
+	struct uo_blk *b = h->tail, *p;
+	size_t i;
 
-	if (size > ((size_t)-1) / 2)
-		return 0;
-	need = (size + HDR + UO_HEAP_ALIGN - 1) & ~(UO_HEAP_ALIGN - 1);
-	return need < MIN_BLOCK ? MIN_BLOCK : need;
-}
-
-static struct blk *find_free(struct uo_heap *h, size_t need)
-{
-	unsigned int i;
-	struct blk *b;
-
-	for (i = bin_of(need); i < UO_HEAP_BINS; i++)
-		for (b = h->bins[i]; b; b = b->next)
-			if (bsize(b) >= need)
-				return b;
-	return NULL;
+	for (i = 0; i < h->tsize; i++)
+		if (h->table[i].key != EMPTY_KEY &&
+		    h->table[i].key != DEAD_KEY && (h->table[i].key & SLAB_TAG))
+			free(h->table[i].val);
+	for (; b; b = p) {
+		p = b->prev;
+		free(b);
+	}
+	free(h->table);
+	uo_heap_init(h, h->base, h->cap);
 }
 
 void *uo_heap_alloc(struct uo_heap *h, size_t size)
 {
-	size_t need = request_size(size);
-	struct blk *b;
+	struct uo_blk *b;
+	size_t need;
 
-	if (!need || !size) {
+	if (!size) {
 		errno = EINVAL;
 		return NULL;
 	}
-	b = find_free(h, need);
-	if (b) {
-		size_t have = bsize(b);
-
-		bin_remove(h, b);
-		if (have - need >= MIN_BLOCK) {
-			struct blk *rest = at(h, off_of(h, b) + need);
-
-			rest->size_flags = F_PREV_USED;
-			set_free(h, rest, have - need);
-			bin_insert(h, rest);
-			have = need;
-		} else if (off_of(h, b) + have < h->top) {
-			at(h, off_of(h, b) + have)->size_flags |= F_PREV_USED;
-		}
-		b->size_flags = have | F_USED | (b->size_flags & F_PREV_USED);
-	} else {
-		if (need > h->cap - h->top) {
-			errno = ENOMEM;
-			return NULL;
-		}
-		b = at(h, h->top);
-		/* The block below top is always in use (free ones merge). */
-		b->size_flags = need | F_USED | F_PREV_USED;
-		h->top += need;
+	if (size > h->cap) {
+		errno = ENOMEM;
+		return NULL;
 	}
-	h->used += bsize(b) - HDR;
-	return (unsigned char *)b + HDR;
+	if (size <= UO_HEAP_SMALL)
+		return slab_alloc(h, class_of(size));
+	need = (size + UNIT - 1) & ~(UNIT - 1);
+	b = blk_alloc(h, need, UNIT);
+	if (!b)
+		return NULL;
+	if (table_put(h, b->off, b)) {
+		blk_free(h, b);
+		return NULL;
+	}
+	b->kind = BLK_USED;
+	h->used += b->size;
+	return h->base + b->off;
 }
 
-/* Validates that ptr is the payload of a live block. */
-static struct blk *live_block(const struct uo_heap *h, const void *ptr)
+/* The live large block at off, or NULL. */
+static struct uo_blk *blk_of(const struct uo_heap *h, size_t off)
+{
+	struct uo_hslot *e = table_find(h, off);
+
+	return e && ((struct uo_blk *)e->val)->kind == BLK_USED ? e->val : NULL;
+}
+
+/* ptr's offset if it points into the carved part of the area, else -1. */
+static size_t off_of(const struct uo_heap *h, const void *ptr)
 {
 	const unsigned char *p = ptr;
-	size_t off, size;
-	struct blk *b;
 
-	if (!p || p < h->base + HDR || p >= h->base + h->top)
-		return NULL;
-	off = (size_t)(p - h->base) - HDR;
-	if (off & (UO_HEAP_ALIGN - 1))
-		return NULL;
-	b = at(h, off);
-	size = bsize(b);
-	if (!(b->size_flags & F_USED) || size < MIN_BLOCK ||
-	    size > h->top - off)
-		return NULL;
-	return b;
+	if (!p || p < h->base || p >= h->base + h->top ||
+	    (size_t)(p - h->base) % UNIT)
+		return (size_t)-1;
+	return (size_t)(p - h->base);
 }
 
 int uo_heap_free(struct uo_heap *h, void *ptr)
 {
-	struct blk *b = live_block(h, ptr);
-	size_t off, size;
+	size_t off = off_of(h, ptr);
+	unsigned int slot;
+	struct uo_slab *s;
+	struct uo_blk *b;
 
-	if (!b) {
-		errno = EINVAL;
-		return -1;
-	}
-	off = off_of(h, b);
-	size = bsize(b);
-	h->used -= size - HDR;
-
-	if (off + size < h->top) {
-		struct blk *n = at(h, off + size);
-
-		if (!(n->size_flags & F_USED)) {
-			bin_remove(h, n);
-			size += bsize(n);
-		}
-	}
-	if (!(b->size_flags & F_PREV_USED)) {
-		struct blk *p = at(h, off - b->prev_size);
-
-		bin_remove(h, p);
-		size += b->prev_size;
-		off -= b->prev_size;
-		b = p;
-	}
-	if (off + size == h->top) {
-		h->top = off;	/* give the tail back to the wilderness */
+	if (off == (size_t)-1)
+		goto bad;
+	s = slab_of(h, off, &slot);
+	if (s) {
+		slab_free(h, s, slot);
 		return 0;
 	}
-	b->size_flags &= F_PREV_USED;
-	set_free(h, b, size);
-	bin_insert(h, b);
+	b = blk_of(h, off);
+	if (!b)
+		goto bad;
+	table_del(h, off);
+	h->used -= b->size;
+	blk_free(h, b);
 	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
 }
 
 size_t uo_heap_block_size(const struct uo_heap *h, const void *ptr)
 {
-	const struct blk *b = live_block(h, ptr);
+	size_t off = off_of(h, ptr);
+	unsigned int slot;
+	struct uo_slab *s;
+	struct uo_blk *b;
 
-	return b ? bsize(b) - HDR : 0;
+	if (off == (size_t)-1)
+		return 0;
+	s = slab_of(h, off, &slot);
+	if (s)
+		return class_size[s->cls];
+	b = blk_of(h, off);
+	return b ? b->size : 0;
 }
 
 int uo_heap_check(const struct uo_heap *h)
 {
-	size_t off = 0, used = 0, nfree = 0, binned = 0;
-	int prev_used = 1;
-	unsigned int i;
+	size_t off = 0, used = 0, nfree = 0, binned = 0, live = 0, i;
+	const struct uo_blk *b, *prev = NULL;
 
-	while (off < h->top) {
-		const struct blk *b = at(h, off);
-		size_t size = bsize(b);
-
-		if (size < MIN_BLOCK || size > h->top - off || (size & F_MASK))
+	for (b = h->tail; b && b->prev; b = b->prev)
+		;
+	for (; b; prev = b, b = b->next) {
+		if (b->off != off || !b->size || b->size % UNIT ||
+		    b->prev != prev)
 			return -1;
-		if (!!(b->size_flags & F_PREV_USED) != prev_used)
-			return -1;
-		prev_used = !!(b->size_flags & F_USED);
-		if (prev_used) {
-			used += size - HDR;
-		} else {
-			if (off + size < h->top &&
-			    at(h, off + size)->prev_size != size)
-				return -1;
+		if (b->kind == BLK_FREE) {
+			if (prev && prev->kind == BLK_FREE)
+				return -2;	/* should have merged */
 			nfree++;
-		}
-		off += size;
-	}
-	if (off != h->top || used != h->used || !prev_used)
-		return -1;
-	for (i = 0; i < UO_HEAP_BINS; i++) {
-		const struct blk *b;
+		} else if (b->kind == BLK_USED) {
+			if (!table_find(h, b->off))
+				return -3;
+			used += b->size;
+			live++;
+		} else {
+			const struct uo_hslot *e = table_find(h, slab_key(b->off));
+			const struct uo_slab *s = e ? e->val : NULL;
 
-		for (b = h->bins[i]; b; b = b->next) {
-			if (bin_of(bsize(b)) != i || (b->size_flags & F_USED))
-				return -1;
+			if (!s || s->blk != b || b->size != UO_HEAP_SLAB ||
+			    b->off % UO_HEAP_SLAB)
+				return -4;
+			used += (size_t)(s->nslots - s->nfree) *
+				class_size[s->cls];
+			live++;
+		}
+		off += b->size;
+	}
+	if (off != h->top || (prev && prev->kind == BLK_FREE) ||
+	    prev != h->tail)
+		return -5;
+	for (i = 0; i < UO_HEAP_BINS; i++)
+		for (b = h->bins[i]; b; b = b->fnext) {
+			if (b->kind != BLK_FREE || bin_of(b->size) != i)
+				return -6;
 			binned++;
 		}
-	}
-	return binned == nfree ? 0 : -1;
+	for (i = 0; i < h->tsize; i++)
+		if (h->table[i].key != EMPTY_KEY && h->table[i].key != DEAD_KEY)
+			live--;
+	return binned == nfree && used == h->used && !live ? 0 : -7;
 }

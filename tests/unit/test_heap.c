@@ -7,11 +7,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <cmocka.h>
 
 #include "../../libuorbit/heap.h"
 
-#define CAP (1 << 20)
+#define CAP	(4 << 20)
+#define BIG	3000	/* over UO_HEAP_SMALL: a block, not a slab slot */
 
 static unsigned char *arena;
 
@@ -19,7 +21,8 @@ static int setup(void **state)
 {
 	struct uo_heap *h = malloc(sizeof(*h));
 
-	arena = aligned_alloc(4096, CAP);
+	arena = mmap(NULL, CAP, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	uo_heap_init(h, arena, CAP);
 	*state = h;
 	return 0;
@@ -27,8 +30,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	uo_heap_destroy(*state);
 	free(*state);
-	free(arena);
+	munmap(arena, CAP);
 	return 0;
 }
 
@@ -37,16 +41,69 @@ static void alloc_is_aligned_inside_and_disjoint(void **state)
 	struct uo_heap *h = *state;
 	unsigned char *a = uo_heap_alloc(h, 1);
 	unsigned char *b = uo_heap_alloc(h, 100);
+	unsigned char *c = uo_heap_alloc(h, BIG);
 
 	assert_non_null(a);
 	assert_non_null(b);
+	assert_non_null(c);
 	assert_int_equal((uintptr_t)a % 16, 0);
 	assert_int_equal((uintptr_t)b % 16, 0);
-	assert_true(a >= arena && b + 100 <= arena + CAP);
-	assert_true(a + uo_heap_block_size(h, a) <= b);
-	memset(a, 0xaa, 1);
-	memset(b, 0xbb, 100);
-	assert_int_equal(a[0], 0xaa);
+	assert_int_equal((uintptr_t)c % 16, 0);
+	assert_true(a >= arena && b + 100 <= arena + CAP &&
+		    c + BIG <= arena + CAP);
+	assert_true(uo_heap_block_size(h, a) >= 1);
+	assert_true(uo_heap_block_size(h, b) >= 100);
+	assert_true(uo_heap_block_size(h, c) >= BIG);
+	assert_true(a + uo_heap_block_size(h, a) <= b ||
+		    b + uo_heap_block_size(h, b) <= a);
+	assert_true(c >= b + 100 || c + BIG <= b);
+	assert_int_equal(uo_heap_check(h), 0);
+}
+
+/* The allocator never touches the area: it works over PROT_NONE memory. */
+static void area_memory_is_never_touched(void **state)
+{
+	struct uo_heap *h = *state;
+	void *p[64];
+	int i, round;
+
+	assert_int_equal(mprotect(arena, CAP, PROT_NONE), 0);
+	for (round = 0; round < 10; round++) {
+		for (i = 0; i < 64; i++) {
+			p[i] = uo_heap_alloc(h, i % 2 ? 24 : 5000 + i);
+			assert_non_null(p[i]);
+		}
+		for (i = 0; i < 64; i += 2 + round % 2)
+			assert_int_equal(uo_heap_free(h, p[i]), 0);
+		for (i = 0; i < 64; i += 2 + round % 2)
+			assert_non_null(p[i] = uo_heap_alloc(h, 700));
+		for (i = 0; i < 64; i++)
+			assert_int_equal(uo_heap_free(h, p[i]), 0);
+		assert_int_equal(uo_heap_check(h), 0);
+	}
+	assert_int_equal(mprotect(arena, CAP, PROT_READ | PROT_WRITE), 0);
+}
+
+/* Whatever the area holds (an orbit's scribbling), the heap is unaffected. */
+static void scribbled_area_keeps_the_heap_intact(void **state)
+{
+	struct uo_heap *h = *state;
+	unsigned char *p[100];
+	int i;
+
+	for (i = 0; i < 100; i++)
+		p[i] = uo_heap_alloc(h, 16 + i * 61);
+	for (i = 0; i < 100; i += 3)
+		uo_heap_free(h, p[i]);
+	memset(arena, 0x41, h->top);
+	for (i = 0; i < 100; i += 3) {
+		p[i] = uo_heap_alloc(h, 16 + i * 61);
+		assert_true(p[i] >= arena && p[i] + 16 + i * 61 <= arena + CAP);
+	}
+	assert_int_equal(uo_heap_check(h), 0);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(uo_heap_free(h, p[i]), 0);
+	assert_int_equal(h->used, 0);
 	assert_int_equal(uo_heap_check(h), 0);
 }
 
@@ -58,14 +115,14 @@ static void free_then_reuse_and_coalesce(void **state)
 	int i;
 
 	for (i = 0; i < 8; i++)
-		p[i] = uo_heap_alloc(h, 200);
+		p[i] = uo_heap_alloc(h, BIG);
 	top = h->top;
 	/* Free 1..6 (not the neighbours 0 and 7): they merge into one. */
 	for (i = 1; i < 7; i++)
 		assert_int_equal(uo_heap_free(h, p[i]), 0);
 	assert_int_equal(uo_heap_check(h), 0);
 	/* A block as large as the merged hole fits without growing. */
-	assert_non_null(uo_heap_alloc(h, 6 * 200));
+	assert_non_null(uo_heap_alloc(h, 6 * BIG));
 	assert_int_equal(h->top, top);
 	assert_int_equal(uo_heap_check(h), 0);
 }
@@ -73,8 +130,8 @@ static void free_then_reuse_and_coalesce(void **state)
 static void freeing_the_tail_returns_to_top(void **state)
 {
 	struct uo_heap *h = *state;
-	void *a = uo_heap_alloc(h, 64);
-	void *b = uo_heap_alloc(h, 64);
+	void *a = uo_heap_alloc(h, BIG);
+	void *b = uo_heap_alloc(h, BIG);
 
 	assert_int_equal(uo_heap_free(h, b), 0);
 	assert_int_equal(uo_heap_free(h, a), 0);
@@ -83,47 +140,77 @@ static void freeing_the_tail_returns_to_top(void **state)
 	assert_int_equal(uo_heap_check(h), 0);
 }
 
+static void empty_slabs_are_given_back(void **state)
+{
+	struct uo_heap *h = *state;
+	void *p[4096];
+	int i;
+
+	for (i = 0; i < 4096; i++)	/* 4096 * 32 bytes: 8 slabs */
+		assert_non_null(p[i] = uo_heap_alloc(h, 32));
+	assert_true(h->top >= 8 * UO_HEAP_SLAB);
+	for (i = 0; i < 4096; i++)
+		assert_int_equal(uo_heap_free(h, p[i]), 0);
+	/* At most one empty slab stays for the class. */
+	assert_true(h->top <= UO_HEAP_SLAB * 2);
+	assert_int_equal(h->used, 0);
+	assert_int_equal(uo_heap_check(h), 0);
+}
+
 static void exhaustion_sets_enomem(void **state)
 {
 	struct uo_heap *h = *state;
+	void *a;
 
-	assert_null(uo_heap_alloc(h, CAP));
+	assert_null(uo_heap_alloc(h, CAP + 1));
 	assert_int_equal(errno, ENOMEM);
-	assert_non_null(uo_heap_alloc(h, CAP - 64));
-	assert_null(uo_heap_alloc(h, 64));
+	a = uo_heap_alloc(h, CAP - 64);
+	assert_non_null(a);
+	assert_null(uo_heap_alloc(h, BIG));
 	assert_int_equal(errno, ENOMEM);
+	assert_null(uo_heap_alloc(h, 16));	/* no room for a slab either */
+	assert_int_equal(errno, ENOMEM);
+	assert_int_equal(uo_heap_free(h, a), 0);
+	assert_non_null(uo_heap_alloc(h, 16));
+	assert_int_equal(uo_heap_check(h), 0);
 }
 
 static void bad_sizes_and_pointers_are_rejected(void **state)
 {
 	struct uo_heap *h = *state;
-	unsigned char *a;
+	unsigned char *a, *b;
 
 	assert_null(uo_heap_alloc(h, 0));
 	assert_int_equal(errno, EINVAL);
 	assert_null(uo_heap_alloc(h, SIZE_MAX));
-	assert_int_equal(errno, EINVAL);
+	assert_int_equal(errno, ENOMEM);
 	a = uo_heap_alloc(h, 48);
+	b = uo_heap_alloc(h, BIG);
 	assert_int_equal(uo_heap_free(h, NULL), -1);
-	assert_int_equal(uo_heap_free(h, a + 16), -1);
+	assert_int_equal(uo_heap_free(h, a + 16), -1);	/* a free slot */
+	assert_int_equal(uo_heap_free(h, a + 8), -1);	/* inside a slot */
+	assert_int_equal(uo_heap_free(h, b + 16), -1);	/* inside a block */
 	assert_int_equal(uo_heap_free(h, arena + CAP + 64), -1);
 	assert_int_equal(uo_heap_free(h, a), 0);
-	/* Double free of the (now top-merged) block is detected. */
-	assert_int_equal(uo_heap_free(h, a), -1);
+	assert_int_equal(uo_heap_free(h, a), -1);	/* double free */
 	assert_int_equal(errno, EINVAL);
+	assert_int_equal(uo_heap_free(h, b), 0);
+	assert_int_equal(uo_heap_free(h, b), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(uo_heap_block_size(h, b), 0);
 	assert_int_equal(uo_heap_check(h), 0);
 }
 
 static void random_workload_keeps_invariants(void **state)
 {
 	struct uo_heap *h = *state;
-	void *live[256] = { 0 };
-	size_t sz[256];
+	void *live[512] = { 0 };
+	size_t sz[512];
 	int i;
 
 	srand(42);
-	for (i = 0; i < 20000; i++) {
-		int k = rand() % 256;
+	for (i = 0; i < 40000; i++) {
+		int k = rand() % 512;
 
 		if (live[k]) {
 			unsigned char *c = live[k];
@@ -134,7 +221,7 @@ static void random_workload_keeps_invariants(void **state)
 			assert_int_equal(uo_heap_free(h, live[k]), 0);
 			live[k] = NULL;
 		} else {
-			sz[k] = 1 + rand() % 3000;
+			sz[k] = 1 + rand() % (rand() % 4 ? 600 : 9000);
 			live[k] = uo_heap_alloc(h, sz[k]);
 			assert_non_null(live[k]);
 			assert_true(uo_heap_block_size(h, live[k]) >= sz[k]);
@@ -143,10 +230,10 @@ static void random_workload_keeps_invariants(void **state)
 		if (i % 1000 == 0)
 			assert_int_equal(uo_heap_check(h), 0);
 	}
-	for (i = 0; i < 256; i++)
+	for (i = 0; i < 512; i++)
 		if (live[i])
 			assert_int_equal(uo_heap_free(h, live[i]), 0);
-	assert_int_equal(h->top, 0);
+	assert_int_equal(h->used, 0);
 	assert_int_equal(uo_heap_check(h), 0);
 }
 
@@ -154,8 +241,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(alloc_is_aligned_inside_and_disjoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(area_memory_is_never_touched, setup, teardown),
+		cmocka_unit_test_setup_teardown(scribbled_area_keeps_the_heap_intact, setup, teardown),
 		cmocka_unit_test_setup_teardown(free_then_reuse_and_coalesce, setup, teardown),
 		cmocka_unit_test_setup_teardown(freeing_the_tail_returns_to_top, setup, teardown),
+		cmocka_unit_test_setup_teardown(empty_slabs_are_given_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(exhaustion_sets_enomem, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_sizes_and_pointers_are_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(random_workload_keeps_invariants, setup, teardown),
