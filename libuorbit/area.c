@@ -7,6 +7,11 @@
  * area is carved from it, so the address an area has in main is free in
  * every orbit too (orbits descend from the spawner and inherit the
  * reservation) and can be mapped there at the same address.
+ *
+ * A fork child (the spawner, each orbit, a plain fork of main) forgets the
+ * window: it keeps the reservation, where an orbit maps its views of
+ * main's areas, but areas of its own (an orbit's nested ones) come from a
+ * window it reserves for itself, so they never collide with those views.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -72,11 +77,20 @@ int uo_va_reserve(void)
 	return ret;
 }
 
-/* Lock-free: the window never moves once reserved (usable after fork). */
+/* Lock-free: the window never moves once reserved. */
 void uo_va_window(void **base, size_t *size)
 {
 	*base = va_base;
 	*size = va_size;
+}
+
+/* In a fork child: the inherited window is the parent's (still reserved). */
+void uo_va_forget(void)
+{
+	pthread_mutex_init(&va_lock, NULL);
+	va_base = NULL;
+	va_size = va_top = 0;
+	va_nholes = 0;
 }
 
 /* Areas start 2 MiB aligned: whole page-table pages per area. */
@@ -170,9 +184,12 @@ struct orbit_area *orbit_area_create_ex(size_t init_size, size_t max_size,
 		errno = EINVAL;
 		return NULL;
 	}
+	if (ob && uo_own(ob, ob->epoch))
+		return NULL;
 	area = calloc(1, sizeof(*area));
 	if (!area)
 		return NULL;
+	area->epoch = uo_epoch;
 	area->base = va_alloc(max_size);
 	if (!area->base) {
 		free(area);
@@ -208,24 +225,44 @@ int orbit_area_bind(struct orbit_area *area, struct orbit *ob)
 	struct orbit_bind b;
 	int fd;
 
-	fd = uo_ctx_fd_for(area && ob ? area : NULL);
+	if (!ob) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (uo_own(ob, ob->epoch))
+		return -1;
+	fd = uo_ctx_fd_for(area, area ? area->epoch : 0);
 	if (fd < 0)
 		return -1;
+	memset(&b, 0, sizeof(b));
 	b.area_id = area->id;
 	b.orbit_id = ob->id;
 	return ioctl(fd, ORBIT_IOC_AREA_BIND, &b) < 0 ? -1 : 0;
 }
 
+/*
+ * In a fork child, a handle inherited from the parent is only the child's
+ * copy of it: destroying it frees the copy (the area is not the child's).
+ */
 int orbit_area_destroy(struct orbit_area *area)
 {
+	struct orbit_ref ref;
 	int fd;
 
-	fd = uo_ctx_fd_for(area);
-	if (fd < 0)
+	if (!area) {
+		errno = EINVAL;
 		return -1;
-	if (ioctl(fd, ORBIT_IOC_AREA_DESTROY, &area->id) < 0)
-		return -1;
-	va_release(area->base, area->size);
+	}
+	if (area->epoch == uo_epoch) {
+		fd = uo_ctx_fd();
+		if (fd < 0)
+			return -1;
+		memset(&ref, 0, sizeof(ref));
+		ref.id = area->id;
+		if (ioctl(fd, ORBIT_IOC_AREA_DESTROY, &ref) < 0)
+			return -1;
+		va_release(area->base, area->size);
+	}
 	uo_heap_destroy(&area->heap);
 	pthread_mutex_destroy(&area->lock);
 	free(area);
@@ -236,10 +273,8 @@ void *orbit_alloc(struct orbit_area *area, size_t size)
 {
 	void *p;
 
-	if (!area) {
-		errno = EINVAL;
+	if (uo_own(area, area ? area->epoch : 0))
 		return NULL;
-	}
 	pthread_mutex_lock(&area->lock);
 	p = uo_heap_alloc(&area->heap, size);
 	pthread_mutex_unlock(&area->lock);
@@ -248,7 +283,7 @@ void *orbit_alloc(struct orbit_area *area, size_t size)
 
 void orbit_free(struct orbit_area *area, void *ptr)
 {
-	if (!area || !ptr)
+	if (!ptr || uo_own(area, area ? area->epoch : 0))
 		return;
 	pthread_mutex_lock(&area->lock);
 	uo_heap_free(&area->heap, ptr);

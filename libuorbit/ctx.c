@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The main program's context: one /dev/orbit descriptor per process,
- * opened and handshaken on first use, dropped in fork children (a child is
- * a different thread group and may not use its parent's orbits).
+ * opened and handshaken on first use.  A fork child (the spawner, every
+ * orbit, a plain fork of main) is another main: it drops the inherited
+ * descriptor and every handle it inherited (a new epoch), and opens its
+ * own context when it first needs one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,11 +14,13 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "update.h"
 
 static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static int ctx_fd = -1;
 struct orbit_api uo_api;
+unsigned long uo_epoch = 1;
 
 static void ctx_atfork_child(void)
 {
@@ -24,6 +28,8 @@ static void ctx_atfork_child(void)
 	if (ctx_fd >= 0)
 		close(ctx_fd);
 	ctx_fd = -1;
+	uo_epoch++;
+	uo_va_forget();
 }
 
 static void ctx_register_atfork(void)
@@ -31,43 +37,62 @@ static void ctx_register_atfork(void)
 	pthread_atfork(NULL, NULL, ctx_atfork_child);
 }
 
-int uo_ctx_fd(void)
+/* Opens and handshakes; -1 with ENODEV (no module) or EPROTO (its ABI). */
+static int ctx_open(void)
 {
 	struct orbit_api api;
 	int fd, err;
 
-	pthread_once(&atfork_once, ctx_register_atfork);
-	pthread_mutex_lock(&ctx_lock);
-	if (ctx_fd >= 0) {
-		fd = ctx_fd;
-		goto out;
-	}
 	fd = open(UO_DEVICE, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		goto out;
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENXIO)
+			errno = ENODEV;
+		return -1;
+	}
 	memset(&api, 0, sizeof(api));
 	api.api = ORBIT_API_VERSION;
+	api.features = UO_FEATURES;
 	if (ioctl(fd, ORBIT_IOC_API, &api) < 0) {
 		err = errno;
 		close(fd);
-		errno = err == EINVAL ? EPROTO : err;
-		fd = -1;
-		goto out;
+		errno = err == EINVAL || err == ENOTTY ? EPROTO : err;
+		return -1;
 	}
 	uo_api = api;
-	ctx_fd = fd;
-out:
+	if (api.max_update)
+		uo_update_limit = api.max_update;
+	return fd;
+}
+
+int uo_ctx_fd(void)
+{
+	int fd;
+
+	pthread_once(&atfork_once, ctx_register_atfork);
+	pthread_mutex_lock(&ctx_lock);
+	if (ctx_fd < 0)
+		ctx_fd = ctx_open();
+	fd = ctx_fd;
 	pthread_mutex_unlock(&ctx_lock);
 	return fd;
 }
 
-int uo_ctx_fd_for(const void *obj)
+int uo_own(const void *obj, unsigned long epoch)
 {
 	if (!obj) {
 		errno = EINVAL;
 		return -1;
 	}
-	return uo_ctx_fd();
+	if (epoch != uo_epoch) {
+		errno = EBADF;	/* a handle inherited across fork() */
+		return -1;
+	}
+	return 0;
+}
+
+int uo_ctx_fd_for(const void *obj, unsigned long epoch)
+{
+	return uo_own(obj, epoch) ? -1 : uo_ctx_fd();
 }
 
 int orbit_module_stats(struct orbit_module_stats *st)
@@ -80,8 +105,11 @@ int orbit_module_stats(struct orbit_module_stats *st)
 		return -1;
 	}
 	fd = open(UO_DEVICE, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENXIO)
+			errno = ENODEV;
 		return -1;
+	}
 	ret = ioctl(fd, ORBIT_IOC_STATS, &ks);
 	err = errno;
 	close(fd);

@@ -36,6 +36,7 @@ struct orbit *orbit_create_ex(const char *name, orbit_entry entry,
 	ob = calloc(1, sizeof(*ob));
 	if (!ob)
 		return NULL;
+	ob->epoch = uo_epoch;
 	ob->entry = entry;
 	ob->init = init;
 	if (attr)
@@ -48,14 +49,17 @@ struct orbit *orbit_create_ex(const char *name, orbit_entry entry,
 	pthread_mutex_init(&ob->lock, NULL);
 	memset(&req, 0, sizeof(req));
 	memcpy(req.name, ob->name, sizeof(req.name));
+	req.flags = ORBIT_CREATE_CLOEXEC;
 	req.timeout_ns = ob->attr.timeout_ns;
 	if (ioctl(fd, ORBIT_IOC_CREATE, &req) < 0)
 		goto fail;
 	ob->id = req.id;
 	if (uo_spawn(ob, req.orbit_fd, &pid)) {
+		struct orbit_ref ref = { .id = ob->id };
+
 		err = errno;
 		close(req.orbit_fd);
-		ioctl(fd, ORBIT_IOC_DESTROY, &ob->id);
+		ioctl(fd, ORBIT_IOC_DESTROY, &ref);
 		errno = err;
 		goto fail;
 	}
@@ -97,6 +101,7 @@ int uo_orbit_restart(struct orbit *ob)
 		goto out;
 	memset(&req, 0, sizeof(req));
 	req.id = ob->id;
+	req.flags = ORBIT_CREATE_CLOEXEC;
 	if (ioctl(fd, ORBIT_IOC_RESPAWN, &req) < 0) {
 		/* EBUSY: another thread restarted it already. */
 		err = errno == EBUSY ? 0 : errno;
@@ -116,15 +121,31 @@ out:
 	return ret;
 }
 
+/*
+ * In a fork child, a handle inherited from the parent is only the child's
+ * copy of it: destroying it frees the copy, the parent's orbit lives on.
+ */
 int orbit_destroy(struct orbit *ob)
 {
+	struct orbit_ref ref;
 	int fd;
 
-	fd = uo_ctx_fd_for(ob);
-	if (fd < 0)
+	if (!ob) {
+		errno = EINVAL;
 		return -1;
-	if (ioctl(fd, ORBIT_IOC_DESTROY, &ob->id) < 0)
-		return -1;
+	}
+	if (ob->epoch == uo_epoch) {
+		fd = uo_ctx_fd();
+		if (fd < 0)
+			return -1;
+		memset(&ref, 0, sizeof(ref));
+		ref.id = ob->id;
+		if (ioctl(fd, ORBIT_IOC_DESTROY, &ref) < 0)
+			return -1;
+		/* What this thread's last sync call left goes with it. */
+		if (uo_last_sync_call && uo_last_sync_orbit == ob->id)
+			uo_release_sync_updates();
+	}
 	pthread_mutex_destroy(&ob->lock);
 	free(ob);
 	return 0;
@@ -149,21 +170,30 @@ int uo_wait_call(uint64_t call_id, long *retval)
 	return 0;
 }
 
+#define STACK_IDS	16
+
 static int issue(struct orbit *ob, uint32_t flags, size_t narea,
 		 struct orbit_area **areas, orbit_entry func_once,
 		 void *arg, size_t argsize, struct orbit_call_req *req)
 {
-	uint32_t ids[64];
+	uint32_t stack_ids[STACK_IDS], *ids = stack_ids;
 	size_t i;
-	int fd, err, tries;
+	int fd, err, tries, ret = -1;
 
-	fd = uo_ctx_fd_for(ob);
+	memset(req, 0, sizeof(*req));
+	fd = uo_ctx_fd_for(ob, ob ? ob->epoch : 0);
 	if (fd < 0)
 		return -1;
 	err = uo_check_call_args(narea, areas, arg, argsize,
-				 uo_api.max_arg_size,
-				 uo_api.max_call_areas < 64 ? uo_api.max_call_areas
-							    : 64);
+				 uo_api.max_arg_size, uo_api.max_call_areas);
+	for (i = 0; !err && i < narea; i++)
+		if (areas[i]->epoch != uo_epoch)
+			err = EBADF;
+	if (!err && narea > STACK_IDS) {
+		ids = malloc(narea * sizeof(*ids));
+		if (!ids)
+			err = ENOMEM;
+	}
 	if (err) {
 		errno = err;
 		return -1;
@@ -179,16 +209,24 @@ static int issue(struct orbit *ob, uint32_t flags, size_t narea,
 	req->argsize = (uint32_t)argsize;
 	req->arg = (uintptr_t)arg;
 	for (tries = 0;; tries++) {
-		if (ioctl(fd, ORBIT_IOC_CALL, req) == 0)
-			return 0;
+		if (ioctl(fd, ORBIT_IOC_CALL, req) == 0) {
+			ret = 0;
+			break;
+		}
 		/*
 		 * Dead before the call was queued: restart per policy (a few
 		 * times at most, for an orbit whose init keeps crashing).
 		 */
 		if (errno != ESRCH || req->call_id || tries == RESTART_TRIES ||
 		    uo_orbit_restart(ob))
-			return -1;
+			break;
 	}
+	if (ids != stack_ids) {
+		err = errno;
+		free(ids);
+		errno = err;
+	}
+	return ret;
 }
 
 long orbit_call(struct orbit *ob, size_t narea, struct orbit_area **areas,
@@ -241,6 +279,7 @@ struct orbit_future *orbit_call_async(struct orbit *ob, int flags,
 		errno = 0;
 		return NULL;
 	}
+	f->epoch = uo_epoch;
 	f->call_id = req.call_id;
 	f->orbit_id = ob->id;
 	return f;
@@ -250,10 +289,8 @@ int orbit_future_get(struct orbit_future *f, long *retval)
 {
 	int ret;
 
-	if (!f) {
-		errno = EINVAL;
+	if (uo_own(f, f ? f->epoch : 0))
 		return -1;
-	}
 	ret = uo_wait_call(f->call_id, retval);
 	free(f);
 	return ret;

@@ -14,7 +14,6 @@
 #include "update.h"
 
 #define PULL_FIRST	4096	/* first guess at an update's size */
-#define CHECK_BATCH	4096	/* the module's ORBIT_IOC_CHECK limit */
 
 __thread uint64_t uo_last_sync_call;
 __thread uint32_t uo_last_sync_orbit;
@@ -62,6 +61,8 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 		errno = EINVAL;
 		return -1;
 	}
+	if (f && uo_own(f, f->epoch))
+		return -1;
 	if (fd < 0)
 		return -1;
 	memset(&req, 0, sizeof(req));
@@ -149,7 +150,8 @@ int orbit_apply(struct orbit_update *u)
 		for (done = 0, ret = 0; done < n && ret == 0; done += req.count) {
 			memset(&req, 0, sizeof(req));
 			req.orbit_id = u->origin;
-			req.count = n - done < CHECK_BATCH ? n - done : CHECK_BATCH;
+			req.count = n - done < ORBIT_CHECK_MAX ? n - done :
+							      ORBIT_CHECK_MAX;
 			req.entries = (uintptr_t)(ents + done);
 			ret = ioctl(fd, ORBIT_IOC_CHECK, &req);
 		}

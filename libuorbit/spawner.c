@@ -172,17 +172,14 @@ static pid_t spawn_orbit(const struct spawn_req *req, int fd)
 	return err ? err : pid;
 }
 
-static __attribute__((noreturn)) void spawner_main(void)
+/* base, size: main's area window, as it was before the fork. */
+static __attribute__((noreturn)) void spawner_main(void *base, size_t size)
 {
-	void *base;
-	size_t size;
-
 	prctl(PR_SET_NAME, "orbit-spawner");
 	reset_signals();
 	/* Orbits are reaped by nobody: no zombies. */
 	signal(SIGCHLD, SIG_IGN);
 	/* Areas (not inherited) leave holes: reserve the whole window again. */
-	uo_va_window(&base, &size);
 	if (base)
 		mmap(base, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
 		     MAP_NORESERVE | MAP_FIXED, -1, 0);
@@ -232,6 +229,9 @@ static void spawner_stop_locked(void)
 static int spawner_start_locked(void)
 {
 	int ctx = uo_ctx_fd(), sv[2];
+	struct orbit_spawner req;
+	void *base;
+	size_t size;
 	pid_t pid;
 
 	if (ctx < 0 || uo_va_reserve())
@@ -239,6 +239,7 @@ static int spawner_start_locked(void)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	spawner_adds = loaded_objects();
+	uo_va_window(&base, &size);
 	pid = fork();
 	if (pid < 0) {
 		close(sv[0]);
@@ -250,13 +251,15 @@ static int spawner_start_locked(void)
 			_exit(127);
 		/* Nothing of main's but stdio and the socket. */
 		close_range(SPAWNER_FD + 1, ~0U, 0);
-		spawner_main();
+		spawner_main(base, size);
 	}
 	close(sv[1]);
 	spawner_sock = sv[0];
 	spawner_pid = pid;
 	/* The module kills the spawner when main goes away. */
-	ioctl(ctx, ORBIT_IOC_SPAWNER, &(int32_t){ pid });
+	memset(&req, 0, sizeof(req));
+	req.pid = pid;
+	ioctl(ctx, ORBIT_IOC_SPAWNER, &req);
 	return 0;
 }
 

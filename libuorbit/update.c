@@ -10,6 +10,8 @@
 
 #define ENTRY_HDR	sizeof(struct orbit_update_entry)
 
+size_t uo_update_limit = UO_UPDATE_MAX;
+
 static size_t entry_span(size_t len)
 {
 	return ENTRY_HDR + ((len + 7) & ~(size_t)7);
@@ -71,7 +73,8 @@ static struct orbit_update_entry *append(struct orbit_update *u,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (len > UO_UPDATE_MAX || u->len + entry_span(len) > UO_UPDATE_MAX) {
+	if (len > uo_update_limit ||
+	    u->len + entry_span(len) > uo_update_limit) {
 		errno = EMSGSIZE;
 		return NULL;
 	}

@@ -11,7 +11,12 @@
 
 #include "orbit.h"
 
-#define UO_UPDATE_MAX	(64UL << 20)	/* bytes per update (EMSGSIZE) */
+/*
+ * Bytes per update (EMSGSIZE beyond): the module's limit, from the
+ * handshake (an orbit inherits its main's), else a default.
+ */
+#define UO_UPDATE_MAX	(16UL << 20)
+extern size_t uo_update_limit;
 
 /*
  * Buffers of at least UO_UPDATE_MAP_MIN bytes are page-aligned mappings,

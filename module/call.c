@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Calls: snapshot the named areas at issue time, queue on the orbit's FIFO,
- * and hand the result back through a future (or to a sync caller).
+ * Calls: snapshot the named areas at issue time, queue on the orbit's FIFO
+ * (orbits.c), and hand the result back through a future or to a sync
+ * caller.  See struct orbit_call for who holds a call.
  */
 #include <linux/overflow.h>
 #include <linux/slab.h>
@@ -9,7 +10,6 @@
 
 #include "orbit_internal.h"
 
-#define CALL_FLAGS	(ORBIT_CALL_SYNC | ORBIT_CALL_NOFUTURE)
 /* Arguments up to this size live in the call's own allocation. */
 #define CALL_INLINE_ARG	256
 /* Area id lists up to this long are read onto the stack. */
@@ -36,18 +36,25 @@ struct pt_node *call_take_root(struct orbit_call *call, unsigned int i)
 static void call_release(struct kref *ref)
 {
 	struct orbit_call *call = container_of(ref, struct orbit_call, ref);
+	struct orbit_ctx *ctx = call->ctx;
 	unsigned int i;
 
 	call_drop_roots(call);
 	/* Areas last: nobody else can be looking at the call now. */
 	for (i = 0; i < call->nsnap; i++)
 		area_put(call->snap[i].area);
-	upd_free_list(&call->updates);
-	orbit_put(call->orbit);
+	upd_free_list(ctx, &call->updates);
+	orbit_uncharge(&ctx->acct, call->charged);
 	if (call->argsize > CALL_INLINE_ARG)
-		kfree(call->arg);
+		kvfree(call->arg);
+	orbit_put(call->orbit);	/* may free ctx: last */
 	kfree(call);
 	ostat_dec(OS_CALLS);
+}
+
+void call_get(struct orbit_call *call)
+{
+	kref_get(&call->ref);
 }
 
 void call_put(struct orbit_call *call)
@@ -74,6 +81,8 @@ void call_finish(struct orbit_call *call, long retval, int error)
 	spin_lock(&ob->lock);
 	call->retval = retval;
 	call->error = error;
+	if (error)
+		ob->calls_failed++;
 	/* Publishes retval and error before the state (see call_done()). */
 	smp_store_release(&call->state, CALL_DONE);
 	spin_unlock(&ob->lock);
@@ -81,16 +90,29 @@ void call_finish(struct orbit_call *call, long retval, int error)
 	call_put(call);
 }
 
-/* A call with room for req's areas, and for its argument if small. */
-static struct orbit_call *call_alloc(struct orbit_call_req *req)
+/*
+ * A call with room for req's areas, and for its argument if small, its
+ * size charged to the context's user.  ERR_PTR(-EDQUOT or -ENOMEM).
+ */
+static struct orbit_call *call_alloc(struct orbit_ctx *ctx,
+				     struct orbit_call_req *req)
 {
 	size_t inl = req->argsize <= CALL_INLINE_ARG ? req->argsize : 0;
 	struct orbit_call *call;
+	size_t size = size_add(struct_size(call, snap, req->narea), inl);
+	size_t charge = size + (inl ? 0 : req->argsize);
+	int err;
 
-	call = kzalloc(size_add(struct_size(call, snap, req->narea), inl),
-		       GFP_KERNEL_ACCOUNT);
-	if (!call)
-		return NULL;
+	err = orbit_charge(&ctx->acct, charge);
+	if (err)
+		return ERR_PTR(err);
+	call = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!call) {
+		orbit_uncharge(&ctx->acct, charge);
+		return ERR_PTR(-ENOMEM);
+	}
+	call->ctx = ctx;
+	call->charged = charge;
 	if (inl)
 		call->arg = &call->snap[req->narea];
 	kref_init(&call->ref);
@@ -105,21 +127,39 @@ static struct orbit_call *call_alloc(struct orbit_call_req *req)
 	return call;
 }
 
-/* Resolves the orbit and area ids under ctx->lock; takes references. */
+/* Copies the argument in (charged memory, unlike memdup_user). */
+static int call_copy_arg(struct orbit_call *call, u64 uarg)
+{
+	if (!call->argsize)
+		return 0;
+	if (!call->arg) {
+		call->arg = kvmalloc(call->argsize, GFP_KERNEL_ACCOUNT);
+		if (!call->arg)
+			return -ENOMEM;
+	}
+	if (copy_from_user(call->arg, u64_to_user_ptr(uarg), call->argsize))
+		return -EFAULT;
+	return 0;
+}
+
+/* Resolves the orbit and area ids, takes references and binds the areas. */
 static int call_resolve(struct orbit_ctx *ctx, struct orbit_call *call,
 			u32 orbit_id, const u32 *ids, unsigned int narea)
 {
 	unsigned int i, j;
+	int err;
 
 	lockdep_assert_held(&ctx->lock);
 	if (ctx->dead)
 		return -ESRCH;
-	call->orbit = idr_find(&ctx->orbits, orbit_id);
+	call->orbit = orbit_id > INT_MAX ? NULL :
+		      idr_find(&ctx->orbits, orbit_id);
 	if (!call->orbit)
 		return -ENOENT;
 	kref_get(&call->orbit->ref);
 	for (i = 0; i < narea; i++) {
-		struct orbit_area *area = idr_find(&ctx->areas, ids[i]);
+		struct orbit_area *area = ids[i] > INT_MAX ? NULL :
+					  idr_find(&ctx->areas, ids[i]);
 
 		if (!area)
 			return -ENOENT;
@@ -129,28 +169,12 @@ static int call_resolve(struct orbit_ctx *ctx, struct orbit_call *call,
 		call->snap[i].area = area_get(area);
 		call->nsnap = i + 1;
 	}
-	return 0;
-}
-
-static int call_enqueue(struct orbit_call *call)
-{
-	struct orbit *ob = call->orbit;
-	int err = 0;
-
-	spin_lock(&ob->lock);
-	if (ob->state == ORBIT_DEAD) {
-		err = -ESRCH;
-	} else if (ob->nqueued >= READ_ONCE(orbit_max_queue)) {
-		err = -EAGAIN;
-	} else {
-		kref_get(&call->ref);	/* the queue's */
-		list_add_tail(&call->node, &ob->queue);
-		ob->nqueued++;
+	for (i = 0; i < call->nsnap; i++) {
+		err = orbit_bind_area(call->orbit, call->snap[i].area->id);
+		if (err)
+			return err;
 	}
-	spin_unlock(&ob->lock);
-	if (!err)
-		wake_up(&ob->wq);
-	return err;
+	return 0;
 }
 
 static void call_unpublish(struct orbit_ctx *ctx, struct orbit_call *call)
@@ -160,61 +184,96 @@ static void call_unpublish(struct orbit_ctx *ctx, struct orbit_call *call)
 		call_put(call);
 }
 
+/* A failed sync call's updates go: nobody will pull them. */
+static void call_discard_updates(struct orbit_call *call)
+{
+	struct orbit *ob = call->orbit;
+	LIST_HEAD(updates);
+
+	spin_lock(&ob->lock);
+	list_splice_init(&call->updates, &updates);
+	call->upd_bytes = 0;
+	spin_unlock(&ob->lock);
+	upd_free_list(ob->ctx, &updates);
+}
+
+/* Reads the area id list: onto the stack, or into *heap (caller frees). */
+static u32 *call_read_ids(struct orbit_call_req *req, u32 *stack, u32 **heap)
+{
+	size_t bytes = array_size(req->narea, sizeof(u32));
+	u32 *ids = stack;
+
+	*heap = NULL;
+	if (req->narea > CALL_STACK_IDS) {
+		ids = kvmalloc(bytes, GFP_KERNEL_ACCOUNT);
+		if (!ids)
+			return ERR_PTR(-ENOMEM);
+		*heap = ids;
+	}
+	if (req->narea && copy_from_user(ids, u64_to_user_ptr(req->areas),
+					 bytes))
+		return ERR_PTR(-EFAULT);
+	return ids;
+}
+
+/* Waits for a sync call and fills in its result. */
+static int call_wait_sync(struct orbit_ctx *ctx, struct orbit_call *call,
+			  struct orbit_call_req *req, void __user *uarg)
+{
+	int err;
+
+	if (wait_event_interruptible(call->done, call_done(call)))
+		return -EINTR;	/* collect with ORBIT_IOC_WAIT */
+	err = call->error;
+	if (err)
+		call_discard_updates(call);
+	/* Updates left: the future stays until pulled and waited. */
+	if (list_empty_careful(&call->updates))
+		call_unpublish(ctx, call);
+	else
+		req->result |= ORBIT_RESULT_UPDATES;
+	req->retval = call->retval;
+	if (!err && copy_to_user(uarg, req, sizeof(*req)))
+		err = -EFAULT;
+	return err;
+}
+
 long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 {
+	u32 stack_ids[CALL_STACK_IDS], *ids, *heap_ids = NULL;
 	struct orbit_call_req req;
 	struct orbit_call *call;
-	u32 stack_ids[CALL_STACK_IDS], *ids = stack_ids;
 	unsigned int i;
 	int err;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if ((req.flags & ~CALL_FLAGS) || req.pad || req.reserved ||
+	if ((req.flags & ~ORBIT_CALL_FLAGS) || req.pad || req.reserved ||
 	    (req.flags & ORBIT_CALL_SYNC && req.flags & ORBIT_CALL_NOFUTURE))
 		return -EINVAL;
 	if (req.narea > READ_ONCE(orbit_max_call_areas) ||
 	    req.argsize > READ_ONCE(orbit_max_arg))
 		return -EINVAL;
-	call = call_alloc(&req);
-	if (!call)
-		return -ENOMEM;
-	if (call->arg) {
-		if (copy_from_user(call->arg, u64_to_user_ptr(req.arg),
-				   req.argsize)) {
-			err = -EFAULT;
-			goto out;
-		}
-	} else if (req.argsize) {
-		call->arg = memdup_user(u64_to_user_ptr(req.arg), req.argsize);
-		if (IS_ERR(call->arg)) {
-			err = PTR_ERR(call->arg);
-			call->arg = NULL;
-			goto out;
-		}
-	}
-	if (req.narea > CALL_STACK_IDS)
-		ids = memdup_user(u64_to_user_ptr(req.areas),
-				  array_size(req.narea, sizeof(*ids)));
-	else if (req.narea && copy_from_user(ids, u64_to_user_ptr(req.areas),
-					     req.narea * sizeof(*ids)))
-		ids = ERR_PTR(-EFAULT);
+	call = call_alloc(ctx, &req);
+	if (IS_ERR(call))
+		return PTR_ERR(call);
+	err = call_copy_arg(call, req.arg);
+	if (err)
+		goto out;
+	ids = call_read_ids(&req, stack_ids, &heap_ids);
 	if (IS_ERR(ids)) {
 		err = PTR_ERR(ids);
-		ids = stack_ids;
 		goto out;
 	}
 
 	mutex_lock(&ctx->lock);
 	err = call_resolve(ctx, call, req.orbit_id, ids, req.narea);
-	for (i = 0; i < call->nsnap && !err; i++)
-		err = orbit_bind_area(call->orbit, call->snap[i].area->id);
 	if (!err && !(req.flags & ORBIT_CALL_NOFUTURE)) {
 		err = xa_alloc_cyclic(&ctx->calls, &call->id, call,
 				      XA_LIMIT(1, U32_MAX), &ctx->next_call,
-				      GFP_KERNEL);
+				      GFP_KERNEL_ACCOUNT);
 		if (err >= 0) {
-			kref_get(&call->ref);	/* the future's */
+			call_get(call);	/* the future's */
 			err = 0;
 		}
 	}
@@ -228,7 +287,7 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 	for (i = 0; i < call->nsnap && !err; i++)
 		err = area_snapshot(call->snap[i].area, &call->snap[i].root);
 	if (!err)
-		err = call_enqueue(call);
+		err = orbit_enqueue(call->orbit, call);
 	if (err) {
 		call_unpublish(ctx, call);
 		goto out;
@@ -242,24 +301,10 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 		err = -EFAULT;
 		goto out;
 	}
-	if (req.flags & ORBIT_CALL_SYNC) {
-		if (wait_event_interruptible(call->done, call_done(call))) {
-			err = -EINTR;	/* collect with ORBIT_IOC_WAIT */
-			goto out;
-		}
-		/* Updates left: the future stays until pulled and waited. */
-		if (list_empty_careful(&call->updates))
-			call_unpublish(ctx, call);
-		else
-			req.result |= ORBIT_RESULT_UPDATES;
-		req.retval = call->retval;
-		err = call->error;
-		if (!err && copy_to_user(uarg, &req, sizeof(req)))
-			err = -EFAULT;
-	}
+	if (req.flags & ORBIT_CALL_SYNC)
+		err = call_wait_sync(ctx, call, &req, uarg);
 out:
-	if (ids != stack_ids)
-		kfree(ids);
+	kvfree(heap_ids);
 	call_put(call);
 	return err;
 }
@@ -278,7 +323,7 @@ struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id,
 	xa_lock(&ctx->calls);
 	call = xa_load(&ctx->calls, id);
 	if (call)
-		kref_get(&call->ref);
+		call_get(call);
 	xa_unlock(&ctx->calls);
 	return call ? call : ERR_PTR(-ENOENT);
 }

@@ -2,14 +2,14 @@
 /*
  * orbit.ko: operating-system support for safe and efficient auxiliary tasks.
  *
- * Module entry points and limits.  Each concern lives in its own file:
- * dev.c (device, contexts, ioctl dispatch), lifecycle.c (orbit lifecycle and
- * task loop), call.c (calls, futures, FIFO), area.c (areas, mappings,
- * snapshots), ptree.c (persistent page tree), update.c (update transport),
- * stats.c (counters).
+ * Module entry points and limits.  Each object lives in its own file
+ * (see orbit_internal.h for the list, the reference rules and the lock
+ * order).
  */
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/workqueue.h>
 
 #include "orbit_internal.h"
 
@@ -43,9 +43,29 @@ MODULE_PARM_DESC(max_main_bytes,
 		 "Area address space per main program (default 256 GiB)");
 
 unsigned int orbit_max_update = 16 << 20;
-module_param_named(max_update, orbit_max_update, uint, 0644);
+
+static int max_update_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, ORBIT_MAX_UPDATE_LIMIT);
+}
+
+static const struct kernel_param_ops max_update_ops = {
+	.set = max_update_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_update, &max_update_ops, &orbit_max_update, 0644);
 MODULE_PARM_DESC(max_update,
-		 "Bytes per update (default 16 MiB); 4x that may wait per call");
+		 "Bytes per update (default 16 MiB, at most 1 GiB); 4x that may wait per call");
+
+/* 0 at load: half of the machine's memory. */
+unsigned long orbit_max_user_bytes;
+module_param_named(max_user_bytes, orbit_max_user_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_user_bytes,
+		 "Bytes of area pages, snapshots, calls and updates one user may hold (EDQUOT beyond; default half of memory)");
+
+/* The module's own work: contexts' teardowns (flushed at unload). */
+struct workqueue_struct *orbit_wq;
 
 bool orbit_debug_full_snapshot;
 module_param_named(debug_full_snapshot, orbit_debug_full_snapshot, bool, 0644);
@@ -56,28 +76,36 @@ static int __init orbit_init(void)
 {
 	int err;
 
+	if (!orbit_max_user_bytes)
+		orbit_max_user_bytes = (totalram_pages() << PAGE_SHIFT) / 2;
+	orbit_wq = alloc_workqueue("orbit", 0, 0);
+	if (!orbit_wq)
+		return -ENOMEM;
 	err = pt_init();
 	if (err)
-		return err;
-	err = area_init();
+		goto err_wq;
+	err = orbit_mapfs_init();
 	if (err)
 		goto err_pt;
 	err = orbit_dev_init();
 	if (err)
-		goto err_area;
+		goto err_mapfs;
 	return 0;
-err_area:
-	area_exit();
+err_mapfs:
+	orbit_mapfs_exit();
 err_pt:
 	pt_exit();
+err_wq:
+	destroy_workqueue(orbit_wq);
 	return err;
 }
 
 static void __exit orbit_exit(void)
 {
 	orbit_dev_exit();
+	destroy_workqueue(orbit_wq);	/* runs what is queued */
 	orbit_timeouts_exit();
-	area_exit();
+	orbit_mapfs_exit();
 	pt_exit();
 }
 

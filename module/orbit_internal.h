@@ -1,11 +1,44 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * orbit.ko internal definitions shared by the module's files.
+ *
+ * Objects, one file each (owner and reference rules are written where
+ * each structure is defined below):
+ *
+ *   orbit_ctx    ctx.c       a main program's context (one /dev/orbit open)
+ *   orbit        orbits.c    an orbit: its generations, queue and death
+ *   orbit_handle orbit_fd.c  an orbit descriptor: attach, task loop, push
+ *   orbit_call   call.c      a call, its snapshots and its future
+ *   orbit_upd    update.c    an update pushed to a call
+ *   orbit_area   area.c      an area: main's mapping and its snapshots
+ *   orbit_view   view.c      an orbit's view of an area
+ *   pt_node      ptree.c     persistent page tree (snapshots share nodes)
+ *   orbit_user   user.c      a user's charged bytes (per-user limit)
+ *
+ * Lock order (outermost first; as fs/userfaultfd.c documents its own):
+ *
+ *   ctx_list_lock (stats.c, mutex: the listing's list of contexts)
+ *     ctx->lock (mutex: a context's tables, accounting and spawner)
+ *       ob->view_lock (mutex: an orbit generation's views)
+ *         mmap_lock of main's or of the orbit's mm (vm_mmap, faults)
+ *           area->lock, view->lock (mutexes: faults, snapshots, installs)
+ *             page lock (area_page_mkwrite, snapshot quiescing)
+ *               i_mmap_rwsem, page-table locks (unmap_mapping_pages,
+ *               vm_insert_pages)
+ *
+ *   timed_lock (orbits.c, spinlock) -> ob->lock (spinlock)
+ *
+ *   ob->lock, pool->lock, users_lock and the xarray/idr internal locks are
+ *   innermost: nothing but wait-queue locks is taken under them, and no
+ *   sleeping call is made with them held.  An area's lock and a view's
+ *   lock are never held together.
  */
 #ifndef ORBIT_INTERNAL_H
 #define ORBIT_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/bits.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/kref.h>
@@ -15,8 +48,10 @@
 #include <linux/mutex.h>
 #include <linux/pid.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "../uapi/orbit.h"
 
@@ -29,21 +64,23 @@ extern unsigned int orbit_max_call_areas;
 extern unsigned long orbit_max_area_size;
 extern unsigned long orbit_max_main_bytes;
 extern unsigned int orbit_max_update;
+extern unsigned long orbit_max_user_bytes;
 extern bool orbit_debug_full_snapshot;
 
-#define ORBIT_CHECK_MAX	4096	/* entries per ORBIT_IOC_CHECK */
+/* Largest value max_update may take: 4x it must fit a size_t anywhere. */
+#define ORBIT_MAX_UPDATE_LIMIT	BIT(30)
 
 /* Supported features and ioctls, answered by the handshake. */
 #define ORBIT_FEATURES	(ORBIT_FEAT_COPY_MODE | ORBIT_FEAT_AUTO_MODE | \
 			 ORBIT_FEAT_UPDATES | ORBIT_FEAT_RESTART |	\
-			 ORBIT_FEAT_TIMEOUT)
+			 ORBIT_FEAT_TIMEOUT | ORBIT_FEAT_LIST)
 
-/* stats.c: module-wide counters, all updated locklessly. */
+/* ---- stats.c: module-wide counters, all updated locklessly ---- */
 enum orbit_stat {
 	OS_CONTEXTS, OS_ORBITS, OS_AREAS, OS_VIEWS, OS_PAGES, OS_NODES,
 	OS_CALLS, OS_UPDATES, OS_CALLS_TOTAL, OS_CALLS_FAILED, OS_COW_FAULTS,
 	OS_COPY_PAGES, OS_SNAPSHOTS, OS_ORBIT_DEATHS, OS_UPDATE_PAGES,
-	OS_INSTALL_FAILURES, OS_NR
+	OS_INSTALL_FAILURES, OS_CHARGED, OS_NR
 };
 
 extern atomic64_t orbit_stats[OS_NR];
@@ -64,33 +101,103 @@ static inline void ostat_dec(enum orbit_stat s)
 }
 
 struct orbit_ctx;
-void orbit_stats_fill(struct orbit_stats *st);
 long orbit_stats_ioctl(void __user *arg);
 long orbit_list_ioctl(void __user *arg);
 void orbit_list_add(struct orbit_ctx *ctx);
 void orbit_list_del(struct orbit_ctx *ctx);
 
+/* ---- user.c: per-user charges ---- */
+
+/*
+ * What a main context's objects are charged to: its user, limited unless
+ * the context was made by a process with CAP_SYS_RESOURCE.  Copied by
+ * value into every object that charges (ctx, page pool); each copy holds
+ * a reference on the user.
+ */
+struct orbit_acct {
+	struct orbit_user *user;
+	bool unlimited;
+};
+
+int orbit_acct_init(struct orbit_acct *acct);
+void orbit_acct_copy(struct orbit_acct *to, const struct orbit_acct *from);
+void orbit_acct_release(struct orbit_acct *acct);
+int orbit_charge(const struct orbit_acct *acct, size_t bytes);
+void orbit_uncharge(const struct orbit_acct *acct, size_t bytes);
+
+/* ---- mapfile.c: the module's mapping files and their rules ---- */
+struct file *orbit_file_new(const char *name,
+			    const struct file_operations *fops, void *priv);
+int orbit_map_file(struct file *file, unsigned long addr, unsigned long len,
+		   unsigned long prot);
+int orbit_mmap_setup(struct vm_area_struct *vma, struct mm_struct *mm,
+		     unsigned long addr, unsigned long size,
+		     const struct vm_operations_struct *ops, void *priv);
+int orbit_vma_may_split(struct vm_area_struct *vma, unsigned long addr);
+int orbit_vma_mremap(struct vm_area_struct *vma);
+int orbit_mapfs_init(void);
+void orbit_mapfs_exit(void);
+
+/* A run of PTEs of one mapping to zap, coalesced from consecutive pages. */
+struct zap_run {
+	struct address_space *mapping;
+	unsigned long start, nr;
+};
+
+void zap_add(struct zap_run *z, unsigned long idx);
+void zap_flush(struct zap_run *z);
+
+/*
+ * vm_flags became read-only (accessors only) in 6.3; Kbuild detects the
+ * accessors in the headers instead of testing version numbers.
+ */
+static inline void orbit_vma_set_flags(struct vm_area_struct *vma,
+				       unsigned long flags)
+{
+#ifdef ORBIT_HAVE_VM_FLAGS_SET
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+static inline void orbit_vma_clear_flags(struct vm_area_struct *vma,
+					 unsigned long flags)
+{
+#ifdef ORBIT_HAVE_VM_FLAGS_SET
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
 /* ---- ptree.c: persistent page tree ---- */
 #define PT_SHIFT	9
-#define PT_FANOUT	(1U << PT_SHIFT)
+#define PT_FANOUT	BIT(PT_SHIFT)
 
 struct pt_pool;
 
+/*
+ * A tree node.  Owners: its parent slot, or an area's current tree
+ * (area->cur), or a snapshot (a call's snap[] entry, a view's root); each
+ * holds one reference.  A node whose count is above one is shared and is
+ * copied before it is changed (path copying).  Each node holds a
+ * reference on its pool.
+ */
 struct pt_node {
-	refcount_t ref;		/* parents, area->cur and snapshots */
+	refcount_t ref;
 	unsigned int level;	/* 0: slots are pages, else child nodes */
 	struct pt_pool *pool;	/* its area's: where it and its pages go */
 	struct llist_node free;	/* on the deferred free list (pt_put_async) */
 	void *slot[PT_FANOUT];
 };
 
-struct page *opage_alloc(bool zero);
-struct page *opage_copy(struct page *src);
+struct page *opage_alloc(struct pt_pool *pool, bool zero);
+struct page *opage_copy(struct pt_pool *pool, struct page *src);
 void opage_get(struct page *page);
-void opage_put(struct page *page);
-void opage_put_pool(struct pt_pool *pool, struct page *page);
-struct page *opage_copy_pool(struct pt_pool *pool, struct page *src);
-struct pt_pool *pt_pool_create(void);
+void opage_put(struct pt_pool *pool, struct page *page);
+bool opage_referenced(struct page *page);
+struct pt_pool *pt_pool_create(const struct orbit_acct *acct);
 void pt_pool_close(struct pt_pool *pool);
 struct pt_node *pt_get(struct pt_node *n);
 void pt_put(struct pt_node *n);
@@ -106,9 +213,17 @@ int pt_diff(struct pt_node *a, struct pt_node *b, unsigned int levels,
 int pt_init(void);
 void pt_exit(void);
 
-/* ---- area.c: areas, their mappings and snapshots ---- */
+/* ---- area.c: areas, main's mapping of them and their snapshots ---- */
+
+/*
+ * An area.  References: its context's table (until destroyed or the
+ * context ends), main's mapping (the area file, until main unmaps it),
+ * each view, each call that names it (until the call is freed).  It
+ * holds a reference on main's mm (mm_count) and on its file's inode, so
+ * that its mapping can be zapped whatever became of the file.
+ */
 struct orbit_area {
-	struct kref ref;	/* ctx table, main mapping, views, snapshots */
+	struct kref ref;
 	u32 id;			/* in its context (set by the context) */
 	unsigned long addr, size, npages;
 	unsigned int levels;	/* of its page tree */
@@ -116,7 +231,8 @@ struct orbit_area {
 	bool auto_mode;		/* per-page COW/COPY choice */
 	bool dead;		/* destroyed: orbits drop their views */
 	struct mm_struct *mm;	/* main's mm (grabbed), for mmap checks */
-	struct address_space *mapping;	/* main mapping's, for zaps */
+	struct inode *inode;	/* of main's mapping file (held) */
+	struct address_space *mapping;	/* inode's, for zaps */
 	struct pt_pool *pool;	/* pages and nodes its trees dropped */
 	/*
 	 * Protects cur, ovl, the dirty sets, meta and seq: faults of the
@@ -138,11 +254,28 @@ struct orbit_area {
 	atomic_long_t cow_faults;	/* main's COW faults (for listings) */
 };
 
+struct orbit_area *area_create(unsigned long addr, unsigned long size,
+			       unsigned int flags,
+			       const struct orbit_acct *acct);
+struct orbit_area *area_get(struct orbit_area *area);
+void area_put(struct orbit_area *area);
+int area_snapshot(struct orbit_area *area, struct pt_node **root);
+bool area_mapped_at(struct orbit_area *area, struct vm_area_struct *vma);
+
+/* ---- view.c: an orbit's view of an area ---- */
+
+/*
+ * A view.  References: its orbit's view list (for the generation that
+ * made it, until that generation dies or the area is destroyed) and the
+ * orbit's mapping of it (the view file).  It holds references on its
+ * area, on the orbit's mm (mm_count) and on its file's inode.
+ */
 struct orbit_view {
-	struct kref ref;	/* its orbit and its file */
+	struct kref ref;
 	struct orbit_area *area;
 	struct mm_struct *mm;	/* the orbit's mm (grabbed) */
-	struct address_space *mapping;	/* view mapping's, for zaps */
+	struct inode *inode;	/* of its mapping file (held) */
+	struct address_space *mapping;	/* inode's, for zaps */
 	struct list_head node;	/* in orbit->views */
 	/* Protects root and priv: view faults and installs serialise. */
 	struct mutex lock;
@@ -150,103 +283,163 @@ struct orbit_view {
 	struct xarray priv;	/* orbit-private pages (written, zero fill) */
 };
 
-struct orbit_area *area_create(unsigned long addr, unsigned long size,
-			       unsigned int flags);
-struct orbit_area *area_get(struct orbit_area *area);
-void area_put(struct orbit_area *area);
-int area_snapshot(struct orbit_area *area, struct pt_node **root);
 struct orbit_view *view_create(struct orbit_area *area);
 void view_put(struct orbit_view *view);
 void view_install(struct orbit_view *view, struct pt_node *root);
 void view_unmap(struct orbit_view *view);
-int area_init(void);
-void area_exit(void);
 
-/* ---- dev.c: main contexts ---- */
+/* ---- ctx.c: main contexts ---- */
+
+/*
+ * A main context.  References: the /dev/orbit file (until released), each
+ * orbit (ob->ctx), its anchor mapping's file (until main's address space
+ * goes or main unmaps it) and its teardown work while queued.
+ *
+ * Bound to main at the handshake: pid, mm, cred, acct, features and the
+ * anchor never change after it.  Torn down (dead) once, by the first of:
+ * main's address space going away (exit, exec), main unmapping the
+ * anchor, the last release of the file.  Teardown kills its orbits,
+ * drops its areas and futures, and kills its spawner.
+ */
 struct orbit_ctx {
-	struct kref ref;	/* its file, its orbits */
+	struct kref ref;
 	/*
-	 * Protects ready, dead, the orbit and area tables and the limits'
-	 * accounting (norbits, nareas, area_bytes).
+	 * Protects ready, dead, the orbit and area tables, the limits'
+	 * accounting (norbits, nareas, area_bytes) and spawner.
 	 */
 	struct mutex lock;
-	pid_t tgid;		/* owning thread group */
-	struct mm_struct *mm;	/* its mm (grabbed at handshake) */
 	bool ready;		/* handshake done */
-	bool dead;		/* torn down: main exited or closed it */
-	kuid_t euid;		/* its user: orbits must run as it */
-	struct idr orbits;	/* id -> struct orbit */
-	struct idr areas;	/* id -> struct orbit_area */
-	struct xarray calls;	/* future id -> struct orbit_call */
+	bool dead;		/* torn down */
+	struct pid *pid;	/* main's thread group (held) */
+	struct mm_struct *mm;	/* main's mm (grabbed) */
+	const struct cred *cred;	/* main's, at the handshake (held) */
+	struct orbit_acct acct;	/* what its objects are charged to */
+	u64 features;		/* asked for at the handshake */
+	char comm[TASK_COMM_LEN];	/* main's command name */
+	struct idr orbits;	/* id -> struct orbit (one reference) */
+	struct idr areas;	/* id -> struct orbit_area (one reference) */
+	struct xarray calls;	/* future id -> struct orbit_call (one ref) */
 	u32 next_call;		/* cyclic future id allocation */
 	unsigned int norbits;	/* entries in orbits */
 	unsigned int nareas;	/* entries in areas */
 	unsigned long area_bytes;
 	struct pid *spawner;	/* library's spawner, killed with main */
 	struct list_head all;	/* in the listing's list of contexts */
+	struct work_struct teardown;	/* queued when main's mm goes */
 };
 
-void ctx_put(struct orbit_ctx *ctx);
+extern struct workqueue_struct *orbit_wq;	/* main.c */
 int orbit_dev_init(void);
 void orbit_dev_exit(void);
 
-/* ---- lifecycle.c: orbit lifecycle and the orbit's task loop ---- */
+struct orbit_ctx *ctx_alloc(void);
+void ctx_put(struct orbit_ctx *ctx);
+void ctx_teardown(struct orbit_ctx *ctx);
+long ctx_handshake(struct orbit_ctx *ctx, void __user *uarg);
+long ctx_ioctl(struct orbit_ctx *ctx, unsigned int cmd, void __user *uarg);
+bool orbit_kill_allowed(const struct cred *cred, struct pid *pid);
+void orbit_kill_pid(struct pid *pid, const struct cred *cred);
+
+/* ---- orbits.c: an orbit, its generations and its death ---- */
 enum orbit_state { ORBIT_SPAWNING, ORBIT_READY, ORBIT_DEAD };
 
+/*
+ * An orbit.  References: its context's table (until destroyed or the
+ * context ends), each orbit descriptor (orbit_fd.c), each call naming it,
+ * and the timeout scanner while it looks at it.  It holds a reference on
+ * its context.
+ *
+ * An orbit lives through generations: each attached process is one, and
+ * ends (state DEAD) when the process exits or execs, a call times out,
+ * main destroys the orbit, or main ends; ORBIT_IOC_RESPAWN starts the
+ * next.  Everything a generation owns (its process, the running call,
+ * the task loop's thread, its views) is tagged with or checked against
+ * the generation number, so a late actor of an old generation can never
+ * touch the new one.
+ */
 struct orbit {
-	struct kref ref;	/* ctx table, its file, calls in flight */
-	struct orbit_ctx *ctx;	/* holds a reference */
-	u32 id;
+	struct kref ref;
+	struct orbit_ctx *ctx;	/* holds a reference; constant */
+	u32 id;			/* constant once in the table */
 	char name[ORBIT_NAME_MAX];
-	/* Protects state, queue, nqueued and running; wq waits on them. */
-	spinlock_t lock;
-	wait_queue_head_t wq;	/* the orbit waits here for calls */
-	enum orbit_state state;
-	struct list_head queue;	/* FIFO of struct orbit_call */
-	unsigned int nqueued;
-	struct orbit_call *running;
-	struct pid *pid;	/* orbit's thread group, after attach */
-	struct mm_struct *mm;	/* orbit's mm (pointer only), after attach */
-	/* Protects views; taken by the orbit's task loop and teardown. */
-	struct mutex view_lock;
-	struct list_head views;
-	struct xarray bound;	/* ids of the areas bound to it */
-	u64 calls_done;		/* under lock */
-	u32 gen;		/* generation, bumped by respawn (lock) */
-	u32 restarts;		/* respawns so far (lock) */
-	u64 timeout;		/* ns a call may run, 0 = forever */
+	u64 timeout;		/* ns a call may take, 0 = forever; constant */
 	struct list_head timed;	/* in the timeout scanner's list */
+	/* Protects the fields below up to view_lock; wq waits on them. */
+	spinlock_t lock;
+	wait_queue_head_t wq;	/* the task loop waits here for calls */
+	enum orbit_state state;
+	u32 gen;		/* generation, bumped by respawn */
+	struct pid *pid;	/* the generation's process, after attach */
+	struct mm_struct *mm;	/* its mm (pointer only), after attach */
+	struct task_struct *runner;	/* thread in the task loop (compared) */
+	struct list_head queue;	/* FIFO of struct orbit_call (their refs) */
+	unsigned int nqueued;
+	struct orbit_call *running;	/* holds the queue's reference */
+	unsigned long deadline;	/* jiffies by which it must progress */
+	bool has_deadline;
+	u64 calls_done;
+	u64 calls_failed;
+	u32 restarts;
+	u32 death;		/* ORBIT_DEATH_* of the last death */
+	s32 death_code;
+	/* Protects views and views_gen; taken by installs and kills. */
+	struct mutex view_lock;
+	struct list_head views;	/* of generation views_gen */
+	u32 views_gen;
+	struct xarray bound;	/* ids of the areas bound to it */
 };
 
 #define ORBIT_ANY_GEN	U32_MAX
 
 struct orbit *orbit_alloc(struct orbit_ctx *ctx, const char *name,
 			  u64 timeout_ns);
-int orbit_install_fd(struct orbit *ob, s32 __user *fdp);
-int orbit_bind_area(struct orbit *ob, u32 area_id);
-int orbit_respawn(struct orbit *ob);
-void orbit_timeouts_exit(void);
 void orbit_put(struct orbit *ob);
-void orbit_kill(struct orbit *ob, int err);
-long orbit_fd_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+void orbit_kill(struct orbit *ob, int err, u32 cause);
+void orbit_kill_gen(struct orbit *ob, int err, u32 gen, u32 cause,
+		    s32 code);
+int orbit_respawn(struct orbit *ob, u32 *gen);
+int orbit_bind_area(struct orbit *ob, u32 area_id);
+void orbit_unbind_area(struct orbit *ob, u32 area_id);
+int orbit_enqueue(struct orbit *ob, struct orbit_call *call);
+struct orbit_call *orbit_next_call(struct orbit *ob, u32 gen);
+struct orbit_call *orbit_take_running(struct orbit *ob, u32 gen,
+				      struct orbit_call *expect);
+bool orbit_gen_alive(struct orbit *ob, u32 gen);
+int orbit_install(struct orbit *ob, u32 gen, struct orbit_call *call);
+void orbit_timeouts_exit(void);
 
-/* ---- call.c: calls, their snapshots and the per-orbit FIFO ---- */
+/* ---- orbit_fd.c: the orbit descriptor ---- */
+int orbit_install_fd(struct orbit *ob, u32 gen, u32 flags, s32 __user *fdp);
+
+/* ---- call.c: calls, their snapshots and their futures ---- */
 struct orbit_snap {
-	struct orbit_area *area;
-	struct pt_node *root;
+	struct orbit_area *area;	/* holds a reference */
+	struct pt_node *root;	/* the snapshot, until the orbit takes it */
 };
 
 enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_DONE };
 
+/*
+ * A call.  References: the orbit's (its queue entry, then its running
+ * slot, until the call ends: call_finish() drops it), the future's (the
+ * context's calls table, until waited for or the context ends), a sync
+ * caller's while it waits, and one per thread looking at it (lookups,
+ * the task loop while it installs it).  It holds a reference on its
+ * orbit (once resolved) and on each area it names.  Its charge (struct
+ * and argument) is returned to ctx->acct when it is freed; ctx stays
+ * valid as long as the call, through the orbit's reference or (before
+ * the orbit is resolved) the issuing thread's file.
+ */
 struct orbit_call {
-	struct kref ref;	/* the orbit's queue, the future, a waiter */
+	struct kref ref;
 	u32 id;			/* future id, 0 without a future */
 	u32 flags;
+	struct orbit_ctx *ctx;	/* no reference: see above */
 	struct orbit *orbit;
 	u64 func;
 	void *arg;
 	u32 argsize;
-	unsigned long deadline;	/* jiffies, with an orbit timeout */
+	size_t charged;		/* bytes charged to the context's user */
 	enum call_state state;	/* set under orbit->lock */
 	long retval;
 	int error;		/* 0 or a negative errno */
@@ -261,6 +454,7 @@ struct orbit_call {
 long call_issue(struct orbit_ctx *ctx, void __user *uarg);
 long call_wait(struct orbit_ctx *ctx, void __user *uarg);
 void call_finish(struct orbit_call *call, long retval, int error);
+void call_get(struct orbit_call *call);
 void call_put(struct orbit_call *call);
 struct pt_node *call_take_root(struct orbit_call *call, unsigned int i);
 void call_drop_futures(struct orbit_ctx *ctx);
@@ -269,23 +463,9 @@ struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id,
 			       const u64 reserved[2]);
 
 /* ---- update.c: update transport and apply checks ---- */
-long update_push(struct orbit *ob, void __user *uarg);
+long update_push(struct orbit *ob, u32 gen, void __user *uarg);
 long update_pull(struct orbit_ctx *ctx, void __user *uarg);
 long update_check(struct orbit_ctx *ctx, void __user *uarg);
-void upd_free_list(struct list_head *list);
-
-/*
- * vm_flags became read-only (accessors only) in 6.3; Kbuild detects the
- * accessor in the headers instead of testing version numbers.
- */
-static inline void orbit_vma_set_flags(struct vm_area_struct *vma,
-				       unsigned long flags)
-{
-#ifdef ORBIT_HAVE_VM_FLAGS_SET
-	vm_flags_set(vma, flags);
-#else
-	vma->vm_flags |= flags;
-#endif
-}
+void upd_free_list(struct orbit_ctx *ctx, struct list_head *list);
 
 #endif /* ORBIT_INTERNAL_H */

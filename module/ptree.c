@@ -29,8 +29,15 @@ static struct kmem_cache *pt_cache;
 #define POOL_PAGES	64
 #define POOL_NODES	8
 
+/*
+ * An area's pool.  References: its area (until the area is freed: then it
+ * is closed and keeps nothing more) and each node of its trees.  Every
+ * page and node it hands out is charged to acct until freed; what it
+ * keeps stays charged.
+ */
 struct pt_pool {
-	struct kref ref;	/* the area's, and one per allocated node */
+	struct kref ref;
+	struct orbit_acct acct;
 	/* Protects everything below: the free worker takes it too. */
 	spinlock_t lock;
 	bool closed;		/* the area is gone: free, do not keep */
@@ -44,24 +51,22 @@ static atomic_long_t *opage_count(struct page *page)
 	return (atomic_long_t *)&page->private;
 }
 
-struct page *opage_alloc(bool zero)
+/* A page for pool's trees or views: ERR_PTR(-EDQUOT or -ENOMEM). */
+struct page *opage_alloc(struct pt_pool *pool, bool zero)
 {
 	gfp_t gfp = GFP_HIGHUSER | __GFP_ACCOUNT | __GFP_NOWARN;
-	struct page *page = alloc_page(zero ? gfp | __GFP_ZERO : gfp);
+	struct page *page;
+	int err = orbit_charge(&pool->acct, PAGE_SIZE);
 
-	if (!page)
-		return NULL;
+	if (err)
+		return ERR_PTR(err);
+	page = alloc_page(zero ? gfp | __GFP_ZERO : gfp);
+	if (!page) {
+		orbit_uncharge(&pool->acct, PAGE_SIZE);
+		return ERR_PTR(-ENOMEM);
+	}
 	atomic_long_set(opage_count(page), 1);
 	ostat_inc(OS_PAGES);
-	return page;
-}
-
-struct page *opage_copy(struct page *src)
-{
-	struct page *page = opage_alloc(false);
-
-	if (page)
-		copy_highpage(page, src);
 	return page;
 }
 
@@ -70,25 +75,38 @@ void opage_get(struct page *page)
 	atomic_long_inc(opage_count(page));
 }
 
-static void opage_free(struct page *page)
+static void opage_free(struct pt_pool *pool, struct page *page)
 {
 	set_page_private(page, 0);
 	ostat_dec(OS_PAGES);
+	orbit_uncharge(&pool->acct, PAGE_SIZE);
 	put_page(page);
 }
 
-void opage_put(struct page *page)
+/* How many of the page's user mappings there are (order-0 pages only). */
+static int opage_mapcount(struct page *page)
 {
-	if (page && atomic_long_dec_and_test(opage_count(page)))
-		opage_free(page);
+	return atomic_read(&page->_mapcount) + 1;
 }
 
 /*
- * Like opage_put, but a page this frees is kept in the pool if it has room
- * and nothing else holds it (no mapping, no pin): a kept page is written
- * again, so no one may still see it.
+ * Does anything beyond the module and the page's mappings hold the page:
+ * a pin or a plain reference (get_user_pages, as 6.1's O_DIRECT takes),
+ * through which the page may be written without a fault?  Transient
+ * references (a fault about to map it) count too: the answer errs on
+ * the side of yes.
  */
-void opage_put_pool(struct pt_pool *pool, struct page *page)
+bool opage_referenced(struct page *page)
+{
+	return page_ref_count(page) > 1 + opage_mapcount(page);
+}
+
+/*
+ * Drops a module reference.  A page this frees is kept in the pool if it
+ * has room and nothing else holds it (no mapping, no pin): a kept page is
+ * written again, so no one may still see it.
+ */
+void opage_put(struct pt_pool *pool, struct page *page)
 {
 	if (!page || !atomic_long_dec_and_test(opage_count(page)))
 		return;
@@ -102,11 +120,11 @@ void opage_put_pool(struct pt_pool *pool, struct page *page)
 		spin_unlock(&pool->lock);
 	}
 	if (page)
-		opage_free(page);
+		opage_free(pool, page);
 }
 
 /* A copy of src, in a page from the pool when there is one. */
-struct page *opage_copy_pool(struct pt_pool *pool, struct page *src)
+struct page *opage_copy(struct pt_pool *pool, struct page *src)
 {
 	struct page *page = NULL;
 
@@ -117,23 +135,34 @@ struct page *opage_copy_pool(struct pt_pool *pool, struct page *src)
 		pool->npages--;
 	}
 	spin_unlock(&pool->lock);
-	if (!page)
-		return opage_copy(src);
+	if (!page) {
+		page = opage_alloc(pool, false);
+		if (IS_ERR(page))
+			return page;
+	}
 	atomic_long_set(opage_count(page), 1);
 	copy_highpage(page, src);
 	return page;
 }
 
-struct pt_pool *pt_pool_create(void)
+struct pt_pool *pt_pool_create(const struct orbit_acct *acct)
 {
 	struct pt_pool *pool = kzalloc(sizeof(*pool), GFP_KERNEL_ACCOUNT);
 
 	if (!pool)
 		return NULL;
 	kref_init(&pool->ref);
+	orbit_acct_copy(&pool->acct, acct);
 	spin_lock_init(&pool->lock);
 	INIT_LIST_HEAD(&pool->pages);
 	return pool;
+}
+
+static void pt_node_free(struct pt_pool *pool, struct pt_node *n)
+{
+	kmem_cache_free(pt_cache, n);
+	ostat_dec(OS_NODES);
+	orbit_uncharge(&pool->acct, sizeof(*n));
 }
 
 /* Frees what the pool keeps; it keeps nothing from now on. */
@@ -153,11 +182,9 @@ static void pt_pool_drain(struct pt_pool *pool)
 	pool->nnodes = 0;
 	spin_unlock(&pool->lock);
 	list_for_each_entry_safe(page, next, &pages, lru)
-		opage_free(page);
-	llist_for_each_entry_safe(n, nn, nodes, free) {
-		kmem_cache_free(pt_cache, n);
-		ostat_dec(OS_NODES);
-	}
+		opage_free(pool, page);
+	llist_for_each_entry_safe(n, nn, nodes, free)
+		pt_node_free(pool, n);
 }
 
 static void pt_pool_release(struct kref *ref)
@@ -165,6 +192,7 @@ static void pt_pool_release(struct kref *ref)
 	struct pt_pool *pool = container_of(ref, struct pt_pool, ref);
 
 	pt_pool_drain(pool);
+	orbit_acct_release(&pool->acct);
 	kfree(pool);
 }
 
@@ -175,8 +203,9 @@ void pt_pool_close(struct pt_pool *pool)
 	kref_put(&pool->ref, pt_pool_release);
 }
 
-/* A node for pool's trees; zero: its slots cleared (else the caller fills
- * every one).
+/*
+ * A node for pool's trees; zero: its slots cleared (else the caller fills
+ * every one).  ERR_PTR(-EDQUOT or -ENOMEM) on failure.
  */
 static struct pt_node *pt_alloc(struct pt_pool *pool, unsigned int level,
 				bool zero)
@@ -191,9 +220,15 @@ static struct pt_node *pt_alloc(struct pt_pool *pool, unsigned int level,
 	}
 	spin_unlock(&pool->lock);
 	if (!n) {
+		int err = orbit_charge(&pool->acct, sizeof(*n));
+
+		if (err)
+			return ERR_PTR(err);
 		n = kmem_cache_alloc(pt_cache, GFP_KERNEL_ACCOUNT);
-		if (!n)
-			return NULL;
+		if (!n) {
+			orbit_uncharge(&pool->acct, sizeof(*n));
+			return ERR_PTR(-ENOMEM);
+		}
 		ostat_inc(OS_NODES);
 		zero = true;
 	}
@@ -225,7 +260,7 @@ static void pt_free(struct pt_node *n)
 			pt_put(n->slot[i]);
 			cond_resched();	/* a big tree: yield per 2 MiB */
 		} else {
-			opage_put_pool(pool, n->slot[i]);
+			opage_put(pool, n->slot[i]);
 		}
 	}
 	spin_lock(&pool->lock);
@@ -236,10 +271,8 @@ static void pt_free(struct pt_node *n)
 		n = NULL;
 	}
 	spin_unlock(&pool->lock);
-	if (n) {
-		kmem_cache_free(pt_cache, n);
-		ostat_dec(OS_NODES);
-	}
+	if (n)
+		pt_node_free(pool, n);
 	kref_put(&pool->ref, pt_pool_release);
 }
 
@@ -290,8 +323,8 @@ static struct pt_node *pt_clone(struct pt_node *n)
 	struct pt_node *c = pt_alloc(n->pool, n->level, false);
 	unsigned int i;
 
-	if (!c)
-		return NULL;
+	if (IS_ERR(c))
+		return c;
 	for (i = 0; i < PT_FANOUT; i++) {
 		c->slot[i] = n->slot[i];
 		if (!c->slot[i])
@@ -365,14 +398,14 @@ int pt_set(struct pt_pool *pool, struct pt_node **rootp, unsigned int levels,
 
 		if (!n) {
 			n = pt_alloc(pool, level, true);
-			if (!n)
-				return -ENOMEM;
+			if (IS_ERR(n))
+				return PTR_ERR(n);
 			*pp = n;
 		} else if (refcount_read(&n->ref) > 1) {
 			struct pt_node *c = pt_clone(n);
 
-			if (!c)
-				return -ENOMEM;
+			if (IS_ERR(c))
+				return PTR_ERR(c);
 			pt_put(n);
 			*pp = c;
 			n = c;
@@ -400,7 +433,9 @@ struct pt_node *pt_deep_copy(struct pt_node *n)
 	if (!n)
 		return NULL;
 	c = pt_clone(n);
-	if (!c || !c->level)
+	if (IS_ERR(c))
+		return NULL;
+	if (!c->level)
 		return c;
 	for (i = 0; i < PT_FANOUT; i++) {
 		struct pt_node *child = c->slot[i];

@@ -4,6 +4,7 @@
  * event totals) and the per-orbit listing behind orbitctl.
  */
 #include <linux/cred.h>
+#include <linux/pid_namespace.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -11,7 +12,7 @@
 
 atomic64_t orbit_stats[OS_NR];
 
-void orbit_stats_fill(struct orbit_stats *st)
+static void orbit_stats_fill(struct orbit_stats *st)
 {
 	pt_flush();	/* live counts include no tree already dropped */
 	memset(st, 0, sizeof(*st));
@@ -32,6 +33,7 @@ void orbit_stats_fill(struct orbit_stats *st)
 	st->update_pages = atomic64_read(&orbit_stats[OS_UPDATE_PAGES]);
 	st->install_failures =
 		atomic64_read(&orbit_stats[OS_INSTALL_FAILURES]);
+	st->charged = atomic64_read(&orbit_stats[OS_CHARGED]);
 }
 
 long orbit_stats_ioctl(void __user *arg)
@@ -65,14 +67,17 @@ void orbit_list_del(struct orbit_ctx *ctx)
 static void orbit_info_fill(struct orbit_ctx *ctx, struct orbit *ob,
 			    struct orbit_info *oi)
 {
+	struct pid_namespace *ns = task_active_pid_ns(current);
 	struct orbit_area *area;
 	int id;
 
+	lockdep_assert_held(&ctx->lock);
 	memset(oi, 0, sizeof(*oi));
-	oi->main_pid = ctx->tgid;
+	oi->main_pid = pid_nr_ns(ctx->pid, ns);
 	oi->id = ob->id;
-	oi->uid = from_kuid_munged(current_user_ns(), ctx->euid);
+	oi->uid = from_kuid_munged(current_user_ns(), ctx->cred->euid);
 	memcpy(oi->name, ob->name, sizeof(oi->name));
+	memcpy(oi->main_comm, ctx->comm, sizeof(oi->main_comm));
 	idr_for_each_entry(&ctx->areas, area, id) {
 		if (!xa_load(&ob->bound, area->id))
 			continue;
@@ -81,17 +86,18 @@ static void orbit_info_fill(struct orbit_ctx *ctx, struct orbit *ob,
 		oi->cow_faults += atomic_long_read(&area->cow_faults);
 	}
 	spin_lock(&ob->lock);
-	oi->pid = ob->pid ? pid_nr(ob->pid) : 0;
+	oi->pid = ob->pid ? pid_nr_ns(ob->pid, ns) : 0;
 	oi->state = ob->state == ORBIT_DEAD ? ORBIT_STATE_DEAD :
 		    ob->state == ORBIT_READY ? ORBIT_STATE_READY :
 					       ORBIT_STATE_SPAWNING;
 	oi->restarts = ob->restarts;
 	oi->calls_done = ob->calls_done;
 	oi->calls_queued = ob->nqueued + (ob->running ? 1 : 0);
+	oi->calls_failed = ob->calls_failed;
+	oi->death = ob->death;
+	oi->death_code = ob->death_code;
 	spin_unlock(&ob->lock);
 }
-
-#define LIST_MAX	4096	/* records per ORBIT_IOC_LIST */
 
 long orbit_list_ioctl(void __user *uarg)
 {
@@ -105,17 +111,19 @@ long orbit_list_ioctl(void __user *uarg)
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if (req.reserved[0] || req.reserved[1])
+	if (memchr_inv(req.reserved, 0, sizeof(req.reserved)))
 		return -EINVAL;
-	cap = min_t(u32, req.cap, LIST_MAX);
-	oi = kvcalloc(max_t(u32, cap, 1), sizeof(*oi), GFP_KERNEL);
+	cap = min_t(u32, req.cap, ORBIT_LIST_MAX);
+	oi = kvcalloc(max_t(u32, cap, 1), sizeof(*oi), GFP_KERNEL_ACCOUNT);
 	if (!oi)
 		return -ENOMEM;
 	mutex_lock(&ctx_list_lock);
 	list_for_each_entry(ctx, &ctx_list, all) {
-		if (!all && !uid_eq(ctx->euid, current_euid()))
-			continue;
 		mutex_lock(&ctx->lock);
+		if (!all && !uid_eq(ctx->cred->euid, current_euid())) {
+			mutex_unlock(&ctx->lock);
+			continue;
+		}
 		idr_for_each_entry(&ctx->orbits, ob, id) {
 			if (count < cap)
 				orbit_info_fill(ctx, ob, &oi[count]);

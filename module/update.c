@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Update transport: the orbit pushes opaque update buffers onto the call
- * it is running; main pulls them in push order, then learns how the call
- * ended.  Small updates are copied in; large page-aligned ones keep the
- * orbit's own pages (pinned), so their bytes are copied once, at pull.
+ * Updates: the orbit pushes opaque update buffers onto the call it is
+ * running; main pulls them in push order, then learns how the call ended.
  * Also the checks main asks for before applying an update.
+ *
+ * struct orbit_upd: owned by its call's update list (under the orbit's
+ * lock) until a puller takes it off; freed by that puller, or with the
+ * call.  Its bytes are charged to the context's user until it is freed.
+ * Small updates are copied in; a large page-aligned one in the orbit's
+ * private anonymous memory keeps the orbit's pages (pinned for writing,
+ * so they are the orbit's alone), and its bytes are copied once, at pull.
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
@@ -22,68 +27,93 @@ struct orbit_upd {
 	unsigned int npages;
 };
 
-static void upd_free(struct orbit_upd *u)
+static void upd_free(struct orbit_ctx *ctx, struct orbit_upd *u)
 {
 	if (u->pages) {
 		unpin_user_pages(u->pages, u->npages);
 		kvfree(u->pages);
 	}
 	kvfree(u->data);
+	orbit_uncharge(&ctx->acct, u->len);
 	kfree(u);
 	ostat_dec(OS_UPDATES);
 }
 
-void upd_free_list(struct list_head *list)
+void upd_free_list(struct orbit_ctx *ctx, struct list_head *list)
 {
 	struct orbit_upd *u, *tmp;
 
 	list_for_each_entry_safe(u, tmp, list, node) {
 		list_del(&u->node);
-		upd_free(u);
+		upd_free(ctx, u);
 	}
 }
 
-static struct orbit_upd *upd_from_user(u64 ubuf, size_t len)
+/*
+ * Keeps the orbit's pages of a large update if they are private anonymous
+ * pages (pinned with FOLL_WRITE: exclusive to the orbit).  Any other page
+ * (a view of an area, which main's mapping may share; a shared mapping)
+ * could change under the update: 0 then tells the caller to copy.
+ */
+static int upd_take_pages(struct orbit_upd *u, u64 ubuf)
 {
-	void __user *buf = u64_to_user_ptr(ubuf);
-	struct orbit_upd *u;
+	unsigned int i;
 	long got;
 
+	u->npages = DIV_ROUND_UP(u->len, PAGE_SIZE);
+	u->pages = kvmalloc_array(u->npages, sizeof(*u->pages),
+				  GFP_KERNEL_ACCOUNT);
+	if (!u->pages)
+		return -ENOMEM;
+	got = pin_user_pages_fast(ubuf, u->npages, FOLL_WRITE | FOLL_LONGTERM,
+				  u->pages);
+	for (i = 0; got == u->npages && i < got; i++)
+		if (!PageAnon(u->pages[i]))
+			break;
+	if (got == u->npages && i == got) {
+		ostat_add(OS_UPDATE_PAGES, u->npages);
+		return 1;
+	}
+	if (got > 0)
+		unpin_user_pages(u->pages, got);
+	kvfree(u->pages);
+	u->pages = NULL;
+	return 0;
+}
+
+static struct orbit_upd *upd_from_user(struct orbit_ctx *ctx, u64 ubuf,
+				       size_t len)
+{
+	struct orbit_upd *u;
+	int err;
+
+	err = orbit_charge(&ctx->acct, len);
+	if (err)
+		return ERR_PTR(err);
 	u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
-	if (!u)
+	if (!u) {
+		orbit_uncharge(&ctx->acct, len);
 		return ERR_PTR(-ENOMEM);
+	}
 	INIT_LIST_HEAD(&u->node);
 	u->len = len;
 	ostat_inc(OS_UPDATES);
-	if (len >= ORBIT_UPDATE_MOVE_MIN && PAGE_ALIGNED(ubuf)) {
-		u->npages = DIV_ROUND_UP(len, PAGE_SIZE);
-		u->pages = kvmalloc_array(u->npages, sizeof(*u->pages),
-					  GFP_KERNEL_ACCOUNT);
-		if (!u->pages)
-			goto nomem;
-		got = pin_user_pages_fast(ubuf, u->npages, 0, u->pages);
-		if (got != u->npages) {
-			if (got > 0)
-				unpin_user_pages(u->pages, got);
-			kvfree(u->pages);
-			u->pages = NULL;
-			upd_free(u);
-			return ERR_PTR(got < 0 ? got : -EFAULT);
-		}
-		ostat_add(OS_UPDATE_PAGES, u->npages);
+	err = 0;
+	if (len >= ORBIT_UPDATE_MOVE_MIN && PAGE_ALIGNED(ubuf))
+		err = upd_take_pages(u, ubuf);
+	if (err > 0)
 		return u;
+	if (!err) {
+		u->data = kvmalloc(len ? len : 1, GFP_KERNEL_ACCOUNT);
+		err = !u->data ? -ENOMEM :
+		      copy_from_user(u->data, u64_to_user_ptr(ubuf), len) ?
+		      -EFAULT : 0;
 	}
-	u->data = kvmalloc(len ? len : 1, GFP_KERNEL_ACCOUNT);
-	if (!u->data)
-		goto nomem;
-	if (copy_from_user(u->data, buf, len)) {
-		upd_free(u);
-		return ERR_PTR(-EFAULT);
+	if (err) {
+		upd_free(ctx, u);
+		return ERR_PTR(err);
 	}
 	return u;
-nomem:
-	upd_free(u);
-	return ERR_PTR(-ENOMEM);
 }
 
 static int upd_to_user(struct orbit_upd *u, void __user *buf)
@@ -105,9 +135,24 @@ static int upd_to_user(struct orbit_upd *u, void __user *buf)
 	return err;
 }
 
-/* ORBIT_IOC_PUSH, from the orbit, onto the call it is running. */
-long update_push(struct orbit *ob, void __user *uarg)
+/* The call generation gen of the orbit runs, with a reference. */
+static struct orbit_call *upd_running_call(struct orbit *ob, u32 gen)
 {
+	struct orbit_call *call = NULL;
+
+	spin_lock(&ob->lock);
+	if (ob->gen == gen && ob->state == ORBIT_READY && ob->running) {
+		call = ob->running;
+		call_get(call);
+	}
+	spin_unlock(&ob->lock);
+	return call;
+}
+
+/* ORBIT_IOC_PUSH, from the orbit, onto the call it is running. */
+long update_push(struct orbit *ob, u32 gen, void __user *uarg)
+{
+	u64 limit = READ_ONCE(orbit_max_update);
 	struct orbit_push req;
 	struct orbit_call *call;
 	struct orbit_upd *u;
@@ -115,23 +160,18 @@ long update_push(struct orbit *ob, void __user *uarg)
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if (req.reserved[0] || req.reserved[1])
+	if (memchr_inv(req.reserved, 0, sizeof(req.reserved)))
 		return -EINVAL;
-	if (req.len > READ_ONCE(orbit_max_update))
+	if (req.len > limit)
 		return -EMSGSIZE;
-
-	spin_lock(&ob->lock);
-	call = ob->running;
-	if (call)
-		kref_get(&call->ref);
-	spin_unlock(&ob->lock);
+	call = upd_running_call(ob, gen);
 	if (!call)
 		return -EINVAL;	/* not inside a task */
 	if (call->flags & ORBIT_CALL_NOFUTURE) {
 		err = -EPIPE;	/* fire and forget: nobody will pull */
 		goto out;
 	}
-	u = upd_from_user(req.buf, req.len);
+	u = upd_from_user(ob->ctx, req.buf, req.len);
 	if (IS_ERR(u)) {
 		err = PTR_ERR(u);
 		goto out;
@@ -139,7 +179,7 @@ long update_push(struct orbit *ob, void __user *uarg)
 	spin_lock(&ob->lock);
 	if (call->state == CALL_DONE)
 		err = -ESRCH;
-	else if (call->upd_bytes + req.len > READ_ONCE(orbit_max_update) * 4)
+	else if ((u64)call->upd_bytes + req.len > limit * 4)
 		err = -ENOBUFS;
 	if (!err) {
 		list_add_tail(&u->node, &call->updates);
@@ -147,7 +187,7 @@ long update_push(struct orbit *ob, void __user *uarg)
 	}
 	spin_unlock(&ob->lock);
 	if (err)
-		upd_free(u);
+		upd_free(ob->ctx, u);
 	else
 		wake_up_all(&call->done);
 out:
@@ -160,14 +200,54 @@ static bool pull_ready(struct orbit_call *call)
 	return !list_empty_careful(&call->updates) || call_done(call);
 }
 
+/*
+ * The next update of the call (off its list, *u), or NULL with the call
+ * ended.  Another puller may empty the list between the wakeup and the
+ * lock: then wait again, never report an end the call has not reached.
+ */
+static int pull_next(struct orbit_call *call, size_t cap,
+		     struct orbit_upd **u, size_t *len)
+{
+	struct orbit *ob = call->orbit;
+	int err;
+
+	for (;;) {
+		if (wait_event_interruptible(call->done, pull_ready(call)))
+			return -ERESTARTSYS;
+		spin_lock(&ob->lock);
+		err = -EAGAIN;
+		*u = NULL;
+		if (!list_empty(&call->updates)) {
+			*u = list_first_entry(&call->updates,
+					      struct orbit_upd, node);
+			*len = (*u)->len;
+			if (cap < (*u)->len) {
+				*u = NULL;
+				err = -ENOSPC;
+			} else {
+				list_del_init(&(*u)->node);
+				call->upd_bytes -= (*u)->len;
+				err = 0;
+			}
+		} else if (call->state == CALL_DONE) {
+			err = 0;
+		}
+		spin_unlock(&ob->lock);
+		if (err != -EAGAIN)
+			return err;
+	}
+}
+
 /* ORBIT_IOC_PULL, from main: the next update of a call, or its end. */
 long update_pull(struct orbit_ctx *ctx, void __user *uarg)
 {
-	struct orbit_pull req;
-	struct orbit_call *call;
+	struct orbit_pull __user *ureq = uarg;
 	struct orbit_upd *u = NULL;
+	struct orbit_call *call;
+	struct orbit_pull req;
 	struct orbit *ob;
-	int err = 0;
+	size_t len = 0;
+	int err;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -175,29 +255,15 @@ long update_pull(struct orbit_ctx *ctx, void __user *uarg)
 	if (IS_ERR(call))
 		return PTR_ERR(call);
 	ob = call->orbit;
-	if (wait_event_interruptible(call->done, pull_ready(call))) {
-		err = -ERESTARTSYS;
-		goto out;
-	}
-	spin_lock(&ob->lock);
-	if (!list_empty(&call->updates)) {
-		u = list_first_entry(&call->updates, struct orbit_upd, node);
-		req.len = u->len;
-		if (req.cap < u->len) {
-			u = NULL;
-			err = -ENOSPC;
-		} else {
-			list_del_init(&u->node);
-			call->upd_bytes -= u->len;
-		}
-	}
-	spin_unlock(&ob->lock);
+	err = pull_next(call, req.cap, &u, &len);
 	if (err == -ENOSPC) {
 		/* Tell the caller the size it needs. */
-		if (put_user(req.len, &((struct orbit_pull __user *)uarg)->len))
+		if (put_user((u64)len, &ureq->len))
 			err = -EFAULT;
 		goto out;
 	}
+	if (err)
+		goto out;
 	if (u) {
 		err = upd_to_user(u, u64_to_user_ptr(req.buf));
 		if (err) {
@@ -208,8 +274,9 @@ long update_pull(struct orbit_ctx *ctx, void __user *uarg)
 			spin_unlock(&ob->lock);
 			goto out;
 		}
-		upd_free(u);
+		upd_free(ctx, u);
 		req.status = ORBIT_PULL_UPDATE;
+		req.len = len;
 		req.error = 0;
 	} else {
 		req.status = ORBIT_PULL_END;
@@ -223,36 +290,52 @@ out:
 	return err;
 }
 
+/*
+ * A modification must lie in an area (bound to the orbit, if one is
+ * named) that main has mapped there now and may write: an area main
+ * unmapped, or made read-only, is no target, whatever is at its address.
+ */
 static int check_area(struct orbit_ctx *ctx, struct orbit *ob,
 		      const struct orbit_check_entry *e)
 {
+	struct vm_area_struct *vma;
 	struct orbit_area *area;
-	int id;
+	int id, err = -EFAULT;
 
+	lockdep_assert_held(&ctx->lock);
 	if (!e->len || e->addr + e->len < e->addr)
 		return -EFAULT;
 	idr_for_each_entry(&ctx->areas, area, id) {
 		if (e->addr < area->addr ||
 		    e->addr + e->len > area->addr + area->size)
 			continue;
-		if (!ob || xa_load(&ob->bound, area->id))
-			return 0;
+		if (ob && !xa_load(&ob->bound, area->id))
+			continue;
+		if (mmap_read_lock_killable(ctx->mm))
+			return -EINTR;
+		vma = find_vma(ctx->mm, e->addr);
+		if (vma && area_mapped_at(area, vma) &&
+		    (vma->vm_flags & VM_WRITE) && vma->vm_start <= e->addr &&
+		    e->addr + e->len <= vma->vm_end)
+			err = 0;
+		mmap_read_unlock(ctx->mm);
+		return err;
 	}
 	return -EFAULT;
 }
 
-static int check_exec(const struct orbit_check_entry *e)
+static int check_exec(struct orbit_ctx *ctx,
+		      const struct orbit_check_entry *e)
 {
-	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
 	int err = -EPERM;
 
-	if (mmap_read_lock_killable(mm))
+	if (mmap_read_lock_killable(ctx->mm))
 		return -EINTR;
-	vma = find_vma(mm, e->addr);
+	vma = find_vma(ctx->mm, e->addr);
 	if (vma && e->addr >= vma->vm_start && (vma->vm_flags & VM_EXEC))
 		err = 0;
-	mmap_read_unlock(mm);
+	mmap_read_unlock(ctx->mm);
 	return err;
 }
 
@@ -267,19 +350,24 @@ long update_check(struct orbit_ctx *ctx, void __user *uarg)
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if (req.reserved[0] || req.reserved[1] || req.pad ||
+	if (memchr_inv(req.reserved, 0, sizeof(req.reserved)) || req.pad ||
 	    req.count > ORBIT_CHECK_MAX)
 		return -EINVAL;
 	if (!req.count)
 		return 0;
-	ents = memdup_user(u64_to_user_ptr(req.entries),
-			   array_size(req.count, sizeof(*ents)));
-	if (IS_ERR(ents))
-		return PTR_ERR(ents);
+	ents = kvmalloc_array(req.count, sizeof(*ents), GFP_KERNEL_ACCOUNT);
+	if (!ents)
+		return -ENOMEM;
+	if (copy_from_user(ents, u64_to_user_ptr(req.entries),
+			   array_size(req.count, sizeof(*ents)))) {
+		kvfree(ents);
+		return -EFAULT;
+	}
 
 	mutex_lock(&ctx->lock);
 	if (req.orbit_id) {
-		ob = idr_find(&ctx->orbits, req.orbit_id);
+		ob = req.orbit_id > INT_MAX ? NULL :
+		     idr_find(&ctx->orbits, req.orbit_id);
 		if (!ob)
 			err = -ENOENT;
 	}
@@ -287,12 +375,12 @@ long update_check(struct orbit_ctx *ctx, void __user *uarg)
 		if (ents[i].kind == ORBIT_CHECK_AREA && !ents[i].pad)
 			err = check_area(ctx, ob, &ents[i]);
 		else if (ents[i].kind == ORBIT_CHECK_EXEC && !ents[i].pad)
-			err = check_exec(&ents[i]);
+			err = check_exec(ctx, &ents[i]);
 		else
 			err = -EINVAL;
 	}
 	mutex_unlock(&ctx->lock);
-	kfree(ents);
+	kvfree(ents);
 	if (err && i && put_user(i - 1,
 				 &((struct orbit_check __user *)uarg)->failed))
 		err = -EFAULT;

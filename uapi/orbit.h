@@ -5,17 +5,31 @@
  * Every file descriptor obtained by opening /dev/orbit must first complete
  * the ORBIT_IOC_API handshake (as userfaultfd's UFFDIO_API): user space
  * states the API version it speaks and the features it wants; the module
- * answers with the features and ioctls it supports.  Any other ioctl before
- * the handshake fails with EINVAL.
+ * answers with the features and ioctls it supports and remembers the
+ * features asked for.  A feature that was not asked for cannot be used
+ * (EINVAL).  Any other ioctl before the handshake fails with EINVAL, except
+ * ORBIT_IOC_STATS and ORBIT_IOC_LIST, which work on any descriptor.
  *
  * A handshaken /dev/orbit descriptor is a *main context*: the thread group
  * that completed the handshake owns it and is the only one allowed to use it
- * (EPERM otherwise).  ORBIT_IOC_CREATE returns a second kind of descriptor,
- * the *orbit descriptor*, which the orbit process inherits and uses for
- * ORBIT_IOC_ATTACH and the task loop (ORBIT_IOC_RUN).
+ * (EPERM otherwise).  The context lives as long as main's address space:
+ * when main exits or execs (whether or not the descriptor survives the
+ * exec), or when the last reference to the descriptor is released, its
+ * orbits are killed, their calls fail with ESRCH and its areas are
+ * released.  Closing one of several descriptors for it changes nothing.
+ * The handshake maps a one-page, inaccessible "[orbit-ctx]" anchor into
+ * main to learn when its address space goes away; unmapping it ends the
+ * context.
  *
- * All structures have explicit padding, 64-bit user pointers and no
- * implicit holes, so the ABI is identical for every user-space ABI.
+ * ORBIT_IOC_CREATE returns a second kind of descriptor, the *orbit
+ * descriptor*, which the orbit process inherits and uses for
+ * ORBIT_IOC_ATTACH, the task loop (ORBIT_IOC_RUN) and ORBIT_IOC_PUSH.
+ *
+ * Every structure has explicit padding, 64-bit user pointers and no
+ * implicit holes, so the ABI is identical for every user-space ABI.  Every
+ * flags field is checked against its mask below, and every pad and
+ * reserved field must be zero (EINVAL otherwise), so that either can be
+ * given a meaning later.
  */
 #ifndef _UAPI_LINUX_ORBIT_H
 #define _UAPI_LINUX_ORBIT_H
@@ -23,7 +37,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define ORBIT_API_VERSION	1
+#define ORBIT_API_VERSION	2
 
 /* Features negotiated through ORBIT_IOC_API (bit mask). */
 #define ORBIT_FEAT_COPY_MODE	(1ULL << 0)	/* per-area COPY snapshots */
@@ -35,6 +49,10 @@
 
 #define ORBIT_NAME_MAX		32
 
+/* Entries one ORBIT_IOC_CHECK may hold, records one ORBIT_IOC_LIST fills. */
+#define ORBIT_CHECK_MAX		4096
+#define ORBIT_LIST_MAX		4096
+
 struct orbit_api {
 	__u64 api;		/* in: ORBIT_API_VERSION */
 	__u64 features;		/* in: wanted; out: supported */
@@ -42,11 +60,14 @@ struct orbit_api {
 	__u32 max_arg_size;	/* out: largest argument buffer (bytes) */
 	__u32 max_call_areas;	/* out: largest area list per call */
 	__u64 max_area_size;	/* out: largest single area (bytes) */
-	__u64 reserved[4];	/* must be zero */
+	__u32 max_update;	/* out: largest update (bytes) */
+	__u32 pad;
+	__u64 reserved[3];	/* must be zero */
 };
 
-/* struct orbit_create.flags */
+/* struct orbit_create.flags, struct orbit_respawn.flags */
 #define ORBIT_CREATE_CLOEXEC	(1U << 0)	/* orbit fd gets O_CLOEXEC */
+#define ORBIT_CREATE_FLAGS	ORBIT_CREATE_CLOEXEC
 
 struct orbit_create {
 	char name[ORBIT_NAME_MAX];	/* in: NUL-terminated */
@@ -54,7 +75,7 @@ struct orbit_create {
 	__u32 id;			/* out: orbit id (> 0) */
 	__s32 orbit_fd;			/* out: descriptor for the orbit */
 	__u32 pad;
-	__u64 timeout_ns;		/* in: per-call run time, 0 = none */
+	__u64 timeout_ns;		/* in: per-call time, 0 = none */
 	__u64 reserved[3];		/* must be zero */
 };
 
@@ -66,13 +87,23 @@ struct orbit_create {
  */
 struct orbit_respawn {
 	__u32 id;		/* in */
+	__u32 flags;		/* in: ORBIT_CREATE_CLOEXEC */
 	__s32 orbit_fd;		/* out */
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+/* ORBIT_IOC_DESTROY and ORBIT_IOC_AREA_DESTROY: an orbit or area id. */
+struct orbit_ref {
+	__u32 id;		/* in */
+	__u32 flags;		/* in: none defined, must be zero */
 	__u64 reserved[2];
 };
 
 /* struct orbit_area_req.flags */
 #define ORBIT_AREA_COPY		(1U << 0)	/* snapshot by copying */
 #define ORBIT_AREA_NOAUTO	(1U << 1)	/* no per-page COPY choice */
+#define ORBIT_AREA_FLAGS	(ORBIT_AREA_COPY | ORBIT_AREA_NOAUTO)
 
 struct orbit_area_req {
 	__u64 addr;	/* in: page aligned address, same in every orbit */
@@ -87,11 +118,15 @@ struct orbit_area_req {
 struct orbit_bind {
 	__u32 area_id;
 	__u32 orbit_id;
+	__u32 flags;	/* in: none defined, must be zero */
+	__u32 pad;
+	__u64 reserved[2];
 };
 
 /* struct orbit_call_req.flags */
 #define ORBIT_CALL_SYNC		(1U << 0)	/* wait for the result */
 #define ORBIT_CALL_NOFUTURE	(1U << 1)	/* fire and forget */
+#define ORBIT_CALL_FLAGS	(ORBIT_CALL_SYNC | ORBIT_CALL_NOFUTURE)
 
 struct orbit_call_req {
 	__u32 orbit_id;	/* in */
@@ -108,8 +143,11 @@ struct orbit_call_req {
 	__u64 reserved;
 };
 
-/* struct orbit_call_req.result */
-#define ORBIT_RESULT_UPDATES	(1U << 0)	/* updates wait: pull, then WAIT */
+/*
+ * struct orbit_call_req.result: updates wait, pull them, then WAIT.  A
+ * sync call that fails discards the updates its task pushed.
+ */
+#define ORBIT_RESULT_UPDATES	(1U << 0)
 
 struct orbit_wait {
 	__u64 call_id;	/* in */
@@ -117,15 +155,28 @@ struct orbit_wait {
 	__u64 reserved[2];
 };
 
+/* The library's spawner: a child of main, running as main's user. */
+struct orbit_spawner {
+	__s32 pid;		/* in: in the caller's pid namespace */
+	__u32 flags;		/* in: none defined, must be zero */
+	__u64 reserved[2];
+};
+
 struct orbit_attach {
 	__u32 id;		/* out: orbit id */
-	__s32 main_pid;		/* out: main program's tgid */
-	__u64 reserved[2];
+	__s32 main_pid;		/* out: main's pid in the caller's namespace */
+	__u64 reserved[2];	/* in: zero */
 };
 
 /* struct orbit_run.flags (in) */
 #define ORBIT_RUN_HAVE_RESULT	(1U << 0)	/* retval holds the last result */
+#define ORBIT_RUN_FLAGS		ORBIT_RUN_HAVE_RESULT
 
+/*
+ * One thread of an orbit runs its task loop: from the moment it enters
+ * ORBIT_IOC_RUN until it has returned the result of every call it took,
+ * ORBIT_IOC_RUN from any other thread fails with EBUSY.
+ */
 struct orbit_run {
 	__u32 flags;	/* in: ORBIT_RUN_* */
 	__u32 argcap;	/* in: bytes available at argbuf */
@@ -140,9 +191,10 @@ struct orbit_run {
 
 /*
  * Updates travel as opaque bytes (libuorbit encodes and validates them).
- * ORBIT_IOC_PUSH appends one to the call the orbit is running; updates of
- * at least ORBIT_UPDATE_MOVE_MIN bytes at a page-aligned buffer move the
- * orbit's pages instead of being copied (the orbit must not reuse them).
+ * ORBIT_IOC_PUSH appends one to the call the orbit is running.  An update
+ * of at least ORBIT_UPDATE_MOVE_MIN bytes at a page-aligned buffer of the
+ * orbit's private anonymous memory keeps the orbit's pages instead of
+ * being copied (the orbit must not write them again); any other is copied.
  */
 #define ORBIT_UPDATE_MOVE_MIN	16384
 
@@ -167,7 +219,7 @@ struct orbit_pull {
 };
 
 /* struct orbit_check_entry.kind */
-#define ORBIT_CHECK_AREA	1	/* range inside an area of the orbit */
+#define ORBIT_CHECK_AREA	1	/* range inside a mapped, writable area */
 #define ORBIT_CHECK_EXEC	2	/* address in an executable mapping */
 
 struct orbit_check_entry {
@@ -179,7 +231,7 @@ struct orbit_check_entry {
 
 struct orbit_check {
 	__u32 orbit_id;	/* in: areas bound to it; 0: any area of main */
-	__u32 count;	/* in: entries */
+	__u32 count;	/* in: entries, at most ORBIT_CHECK_MAX */
 	__u64 entries;	/* in: user pointer to struct orbit_check_entry */
 	__u32 failed;	/* out: index of the first failing entry */
 	__u32 pad;
@@ -204,22 +256,35 @@ struct orbit_stats {
 	__u64 orbit_deaths;	/* orbits that died or were killed */
 	__u64 update_pages;	/* update pages moved instead of copied */
 	__u64 install_failures;	/* calls an orbit could not install */
-	__u64 reserved[6];
+	__u64 charged;		/* bytes charged to users (pages, calls, updates) */
+	__u64 reserved[5];
 };
 
 /*
  * ORBIT_IOC_LIST (any /dev/orbit descriptor, no handshake): one record per
- * orbit the caller may see: all for root, else those whose main program
- * runs as the caller's effective user.  count is the number visible; at
- * most cap records are written.
+ * orbit the caller may see: all for a caller with CAP_SYS_ADMIN, else those
+ * whose main program runs as the caller's effective user.  Pids are given
+ * in the caller's pid namespace (0 for a process outside it).  count is
+ * the number visible; at most cap records (and ORBIT_LIST_MAX) are written.
  */
 #define ORBIT_STATE_SPAWNING	0
 #define ORBIT_STATE_READY	1	/* attached, idle or running */
 #define ORBIT_STATE_DEAD	2
 
+/* struct orbit_info.death: how the orbit last died */
+#define ORBIT_DEATH_NONE	0	/* never died */
+#define ORBIT_DEATH_EXIT	1	/* its process exited; death_code: status */
+#define ORBIT_DEATH_SIGNAL	2	/* killed by signal death_code */
+#define ORBIT_DEATH_OOM		3	/* killed by the OOM killer */
+#define ORBIT_DEATH_TIMEOUT	4	/* a call outlived the timeout */
+#define ORBIT_DEATH_DESTROYED	5	/* main destroyed it, or main ended */
+#define ORBIT_DEATH_FAILED	6	/* could not install a call (e.g. ENOMEM) */
+#define ORBIT_DEATH_EXEC	7	/* its process exec'd */
+#define ORBIT_DEATH_CLOSED	8	/* its descriptor was closed */
+
 struct orbit_info {
-	__s32 pid;		/* orbit process, 0 if none */
-	__s32 main_pid;
+	__s32 pid;		/* orbit process, 0 if none or not visible */
+	__s32 main_pid;		/* 0 if not visible */
 	__u32 id;		/* in its main */
 	__u32 state;		/* ORBIT_STATE_* */
 	__u32 uid;		/* main's effective user */
@@ -230,6 +295,10 @@ struct orbit_info {
 	__u64 area_pages;	/* pages present in those areas */
 	__u64 cow_faults;	/* main's COW faults in those areas */
 	char name[ORBIT_NAME_MAX];
+	char main_comm[16];	/* main's command name */
+	__u64 calls_failed;	/* calls of this orbit that failed */
+	__u32 death;		/* ORBIT_DEATH_* of its last death */
+	__s32 death_code;	/* exit status or signal number */
 	__u64 reserved[2];
 };
 
@@ -244,13 +313,13 @@ struct orbit_list {
 
 #define ORBIT_IOC_API		_IOWR(ORBIT_IOC_MAGIC, 0x00, struct orbit_api)
 #define ORBIT_IOC_CREATE	_IOWR(ORBIT_IOC_MAGIC, 0x01, struct orbit_create)
-#define ORBIT_IOC_DESTROY	_IOW(ORBIT_IOC_MAGIC, 0x02, __u32)
+#define ORBIT_IOC_DESTROY	_IOW(ORBIT_IOC_MAGIC, 0x02, struct orbit_ref)
 #define ORBIT_IOC_AREA_CREATE	_IOWR(ORBIT_IOC_MAGIC, 0x03, struct orbit_area_req)
-#define ORBIT_IOC_AREA_DESTROY	_IOW(ORBIT_IOC_MAGIC, 0x04, __u32)
+#define ORBIT_IOC_AREA_DESTROY	_IOW(ORBIT_IOC_MAGIC, 0x04, struct orbit_ref)
 #define ORBIT_IOC_AREA_BIND	_IOW(ORBIT_IOC_MAGIC, 0x05, struct orbit_bind)
 #define ORBIT_IOC_CALL		_IOWR(ORBIT_IOC_MAGIC, 0x06, struct orbit_call_req)
 #define ORBIT_IOC_WAIT		_IOWR(ORBIT_IOC_MAGIC, 0x07, struct orbit_wait)
-#define ORBIT_IOC_SPAWNER	_IOW(ORBIT_IOC_MAGIC, 0x08, __s32)
+#define ORBIT_IOC_SPAWNER	_IOW(ORBIT_IOC_MAGIC, 0x08, struct orbit_spawner)
 #define ORBIT_IOC_PULL		_IOWR(ORBIT_IOC_MAGIC, 0x09, struct orbit_pull)
 #define ORBIT_IOC_CHECK		_IOWR(ORBIT_IOC_MAGIC, 0x0a, struct orbit_check)
 #define ORBIT_IOC_RESPAWN	_IOWR(ORBIT_IOC_MAGIC, 0x0b, struct orbit_respawn)

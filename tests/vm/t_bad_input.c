@@ -72,7 +72,7 @@ static void library_checks(void)
 	   "area over the module's size limit: EINVAL");
 	ok(!orbit_alloc(NULL, 8) && errno == EINVAL, "alloc in a NULL area: EINVAL");
 	ok(!orbit_alloc(area, 0) && errno == EINVAL, "alloc of 0 bytes: EINVAL");
-	p = orbit_alloc(area, 8192);
+	p = orbit_alloc(area, 8193);
 	ok(!p && errno == ENOMEM, "alloc past the area's maximum: ENOMEM");
 	ok(fails(orbit_area_destroy(NULL), EINVAL), "destroy a NULL area: EINVAL");
 	ok(fails(orbit_destroy(NULL), EINVAL), "destroy a NULL orbit: EINVAL");
@@ -207,15 +207,19 @@ static void raw_checks(void)
 	ok(WIFEXITED(status) && (WEXITSTATUS(status) & 2) == 0,
 	   "another process naming main's orbit: ENOENT");
 
-	ok(ioctl(fd, ORBIT_IOC_DESTROY, &cr.id) == 0, "destroy the raw orbit");
+	ok(ioctl(fd, ORBIT_IOC_DESTROY, &(struct orbit_ref){ .id = cr.id }) == 0,
+	   "destroy the raw orbit");
 	cq.orbit_id = cr.id;
 	cq.flags = 0;
 	ok(fails(ioctl(fd, ORBIT_IOC_CALL, &cq), ENOENT),
 	   "call to a destroyed orbit: ENOENT");
-	ok(fails(ioctl(fd, ORBIT_IOC_DESTROY, &cr.id), ENOENT),
+	ok(fails(ioctl(fd, ORBIT_IOC_DESTROY, &(struct orbit_ref){ .id = cr.id }),
+		 ENOENT),
 	   "destroy it again: ENOENT");
-	ok(ioctl(fd, ORBIT_IOC_AREA_DESTROY, &id) == 0, "destroy the raw area");
-	ok(fails(ioctl(fd, ORBIT_IOC_AREA_DESTROY, &id), ENOENT),
+	ok(ioctl(fd, ORBIT_IOC_AREA_DESTROY, &(struct orbit_ref){ .id = id }) == 0,
+	   "destroy the raw area");
+	ok(fails(ioctl(fd, ORBIT_IOC_AREA_DESTROY, &(struct orbit_ref){ .id = id }),
+		 ENOENT),
 	   "destroy it again: ENOENT");
 	other = raw_ctx();
 	ok(other >= 0 && fails(ioctl(other, ORBIT_IOC_API, &(struct orbit_api){

@@ -67,7 +67,11 @@ static long push_big(void *argbuf, void *store)
 	static char data[100000];
 	long r;
 
-	orbit_update_add_data(u, data, sizeof(data));
+	if (orbit_update_add_data(u, data, sizeof(data))) {
+		r = errno;	/* the library knows the module's limit */
+		orbit_update_free(u);
+		return r;
+	}
 	r = orbit_push(u, NULL);
 	if (r) {
 		r = errno;

@@ -64,7 +64,8 @@ int main(void)
 	pid = fork();
 	if (pid == 0) {
 		struct orbit_call_req cq = { .orbit_id = cr.id };
-		struct orbit_bind b = { ar.id, cr.id };
+		struct orbit_bind b = { .area_id = ar.id, .orbit_id = cr.id };
+		struct orbit_ref oref = { .id = cr.id }, aref = { .id = ar.id };
 		struct orbit_respawn rs = { .id = cr.id };
 		struct orbit_attach at;
 		char path[64];
@@ -74,10 +75,10 @@ int main(void)
 			_exit(100);
 		if (!fails(ioctl(ctx, ORBIT_IOC_CALL, &cq), EPERM))
 			rc |= 1;
-		if (!fails(ioctl(ctx, ORBIT_IOC_DESTROY, &cr.id), EPERM))
+		if (!fails(ioctl(ctx, ORBIT_IOC_DESTROY, &oref), EPERM))
 			rc |= 2;
 		if (!fails(ioctl(ctx, ORBIT_IOC_AREA_BIND, &b), EPERM) ||
-		    !fails(ioctl(ctx, ORBIT_IOC_AREA_DESTROY, &ar.id), EPERM) ||
+		    !fails(ioctl(ctx, ORBIT_IOC_AREA_DESTROY, &aref), EPERM) ||
 		    !fails(ioctl(ctx, ORBIT_IOC_RESPAWN, &rs), EPERM))
 			rc |= 4;
 		if (!fails(ioctl(cr.orbit_fd, ORBIT_IOC_ATTACH, &at), EPERM))
@@ -85,7 +86,7 @@ int main(void)
 		mine = open("/dev/orbit", O_RDWR);
 		if (mine < 0 || ioctl(mine, ORBIT_IOC_API, &api) ||
 		    !fails(ioctl(mine, ORBIT_IOC_CALL, &cq), ENOENT) ||
-		    !fails(ioctl(mine, ORBIT_IOC_AREA_DESTROY, &ar.id), ENOENT))
+		    !fails(ioctl(mine, ORBIT_IOC_AREA_DESTROY, &aref), ENOENT))
 			rc |= 16;
 		snprintf(path, sizeof(path), "/proc/%d/mem", (int)getppid());
 		if (open(path, O_RDONLY) >= 0 || errno != EACCES)

@@ -24,7 +24,7 @@ int main(void)
 	fd = open("/dev/orbit", O_RDWR | O_CLOEXEC);
 	require(fd >= 0, "open /dev/orbit");
 
-	ok(ioctl(fd, ORBIT_IOC_DESTROY, &(__u32){ 1 }) == -1 &&
+	ok(ioctl(fd, ORBIT_IOC_DESTROY, &(struct orbit_ref){ .id = 1 }) == -1 &&
 	   errno == EINVAL, "ioctl before the handshake fails with EINVAL");
 	ok(ioctl(fd, ORBIT_IOC_STATS, &st) == 0,
 	   "stats work without a handshake");

@@ -97,6 +97,28 @@ static inline int procs_gone(const char *name)
 	return 0;
 }
 
+/* A descriptor of this process whose /proc/self/fd link contains what. */
+static inline int fd_linked_to(const char *what)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int fd = -1;
+
+	while (d && (e = readdir(d))) {
+		char path[300], link[256] = "";
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		if (readlink(path, link, sizeof(link) - 1) > 0 &&
+		    strstr(link, what)) {
+			fd = atoi(e->d_name);
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+	return fd;
+}
+
 static inline double now_us(void)
 {
 	struct timespec ts;

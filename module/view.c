@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Views: an orbit's mapping of an area, at the area's address.
+ *
+ * A view serves the snapshot installed in it (its root); a write by the
+ * orbit makes an orbit-private copy, discarded at the next install.
+ * Installing the next call's snapshot zaps only the pages whose tree
+ * entry differs, plus the private copies; the previous snapshot goes to a
+ * worker to free when it differs in many pages.  A read fault maps the
+ * 16-page block around it (VM_MIXEDMAP, vm_insert_pages).
+ *
+ * Views run in the orbit's process: created, installed and unmapped by
+ * its task loop (orbits.c, orbit_install), faulted by its task.
+ */
+#include <linux/file.h>
+#include <linux/mman.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "orbit_internal.h"
+
+#define VIEW_WRITTEN		XA_MARK_1
+#define VIEW_AROUND		16	/* pages mapped per view read fault */
+#define VIEW_FREE_ASYNC		64	/* changed pages worth a free worker */
+
+/* The view's page for idx: the orbit's copy, else the snapshot's. */
+static struct page *view_page(struct orbit_view *view, unsigned long idx)
+{
+	struct page *page = xa_load(&view->priv, idx);
+
+	lockdep_assert_held(&view->lock);
+	return page ? page : pt_lookup(view->root, idx, NULL);
+}
+
+/*
+ * Read fault-around, as filemap does for page cache files: maps the
+ * present pages of the VIEW_AROUND-aligned block around idx read-only, in
+ * runs (one page table lock per run), so a task scanning a snapshot takes
+ * one fault per block.  A write to any of them still goes through
+ * view_page_mkwrite.  view->lock orders it against view_install's zaps.
+ * A slot already mapped stops a run (-EBUSY) and is skipped.  Returns
+ * true when idx itself was mapped.
+ */
+static bool view_map_around(struct orbit_view *view,
+			    struct vm_area_struct *vma, unsigned long idx)
+{
+	unsigned long first = round_down(idx, VIEW_AROUND), i = first, n;
+	unsigned long end = min(first + VIEW_AROUND, view->area->npages);
+	struct page *run[VIEW_AROUND];
+	bool mapped = false;
+
+	lockdep_assert_held(&view->lock);
+	while (i < end) {
+		unsigned long start = i, left;
+
+		for (n = 0; i < end && (run[n] = view_page(view, i)); i++)
+			n++;
+		left = n;
+		if (n && vm_insert_pages(vma, vma->vm_start +
+					 (start << PAGE_SHIFT), run, &left))
+			i = start + n - left + 1;	/* skip the busy slot */
+		if (idx >= start && idx < start + n - left)
+			mapped = true;
+		if (i == start)
+			i++;			/* a hole */
+	}
+	return mapped;
+}
+
+/* An orbit-private page for idx: a copy of snap, or a zero page. */
+static struct page *view_private(struct orbit_view *view, unsigned long idx,
+				 struct page *snap)
+{
+	struct pt_pool *pool = view->area->pool;
+	struct page *copy;
+	int err;
+
+	lockdep_assert_held(&view->lock);
+	copy = snap ? opage_copy(pool, snap) : opage_alloc(pool, true);
+	if (IS_ERR(copy))
+		return copy;
+	err = xa_err(xa_store(&view->priv, idx, copy, GFP_KERNEL_ACCOUNT));
+	if (err) {
+		opage_put(pool, copy);
+		return ERR_PTR(err);
+	}
+	return copy;
+}
+
+static vm_fault_t view_fault(struct vm_fault *vmf)
+{
+	struct orbit_view *view = vmf->vma->vm_private_data;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	unsigned long idx = vmf->pgoff;
+	struct page *page;
+
+	if (idx >= view->area->npages || vmf->vma->vm_mm != view->mm)
+		return VM_FAULT_SIGBUS;
+	mutex_lock(&view->lock);
+	if (!write && view_map_around(view, vmf->vma, idx)) {
+		mutex_unlock(&view->lock);
+		return VM_FAULT_NOPAGE;
+	}
+	page = xa_load(&view->priv, idx);
+	if (!page) {
+		struct page *snap = pt_lookup(view->root, idx, NULL);
+
+		page = snap && !write ? snap : view_private(view, idx, snap);
+		if (IS_ERR(page)) {
+			mutex_unlock(&view->lock);
+			return PTR_ERR(page) == -EDQUOT ? VM_FAULT_SIGBUS :
+							  VM_FAULT_OOM;
+		}
+	}
+	if (write && page == xa_load(&view->priv, idx))
+		xa_set_mark(&view->priv, idx, VIEW_WRITTEN);
+	get_page(page);
+	mutex_unlock(&view->lock);
+	vmf->page = page;
+	return 0;
+}
+
+static vm_fault_t view_page_mkwrite(struct vm_fault *vmf)
+{
+	struct orbit_view *view = vmf->vma->vm_private_data;
+	unsigned long idx = vmf->pgoff;
+	struct page *page, *copy;
+
+	if (vmf->vma->vm_mm != view->mm)
+		return VM_FAULT_SIGBUS;
+	mutex_lock(&view->lock);
+	page = xa_load(&view->priv, idx);
+	if (page == vmf->page) {
+		xa_set_mark(&view->priv, idx, VIEW_WRITTEN);
+		lock_page(page);
+		mutex_unlock(&view->lock);
+		return VM_FAULT_LOCKED;
+	}
+	if (!page && pt_lookup(view->root, idx, NULL) == vmf->page) {
+		/* First write to a snapshot page: a private copy. */
+		copy = view_private(view, idx, vmf->page);
+		if (IS_ERR(copy)) {
+			mutex_unlock(&view->lock);
+			return PTR_ERR(copy) == -EDQUOT ? VM_FAULT_SIGBUS :
+							  VM_FAULT_OOM;
+		}
+		xa_set_mark(&view->priv, idx, VIEW_WRITTEN);
+	}
+	unmap_mapping_pages(view->mapping, idx, 1, false);
+	mutex_unlock(&view->lock);
+	return VM_FAULT_NOPAGE;
+}
+
+static const struct vm_operations_struct view_vm_ops = {
+	.fault		= view_fault,
+	.page_mkwrite	= view_page_mkwrite,
+	.may_split	= orbit_vma_may_split,
+	.mremap		= orbit_vma_mremap,
+};
+
+static int view_file_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct orbit_view *view = file->private_data;
+	int err = orbit_mmap_setup(vma, view->mm, view->area->addr,
+				   view->area->size, &view_vm_ops, view);
+
+	/*
+	 * Fault-around's vm_insert_pages needs it set already: setting it
+	 * there would need mmap_lock held for writing.
+	 */
+	if (!err)
+		orbit_vma_set_flags(vma, VM_MIXEDMAP);
+	return err;
+}
+
+static void view_release(struct kref *ref)
+{
+	struct orbit_view *view = container_of(ref, struct orbit_view, ref);
+	unsigned long idx;
+	struct page *page;
+
+	xa_for_each(&view->priv, idx, page)
+		opage_put(view->area->pool, page);
+	xa_destroy(&view->priv);
+	pt_put(view->root);
+	if (view->inode)
+		iput(view->inode);
+	area_put(view->area);
+	mmdrop(view->mm);
+	kfree(view);
+	ostat_dec(OS_VIEWS);
+}
+
+void view_put(struct orbit_view *view)
+{
+	if (view)
+		kref_put(&view->ref, view_release);
+}
+
+static int view_file_release(struct inode *inode, struct file *file)
+{
+	view_put(file->private_data);
+	return 0;
+}
+
+static const struct file_operations view_fops = {
+	.owner		= THIS_MODULE,
+	.mmap		= view_file_mmap,
+	.release	= view_file_release,
+	.llseek		= noop_llseek,
+};
+
+/*
+ * Creates the calling orbit's view of an area and maps it at the area's
+ * address.  Returns the view with one reference for the caller; the
+ * mapping holds another.
+ */
+struct orbit_view *view_create(struct orbit_area *area)
+{
+	struct orbit_view *view;
+	struct file *file;
+	int err;
+
+	view = kzalloc(sizeof(*view), GFP_KERNEL_ACCOUNT);
+	if (!view)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&view->ref);
+	mutex_init(&view->lock);
+	xa_init(&view->priv);
+	INIT_LIST_HEAD(&view->node);
+	view->area = area_get(area);
+	view->mm = current->mm;
+	mmgrab(view->mm);
+	ostat_inc(OS_VIEWS);
+
+	kref_get(&view->ref);	/* the file's */
+	file = orbit_file_new("[orbit-view]", &view_fops, view);
+	if (IS_ERR(file)) {
+		view_put(view);
+		view_put(view);
+		return ERR_CAST(file);
+	}
+	view->inode = file_inode(file);
+	ihold(view->inode);
+	view->mapping = file->f_mapping;
+	err = orbit_map_file(file, area->addr, area->size,
+			     PROT_READ | PROT_WRITE);
+	fput(file);
+	if (err) {
+		view_put(view);
+		return ERR_PTR(err);
+	}
+	return view;
+}
+
+/*
+ * Unmaps a view from the calling orbit and reserves its range again, so
+ * that a later area can take the address.  Called by the orbit itself for
+ * views of destroyed areas.
+ */
+void view_unmap(struct orbit_view *view)
+{
+	unsigned long addr = view->area->addr, len = view->area->size;
+	struct vm_area_struct *vma;
+	bool ours;
+
+	if (current->mm != view->mm || mmap_read_lock_killable(view->mm))
+		return;
+	vma = find_vma(view->mm, addr);
+	ours = vma && vma->vm_start == addr && vma->vm_ops == &view_vm_ops &&
+	       vma->vm_private_data == view;
+	mmap_read_unlock(view->mm);
+	if (!ours || vm_munmap(addr, len))
+		return;
+	/* A failure leaves a hole, which the next area may map over too. */
+	if (IS_ERR_VALUE(vm_mmap(NULL, addr, len, PROT_NONE, MAP_PRIVATE |
+				 MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, 0)))
+		pr_debug("orbit: could not re-reserve %lx\n", addr);
+}
+
+struct view_install {
+	struct orbit_view *view;
+	struct zap_run zap;
+	unsigned long changed;	/* entries that differ from the old root */
+};
+
+static int view_install_one(void *ctx, unsigned long idx)
+{
+	struct view_install *vi = ctx;
+
+	/* A mapped page keeps its own reference until the zap. */
+	opage_put(vi->view->area->pool, xa_erase(&vi->view->priv, idx));
+	zap_add(&vi->zap, idx);
+	vi->changed++;
+	return 0;
+}
+
+/*
+ * Installs a snapshot (the root reference moves to the view): zaps the
+ * pages whose entry differs from the installed snapshot and discards every
+ * page the orbit wrote.  Runs in the orbit, which is between calls.
+ */
+void view_install(struct orbit_view *view, struct pt_node *root)
+{
+	struct view_install vi = {
+		.view = view,
+		.zap = { .mapping = view->mapping },
+	};
+	unsigned long idx;
+	struct page *page;
+
+	mutex_lock(&view->lock);
+	xa_for_each_marked(&view->priv, idx, page, VIEW_WRITTEN) {
+		xa_erase(&view->priv, idx);
+		opage_put(view->area->pool, page);
+		zap_add(&vi.zap, idx);
+	}
+	if (READ_ONCE(orbit_debug_full_snapshot)) {
+		/* Benchmark baseline: remap everything, every call. */
+		zap_flush(&vi.zap);
+		unmap_mapping_pages(view->mapping, 0, view->area->npages, false);
+		vi.changed = view->area->npages;
+	} else {
+		pt_diff(view->root, root, view->area->levels, view_install_one,
+			&vi);
+	}
+	zap_flush(&vi.zap);
+	/*
+	 * The old root holds about the pages that changed since.  Many are
+	 * freed beside the task; a few cost less than waking a worker.
+	 */
+	if (vi.changed > VIEW_FREE_ASYNC)
+		pt_put_async(view->root);
+	else
+		pt_put(view->root);
+	view->root = root;
+	mutex_unlock(&view->lock);
+}
