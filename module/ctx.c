@@ -246,7 +246,7 @@ static const struct file_operations anchor_fops = {
 static int ctx_map_anchor(struct orbit_ctx *ctx)
 {
 	struct file *file;
-	int err;
+	unsigned long addr;
 
 	kref_get(&ctx->ref);
 	file = orbit_file_new("[orbit-ctx]", &anchor_fops, ctx);
@@ -254,9 +254,33 @@ static int ctx_map_anchor(struct orbit_ctx *ctx)
 		ctx_put(ctx);
 		return PTR_ERR(file);
 	}
-	err = orbit_map_file(file, 0, PAGE_SIZE, PROT_NONE);
+	addr = vm_mmap(file, 0, PAGE_SIZE, PROT_NONE, MAP_SHARED, 0);
 	fput(file);
-	return err;
+	if (IS_ERR_VALUE(addr))
+		return (int)addr;
+	ctx->anchor = addr;
+	return 0;
+}
+
+/*
+ * At the last release in main itself, the anchor goes too (after the
+ * teardown, its close does nothing more): the context's memory is gone
+ * with its descriptor, not only when main exits.
+ */
+void ctx_unmap_anchor(struct orbit_ctx *ctx)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	bool ours;
+
+	if (!ctx->anchor || mm != ctx->mm || mmap_read_lock_killable(mm))
+		return;
+	vma = find_vma(mm, ctx->anchor);
+	ours = vma && vma->vm_start == ctx->anchor &&
+	       vma->vm_ops == &anchor_vm_ops && vma->vm_private_data == ctx;
+	mmap_read_unlock(mm);
+	if (ours)
+		vm_munmap(ctx->anchor, PAGE_SIZE);
 }
 
 /* ---- handshake --------------------------------------------------------- */
@@ -371,8 +395,8 @@ static long ctx_create(struct orbit_ctx *ctx, void __user *uarg)
 	else if (ctx->norbits >= READ_ONCE(orbit_max_orbits))
 		err = -EMFILE;
 	else
-		err = idr_alloc(&ctx->orbits, ob, 1, INT_MAX,
-				GFP_KERNEL_ACCOUNT);
+		err = idr_alloc_cyclic(&ctx->orbits, ob, 1, INT_MAX,
+				       GFP_KERNEL_ACCOUNT);
 	if (err > 0) {
 		ob->id = err;
 		ctx->norbits++;
@@ -384,10 +408,16 @@ static long ctx_create(struct orbit_ctx *ctx, void __user *uarg)
 		orbit_put(ob);
 		return err;
 	}
+	/*
+	 * The table holds the reference orbit_alloc gave; a destroy of the
+	 * id (it is guessable) may drop it at once, so hold one meanwhile.
+	 */
+	kref_get(&ob->ref);
 	err = put_user(ob->id, &ureq->id) ? -EFAULT :
 	      orbit_install_fd(ob, 0, req.flags, &ureq->orbit_fd);
 	if (err)
 		ctx_drop_orbit(ctx, ob);
+	orbit_put(ob);
 	return err;
 }
 
@@ -532,7 +562,8 @@ static long ctx_area_create(struct orbit_ctx *ctx, void __user *uarg)
 	err = PTR_ERR_OR_ZERO(area);
 	if (err)
 		goto out;
-	err = idr_alloc(&ctx->areas, area, 1, INT_MAX, GFP_KERNEL_ACCOUNT);
+	err = idr_alloc_cyclic(&ctx->areas, area, 1, INT_MAX,
+			       GFP_KERNEL_ACCOUNT);
 	if (err < 0) {
 		/* The mapping stays until main unmaps it; nothing leaks. */
 		area_put(area);

@@ -316,6 +316,11 @@ struct orbit_ctx {
 	struct orbit_acct acct;	/* what its objects are charged to */
 	u64 features;		/* asked for at the handshake */
 	char comm[TASK_COMM_LEN];	/* main's command name */
+	unsigned long anchor;	/* its address in main */
+	/*
+	 * Ids are allocated cyclically: a stale id (a handle kept after a
+	 * destroy) names nothing, not the next object, for a long while.
+	 */
 	struct idr orbits;	/* id -> struct orbit (one reference) */
 	struct idr areas;	/* id -> struct orbit_area (one reference) */
 	struct xarray calls;	/* future id -> struct orbit_call (one ref) */
@@ -335,6 +340,7 @@ void orbit_dev_exit(void);
 struct orbit_ctx *ctx_alloc(void);
 void ctx_put(struct orbit_ctx *ctx);
 void ctx_teardown(struct orbit_ctx *ctx);
+void ctx_unmap_anchor(struct orbit_ctx *ctx);
 long ctx_handshake(struct orbit_ctx *ctx, void __user *uarg);
 long ctx_ioctl(struct orbit_ctx *ctx, unsigned int cmd, void __user *uarg);
 bool orbit_kill_allowed(const struct cred *cred, struct pid *pid);
