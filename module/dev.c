@@ -26,6 +26,7 @@ static int orbit_dev_release(struct inode *inode, struct file *file)
 	struct orbit_ctx *ctx = file->private_data;
 
 	ctx_teardown(ctx);
+	ctx_unmap_anchor(ctx);
 	ctx_put(ctx);
 	return 0;
 }

@@ -57,8 +57,11 @@ struct file *orbit_file_new(const char *name,
 }
 
 /*
- * The range must hold nothing but reservations (inaccessible anonymous
- * mappings) or holes, so mapping an area there never replaces user data.
+ * The range must hold nothing but holes and reservations: inaccessible
+ * anonymous mappings that never held a page (no anon_vma), such as the
+ * library's window.  A mapping made inaccessible after use (a guard page
+ * split off a stack, a buffer mprotect'ed to PROT_NONE) holds user data
+ * and is never replaced.
  */
 static int orbit_range_reserved(struct mm_struct *mm, unsigned long addr,
 				unsigned long len)
@@ -70,8 +73,8 @@ static int orbit_range_reserved(struct mm_struct *mm, unsigned long addr,
 		return -EINTR;
 	for (vma = find_vma(mm, addr); vma && vma->vm_start < addr + len;
 	     vma = find_vma(mm, vma->vm_end)) {
-		if (vma->vm_file || (vma->vm_flags &
-				     (VM_READ | VM_WRITE | VM_EXEC))) {
+		if (vma->vm_file || vma->anon_vma ||
+		    (vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) {
 			ret = -EEXIST;
 			break;
 		}
@@ -80,26 +83,20 @@ static int orbit_range_reserved(struct mm_struct *mm, unsigned long addr,
 	return ret;
 }
 
-/*
- * Maps file shared into the calling process: at addr (over reservations
- * only), or anywhere when addr is 0.
- */
+/* Maps file shared into the calling process at addr, over reservations only. */
 int orbit_map_file(struct file *file, unsigned long addr, unsigned long len,
 		   unsigned long prot)
 {
 	unsigned long ret;
 	int err;
 
-	if (addr) {
-		err = orbit_range_reserved(current->mm, addr, len);
-		if (err)
-			return err;
-	}
-	ret = vm_mmap(file, addr, len, prot,
-		      MAP_SHARED | (addr ? MAP_FIXED : 0), 0);
+	err = orbit_range_reserved(current->mm, addr, len);
+	if (err)
+		return err;
+	ret = vm_mmap(file, addr, len, prot, MAP_SHARED | MAP_FIXED, 0);
 	if (IS_ERR_VALUE(ret))
 		return (int)ret;
-	return !addr || ret == addr ? 0 : -EFAULT;
+	return ret == addr ? 0 : -EFAULT;
 }
 
 int orbit_vma_may_split(struct vm_area_struct *vma, unsigned long addr)
@@ -113,8 +110,8 @@ int orbit_vma_mremap(struct vm_area_struct *vma)
 }
 
 /*
- * Every mapping of a module file: whole, shared, at its address, in the
- * one mm it belongs to; never copied by fork, never grown.
+ * Every mapping of a module file: whole, shared, at its address (any, for
+ * addr 0), in the one mm it belongs to; never copied by fork, never grown.
  */
 int orbit_mmap_setup(struct vm_area_struct *vma, struct mm_struct *mm,
 		     unsigned long addr, unsigned long size,

@@ -123,6 +123,12 @@ static void raw_checks(void)
 	user[0] = 0x5a;
 	ok(fails(ioctl(fd, ORBIT_IOC_AREA_CREATE, &ar), EEXIST) &&
 	   user[0] == 0x5a, "area over existing user memory: EEXIST, memory intact");
+	/* Memory made inaccessible after use is no reservation either. */
+	require(mprotect(user, 4096, PROT_NONE) == 0, "mprotect it to PROT_NONE");
+	ok(fails(ioctl(fd, ORBIT_IOC_AREA_CREATE, &ar), EEXIST),
+	   "area over memory made PROT_NONE after use: EEXIST");
+	ok(mprotect(user, 4096, PROT_READ | PROT_WRITE) == 0 && user[0] == 0x5a,
+	   "its data is intact");
 	ar.addr = (uintptr_t)win;
 	ar.orbit_id = 999;
 	ok(fails(ioctl(fd, ORBIT_IOC_AREA_CREATE, &ar), ENOENT),
