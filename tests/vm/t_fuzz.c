@@ -1,18 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ioctl fuzzer: random commands, sizes, pointers and ids against fresh
- * and handshaken contexts, orbit descriptors, and from inside a live
- * orbit.  ORBIT_FUZZ_ITERS iterations (default 100,000).  The harness
- * fails the run on any Oops/WARN; here the module must stay usable and
- * its counters must return to where they started.
+ * ioctl fuzzer.  Requests are built from each command's structure (ids,
+ * flags, sizes and pointers that are nearly right) and then damaged at
+ * random, or are noise; targets are fresh and handshaken contexts and
+ * orbit descriptors.  Phases:
+ *  1. one thread, ORBIT_FUZZ_ITERS requests (default 100,000);
+ *  2. threads and forked processes sharing the descriptors (passed with
+ *     SCM_RIGHTS), while another thread unmaps, protects and advises
+ *     every mapping the module made (areas, anchors), ORBIT_FUZZ_SECS
+ *     seconds (default 10);
+ *  3. threads inside a live orbit fuzzing its own descriptor.
+ * Phases 1 and 2 run in processes of their own, so that what they mapped
+ * goes when they exit.  The harness fails the run on any kernel report;
+ * here the module must stay usable and its counters must return to where
+ * they started.
  */
-#include <dirent.h>
+#define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 
 #include "../../uapi/orbit.h"
 #include "tap.h"
@@ -23,171 +34,569 @@ static const unsigned int cmds[] = {
 	ORBIT_IOC_AREA_CREATE, ORBIT_IOC_AREA_DESTROY, ORBIT_IOC_AREA_BIND,
 	ORBIT_IOC_CALL, ORBIT_IOC_WAIT, ORBIT_IOC_SPAWNER, ORBIT_IOC_PULL,
 	ORBIT_IOC_CHECK, ORBIT_IOC_RESPAWN, ORBIT_IOC_ATTACH, ORBIT_IOC_RUN,
-	ORBIT_IOC_PUSH, ORBIT_IOC_STATS,
+	ORBIT_IOC_PUSH, ORBIT_IOC_STATS, ORBIT_IOC_LIST,
 };
 
-static unsigned char *scratch, *window;
-static unsigned int seed = 12345;
+#define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
+#define MAXFD	12
 
-static unsigned int rnd(unsigned int n)
+static unsigned char *window;	/* where areas may go: 64 pages */
+static volatile int stop;
+
+/* Per-thread state: a seed and a scratch buffer with a guard page after. */
+struct fz {
+	unsigned int seed;
+	unsigned char *buf;	/* 4096 bytes, then PROT_NONE */
+};
+
+static unsigned int rnd(struct fz *z, unsigned int n)
 {
-	return n ? (unsigned int)rand_r(&seed) % n : 0;
+	return n ? (unsigned int)rand_r(&z->seed) % n : 0;
 }
 
-/* Fills the scratch buffer with structure-shaped noise. */
-static void *random_arg(void)
+static uint64_t rnd64(struct fz *z)
 {
-	uint64_t *w = (uint64_t *)scratch;
-	unsigned int i;
+	return (uint64_t)rand_r(&z->seed) << 33 ^ (uint64_t)rand_r(&z->seed);
+}
 
-	switch (rnd(8)) {
+static struct fz *fz_new(unsigned int seed)
+{
+	struct fz *z = calloc(1, sizeof(*z));
+
+	z->seed = seed;
+	z->buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mprotect(z->buf + 4096, 4096, PROT_NONE);
+	return z;
+}
+
+/* A value for a field: mostly plausible, sometimes anything. */
+static uint64_t near(struct fz *z, uint64_t good)
+{
+	switch (rnd(z, 8)) {
+	case 0:
+		return rnd64(z);
+	case 1:
+		return good ^ (1ULL << rnd(z, 64));
+	default:
+		return good;
+	}
+}
+
+static uint64_t some_ptr(struct fz *z)
+{
+	switch (rnd(z, 6)) {
+	case 0:
+		return 0;
+	case 1:
+		return 16;
+	case 2:
+		return 0xffff888000000000ULL;	/* kernel address */
+	case 3:
+		return (uintptr_t)(z->buf + 4096 - rnd(z, 64));	/* off the end */
+	case 4:
+		return (uintptr_t)(window + rnd(z, 64) * 4096);
+	}
+	return (uintptr_t)(z->buf + 2048);
+}
+
+/* Builds cmd's request in z->buf: nearly right, then maybe damaged. */
+static void *build(struct fz *z, unsigned int cmd)
+{
+	uint64_t *w = (uint64_t *)z->buf;
+	unsigned int i, size = _IOC_SIZE(cmd);
+	uint32_t *ids = (uint32_t *)(z->buf + 2048);
+
+	memset(z->buf, 0, 4096);
+	for (i = 0; i < 16; i++)
+		ids[i] = 1 + rnd(z, 4);
+	switch (cmd) {
+	case ORBIT_IOC_API: {
+		struct orbit_api *a = (void *)w;
+
+		a->api = near(z, ORBIT_API_VERSION);
+		a->features = near(z, rnd64(z) & 0x3f);
+		break;
+	}
+	case ORBIT_IOC_CREATE: {
+		struct orbit_create *c = (void *)w;
+
+		snprintf(c->name, sizeof(c->name), "fz%u", rnd(z, 100));
+		c->flags = (uint32_t)near(z, rnd(z, 2));
+		c->timeout_ns = rnd(z, 3) ? 0 : near(z, 1000000ULL << rnd(z, 12));
+		break;
+	}
+	case ORBIT_IOC_DESTROY:
+	case ORBIT_IOC_AREA_DESTROY:
+		((struct orbit_ref *)w)->id = (uint32_t)near(z, 1 + rnd(z, 4));
+		break;
+	case ORBIT_IOC_AREA_CREATE: {
+		struct orbit_area_req *a = (void *)w;
+
+		a->addr = near(z, (uintptr_t)(window + rnd(z, 32) * 4096));
+		a->size = near(z, 4096ULL << rnd(z, 5));
+		a->flags = (uint32_t)near(z, rnd(z, 4));
+		a->orbit_id = rnd(z, 5);
+		break;
+	}
+	case ORBIT_IOC_AREA_BIND: {
+		struct orbit_bind *b = (void *)w;
+
+		b->area_id = (uint32_t)near(z, 1 + rnd(z, 4));
+		b->orbit_id = (uint32_t)near(z, 1 + rnd(z, 4));
+		break;
+	}
+	case ORBIT_IOC_CALL: {
+		struct orbit_call_req *c = (void *)w;
+
+		c->orbit_id = (uint32_t)near(z, 1 + rnd(z, 4));
+		c->flags = (uint32_t)near(z, rnd(z, 3));
+		c->func = rnd(z, 2) ? 0 : rnd64(z);
+		c->narea = (uint32_t)near(z, rnd(z, 4));
+		c->areas = rnd(z, 4) ? (uintptr_t)ids : some_ptr(z);
+		c->argsize = (uint32_t)near(z, rnd(z, 300));
+		c->arg = some_ptr(z);
+		break;
+	}
+	case ORBIT_IOC_WAIT:
+		((struct orbit_wait *)w)->call_id = near(z, 1 + rnd(z, 64));
+		break;
+	case ORBIT_IOC_SPAWNER:
+		((struct orbit_spawner *)w)->pid = (int32_t)near(z, getpid() +
+							      rnd(z, 8));
+		break;
+	case ORBIT_IOC_PULL: {
+		struct orbit_pull *p = (void *)w;
+
+		p->call_id = near(z, 1 + rnd(z, 64));
+		p->buf = some_ptr(z);
+		p->cap = near(z, rnd(z, 4096));
+		break;
+	}
+	case ORBIT_IOC_CHECK: {
+		struct orbit_check *c = (void *)w;
+		struct orbit_check_entry *e = (void *)(z->buf + 2048);
+
+		c->orbit_id = rnd(z, 5);
+		c->count = (uint32_t)near(z, 1 + rnd(z, 8));
+		c->entries = rnd(z, 4) ? (uintptr_t)e : some_ptr(z);
+		for (i = 0; i < 8; i++) {
+			e[i].addr = some_ptr(z);
+			e[i].len = near(z, 8);
+			e[i].kind = (uint32_t)near(z, 1 + rnd(z, 2));
+		}
+		break;
+	}
+	case ORBIT_IOC_RESPAWN:
+		((struct orbit_respawn *)w)->id = (uint32_t)near(z, 1 + rnd(z, 4));
+		((struct orbit_respawn *)w)->flags = (uint32_t)near(z, 1);
+		break;
+	case ORBIT_IOC_RUN: {
+		struct orbit_run *r = (void *)w;
+
+		r->flags = (uint32_t)near(z, rnd(z, 2));
+		r->argcap = (uint32_t)near(z, 512);
+		r->argbuf = some_ptr(z);
+		break;
+	}
+	case ORBIT_IOC_PUSH: {
+		struct orbit_push *p = (void *)w;
+
+		p->buf = some_ptr(z);
+		p->len = near(z, rnd(z, 2) ? 64 : 16384 << rnd(z, 3));
+		break;
+	}
+	case ORBIT_IOC_LIST: {
+		struct orbit_list *l = (void *)w;
+
+		l->buf = some_ptr(z);
+		l->cap = (uint32_t)near(z, rnd(z, 4));
+		break;
+	}
+	default:
+		for (i = 0; i < 512; i++)
+			w[i] = rnd(z, 2) ? rnd(z, 8) : rnd64(z);
+	}
+	/* Sometimes damage one more word of the structure. */
+	if (size > 4096)
+		size = 4096;
+	if (size >= 8 && !rnd(z, 4))
+		w[rnd(z, size / 8)] = rnd(z, 2) ? rnd64(z) : 0;
+	switch (rnd(z, 16)) {
 	case 0:
 		return NULL;
 	case 1:
 		return (void *)16;
 	case 2:
-		return (void *)0xffff888000000000UL;	/* kernel address */
-	case 3:
-		return scratch + 4096 - rnd(64);	/* runs off the end */
+		return z->buf + 4096 - size / 2;	/* runs into the guard */
 	}
-	for (i = 0; i < 512; i++) {
-		switch (rnd(6)) {
-		case 0:
-			w[i] = rnd(8);			/* small ids, flags */
-			break;
-		case 1:
-			w[i] = (uintptr_t)(window + rnd(64) * 4096);
-			break;
-		case 2:
-			w[i] = (uintptr_t)(scratch + 4096 + rnd(4096));
-			break;
-		case 3:
-			w[i] = 4096UL << rnd(20);	/* sizes */
-			break;
-		default:
-			w[i] = ((uint64_t)rand_r(&seed) << 32) | rand_r(&seed);
-		}
-	}
-	return scratch;
+	return z->buf;
 }
 
-static unsigned int random_cmd(void)
+static unsigned int random_cmd(struct fz *z)
 {
-	switch (rnd(4)) {
+	switch (rnd(z, 6)) {
 	case 0:
-		return (unsigned int)rand_r(&seed);
+		return (unsigned int)rand_r(&z->seed);
 	case 1:
-		return _IOC(rnd(4), ORBIT_IOC_MAGIC, rnd(0x30), rnd(512));
+		return _IOC(rnd(z, 4), ORBIT_IOC_MAGIC, rnd(z, 0x30), rnd(z, 512));
 	default:
-		return cmds[rnd(sizeof(cmds) / sizeof(cmds[0]))];
+		return cmds[rnd(z, NCMDS)];
 	}
 }
 
-static int new_ctx(void)
+static int new_ctx(struct fz *z)
 {
-	struct orbit_api api = { .api = ORBIT_API_VERSION };
+	struct orbit_api api = { .api = ORBIT_API_VERSION,
+				 .features = rnd(z, 2) ? 0x3f : rnd(z, 64) };
 	int fd = open("/dev/orbit", O_RDWR | O_CLOEXEC);
 
-	if (fd >= 0 && rnd(4))
+	if (fd >= 0 && rnd(z, 4))
 		ioctl(fd, ORBIT_IOC_API, &api);
 	return fd;
 }
 
-/* Inside an orbit: fuzz the orbit descriptor(s) this process holds. */
-static long fuzz_inside(void *argbuf, void *store)
+static long succeeded[0x30];	/* per command number, for coverage */
+
+/* One request on fd; a created orbit's descriptor is returned (or -1). */
+static int fuzz_one(struct fz *z, int fd)
 {
-	long iters = *(long *)argbuf, i;
-	int fds[8], n = 0;
-	struct dirent *e;
-	DIR *d = opendir("/proc/self/fd");
+	unsigned int cmd = random_cmd(z);
+	void *arg = build(z, cmd);
+	int ret = ioctl(fd, cmd, arg);
 
-	while (d && (e = readdir(d)) && n < 8) {
-		char link[64] = "", path[300];
+	if (!ret && _IOC_TYPE(cmd) == ORBIT_IOC_MAGIC && _IOC_NR(cmd) < 0x30)
+		__atomic_add_fetch(&succeeded[_IOC_NR(cmd)], 1,
+				   __ATOMIC_RELAXED);
+	if (!ret && arg == z->buf &&
+	    (cmd == ORBIT_IOC_CREATE || cmd == ORBIT_IOC_RESPAWN))
+		return cmd == ORBIT_IOC_CREATE ?
+		       ((struct orbit_create *)arg)->orbit_fd :
+		       ((struct orbit_respawn *)arg)->orbit_fd;
+	return -1;
+}
 
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		if (readlink(path, link, sizeof(link) - 1) > 0 &&
-		    strstr(link, "[orbit]"))
-			fds[n++] = atoi(e->d_name);
+/* ---- phase 2: many threads and processes on shared descriptors ---------- */
+
+static int shared[MAXFD];
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static long requests;
+
+static int pick_fd(struct fz *z)
+{
+	int fd;
+
+	pthread_mutex_lock(&shared_lock);
+	fd = shared[rnd(z, MAXFD)];
+	pthread_mutex_unlock(&shared_lock);
+	return fd;
+}
+
+static void put_fd(struct fz *z, int fd)
+{
+	int k = (int)rnd(z, MAXFD), old;
+
+	pthread_mutex_lock(&shared_lock);
+	old = shared[k];
+	shared[k] = fd;
+	pthread_mutex_unlock(&shared_lock);
+	if (old >= 0)
+		close(old);	/* may tear down a context others use */
+}
+
+static void *fuzz_thread(void *p)
+{
+	struct fz *z = fz_new((unsigned int)(uintptr_t)p);
+	int fd;
+
+	while (!stop) {
+		if (!rnd(z, 100))
+			put_fd(z, new_ctx(z));
+		fd = fuzz_one(z, pick_fd(z));
+		if (fd >= 0)
+			put_fd(z, fd);
+		__atomic_add_fetch(&requests, 1, __ATOMIC_RELAXED);
 	}
-	if (d)
-		closedir(d);
-	for (i = 0; i < iters && n; i++) {
-		unsigned int cmd = random_cmd();
+	return NULL;
+}
 
-		if (cmd == ORBIT_IOC_RUN)
-			continue;	/* would end this very call */
-		ioctl(fds[rnd(n)], cmd, random_arg());
+/* Unmaps, protects and advises what the module mapped into us. */
+static void *mm_thread(void *p)
+{
+	struct fz *z = fz_new((unsigned int)(uintptr_t)p);
+	char line[512];
+
+	while (!stop) {
+		FILE *f = fopen("/proc/self/maps", "r");
+
+		while (f && fgets(line, sizeof(line), f)) {
+			unsigned long lo, hi;
+			size_t len;
+
+			if (!strstr(line, "orbit-") ||
+			    sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+				continue;
+			len = hi - lo;
+			switch (rnd(z, 10)) {
+			case 0:
+				munmap((void *)lo, len);
+				break;
+			case 1:
+				mprotect((void *)lo, len, rnd(z, 8));
+				break;
+			case 2:
+				madvise((void *)lo, len, MADV_DONTNEED);
+				break;
+			case 3:
+				madvise((void *)lo, len, MADV_DOFORK);
+				break;
+			case 4:
+				mlock((void *)lo, len < (1 << 20) ? len : 1 << 20);
+				munlock((void *)lo, len);
+				break;
+			case 5:
+				mremap((void *)lo, len, len * 2, MREMAP_MAYMOVE);
+				break;
+			case 6:
+				madvise((void *)lo, len, MADV_PAGEOUT);
+				break;
+			}
+		}
+		if (f)
+			fclose(f);
+		usleep(2000);
 	}
-	return n;
+	return NULL;
+}
+
+static int send_fds(int sock, const int *fds, int n)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * MAXFD)];
+	struct iovec iov = { "f", 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = CMSG_SPACE(sizeof(int) * n) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+/* A process (another user, sometimes) fuzzing descriptors it was sent. */
+static void fd_receiver(int sock, unsigned int seed)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * MAXFD)], c;
+	struct iovec iov = { &c, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct itimerval it = { { 0, 5000 }, { 0, 5000 } };
+	struct fz *z = fz_new(seed);
+	struct cmsghdr *cm;
+	int fds[MAXFD], n, i;
+
+	setitimer(ITIMER_REAL, &it, NULL);	/* blocking requests end */
+	if (seed % 2 && (setgid(1000) || setuid(1000)))
+		_exit(2);
+	if (recvmsg(sock, &msg, 0) != 1)
+		_exit(3);
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm)
+		_exit(0);
+	n = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+	memcpy(fds, CMSG_DATA(cm), sizeof(int) * n);
+	for (i = 0; i < 3000 && n; i++) {
+		int fd = fuzz_one(z, fds[rnd(z, n)]);
+
+		if (fd >= 0)
+			close(fd);
+	}
+	_exit(0);
+}
+
+static void fork_receiver(struct fz *z)
+{
+	int sv[2], fds[MAXFD], n = 0, i;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		fd_receiver(sv[1], z->seed);
+	}
+	close(sv[1]);
+	pthread_mutex_lock(&shared_lock);
+	for (i = 0; i < MAXFD; i++)
+		if (shared[i] >= 0 && fcntl(shared[i], F_GETFD) >= 0)
+			fds[n++] = shared[i];
+	if (n)
+		send_fds(sv[0], fds, n);
+	pthread_mutex_unlock(&shared_lock);
+	close(sv[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
 }
 
 static void on_alarm(int sig)
 {
 }
 
+static long concurrent(double secs)
+{
+	pthread_t t[5];
+	struct fz *z = fz_new(99);
+	double end = now_us() + secs * 1e6;
+	long i;
+
+	for (i = 0; i < MAXFD; i++)
+		shared[i] = i < 3 ? new_ctx(z) : -1;
+	stop = 0;
+	for (i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, fuzz_thread, (void *)(i + 1));
+	pthread_create(&t[4], NULL, mm_thread, (void *)5);
+	while (now_us() < end) {
+		fork_receiver(z);
+		usleep(100000);
+	}
+	stop = 1;
+	for (i = 0; i < 5; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < MAXFD; i++)
+		if (shared[i] >= 0)
+			close(shared[i]);
+	return requests;
+}
+
+/* ---- phase 3: inside an orbit -------------------------------------------- */
+
+static void *inside_thread(void *p)
+{
+	struct fz *z = fz_new((unsigned int)(uintptr_t)p);
+	int fd = fd_linked_to("[orbit]"), mine = new_ctx(z), i;
+
+	for (i = 0; i < 3000 && fd >= 0; i++) {
+		unsigned int cmd = random_cmd(z);
+
+		if (cmd == ORBIT_IOC_RUN)
+			continue;	/* would end this very call */
+		ioctl(rnd(z, 2) ? fd : mine, cmd, build(z, cmd));
+	}
+	close(mine);
+	return NULL;
+}
+
+static long fuzz_inside(void *argbuf, void *store)
+{
+	pthread_t t[3];
+	long i;
+
+	for (i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, inside_thread, (void *)(i + 11));
+	for (i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+
+static long nothing(void *argbuf, void *store)
+{
+	return 7;
+}
+
+/* Phase 1, in a process of its own (what it mapped goes with it). */
+static int sequential(long iters)
+{
+	struct fz *z = fz_new(12345);
+	int fds[6], nfd = 0, k, fd;
+	long i;
+
+	for (i = 0; i < iters; i++) {
+		if (nfd < 6 && (nfd == 0 || !rnd(z, 200))) {
+			fds[nfd] = new_ctx(z);
+			if (fds[nfd] >= 0)
+				nfd++;
+		}
+		k = (int)rnd(z, nfd);
+		if (!rnd(z, 500)) {
+			close(fds[k]);	/* tear a context down */
+			fds[k] = fds[--nfd];
+			continue;
+		}
+		fd = fuzz_one(z, fds[k]);
+		if (fd >= 0 && nfd < 6)
+			fds[nfd++] = fd;	/* fuzz it too */
+		else if (fd >= 0)
+			close(fd);
+	}
+	for (i = 0; i < (long)NCMDS; i++)
+		printf("    # %#x succeeded %ld times\n", _IOC_NR(cmds[i]),
+		       succeeded[_IOC_NR(cmds[i])]);
+	return 0;
+}
+
+/* Runs fn(arg) in a child with the itimer that ends blocking requests. */
+static int in_child(int (*fn)(long), long arg)
+{
+	struct itimerval it = { { 0, 5000 }, { 0, 5000 } };
+	int status = -1;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		setitimer(ITIMER_REAL, &it, NULL);
+		_exit(fn(arg));
+	}
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int concurrent_for(long secs)
+{
+	return concurrent((double)secs) > 0 ? 0 : 1;
+}
+
 int main(void)
 {
 	struct orbit_module_stats start;
-	struct itimerval it = { { 0, 5000 }, { 0, 5000 } };
+	const char *env = getenv("ORBIT_FUZZ_ITERS"), *senv;
+	long iters = 100000, secs = 10;
 	struct sigaction sa;
-	long iters = 100000, i, inside;
-	int fds[6], nfd = 0, k;
-	const char *env = getenv("ORBIT_FUZZ_ITERS");
 	struct orbit *ob;
 
 	if (env && atol(env) > 0)
 		iters = atol(env);
+	senv = getenv("ORBIT_FUZZ_SECS");
+	if (senv && atol(senv) > 0)
+		secs = atol(senv);
 	require(orbit_module_stats(&start) == 0, "read module counters");
-	scratch = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	window = mmap(NULL, 64 * 4096, PROT_NONE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	require(scratch != MAP_FAILED && window != MAP_FAILED, "buffers");
-	mprotect(scratch + 4096, 4096, PROT_NONE);	/* a guard page */
+	require(window != MAP_FAILED, "an address window for areas");
 
 	/* Blocking ioctls (sync calls to orbits that never run) get EINTR. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
-	setitimer(ITIMER_REAL, &it, NULL);
 
-	for (i = 0; i < iters; i++) {
-		if (nfd < 6 && (nfd == 0 || !rnd(200))) {
-			fds[nfd] = new_ctx();
-			if (fds[nfd] >= 0)
-				nfd++;
-		}
-		k = rnd(nfd);
-		if (!rnd(500)) {
-			close(fds[k]);	/* tear a context down */
-			fds[k] = fds[--nfd];
-			continue;
-		}
-		{
-			unsigned int cmd = random_cmd();
-			struct orbit_create *cr = (void *)scratch;
-			void *arg = random_arg();
-
-			if (ioctl(fds[k], cmd, arg) == 0 &&
-			    cmd == ORBIT_IOC_CREATE && arg == scratch &&
-			    nfd < 6)
-				fds[nfd++] = cr->orbit_fd;	/* fuzz it too */
-		}
-	}
-	while (nfd)
-		close(fds[--nfd]);
-	it.it_value.tv_usec = it.it_interval.tv_usec = 0;
-	setitimer(ITIMER_REAL, &it, NULL);
-	ok(1, "%ld random ioctls on contexts and orbit descriptors", iters);
+	ok(in_child(sequential, iters) == 0,
+	   "%ld requests on contexts and orbit descriptors", iters);
+	ok(in_child(concurrent_for, secs) == 0,
+	   "%ld s of requests from 4 threads and forked processes sharing the descriptors, while their mappings were unmapped and changed",
+	   secs);
 
 	ob = orbit_create("fuzz-inside", fuzz_inside, NULL);
-	inside = iters / 10;
-	ok(ob && orbit_call(ob, 0, NULL, NULL, &inside, sizeof(inside)) >= 0,
-	   "%ld random ioctls from inside an orbit", inside);
+	ok(ob && orbit_call(ob, 0, NULL, NULL, NULL, 0) == 0,
+	   "three threads inside an orbit fuzz its descriptor");
 	if (ob)
 		orbit_destroy(ob);
-	ob = orbit_create("fuzz-after", fuzz_inside, NULL);
-	ok(ob && orbit_call(ob, 0, NULL, NULL, &(long){ 0 }, sizeof(long)) >= 0,
+	ob = orbit_create("fuzz-after", nothing, NULL);
+	ok(ob && orbit_call(ob, 0, NULL, NULL, NULL, 0) == 7,
 	   "a fresh orbit works after the fuzzing");
 	if (ob)
 		orbit_destroy(ob);
