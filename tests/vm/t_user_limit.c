@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The per-user limit (max_user_bytes, here 16 MiB): an unprivileged user
+ * whose contexts hold that much area memory gets SIGBUS on the page fault
+ * that would go beyond it, and EDQUOT from a call whose argument would;
+ * the memory is the user's again once the contexts are gone.  A context
+ * made with CAP_SYS_RESOURCE (root here) is not limited.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+
+#include "../../uapi/orbit.h"
+#include "tap.h"
+#include "util.h"
+
+#define PARAM	"/sys/module/orbit/parameters/max_user_bytes"
+#define LIMIT	(16L << 20)
+
+static sigjmp_buf jb;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(jb, 1);
+}
+
+static int put(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Touches up to want bytes of a fresh area: the bytes touched. */
+static long touch(long want)
+{
+	struct orbit_area *area = orbit_area_create(64 << 20, NULL);
+	volatile char *p;
+	static volatile long done;
+
+	if (!area)
+		return -1;
+	p = orbit_area_base(area);
+	signal(SIGBUS, on_sigbus);
+	done = 0;
+	if (!sigsetjmp(jb, 1))
+		for (done = 0; done < want; done += 4096)
+			p[done] = 1;
+	return done;
+}
+
+static int as_user(int uid)
+{
+	if (uid && (setgid(uid) || setuid(uid)))
+		_exit(100);
+	return 0;
+}
+
+/* Exit status: 1 if touching 32 MiB stopped between 8 and 17 MiB. */
+static void fault_case(int uid, int report)
+{
+	long done;
+
+	as_user(uid);
+	done = touch(32L << 20);
+	if (write(report, &done, sizeof(done)) != sizeof(done))
+		_exit(101);
+	_exit(0);
+}
+
+/* Reports the bytes of 64 KiB arguments queued, and the errno at the end. */
+static void call_case(int uid, int report)
+{
+	struct orbit_api api = { .api = ORBIT_API_VERSION };
+	struct orbit_create cr = { .name = "never" };
+	static char arg[65536];
+	long queued = 0, err = 0;
+	int fd;
+
+	as_user(uid);
+	fd = open("/dev/orbit", O_RDWR | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, ORBIT_IOC_API, &api) ||
+	    ioctl(fd, ORBIT_IOC_CREATE, &cr))
+		_exit(102);
+	while (queued < (64L << 20)) {
+		struct orbit_call_req cq;
+
+		memset(&cq, 0, sizeof(cq));
+		cq.orbit_id = cr.id;
+		cq.flags = ORBIT_CALL_NOFUTURE;
+		cq.arg = (uintptr_t)arg;
+		cq.argsize = sizeof(arg);
+		if (ioctl(fd, ORBIT_IOC_CALL, &cq)) {
+			err = errno;
+			break;
+		}
+		queued += sizeof(arg);
+	}
+	if (write(report, &queued, sizeof(queued)) != sizeof(queued) ||
+	    write(report, &err, sizeof(err)) != sizeof(err))
+		_exit(103);
+	_exit(0);
+}
+
+static int run(void (*fn)(int, int), int uid, long *a, long *b)
+{
+	int p[2], status;
+	pid_t pid;
+
+	*a = *b = -1;
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		fn(uid, p[1]);
+	}
+	close(p[1]);
+	if (read(p[0], a, sizeof(*a)) != sizeof(*a) ||
+	    (fn == call_case && read(p[0], b, sizeof(*b)) != sizeof(*b)))
+		*a = -2;
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+int main(void)
+{
+	struct orbit_module_stats start;
+	char saved[32] = "";
+	long a, b;
+	int fd;
+
+	require(orbit_module_stats(&start) == 0, "read module counters");
+	fd = open(PARAM, O_RDONLY);
+	require(fd >= 0 && read(fd, saved, sizeof(saved) - 1) > 0,
+		"read max_user_bytes");
+	close(fd);
+	require(put(PARAM, "16777216") == 0, "set max_user_bytes to 16 MiB");
+
+	run(fault_case, 1000, &a, &b);
+	ok(a > (8L << 20) && a <= LIMIT,
+	   "user 1000 touching 32 MiB of area gets SIGBUS after %ld MiB", a >> 20);
+	run(call_case, 1000, &a, &b);
+	ok(a > 0 && a <= LIMIT && b == EDQUOT,
+	   "user 1000 queueing 64 KiB arguments gets EDQUOT after %ld MiB (errno %ld)",
+	   a >> 20, b);
+	run(fault_case, 1000, &a, &b);
+	ok(a > (8L << 20) && a <= LIMIT,
+	   "the memory is the user's again once the process is gone (%ld MiB)",
+	   a >> 20);
+	run(fault_case, 0, &a, &b);
+	ok(a == 32L << 20, "root (CAP_SYS_RESOURCE) is not limited (%ld MiB)",
+	   a >> 20);
+
+	saved[strcspn(saved, "\n")] = 0;
+	ok(put(PARAM, saved) == 0, "restore max_user_bytes");
+	ok(counters_back_to(&start), "module counters back to their start values");
+	return tap_done();
+}
