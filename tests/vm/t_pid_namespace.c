@@ -4,7 +4,7 @@
  * and its main's pids as the caller sees them (0 for a process outside
  * the caller's namespace), for a main inside a new pid namespace and for
  * a lister inside one; the orbit learns its main's pid in its own
- * namespace.
+ * namespace; orbitctl kill in a namespace reaches only its own orbits.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -48,7 +48,7 @@ int main(void)
 	struct orbit_module_stats start;
 	struct orbit_info oi;
 	struct orbit *ob;
-	int p[2], status;
+	int p[2], go[2], status;
 	long opid;
 	pid_t child;
 	char c;
@@ -60,13 +60,14 @@ int main(void)
 	ok(list_one("outer-orbit", &oi) && oi.pid == opid &&
 	   oi.main_pid == getpid(), "listed from its namespace: its pids");
 
-	require(pipe(p) == 0, "pipe");
+	require(pipe(p) == 0 && pipe(go) == 0, "pipes");
 	child = fork();
 	if (child == 0) {
 		int rc = 0;
 		pid_t init;
 
 		close(p[0]);
+		close(go[1]);
 		if (unshare(CLONE_NEWPID))
 			_exit(100);
 		init = fork();
@@ -85,6 +86,15 @@ int main(void)
 			    mine.pid != ipid || ipid <= 1)
 				rc |= 2;
 			c = (char)rc;
+			if (write(p[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+				_exit(1);
+			/* orbitctl in here cannot reach the outside orbit. */
+			rc = 0;
+			if (system("/tests/orbitctl kill --name outer-orbit >/dev/null 2>&1") == 0)
+				rc |= 4;
+			if (system("/tests/orbitctl kill --name inner-orbit >/dev/null 2>&1") != 0)
+				rc |= 8;
+			c = (char)rc;
 			if (write(p[1], &c, 1) != 1)
 				_exit(1);
 			pause();	/* until the parent killed us */
@@ -94,6 +104,7 @@ int main(void)
 		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 99);
 	}
 	close(p[1]);
+	close(go[0]);
 	require(read(p[0], &c, 1) == 1, "the new namespace's init reports");
 	ok(!(c & 1), "listed from inside a new namespace: an outside orbit has pids 0");
 	ok(!(c & 2), "a main in a new namespace sees its own pids (main 1)");
@@ -101,6 +112,11 @@ int main(void)
 	   oi.pid > 1 && oi.pid != oi.main_pid,
 	   "that main listed from outside: init-namespace pids (%d, %d)",
 	   oi.pid, oi.main_pid);
+	require(write(go[1], "g", 1) == 1 && read(p[0], &c, 1) == 1,
+		"the namespace's init tries orbitctl kill");
+	ok(!(c & 4) && orbit_call(ob, 0, NULL, NULL, NULL, 0) == opid,
+	   "orbitctl kill in the namespace cannot reach an orbit outside it");
+	ok(!(c & 8), "orbitctl kill in the namespace kills its own orbit");
 	if (oi.main_pid > 1)
 		kill(oi.main_pid, SIGKILL);	/* its init: all of it goes */
 	waitpid(child, &status, 0);

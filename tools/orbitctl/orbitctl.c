@@ -3,9 +3,12 @@
  * orbitctl: list, inspect and kill orbits; show the module's counters.
  *
  * Data comes from /dev/orbit: ORBIT_IOC_LIST (per orbit; a user sees the
- * orbits of their own programs, root all) and ORBIT_IOC_STATS (module
- * wide).  Killing is kill(2) with SIGKILL, so the kernel's own permission
- * rules decide; the module notices the death like any other.
+ * orbits of their own programs, root all; pids as this process's pid
+ * namespace sees them) and ORBIT_IOC_STATS (module wide).  Killing goes
+ * through a pidfd opened on the listed pid and checked against a second
+ * listing, so a pid reused meanwhile is never hit, with SIGKILL: the
+ * kernel's own permission rules decide, and the module notices the death
+ * like any other.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../../uapi/orbit.h"
@@ -200,6 +204,40 @@ static int cmd_show(const char *arg, int json)
 	return found ? 0 : 1;
 }
 
+/* Is o (still) a live orbit in the current listing? */
+static int still_listed(const struct orbit_info *o)
+{
+	unsigned int n, i;
+	struct orbit_info *now = fetch(&n);
+	int found = 0;
+
+	for (i = 0; now && i < n; i++)
+		if (now[i].pid == o->pid && now[i].main_pid == o->main_pid &&
+		    now[i].id == o->id && now[i].state != ORBIT_STATE_DEAD &&
+		    !strncmp(now[i].name, o->name, sizeof(o->name)))
+			found = 1;
+	free(now);
+	return found;
+}
+
+/*
+ * SIGKILL through a pidfd: opened first, then the orbit is looked up
+ * again, so the signal reaches the process that was listed or none.
+ */
+static int kill_orbit(const struct orbit_info *o)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, o->pid, 0), ret = -1;
+
+	if (pfd < 0)
+		return -1;
+	if (!still_listed(o))
+		errno = ESRCH;
+	else
+		ret = (int)syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+	close(pfd);
+	return ret;
+}
+
 static int cmd_kill(int argc, char **argv)
 {
 	const char *name = NULL;
@@ -221,13 +259,14 @@ static int cmd_kill(int argc, char **argv)
 	if (!o)
 		return 1;
 	for (i = 0; i < n; i++) {
+		/* pid 0: dead, or outside this pid namespace */
 		if (!o[i].pid || o[i].state == ORBIT_STATE_DEAD)
 			continue;
 		if ((pid && o[i].pid != pid) ||
 		    (main_pid && o[i].main_pid != main_pid) ||
 		    (name && strncmp(o[i].name, name, sizeof(o[i].name))))
 			continue;
-		if (kill(o[i].pid, SIGKILL)) {
+		if (kill_orbit(&o[i])) {
 			fprintf(stderr, "orbitctl: kill %d: %s\n", o[i].pid,
 				strerror(errno));
 			failed = 1;
