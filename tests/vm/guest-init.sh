@@ -59,6 +59,7 @@ for t in $(cat /tests/list); do
 		continue
 	fi
 	cd /tmp
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	"/tests/$t" &
 	pid=$!
 	# On a timeout, show where everything is stuck, then kill the test.
@@ -68,11 +69,13 @@ for t in $(cat /tests/list); do
 		[ "$(cat $p/stat 2>/dev/null | cut -d' ' -f4)" = 2 ] && continue
 		echo "#   $(basename $p) $(cat $p/comm 2>/dev/null) $(cat $p/wchan 2>/dev/null) $(cat $p/syscall 2>/dev/null | cut -d' ' -f1)"
 	  done
+	  [ -x /tests/orbitctl ] && /tests/orbitctl list 2>&1 | sed 's/^/#   /'
 	  echo w > /proc/sysrq-trigger
 	  kill -9 $pid ) &
 	watchdog=$!
 	wait $pid
 	rc=$?
+	echo "# $t took $(awk -v a="$t0" '{ printf "%.0f", $1 - a }' /proc/uptime) s"
 	kill $watchdog 2>/dev/null
 	wait $watchdog 2>/dev/null
 	cd /
