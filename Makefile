@@ -1,44 +1,70 @@
 # orbit: kernel module, libuorbit, orbitctl, tests.
-#   make            build everything for every installed test kernel
-#   make check      install deps, build, run host unit tests, DKMS builds,
-#                   the harness self-test and the VM suite on 6.1 and 6.12
-#   make demo       run the demo application in a VM
-#   make install    library, headers, pkg-config file, orbitctl, man pages
-VERSION    := 0.1.0
+#   make             libuorbit, orbitctl, and orbit.ko for the running kernel
+#                    (KVER=... for another; without its headers, the module
+#                    is skipped with the package to install named)
+#   make check       install deps, build, run host tests, the packages' test,
+#                    the harness self-test and the VM suite on 6.1 and 6.12
+#   make demo        run the demo application in a VM
+#   make install     library, headers, pkg-config file, orbitctl, man pages
+#   make deb         the Debian packages (dpkg-buildpackage), in build/deb
+#
+# The one version number is debian/changelog's; everything else (library
+# soname and pkg-config file, orbit.h's macros, MODULE_VERSION, dkms.conf
+# and the packages) takes it from there.
+VERSION    := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+MAJOR      := $(word 1,$(subst ., ,$(VERSION)))
+MINOR      := $(word 2,$(subst ., ,$(VERSION)))
+PATCHLEVEL := $(word 3,$(subst ., ,$(VERSION)))
 SOVERSION  := 0
 PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
+UDEVDIR    ?= /lib/udev/rules.d
 DESTDIR    ?=
+KVER       ?= $(shell uname -r)
 
 B          := build
 CC         ?= gcc
 CFLAGS     ?= -O2 -g
 WFLAGS     := -Wall -Wextra -Wno-unused-parameter -Werror
-KERNELS     = $(shell scripts/kernels.sh)
+VFLAGS     := -DUO_VERSION='"$(VERSION)"' -I$(B)/include
+TEST_KERNELS = $(shell scripts/kernels.sh)
+KDIR_OF     = $(firstword $(wildcard /lib/modules/$(1)/build /usr/src/linux-headers-$(1)))
 
 LIB_SRCS   := $(wildcard libuorbit/*.c)
-LIB_HDRS   := $(wildcard libuorbit/*.h) uapi/orbit.h
+LIB_HDRS   := $(wildcard libuorbit/*.h) uapi/orbit.h $(B)/include/orbit_version.h
 LIB_PIC    := $(patsubst libuorbit/%.c,$(B)/lib/pic/%.o,$(LIB_SRCS))
 LIB_OBJS   := $(patsubst libuorbit/%.c,$(B)/lib/obj/%.o,$(LIB_SRCS))
 SONAME     := libuorbit.so.$(SOVERSION)
-MOD_SRCS   := $(wildcard module/*.c module/*.h) module/Kbuild uapi/orbit.h
+MOD_SRCS   := $(wildcard module/*.c module/*.h) module/Kbuild uapi/orbit.h debian/changelog
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNITS      := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
 VM_SRCS    := $(wildcard tests/vm/t_*.c) tests/vm/leakcheck.c
 VM_BINS    := $(patsubst tests/vm/%.c,$(B)/vmtests/%,$(VM_SRCS))
 VM_SCRIPTS := $(wildcard tests/vm/t_*.sh) tests/vm/tap.sh
+ORBITCTL_SRCS := $(wildcard tools/orbitctl/*.c)
 
-all: modules lib orbitctl
+all: lib orbitctl module
 
 deps:
 	@scripts/deps.sh
 
-# ---- kernel module: one out-of-tree build per test kernel ----------------
-modules:
-	@k="$(KERNELS)"; [ -n "$$k" ] || { echo "no test kernel headers installed (run scripts/deps.sh)"; exit 1; }; \
+# ---- kernel module ------------------------------------------------------------
+# The running kernel's (or KVER's): skipped, with the package named, when
+# its headers are not installed.  The test kernels' are built by the
+# targets that boot them.
+module:
+	@if [ -n "$(call KDIR_OF,$(KVER))" ]; then \
+		$(MAKE) --no-print-directory $(B)/$(KVER)/orbit.ko; \
+	else \
+		echo "orbit.ko not built: no headers for kernel $(KVER) (install linux-headers-$(KVER), then run make again)"; \
+	fi
+
+test-modules:
+	@k="$(TEST_KERNELS)"; [ -n "$$k" ] || { echo "no test kernel headers installed (run scripts/deps.sh)"; exit 1; }; \
 	for k in $$k; do $(MAKE) --no-print-directory $(B)/$$k/orbit.ko KVER=$$k || exit 1; done
 
 $(B)/%/orbit.ko: $(MOD_SRCS)
@@ -46,24 +72,31 @@ $(B)/%/orbit.ko: $(MOD_SRCS)
 	@cp -p module/*.c module/*.h module/Kbuild module/Makefile $(B)/$*/src/module/
 	@cp -p uapi/orbit.h $(B)/$*/src/uapi/
 	@echo "  KMOD    $@"
-	@$(MAKE) -s -C /usr/src/linux-headers-$* M=$(CURDIR)/$(B)/$*/src/module \
-		KCFLAGS=-Werror modules > $(B)/$*/build.log 2>&1 || { cat $(B)/$*/build.log; exit 1; }
+	@$(MAKE) -s -C $(call KDIR_OF,$*) M=$(CURDIR)/$(B)/$*/src/module \
+		ORBIT_VERSION=$(VERSION) KCFLAGS=-Werror modules > $(B)/$*/build.log 2>&1 || { cat $(B)/$*/build.log; exit 1; }
 	@if grep -i 'warning:' $(B)/$*/build.log; then echo "module build for $* has warnings"; exit 1; fi
 	@cp $(B)/$*/src/module/orbit.ko $@
 
-# ---- libuorbit ------------------------------------------------------------
+# ---- libuorbit ------------------------------------------------------------------
 lib: $(B)/lib/$(SONAME) $(B)/lib/libuorbit.a $(B)/lib/uorbit.pc
+
+$(B)/include/orbit_version.h: debian/changelog
+	@mkdir -p $(@D)
+	@printf '%s\n' '/* Generated from debian/changelog. */' \
+		'#define LIBUORBIT_VERSION_MAJOR $(MAJOR)' \
+		'#define LIBUORBIT_VERSION_MINOR $(MINOR)' \
+		'#define LIBUORBIT_VERSION_PATCH $(PATCHLEVEL)' > $@
 
 $(B)/lib/pic/%.o: libuorbit/%.c $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WFLAGS) -fPIC -pthread -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WFLAGS) $(VFLAGS) -fPIC -pthread -c -o $@ $<
 
 $(B)/lib/obj/%.o: libuorbit/%.c $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WFLAGS) -pthread -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WFLAGS) $(VFLAGS) -pthread -c -o $@ $<
 
 $(B)/lib/$(SONAME): $(LIB_PIC) libuorbit/libuorbit.map
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=libuorbit/libuorbit.map \
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=libuorbit/libuorbit.map \
 		-Wl,-z,defs -o $(B)/lib/libuorbit.so.$(VERSION) $(LIB_PIC) -pthread
 	ln -sf libuorbit.so.$(VERSION) $@
 	ln -sf $(SONAME) $(B)/lib/libuorbit.so
@@ -71,35 +104,38 @@ $(B)/lib/$(SONAME): $(LIB_PIC) libuorbit/libuorbit.map
 $(B)/lib/libuorbit.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/lib/uorbit.pc: libuorbit/uorbit.pc.in Makefile
+$(B)/lib/uorbit.pc: libuorbit/uorbit.pc.in debian/changelog Makefile
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 
-# ---- orbitctl -------------------------------------------------------------
+# ---- orbitctl ---------------------------------------------------------------------
 orbitctl: $(B)/bin/orbitctl
 
-$(B)/bin/orbitctl: $(wildcard tools/orbitctl/*.c) uapi/orbit.h
+# With libuorbit.a: it runs from the build tree as it is.
+$(B)/bin/orbitctl: $(ORBITCTL_SRCS) uapi/orbit.h $(B)/lib/libuorbit.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WFLAGS) -o $@ $(filter %.c,$^)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WFLAGS) $(VFLAGS) -Ilibuorbit $(LDFLAGS) -o $@ \
+		$(ORBITCTL_SRCS) $(B)/lib/libuorbit.a -pthread
 
 # A static copy for the guest.
-$(B)/vmtests/orbitctl: $(wildcard tools/orbitctl/*.c) uapi/orbit.h
+$(B)/vmtests/orbitctl: $(ORBITCTL_SRCS) uapi/orbit.h $(B)/lib/libuorbit.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WFLAGS) -static -o $@ $(filter %.c,$^)
+	$(CC) $(CFLAGS) $(WFLAGS) $(VFLAGS) -Ilibuorbit -static -o $@ $(ORBITCTL_SRCS) \
+		$(B)/lib/libuorbit.a -pthread
 
-# ---- tests ----------------------------------------------------------------
+# ---- tests ----------------------------------------------------------------------------
 $(B)/unit/test_%: tests/unit/test_%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WFLAGS) -o $@ $< $(LIB_SRCS) -lcmocka -pthread
+	$(CC) $(CFLAGS) $(WFLAGS) $(VFLAGS) -o $@ $< $(LIB_SRCS) -lcmocka -pthread
 
 $(B)/vmtests/%: tests/vm/%.c tests/vm/tap.h tests/vm/util.h $(B)/lib/libuorbit.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
+	$(CC) $(CFLAGS) $(WFLAGS) $(VFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
 
 # Examples run in the guest (tests/vm/t_example_*.sh drive them).
 $(B)/vmtests/ex_%: examples/%.c examples/example.h $(B)/lib/libuorbit.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
+	$(CC) $(CFLAGS) $(WFLAGS) $(VFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
 
 EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/vmtests/ex_%,$(wildcard examples/*.c))
 
@@ -113,72 +149,92 @@ check: deps
 	@tests/check.sh
 
 check-harness: deps
-	@$(MAKE) --no-print-directory all vmtests
+	@$(MAKE) --no-print-directory test-modules lib orbitctl vmtests
 	@tests/check-harness.sh
 
+# The packages' overlay (t_installed.sh) comes from tests/packages.sh,
+# which installs and purges the packages on this machine.
+PKG_OVERLAY := $(B)/pkgoverlay
 check-vm: deps
-	@$(MAKE) --no-print-directory all vmtests installed-test
-	@for k in $(KERNELS); do tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -r $(STAGE) -l logs/$$k $(if $(T),-t "$(T)") || exit 1; done
+	@$(MAKE) --no-print-directory test-modules lib orbitctl vmtests
+	@[ -d $(PKG_OVERLAY) ] || tests/packages.sh $(PKG_OVERLAY) $(TEST_KERNELS)
+	@for k in $(TEST_KERNELS); do tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -r $(PKG_OVERLAY) -l logs/$$k $(if $(T),-t "$(T)") || exit 1; done
 
 demo: deps
-	@$(MAKE) --no-print-directory all vmtests
+	@mkdir -p $(B)
+	@$(MAKE) --no-print-directory -s test-modules lib vmtests > $(B)/demo-build.log 2>&1 || { cat $(B)/demo-build.log; exit 1; }
 	@tests/demo.sh
 
 $(B)/bench/orbit_bench: bench/orbit_bench.c tests/vm/util.h $(B)/lib/libuorbit.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WFLAGS) -static -Ilibuorbit -Itests/vm -o $@ $< $(B)/lib/libuorbit.a -pthread
+	$(CC) $(CFLAGS) $(WFLAGS) $(VFLAGS) -static -Ilibuorbit -Itests/vm -o $@ $< $(B)/lib/libuorbit.a -pthread
 
 bench: deps
-	@$(MAKE) --no-print-directory all vmtests $(B)/bench/orbit_bench
+	@$(MAKE) --no-print-directory test-modules lib vmtests $(B)/bench/orbit_bench
 	@scripts/bench.sh
 
 # The same programs with small sizes (under 2 minutes), for regressions.
-profile: deps
-	@$(MAKE) --no-print-directory all vmtests $(B)/bench/orbit_bench
-	@scripts/profile.sh
-
 bench-quick: deps
-	@$(MAKE) --no-print-directory all vmtests $(B)/bench/orbit_bench
+	@$(MAKE) --no-print-directory test-modules lib vmtests $(B)/bench/orbit_bench
 	@ORBIT_BENCH_QUICK=1 scripts/bench.sh
 
-# ---- install ----------------------------------------------------------------
+profile: deps
+	@$(MAKE) --no-print-directory test-modules lib vmtests $(B)/bench/orbit_bench
+	@scripts/profile.sh
+
+# ---- install ------------------------------------------------------------------------
+INSTALLED := $(LIBDIR)/libuorbit.a $(LIBDIR)/libuorbit.so.$(VERSION) \
+	$(LIBDIR)/$(SONAME) $(LIBDIR)/libuorbit.so $(INCLUDEDIR)/orbit.h \
+	$(INCLUDEDIR)/orbit_version.h $(INCLUDEDIR)/linux/orbit.h \
+	$(LIBDIR)/pkgconfig/uorbit.pc $(BINDIR)/orbitctl \
+	$(DATADIR)/bash-completion/completions/orbitctl \
+	$(addprefix $(MANDIR)/man3/,$(notdir $(wildcard man/*.3))) \
+	$(addprefix $(MANDIR)/man7/,$(notdir $(wildcard man/*.7))) \
+	$(addprefix $(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
+	$(UDEVDIR)/60-orbit.rules
+
 install: lib orbitctl
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(BINDIR)
 	install -m 644 $(B)/lib/libuorbit.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(B)/lib/libuorbit.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libuorbit.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libuorbit.so
-	install -m 644 libuorbit/orbit.h $(DESTDIR)$(INCLUDEDIR)/orbit.h
-	install -d $(DESTDIR)$(INCLUDEDIR)/linux
+	install -m 644 libuorbit/orbit.h $(B)/include/orbit_version.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 uapi/orbit.h $(DESTDIR)$(INCLUDEDIR)/linux/orbit.h
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
 		libuorbit/uorbit.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/uorbit.pc
 	install -m 755 $(B)/bin/orbitctl $(DESTDIR)$(BINDIR)/orbitctl
+	install -d $(DESTDIR)$(DATADIR)/bash-completion/completions
+	install -m 644 tools/orbitctl/orbitctl.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/orbitctl
 	install -d $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	install -m 644 man/*.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
-	install -d $(DESTDIR)/lib/udev/rules.d
-	install -m 644 scripts/60-orbit.rules $(DESTDIR)/lib/udev/rules.d/60-orbit.rules
+	install -d $(DESTDIR)$(UDEVDIR)
+	install -m 644 scripts/60-orbit.rules $(DESTDIR)$(UDEVDIR)/60-orbit.rules
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
-# An installed tree (DESTDIR) and a program built against it with
-# pkg-config, plus what it needs to run in the guest: the guest test
-# t_installed.sh runs it.
-STAGE := $(CURDIR)/$(B)/stage
-installed-test: lib orbitctl
-	@rm -rf $(STAGE) && $(MAKE) --no-print-directory -s install DESTDIR=$(STAGE) PREFIX=/usr >/dev/null
-	@mkdir -p $(STAGE)/usr/bin
-	PKG_CONFIG_SYSROOT_DIR=$(STAGE) PKG_CONFIG_LIBDIR=$(STAGE)/usr/lib/pkgconfig; \
-	export PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR; \
-	$(CC) $(CFLAGS) -o $(STAGE)/usr/bin/orbit-quickstart examples/quickstart.c $$(pkg-config --cflags --libs uorbit)
-	@for f in $$(ldd $(STAGE)/usr/bin/orbit-quickstart | grep -o '/[^ ]*' | grep -v libuorbit); do \
-		install -D -m 755 $$f $(STAGE)$$f; done
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 dkms-install:
-	scripts/dkms.sh install
+	scripts/dkms.sh install $(VERSION)
+
+dkms-uninstall:
+	scripts/dkms.sh uninstall $(VERSION)
+
+# ---- Debian packages -------------------------------------------------------------
+# Built from a copy of the tree in build/deb, where dpkg-buildpackage
+# leaves the .deb files too.
+deb:
+	@rm -rf $(B)/deb && mkdir -p $(B)/deb/orbit-$(VERSION)
+	@tar --exclude=./build --exclude=./logs --exclude=./.git -cf - . | tar -xf - -C $(B)/deb/orbit-$(VERSION)
+	cd $(B)/deb/orbit-$(VERSION) && dpkg-buildpackage -us -uc -b
+	@ls $(B)/deb/*.deb
 
 clean:
 	rm -rf $(B) logs
 	rm -f module/*.o module/*.ko module/*.mod* module/.*.cmd module/modules.order module/Module.symvers
 
-.PHONY: all deps modules lib orbitctl vmtests unit check check-harness check-vm demo bench bench-quick profile install installed-test dkms-install clean
+.PHONY: all deps module test-modules lib orbitctl vmtests unit check check-harness check-vm demo bench bench-quick profile install uninstall dkms-install dkms-uninstall deb clean

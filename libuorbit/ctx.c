@@ -77,6 +77,11 @@ int uo_ctx_fd(void)
 	return fd;
 }
 
+const char *orbit_version(void)
+{
+	return UO_VERSION;
+}
+
 int uo_own(const void *obj, unsigned long epoch)
 {
 	if (!obj) {

@@ -10,12 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "orbit_version.h"	/* LIBUORBIT_VERSION_MAJOR, _MINOR, _PATCH */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define LIBUORBIT_VERSION_MAJOR 0
-#define LIBUORBIT_VERSION_MINOR 1
+/* The library's version, "MAJOR.MINOR.PATCH" (the one it was built as). */
+const char *orbit_version(void);
 
 typedef long (*orbit_entry)(void *argbuf, void *store);
 typedef long (*orbit_operation)(void *arg);
