@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * orbitctl against a running program with two orbits: list, show, stats
- * (tables and JSON) name them, show their states, and their counters move
- * with calls; kill makes main see ESRCH and the orbit restart per policy;
- * a non-root user sees and kills only their own orbits; bad usage exits
- * 2, no match exits 1.
+ * (tables and JSON) name them, their main's command, their states, and
+ * their counters move with calls; kill makes main see ESRCH and the orbit
+ * restart per policy, and list shows how it died and the call that
+ * failed; names in UTF-8 stay UTF-8 in JSON and control characters are
+ * escaped in both outputs; a non-root user sees and kills only their own
+ * orbits; check finds the guest's setup in order; bad usage (unknown
+ * options, extra arguments) exits 2, no match exits 1.
  */
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -48,7 +51,13 @@ static const char *line_of(const char *name)
 	return p;
 }
 
-/* Fields of a list line: PID MAIN ID NAME STATE CALLS QUEUED RESTARTS. */
+/*
+ * Fields of a list line: PID MAIN COMMAND ID NAME STATE CALLS QUEUED
+ * FAILED RESTARTS DEATH ...
+ */
+static char comm[64], death[32];
+static long failed;
+
 static int parse_line(const char *l, int *pid, char *state, long *calls,
 		      int *restarts)
 {
@@ -56,8 +65,9 @@ static int parse_line(const char *l, int *pid, char *state, long *calls,
 	long queued;
 	char name[64];
 
-	return l && sscanf(l, "%d %d %d %63s %15s %ld %ld %d", pid, &mainpid,
-			   &id, name, state, calls, &queued, restarts) == 8;
+	return l && sscanf(l, "%d %d %63s %d %63s %15s %ld %ld %ld %d %31s", pid,
+			   &mainpid, comm, &id, name, state, calls, &queued,
+			   &failed, restarts, death) == 11;
 }
 
 static long nap(void *argbuf, void *store)
@@ -92,8 +102,9 @@ int main(void)
 
 	ok(run(CTL " list") == 0, "orbitctl list exits 0");
 	ok(parse_line(line_of("ctl-alpha"), &pid_a, state, &calls, &restarts) &&
-	   !strcmp(state, "ready") && calls == 5 && restarts == 0,
-	   "list shows ctl-alpha ready with 5 calls");
+	   !strcmp(state, "ready") && calls == 5 && restarts == 0 &&
+	   !strcmp(comm, "t_orbitctl") && !strcmp(death, "-") && !failed,
+	   "list shows ctl-alpha ready with 5 calls, main's command, no death");
 	ok(parse_line(line_of("ctl-beta"), &pid_b, state, &calls, &restarts) &&
 	   calls == 2, "list shows ctl-beta with 2 calls");
 	for (i = 0; i < 3; i++)
@@ -125,6 +136,8 @@ int main(void)
 	run(CTL " list");
 	ok(parse_line(line_of("ctl-alpha"), &i, state, &calls, &restarts) &&
 	   restarts == 1 && i != pid_a, "list shows 1 restart and a new pid");
+	ok(!strcmp(death, "SIGKILL") && failed == 1,
+	   "and how it died (%s) and the call that failed (%ld)", death, failed);
 	ok(run(CTL " kill --name ctl-beta") == 0, "kill --name");
 	ok(orbit_call(b, 0, NULL, NULL, &zero, sizeof(zero)) == -1 &&
 	   errno == ESRCH, "without a restart policy the orbit stays dead");
@@ -134,6 +147,15 @@ int main(void)
 
 	ok(run(CTL " show 999999") == 1, "show of a non-orbit exits 1");
 	ok(run(CTL " bogus 2>/dev/null") == 2, "unknown command exits 2");
+	ok(run(CTL " --jsn list 2>/dev/null") == 2, "an unknown option exits 2");
+	ok(run(CTL " list extra 2>/dev/null") == 2, "an extra argument exits 2");
+	ok(run(CTL " -V") == 0 && strstr(out, "orbitctl ") && strstr(out, "ABI 2"),
+	   "-V prints the versions");
+	ok(run(CTL " --help") == 0 && strstr(out, "usage"), "--help exits 0");
+	ok(run(CTL " -p stats") == 0 && json_valid(out) && strstr(out, "\n  \""),
+	   "-p prints indented JSON");
+	ok(run(CTL " check") == 0 && strstr(out, "everything is in place"),
+	   "check finds the guest's setup in order");
 	ok(run(CTL " kill --name no-such-orbit") == 1, "kill without a match exits 1");
 
 	child = fork();
@@ -163,6 +185,20 @@ int main(void)
 	ok(orbit_call(a, 0, NULL, NULL, &zero, sizeof(zero)) == 1,
 	   "root's orbit survived the other user");
 
+	{
+		struct orbit *u = orbit_create("caf\xc3\xa9", nap, NULL);
+		struct orbit *e = orbit_create("\x1b[31mevil", nap, NULL);
+
+		ok(u && e && run(CTL " list") == 0 && strstr(out, "caf\xc3\xa9") &&
+		   strstr(out, "\\x1b[31mevil") && !strchr(out, 0x1b),
+		   "the table keeps UTF-8 and escapes control characters");
+		ok(run(CTL " -j list") == 0 && json_valid(out) &&
+		   strstr(out, "\"caf\xc3\xa9\"") &&
+		   strstr(out, "\"\\u001b[31mevil\"") && !strchr(out, 0x1b),
+		   "JSON keeps UTF-8 and escapes control characters");
+		orbit_destroy(u);
+		orbit_destroy(e);
+	}
 	orbit_area_destroy(area);
 	orbit_destroy(a);
 	orbit_destroy(b);
