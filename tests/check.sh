@@ -16,11 +16,27 @@ if [ "$(echo "$kernels" | grep -c .)" -lt 2 ]; then
 fi
 
 echo "# build"
-if make --no-print-directory -s all vmtests installed-test > logs/build.log 2>&1; then
+if make --no-print-directory -s test-modules lib orbitctl vmtests > logs/build.log 2>&1; then
 	add 1 0; echo "ok - build (module for: $(echo $kernels), libuorbit, orbitctl, tests)"
 else
 	add 0 1; echo "not ok - build"; tail -30 logs/build.log
 	echo "total: $total_pass passed, $total_fail failed"; exit 1
+fi
+# Plain make: user space, and the module for the running kernel when its
+# headers are installed (else one line naming the package).
+out=$(make --no-print-directory all 2>&1)
+if [ -x build/bin/orbitctl ] && [ -e build/lib/libuorbit.so.0 ] &&
+   { [ -e "build/$(uname -r)/orbit.ko" ] ||
+     grep -q "install linux-headers-$(uname -r)" <<<"$out"; }; then
+	add 1 0; echo "ok - make builds libuorbit and orbitctl; orbit.ko for $(uname -r) or the headers package named"
+else
+	add 0 1; echo "not ok - make: $out"
+fi
+out=$(build/bin/orbitctl check 2>&1); rc=$?
+if [ -e /dev/orbit ] || { [ $rc != 0 ] && grep -q "modprobe orbit" <<<"$out"; }; then
+	add 1 0; echo "ok - orbitctl check on this host without the module exits $rc and names the remedy"
+else
+	add 0 1; echo "not ok - orbitctl check without the module: exit $rc: $out"
 fi
 
 echo "# host unit tests"
@@ -47,8 +63,12 @@ for m in man/*.[0-9]; do
 	fi
 done
 
-echo "# dkms"
-out=$(scripts/dkms.sh check $kernels 2>&1); echo "$out"
+echo "# dkms (from the source tree)"
+out=$(scripts/dkms.sh check "$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)" $kernels 2>&1); echo "$out"
+add "$(grep -c '^ok' <<<"$out")" "$(grep -c '^not ok' <<<"$out")"
+
+echo "# Debian packages"
+out=$(tests/packages.sh build/pkgoverlay $kernels 2>&1); echo "$out"
 add "$(grep -c '^ok' <<<"$out")" "$(grep -c '^not ok' <<<"$out")"
 
 echo "# harness self-test"
@@ -58,7 +78,7 @@ add "$(grep -c '^ok' <<<"$out")" "$(grep -c '^not ok' <<<"$out")"
 for k in $kernels; do
 	echo "# VM suite, kernel $k"
 	out=$(tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/vmtests \
-		-r build/stage -l "logs/$k" 2>&1)
+		-r build/pkgoverlay -l "logs/$k" 2>&1)
 	echo "$out"
 	line=$(grep -F "kernel $k: " <<<"$out" | grep -E "[0-9]+ passed, [0-9]+ failed$" | tail -1)
 	p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")

@@ -1,12 +1,23 @@
 #!/bin/sh
-# The installed tree works: a program built with
-# `pkg-config --cflags --libs uorbit` against `make install DESTDIR=...`
-# (dynamically linked to libuorbit.so.0) runs, and the installed
-# orbitctl answers.
-set -e
-echo "    # $(ls -l /usr/lib/libuorbit.so.0 2>&1)"
-/usr/bin/orbit-quickstart | sed 's/^/    # /'
-echo "    ok 1 - orbit-quickstart built with pkg-config runs"
-/usr/sbin/orbitctl stats > /dev/null
-echo "    ok 2 - installed orbitctl answers"
-echo "    1..2"
+# The Debian packages at work (tests/packages.sh installed them on the
+# host and copied what the guest needs): a program built with
+# `pkg-config --cflags --libs uorbit` against libuorbit-dev runs, linked
+# to the packaged libuorbit.so.0; the packaged orbitctl finds the setup
+# in order; and both work with the orbit.ko DKMS built for this kernel.
+. /tests/tap.sh
+k=$(uname -r)
+quickstart() {
+	/usr/bin/orbit-quickstart > /tmp/qs.out 2>&1
+	show /tmp/qs.out
+	[ "$(tail -1 /tmp/qs.out)" = "after a restart: sum 1400" ]
+}
+echo "    # $(ls -l /lib/x86_64-linux-gnu/libuorbit.so.0 2>&1)"
+check "the program built with pkg-config runs" quickstart
+check "the packaged orbitctl check finds everything in place" /usr/sbin/orbitctl check
+check "the DKMS-built module for $k replaces the test build" \
+	sh -c "rmmod orbit && insmod /dkms/orbit-$k.ko"
+check "its version is the packages'" sh -c "grep -q . /sys/module/orbit/version && cat /sys/module/orbit/version"
+check "the program runs on it" quickstart
+check "orbitctl check finds it in place" /usr/sbin/orbitctl check
+check "the test build is back" sh -c "rmmod orbit && insmod /orbit.ko"
+finish
