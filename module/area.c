@@ -419,7 +419,8 @@ struct orbit_area *area_create(unsigned long addr, unsigned long size,
  * past the budget a page goes back to COW and is frozen with the dirty
  * pages (it is marked dirty here).
  */
-static int area_snapshot_copy_pages(struct orbit_area *area)
+static int area_snapshot_copy_pages(struct orbit_area *area,
+				    struct snap_cost *cost)
 {
 	unsigned long idx, budget = COPY_BUDGET_PAGES;
 	struct page *page;
@@ -433,6 +434,7 @@ static int area_snapshot_copy_pages(struct orbit_area *area)
 			err = area_tree_copy(area, idx, page);
 			if (err)
 				return err;
+			cost->copied++;
 			if (!area->copy_mode && !held)
 				budget--;
 			continue;
@@ -477,7 +479,8 @@ static int freeze_one(void *ctx, unsigned long idx)
  * which waits for area->lock).  A held page is not frozen: main keeps it
  * and the tree gets a copy.
  */
-static int area_snapshot_freeze(struct orbit_area *area)
+static int area_snapshot_freeze(struct orbit_area *area,
+				struct snap_cost *cost)
 {
 	struct zap_run zap = { .mapping = area->mapping };
 	unsigned long idx;
@@ -502,6 +505,7 @@ static int area_snapshot_freeze(struct orbit_area *area)
 		lock_page(page);
 		unlock_page(page);
 		zap_add(&zap, idx);
+		cost->frozen++;
 	}
 	zap_flush(&zap);
 	smp_mb();	/* the zaps above, then the reference checks below */
@@ -514,6 +518,8 @@ static int area_snapshot_freeze(struct orbit_area *area)
 		err = area_keep_for_main(area, idx, page);
 		if (err)
 			return err;
+		cost->frozen--;
+		cost->copied++;
 	}
 	/* This interval's dirty pages are the next one's hot pages. */
 	xa_destroy(area_hot(area));
@@ -523,16 +529,18 @@ static int area_snapshot_freeze(struct orbit_area *area)
 
 /*
  * Takes a snapshot: returns a reference on the tree root that holds the
- * area exactly as it is now (NULL for an area never touched).
+ * area exactly as it is now (NULL for an area never touched), and adds
+ * what it cost to *cost.
  */
-int area_snapshot(struct orbit_area *area, struct pt_node **root)
+int area_snapshot(struct orbit_area *area, struct pt_node **root,
+		  struct snap_cost *cost)
 {
 	int err;
 
 	mutex_lock(&area->lock);
-	err = area_snapshot_copy_pages(area);
+	err = area_snapshot_copy_pages(area, cost);
 	if (!err)
-		err = area_snapshot_freeze(area);
+		err = area_snapshot_freeze(area, cost);
 	if (!err) {
 		if (READ_ONCE(orbit_debug_full_snapshot) && area->cur) {
 			*root = pt_deep_copy(area->cur);

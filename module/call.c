@@ -9,6 +9,7 @@
 #include <linux/uaccess.h>
 
 #include "orbit_internal.h"
+#include "orbit_trace.h"
 
 /* Arguments up to this size live in the call's own allocation. */
 #define CALL_INLINE_ARG	256
@@ -86,6 +87,8 @@ void call_finish(struct orbit_call *call, long retval, int error)
 	/* Publishes retval and error before the state (see call_done()). */
 	smp_store_release(&call->state, CALL_DONE);
 	spin_unlock(&ob->lock);
+	trace_orbit_call_done(ob->id, call->id, retval, error,
+			      ktime_get_ns() - call->issued_ns);
 	wake_up_all(&call->done);
 	call_put(call);
 }
@@ -123,6 +126,7 @@ static struct orbit_call *call_alloc(struct orbit_ctx *ctx,
 	call->func = req->func;
 	call->argsize = req->argsize;
 	call->state = CALL_QUEUED;
+	call->issued_ns = ktime_get_ns();
 	ostat_inc(OS_CALLS);
 	return call;
 }
@@ -241,9 +245,11 @@ static int call_wait_sync(struct orbit_ctx *ctx, struct orbit_call *call,
 long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 {
 	u32 stack_ids[CALL_STACK_IDS], *ids, *heap_ids = NULL;
+	struct snap_cost cost = { 0 };
 	struct orbit_call_req req;
 	struct orbit_call *call;
 	unsigned int i;
+	u64 t0;
 	int err;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
@@ -284,10 +290,20 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 	/* A dead orbit fails at once, before any snapshot work. */
 	if (READ_ONCE(call->orbit->state) == ORBIT_DEAD)
 		err = -ESRCH;
+	t0 = ktime_get_ns();
 	for (i = 0; i < call->nsnap && !err; i++)
-		err = area_snapshot(call->snap[i].area, &call->snap[i].root);
-	if (!err)
+		err = area_snapshot(call->snap[i].area, &call->snap[i].root,
+				    &cost);
+	if (!err) {
+		/* Traced first: its end may be traced before enqueue returns. */
+		trace_orbit_call_issue(pid_nr(ctx->pid), call->orbit->id,
+				       call->id, call->nsnap, cost.frozen,
+				       cost.copied, ktime_get_ns() - t0);
 		err = orbit_enqueue(call->orbit, call);
+		if (err)
+			trace_orbit_call_done(call->orbit->id, call->id, 0, err,
+					      ktime_get_ns() - call->issued_ns);
+	}
 	if (err) {
 		call_unpublish(ctx, call);
 		goto out;

@@ -13,6 +13,9 @@
 
 #include "orbit_internal.h"
 
+#define CREATE_TRACE_POINTS
+#include "orbit_trace.h"
+
 unsigned int orbit_max_orbits = 64;
 module_param_named(max_orbits, orbit_max_orbits, uint, 0644);
 MODULE_PARM_DESC(max_orbits, "Orbits per main program (default 64)");
@@ -115,4 +118,4 @@ module_exit(orbit_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("orbit: isolated auxiliary tasks with copy-on-write snapshots");
 MODULE_AUTHOR("orbit developers");
-MODULE_VERSION("0.1");
+MODULE_VERSION(ORBIT_VERSION);

@@ -259,7 +259,13 @@ struct orbit_area *area_create(unsigned long addr, unsigned long size,
 			       const struct orbit_acct *acct);
 struct orbit_area *area_get(struct orbit_area *area);
 void area_put(struct orbit_area *area);
-int area_snapshot(struct orbit_area *area, struct pt_node **root);
+/* What a snapshot cost: pages frozen (write-protected) and copied. */
+struct snap_cost {
+	u64 frozen, copied;
+};
+
+int area_snapshot(struct orbit_area *area, struct pt_node **root,
+		  struct snap_cost *cost);
 bool area_mapped_at(struct orbit_area *area, struct vm_area_struct *vma);
 
 /* ---- view.c: an orbit's view of an area ---- */
@@ -285,7 +291,7 @@ struct orbit_view {
 
 struct orbit_view *view_create(struct orbit_area *area);
 void view_put(struct orbit_view *view);
-void view_install(struct orbit_view *view, struct pt_node *root);
+unsigned long view_install(struct orbit_view *view, struct pt_node *root);
 void view_unmap(struct orbit_view *view);
 
 /* ---- ctx.c: main contexts ---- */
@@ -411,7 +417,8 @@ struct orbit_call *orbit_next_call(struct orbit *ob, u32 gen);
 struct orbit_call *orbit_take_running(struct orbit *ob, u32 gen,
 				      struct orbit_call *expect);
 bool orbit_gen_alive(struct orbit *ob, u32 gen);
-int orbit_install(struct orbit *ob, u32 gen, struct orbit_call *call);
+int orbit_install(struct orbit *ob, u32 gen, struct orbit_call *call,
+		  u64 *changed);
 void orbit_timeouts_exit(void);
 
 /* ---- orbit_fd.c: the orbit descriptor ---- */
@@ -446,6 +453,7 @@ struct orbit_call {
 	void *arg;
 	u32 argsize;
 	size_t charged;		/* bytes charged to the context's user */
+	u64 issued_ns;		/* ktime_get_ns() at issue, for tracing */
 	enum call_state state;	/* set under orbit->lock */
 	long retval;
 	int error;		/* 0 or a negative errno */

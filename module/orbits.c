@@ -21,6 +21,7 @@
 #include <linux/slab.h>
 
 #include "orbit_internal.h"
+#include "orbit_trace.h"
 
 /*
  * Call timeouts: one module-wide scanner instead of per-orbit work, so
@@ -139,6 +140,7 @@ void orbit_put(struct orbit *ob)
 void orbit_kill_gen(struct orbit *ob, int err, u32 gen, u32 cause, s32 code)
 {
 	struct orbit_call *running, *call, *tmp;
+	u32 failed = 0;
 	LIST_HEAD(queued);
 	LIST_HEAD(views);
 	struct pid *pid;
@@ -169,12 +171,15 @@ void orbit_kill_gen(struct orbit *ob, int err, u32 gen, u32 cause, s32 code)
 	if (running) {
 		call_finish(running, 0, err);
 		err = -ESRCH;
+		failed++;
 	}
 	list_for_each_entry_safe(call, tmp, &queued, node) {
 		list_del_init(&call->node);
 		call_finish(call, 0, err);
 		err = -ESRCH;
+		failed++;
 	}
+	trace_orbit_death(ob->id, gen, cause, code, failed);
 	orbit_kill_pid(pid, ob->ctx->cred);
 	put_pid(pid);
 
@@ -395,7 +400,8 @@ static struct orbit_view *orbit_view_of(struct orbit *ob,
  * (or will, under view_lock), and a view left by an older generation is
  * dropped here.
  */
-int orbit_install(struct orbit *ob, u32 gen, struct orbit_call *call)
+int orbit_install(struct orbit *ob, u32 gen, struct orbit_call *call,
+		  u64 *changed)
 {
 	LIST_HEAD(stale);
 	unsigned int i;
@@ -419,7 +425,7 @@ int orbit_install(struct orbit *ob, u32 gen, struct orbit_call *call)
 			break;
 		}
 		/* NULL if the call ended meanwhile: installs an empty view. */
-		view_install(view, call_take_root(call, i));
+		*changed += view_install(view, call_take_root(call, i));
 	}
 out:
 	mutex_unlock(&ob->view_lock);

@@ -18,6 +18,7 @@
 #include <linux/uaccess.h>
 
 #include "orbit_internal.h"
+#include "orbit_trace.h"
 
 struct orbit_upd {
 	struct list_head node;
@@ -380,6 +381,10 @@ long update_check(struct orbit_ctx *ctx, void __user *uarg)
 			err = -EINVAL;
 	}
 	mutex_unlock(&ctx->lock);
+	if (err && i)
+		trace_orbit_apply_reject(pid_nr(ctx->pid), req.orbit_id, i - 1,
+					 ents[i - 1].kind, ents[i - 1].addr,
+					 ents[i - 1].len, err);
 	kvfree(ents);
 	if (err && i && put_user(i - 1,
 				 &((struct orbit_check __user *)uarg)->failed))

@@ -300,8 +300,9 @@ static int view_install_one(void *ctx, unsigned long idx)
  * Installs a snapshot (the root reference moves to the view): zaps the
  * pages whose entry differs from the installed snapshot and discards every
  * page the orbit wrote.  Runs in the orbit, which is between calls.
+ * Returns how many pages changed.
  */
-void view_install(struct orbit_view *view, struct pt_node *root)
+unsigned long view_install(struct orbit_view *view, struct pt_node *root)
 {
 	struct view_install vi = {
 		.view = view,
@@ -336,4 +337,5 @@ void view_install(struct orbit_view *view, struct pt_node *root)
 		pt_put(view->root);
 	view->root = root;
 	mutex_unlock(&view->lock);
+	return vi.changed;
 }
