@@ -31,6 +31,16 @@ grep -q 'slub_debug=' /proc/cmdline && dbg="$dbg, slub_debug=$(sed 's/.*slub_deb
 dmesg | grep -q 'kfence: initialized' && dbg="$dbg, KFENCE every $(cat /sys/module/kfence/parameters/sample_interval 2>/dev/null) ms"
 echo "# memory debugging: ${dbg:-none}"
 
+# Where every user process is, and the module's orbits (after a timeout
+# or a leak).
+where() {
+	for p in /proc/[0-9]*; do
+		[ "$(cut -d' ' -f4 $p/stat 2>/dev/null)" = 2 ] && continue
+		echo "#   $(basename $p) $(cat $p/comm 2>/dev/null) $(cat $p/wchan 2>/dev/null) $(cut -d' ' -f1 $p/syscall 2>/dev/null) fds: $(ls -l $p/fd 2>/dev/null | grep -c orbit)"
+	done
+	[ -x /tests/orbitctl ] && /tests/orbitctl list 2>&1 | sed 's/^/#   /'
+}
+
 result() {	# result STATUS NAME [REASON]
 	n=$((n + 1))
 	if [ "$1" = 0 ]; then
@@ -65,11 +75,7 @@ for t in $(cat /tests/list); do
 	# On a timeout, show where everything is stuck, then kill the test.
 	( sleep "$TIMEOUT"
 	  echo "# timeout: processes and wait channels"
-	  for p in /proc/[0-9]*; do
-		[ "$(cat $p/stat 2>/dev/null | cut -d' ' -f4)" = 2 ] && continue
-		echo "#   $(basename $p) $(cat $p/comm 2>/dev/null) $(cat $p/wchan 2>/dev/null) $(cat $p/syscall 2>/dev/null | cut -d' ' -f1)"
-	  done
-	  [ -x /tests/orbitctl ] && /tests/orbitctl list 2>&1 | sed 's/^/#   /'
+	  where
 	  echo w > /proc/sysrq-trigger
 	  kill -9 $pid ) &
 	watchdog=$!
@@ -84,6 +90,7 @@ for t in $(cat /tests/list); do
 	elif [ "$rc" != 0 ]; then
 		result 1 "$t" "exit status $rc"
 	elif ! /tests/leakcheck; then
+		where
 		result 1 "$t" "module objects leaked"
 	else
 		result 0 "$t"
