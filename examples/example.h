@@ -7,6 +7,7 @@
 #ifndef ORBIT_EXAMPLE_H
 #define ORBIT_EXAMPLE_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,19 @@
 enum ex_mode { EX_THREAD, EX_FORK, EX_ORBIT };
 
 static const char *const ex_mode_names[] = { "thread", "fork", "orbit" };
+
+/*
+ * Reports a failed orbit setup with what to do about it: the module is
+ * not loaded (ENODEV), or module and library do not match (EPROTO).
+ */
+static inline void ex_orbit_error(const char *what)
+{
+	int err = errno;
+
+	fprintf(stderr, "%s: %s%s\n", what, strerror(err),
+		err == ENODEV ? " (load the module: modprobe orbit; orbitctl check tells what is missing)" :
+		err == EPROTO ? " (module and library versions differ: orbitctl check)" : "");
+}
 
 /* Parses "thread", "fork" or "orbit"; exits with a message otherwise. */
 static inline enum ex_mode ex_parse_mode(const char *s)

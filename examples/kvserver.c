@@ -333,7 +333,7 @@ static int serve(int port)
 		slowlog = orbit_create_ex("slowlog", slowlog_add, slowlog_init,
 					  &attr);
 		if (!slowlog) {
-			perror("kvserver: orbit_create (is orbit.ko loaded?)");
+			ex_orbit_error("kvserver: orbit_create");
 			return 1;
 		}
 	} else if (mode == EX_FORK) {

@@ -566,7 +566,7 @@ int main(int argc, char **argv)
 		area = ob ? orbit_area_create(sizeof(*db), ob) : NULL;
 		db = area ? orbit_alloc(area, sizeof(*db)) : NULL;
 		if (!db) {
-			perror("lockmgr: orbit (is orbit.ko loaded?)");
+			ex_orbit_error("lockmgr: orbit");
 			return 1;
 		}
 	} else {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <orbit.h>
 #include <stdio.h>
+#include <string.h>
 
 #define N 4
 
@@ -54,8 +55,10 @@ int main(void)
 	attr.restart = ORBIT_RESTART_ALWAYS;	/* come back after a crash */
 	auditor = orbit_create_ex("auditor", audit, NULL, &attr);
 	area = orbit_area_create(1 << 20, auditor);
-	if (!auditor || !area) {
-		perror("orbit");	/* is orbit.ko loaded? */
+	if (!auditor || !area) {	/* ENODEV: no module; EPROTO: versions */
+		fprintf(stderr, "orbit: %s%s\n", strerror(errno),
+			errno == ENODEV || errno == EPROTO ?
+			" (run: orbitctl check)" : "");
 		return 1;
 	}
 	b = orbit_alloc(area, sizeof(*b));

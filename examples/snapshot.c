@@ -269,7 +269,7 @@ int main(int argc, char **argv)
 		rows = malloc(bytes);
 	}
 	if (!rows) {
-		perror("snapshot: table (orbit mode: is orbit.ko loaded?)");
+		ex_orbit_error("snapshot: table");
 		return 1;
 	}
 	for (i = 0; i < nrows; i++) {

@@ -370,7 +370,7 @@ int main(int argc, char **argv)
 		board = calloc(1, sizeof(*board));
 	}
 	if (!heap || !board) {
-		perror("watchdog: setup (orbit mode: is orbit.ko loaded?)");
+		ex_orbit_error("watchdog: setup");
 		return 1;
 	}
 	board->nworkers = nworkers;
