@@ -52,9 +52,8 @@ for t in build/unit/test_*; do
 	echo "$out" | grep -E '^\[ +(OK|FAILED) +\]' | sed "s|^|  $(basename "$t"): |"
 done
 
-echo "# man pages (rendered with warnings enabled)"
+echo "# man pages (every page renders from the checkout, warnings enabled)"
 for m in man/*.[0-9]; do
-	grep -q '^\.so ' "$m" && continue	# aliases
 	w=$(MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null)
 	if [ -z "$w" ] && MANWIDTH=80 man -l "$m" 2>/dev/null | grep -q .; then
 		add 1 0; echo "ok - man -l $m renders without warnings"
@@ -62,6 +61,19 @@ for m in man/*.[0-9]; do
 		add 0 1; echo "not ok - man -l $m: $w"
 	fi
 done
+# Every function orbit.h declares has its page, with errors, thread
+# safety and an example.
+missing=
+for f in $(grep -oE '\b(orbit|pull)_[a-z_]+\(' libuorbit/orbit.h | tr -d '(' | sort -u); do
+	p=man/$f.3
+	[ -f "$p" ] && grep -q '^\.SH ERRORS' "$p" && grep -q '^\.SH ATTRIBUTES' "$p" &&
+		grep -q 'Thread safety' "$p" && grep -q '^\.SH EXAMPLES' "$p" || missing="$missing $f"
+done
+if [ -z "$missing" ]; then
+	add 1 0; echo "ok - every function in orbit.h has a page with ERRORS, ATTRIBUTES and EXAMPLES"
+else
+	add 0 1; echo "not ok - no complete page for:$missing"
+fi
 
 echo "# dkms (from the source tree)"
 out=$(scripts/dkms.sh check "$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)" $kernels 2>&1); echo "$out"
