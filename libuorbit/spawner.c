@@ -45,19 +45,38 @@ static pid_t spawner_pid;
 static int spawner_sock = -1;
 static unsigned long long spawner_adds;
 
+static pid_t loaded_in;		/* the process that loaded the library */
+
+static __attribute__((constructor)) void spawner_loaded(void)
+{
+	loaded_in = getpid();
+}
+
 static int count_objects(struct dl_phdr_info *info, size_t size, void *data)
 {
 	*(unsigned long long *)data = info->dlpi_adds;
 	return 1;
 }
 
-/* Objects ever loaded into main: changes when main dlopen()s new code. */
+/*
+ * A value that changes when main dlopen()s new code.  In a fork child,
+ * glibc's loader lock may be held by a thread of the parent that the child
+ * does not have, and dl_iterate_phdr() would wait for it forever; there
+ * the loader's list is walked instead (the child forked with one thread,
+ * and nothing changes the list while it only has that one).
+ */
 static unsigned long long loaded_objects(void)
 {
-	unsigned long long adds = 0;
+	unsigned long long sig = 0;
+	struct link_map *l;
 
-	dl_iterate_phdr(count_objects, &adds);
-	return adds;
+	if (getpid() == loaded_in) {
+		dl_iterate_phdr(count_objects, &sig);
+		return sig;
+	}
+	for (l = _r_debug.r_map; l; l = l->l_next)
+		sig = sig * 31 + l->l_addr + 1;
+	return sig;
 }
 
 /* Moves a process into a cgroup v2 directory; 0 or -errno. */

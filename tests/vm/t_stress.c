@@ -371,10 +371,37 @@ static void *worker(void *p)
 
 enum { END_EXIT, END__EXIT, END_EXEC, END_KILLED };
 
+/* A main that faults says where, and what was mapped there, then dies. */
+static void main_fault(int sig, siginfo_t *si, void *uc)
+{
+	char line[256], buf[512];
+	uintptr_t a = (uintptr_t)si->si_addr;
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "    # main %d: signal %d code %d at %#lx\n",
+		     me, sig, si->si_code, (unsigned long)a);
+	if (write(1, buf, (size_t)n) < 0)
+		_exit(99);
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
+		    a >= lo - (1 << 22) && a < hi + (1 << 22)) {
+			n = snprintf(buf, sizeof(buf), "    #   %s", line);
+			if (write(1, buf, (size_t)n) < 0)
+				break;
+		}
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* One main: runs until its slice ends, then ends as told. */
 static int run_main(int slot, int uid, double secs, int how)
 {
 	pthread_t th[THREADS];
+	struct sigaction sa;
 	long t;
 	int i;
 
@@ -382,6 +409,11 @@ static int run_main(int slot, int uid, double secs, int how)
 		return 100;
 	me = slot;
 	seed0 = (unsigned int)getpid();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = main_fault;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
 	deadline = now_us() + secs * 1e6;
 	for (i = 0; i < ORBITS; i++) {
 		pthread_mutex_init(&os[i].lock, NULL);
