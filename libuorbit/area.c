@@ -14,6 +14,7 @@
  * window it reserves for itself, so they never collide with those views.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -244,9 +245,27 @@ int orbit_area_bind(struct orbit_area *area, struct orbit *ob)
  * In a fork child, a handle inherited from the parent is only the child's
  * copy of it: destroying it frees the copy (the area is not the child's).
  */
+/* Is main's mapping of the area still there, whole? */
+static bool area_mapped_whole(int fd, const struct orbit_area *area)
+{
+	struct orbit_check_entry e = {
+		.addr = (uintptr_t)area->base, .len = area->size,
+		.kind = ORBIT_CHECK_MAPPED,
+	};
+	struct orbit_check req;
+
+	if (!(uo_api.features & ORBIT_FEAT_CHECK_MAPPED))
+		return false;
+	memset(&req, 0, sizeof(req));
+	req.count = 1;
+	req.entries = (uintptr_t)&e;
+	return ioctl(fd, ORBIT_IOC_CHECK, &req) == 0;
+}
+
 int orbit_area_destroy(struct orbit_area *area)
 {
 	struct orbit_ref ref;
+	bool whole;
 	int fd;
 
 	if (!area) {
@@ -257,11 +276,17 @@ int orbit_area_destroy(struct orbit_area *area)
 		fd = uo_ctx_fd();
 		if (fd < 0)
 			return -1;
+		whole = area_mapped_whole(fd, area);
 		memset(&ref, 0, sizeof(ref));
 		ref.id = area->id;
 		if (ioctl(fd, ORBIT_IOC_AREA_DESTROY, &ref) < 0)
 			return -1;
-		va_release(area->base, area->size);
+		/*
+		 * An area main unmapped left a hole that anything may have
+		 * been mapped into since: the range leaves the window.
+		 */
+		if (whole)
+			va_release(area->base, area->size);
 	}
 	uo_heap_destroy(&area->heap);
 	pthread_mutex_destroy(&area->lock);

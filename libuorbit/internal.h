@@ -16,7 +16,8 @@
 /* Features this library asks for at the handshake (all it knows). */
 #define UO_FEATURES	(ORBIT_FEAT_COPY_MODE | ORBIT_FEAT_AUTO_MODE | \
 			 ORBIT_FEAT_UPDATES | ORBIT_FEAT_RESTART |	\
-			 ORBIT_FEAT_TIMEOUT | ORBIT_FEAT_LIST)
+			 ORBIT_FEAT_TIMEOUT | ORBIT_FEAT_LIST |		\
+			 ORBIT_FEAT_CHECK_MAPPED)
 
 /*
  * ctx.c: the process's main context, opened and handshaken on first use.

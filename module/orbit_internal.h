@@ -73,7 +73,8 @@ extern bool orbit_debug_full_snapshot;
 /* Supported features and ioctls, answered by the handshake. */
 #define ORBIT_FEATURES	(ORBIT_FEAT_COPY_MODE | ORBIT_FEAT_AUTO_MODE | \
 			 ORBIT_FEAT_UPDATES | ORBIT_FEAT_RESTART |	\
-			 ORBIT_FEAT_TIMEOUT | ORBIT_FEAT_LIST)
+			 ORBIT_FEAT_TIMEOUT | ORBIT_FEAT_LIST |		\
+			 ORBIT_FEAT_CHECK_MAPPED)
 
 /* ---- stats.c: module-wide counters, all updated locklessly ---- */
 enum orbit_stat {

@@ -126,7 +126,8 @@ TRACE_EVENT(orbit_apply_reject,
 	    TP_printk("main=%d orbit=%u index=%u kind=%s addr=0x%llx len=%llu error=%d",
 		      __entry->main, __entry->orbit, __entry->index,
 		      __entry->kind == ORBIT_CHECK_AREA ? "modify" :
-		      __entry->kind == ORBIT_CHECK_EXEC ? "operation" : "?",
+		      __entry->kind == ORBIT_CHECK_EXEC ? "operation" :
+		      __entry->kind == ORBIT_CHECK_MAPPED ? "mapped" : "?",
 		      __entry->addr, __entry->len, __entry->error)
 );
 

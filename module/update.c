@@ -325,6 +325,36 @@ static int check_area(struct orbit_ctx *ctx, struct orbit *ob,
 	return -EFAULT;
 }
 
+/*
+ * Is [addr, addr + len) exactly one of main's areas, still mapped whole
+ * at its address?  The library asks before it gives an area's address
+ * range back to its window: after main unmapped the area, something else
+ * may live there now.
+ */
+static int check_mapped(struct orbit_ctx *ctx,
+			const struct orbit_check_entry *e)
+{
+	struct vm_area_struct *vma;
+	struct orbit_area *area;
+	int id, err = -EFAULT;
+
+	lockdep_assert_held(&ctx->lock);
+	idr_for_each_entry(&ctx->areas, area, id) {
+		if (e->addr != area->addr || e->len != area->size)
+			continue;
+		if (mmap_read_lock_killable(ctx->mm))
+			return -EINTR;
+		vma = find_vma(ctx->mm, e->addr);
+		if (vma && area_mapped_at(area, vma) &&
+		    vma->vm_start == e->addr &&
+		    vma->vm_end - vma->vm_start == e->len)
+			err = 0;
+		mmap_read_unlock(ctx->mm);
+		break;
+	}
+	return err;
+}
+
 static int check_exec(struct orbit_ctx *ctx,
 		      const struct orbit_check_entry *e)
 {
@@ -377,6 +407,9 @@ long update_check(struct orbit_ctx *ctx, void __user *uarg)
 			err = check_area(ctx, ob, &ents[i]);
 		else if (ents[i].kind == ORBIT_CHECK_EXEC && !ents[i].pad)
 			err = check_exec(ctx, &ents[i]);
+		else if (ents[i].kind == ORBIT_CHECK_MAPPED && !ents[i].pad &&
+			 (ctx->features & ORBIT_FEAT_CHECK_MAPPED))
+			err = check_mapped(ctx, &ents[i]);
 		else
 			err = -EINVAL;
 	}

@@ -46,6 +46,7 @@
 #define ORBIT_FEAT_RESTART	(1ULL << 3)	/* ORBIT_IOC_RESPAWN */
 #define ORBIT_FEAT_TIMEOUT	(1ULL << 4)	/* per-orbit call timeout */
 #define ORBIT_FEAT_LIST		(1ULL << 5)	/* ORBIT_IOC_LIST */
+#define ORBIT_FEAT_CHECK_MAPPED	(1ULL << 10)	/* ORBIT_CHECK_MAPPED */
 
 #define ORBIT_NAME_MAX		32
 
@@ -221,6 +222,8 @@ struct orbit_pull {
 /* struct orbit_check_entry.kind */
 #define ORBIT_CHECK_AREA	1	/* range inside a mapped, writable area */
 #define ORBIT_CHECK_EXEC	2	/* address in an executable mapping */
+/* [addr, addr + len) is one area of main's, mapped whole there */
+#define ORBIT_CHECK_MAPPED	3
 
 struct orbit_check_entry {
 	__u64 addr;

@@ -4,7 +4,8 @@
  * it may) and an orbit unmaps its view of one (its own business); the
  * module must not keep using either mapping afterwards.  Calls on the
  * unmapped area still snapshot what it held, the orbit's next install
- * works, and the guest's memory debugging sees nothing.
+ * works, what main maps where the area was survives the area's destroy,
+ * and the guest's memory debugging sees nothing.
  */
 #include <sys/mman.h>
 
@@ -30,9 +31,10 @@ int main(void)
 {
 	struct orbit_module_stats start;
 	struct orbit_attr attr;
-	struct orbit_area *area, *b;
+	struct orbit_area *area, *b, *c;
 	struct orbit *ob;
-	long *v, *w, ret;
+	long *v, *w, *mine, ret;
+	char *cb;
 	int i, bad = 0;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
@@ -73,8 +75,22 @@ int main(void)
 	   "the next call ends: %ld (the task's view is gone)", ret);
 	ok(orbit_call(ob, 1, &b, NULL, &w, sizeof(w)) == 78,
 	   "the call after it sees the area again");
+	/* What main maps into the hole is main's: destroy must not touch it. */
+	mine = mmap(v, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+		    MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	require(mine == (void *)v, "main maps a page where the area was");
+	*mine = 4242;
 	ok(orbit_area_destroy(area) == 0 && orbit_area_destroy(b) == 0,
 	   "destroy both areas");
+	ok(*mine == 4242 && msync(mine, 4096, MS_ASYNC) == 0,
+	   "main's new mapping where the unmapped area was survives its destroy");
+	c = orbit_area_create_ex(1 << 20, 1 << 20, 0, NULL);
+	cb = c ? orbit_area_base(c) : NULL;
+	ok(c && (cb + (1 << 20) <= (char *)v || cb >= (char *)v + (1 << 20)),
+	   "a new area never gets that range");
+	if (c)
+		orbit_area_destroy(c);
+	munmap(mine, 4096);
 	ok(orbit_destroy(ob) == 0, "orbit_destroy");
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
