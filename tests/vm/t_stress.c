@@ -207,12 +207,20 @@ static void do_call(unsigned int *s, long t, int what)
 
 	if (!sync && f) {
 		if (what == TASK_PUSH && rnd(s, 2)) {
+			/*
+			 * Applying writes main's memory: like any write, not
+			 * while another thread unmaps it (the module checks the
+			 * target, then the library writes it).
+			 */
+			pthread_rwlock_rdlock(&a->lock);
 			while (pull_orbit(f, &u) == 1) {
-				err = orbit_apply(u);
+				err = a->area == area && !a->unmapped ?
+				      orbit_apply(u) : 0;
 				if (err && errno != EFAULT && errno != ENOENT)
 					FAIL("apply: %s", strerror(errno));
 				orbit_update_free(u);
 			}
+			pthread_rwlock_unlock(&a->lock);
 		}
 		err = orbit_future_get(f, &ret) ? errno : 0;
 		if (err)
@@ -479,7 +487,7 @@ int main(void)
 			    waitpid(slot_pid[i], &status, WNOHANG) <= 0)
 				continue;
 			if (slot_how[i] == END_KILLED ?
-			    !WIFSIGNALED(status) :
+			    !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL :
 			    !WIFEXITED(status) || WEXITSTATUS(status)) {
 				bad++;
 				diag("main %d (end %d) ended with status %#x",
@@ -495,8 +503,9 @@ int main(void)
 		if (slot_how[i] == END_KILLED)
 			kill(slot_pid[i], SIGKILL);
 		waitpid(slot_pid[i], &status, 0);
-		if (slot_how[i] != END_KILLED &&
-		    (!WIFEXITED(status) || WEXITSTATUS(status)))
+		if (slot_how[i] == END_KILLED ?
+		    !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL :
+		    !WIFEXITED(status) || WEXITSTATUS(status))
 			bad++;
 	}
 	while (waitpid(-1, NULL, WNOHANG) > 0)
