@@ -175,8 +175,20 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 	if (page)
 		return page;
 	if (area->copy_mode) {
-		/* COPY areas: main's pages never enter the tree. */
-		page = opage_alloc(area->pool, true);
+		/*
+		 * COPY areas: main writes pages the tree does not hold; a
+		 * page the tree has (the area was COW before) is main's to
+		 * keep if no snapshot holds it, else main gets a copy.
+		 */
+		struct page *cur = pt_lookup(area->cur, idx, &shared);
+
+		if (cur && !shared) {
+			opage_get(cur);
+			page = cur;
+		} else {
+			page = cur ? opage_copy(area->pool, cur) :
+				     opage_alloc(area->pool, true);
+		}
 		if (IS_ERR(page))
 			return page;
 		err = xa_err(xa_store(&area->ovl, idx, page,
@@ -287,6 +299,59 @@ static const struct vm_operations_struct area_vm_ops = {
 	.may_split	= orbit_vma_may_split,
 	.mremap		= orbit_vma_mremap,
 };
+
+/*
+ * Changes how the area is snapshotted (ORBIT_AREA_COPY, ORBIT_AREA_NOAUTO
+ * or neither).  The next snapshot sorts out the pages: a COW area gives
+ * pages main kept for copying back to the tree over the per-call budget;
+ * a COPY area keeps main's pages and copies them.
+ */
+void area_set_mode(struct orbit_area *area, unsigned int flags)
+{
+	mutex_lock(&area->lock);
+	area->copy_mode = flags & ORBIT_AREA_COPY;
+	area->auto_mode = !(flags & (ORBIT_AREA_COPY | ORBIT_AREA_NOAUTO));
+	mutex_unlock(&area->lock);
+}
+
+/*
+ * Drops the pages [first, first + n): main's PTEs go, and so do the
+ * current tree's and the overlay's references (snapshots taken before
+ * keep theirs).  Main's next touch gets a zero page; the next snapshot
+ * lacks them, so orbits see zeros there too.
+ */
+void area_discard(struct orbit_area *area, unsigned long first,
+		  unsigned long n)
+{
+	unsigned long idx;
+	struct page *page, *old;
+	bool present;
+
+	mutex_lock(&area->lock);
+	unmap_mapping_pages(area->mapping, first, n, false);
+	for (idx = first; idx < first + n; idx++) {
+		present = false;
+		page = xa_erase(&area->ovl, idx);
+		if (page) {
+			opage_put(area->pool, page);
+			present = true;
+		}
+		if (pt_lookup(area->cur, idx, NULL) &&
+		    !pt_set(area->pool, &area->cur, area->levels, idx, NULL,
+			    &old)) {
+			opage_put(area->pool, old);
+			present = true;
+		}
+		xa_erase(&area->dirty_set[0], idx);
+		xa_erase(&area->dirty_set[1], idx);
+		xa_erase(&area->meta, idx);
+		if (present)
+			atomic_long_dec(&area->npresent);
+		if (need_resched())
+			cond_resched();
+	}
+	mutex_unlock(&area->lock);
+}
 
 /* Is vma main's mapping of area (which orbit_apply may write)? */
 bool area_mapped_at(struct orbit_area *area, struct vm_area_struct *vma)

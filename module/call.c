@@ -82,7 +82,7 @@ void call_finish(struct orbit_call *call, long retval, int error)
 	spin_lock(&ob->lock);
 	call->retval = retval;
 	call->error = error;
-	if (error)
+	if (error && !(call->flags & ORBIT_CALL_QUIET))
 		ob->calls_failed++;
 	/* Publishes retval and error before the state (see call_done()). */
 	smp_store_release(&call->state, CALL_DONE);
@@ -124,6 +124,7 @@ static struct orbit_call *call_alloc(struct orbit_ctx *ctx,
 	INIT_LIST_HEAD(&call->updates);
 	call->flags = req->flags;
 	call->func = req->func;
+	call->tag = req->tag;
 	call->argsize = req->argsize;
 	call->state = CALL_QUEUED;
 	call->issued_ns = ktime_get_ns();
@@ -254,7 +255,12 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if ((req.flags & ~ORBIT_CALL_FLAGS) || req.pad || req.reserved ||
+	if ((req.flags & ~ORBIT_CALL_FLAGS) || req.pad ||
+	    (req.tag && !(ctx->features & ORBIT_FEAT_TAG)) ||
+	    ((req.flags & ORBIT_CALL_LATEST) &&
+	     !(ctx->features & ORBIT_FEAT_CANCEL)) ||
+	    ((req.flags & ORBIT_CALL_QUIET) &&
+	     !(ctx->features & ORBIT_FEAT_QUIET)) ||
 	    (req.flags & ORBIT_CALL_SYNC && req.flags & ORBIT_CALL_NOFUTURE))
 		return -EINVAL;
 	if (req.narea > READ_ONCE(orbit_max_call_areas) ||

@@ -38,7 +38,10 @@
 			 IOC_BIT(ORBIT_IOC_PULL) | IOC_BIT(ORBIT_IOC_CHECK) | \
 			 IOC_BIT(ORBIT_IOC_PUSH) | IOC_BIT(ORBIT_IOC_RESPAWN) | \
 			 IOC_BIT(ORBIT_IOC_ATTACH) | IOC_BIT(ORBIT_IOC_RUN) | \
-			 IOC_BIT(ORBIT_IOC_STATS) | IOC_BIT(ORBIT_IOC_LIST))
+			 IOC_BIT(ORBIT_IOC_STATS) | IOC_BIT(ORBIT_IOC_LIST) | \
+			 IOC_BIT(ORBIT_IOC_CANCEL) | IOC_BIT(ORBIT_IOC_QUERY) | \
+			 IOC_BIT(ORBIT_IOC_AREA_MODE) | \
+			 IOC_BIT(ORBIT_IOC_AREA_DISCARD))
 
 /* ---- killing processes as main may ------------------------------------ */
 
@@ -383,9 +386,12 @@ static long ctx_create(struct orbit_ctx *ctx, void __user *uarg)
 	if ((req.flags & ~ORBIT_CREATE_FLAGS) || req.pad ||
 	    memchr_inv(req.reserved, 0, sizeof(req.reserved)) ||
 	    !memchr(req.name, 0, sizeof(req.name)) ||
-	    (req.timeout_ns && !ctx_has(ctx, ORBIT_FEAT_TIMEOUT)))
+	    (req.timeout_ns && !ctx_has(ctx, ORBIT_FEAT_TIMEOUT)) ||
+	    ((req.flags & ORBIT_CREATE_OBSERVE) &&
+	     !ctx_has(ctx, ORBIT_FEAT_OBSERVE)))
 		return -EINVAL;
-	ob = orbit_alloc(ctx, req.name, req.timeout_ns);
+	ob = orbit_alloc(ctx, req.name, req.timeout_ns,
+			 req.flags & ORBIT_CREATE_OBSERVE);
 	if (!ob)
 		return -ENOMEM;
 
@@ -444,7 +450,7 @@ static long ctx_respawn(struct orbit_ctx *ctx, void __user *uarg)
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if ((req.flags & ~ORBIT_CREATE_FLAGS) || req.pad ||
+	if ((req.flags & ~ORBIT_RESPAWN_FLAGS) || req.pad ||
 	    memchr_inv(req.reserved, 0, sizeof(req.reserved)) ||
 	    !ctx_has(ctx, ORBIT_FEAT_RESTART))
 		return -EINVAL;
@@ -635,6 +641,106 @@ static long ctx_area_bind(struct orbit_ctx *ctx, void __user *uarg)
 	return err;
 }
 
+/* ORBIT_IOC_QUERY: one of the context's orbits, as it is now. */
+static long ctx_query(struct orbit_ctx *ctx, void __user *uarg)
+{
+	struct orbit_query q;
+	struct orbit *ob;
+
+	if (copy_from_user(&q, uarg, sizeof(q)))
+		return -EFAULT;
+	if (q.flags || memchr_inv(q.reserved, 0, sizeof(q.reserved)) ||
+	    !ctx_has(ctx, ORBIT_FEAT_QUERY))
+		return -EINVAL;
+	ob = ctx_orbit_get(ctx, q.id);
+	if (!ob)
+		return -ENOENT;
+	orbit_query_fill(ob, &q);
+	orbit_put(ob);
+	return copy_to_user(uarg, &q, sizeof(q)) ? -EFAULT : 0;
+}
+
+/* ORBIT_IOC_CANCEL: a queued call fails with ECANCELED, never runs. */
+static long ctx_cancel(struct orbit_ctx *ctx, void __user *uarg)
+{
+	struct orbit_cancel c;
+	struct orbit_call *call;
+	u64 reserved[2] = { 0, 0 };
+	int err;
+
+	if (copy_from_user(&c, uarg, sizeof(c)))
+		return -EFAULT;
+	if (c.flags || c.pad || memchr_inv(c.reserved, 0, sizeof(c.reserved)) ||
+	    !ctx_has(ctx, ORBIT_FEAT_CANCEL))
+		return -EINVAL;
+	call = call_lookup(ctx, c.call_id, reserved);
+	if (IS_ERR(call))
+		return PTR_ERR(call);
+	err = orbit_cancel_call(call->orbit, call);
+	call_put(call);
+	return err;
+}
+
+/* One of the context's areas, with a reference for the caller; or NULL. */
+static struct orbit_area *ctx_area_get(struct orbit_ctx *ctx, u32 id)
+{
+	struct orbit_area *area;
+
+	mutex_lock(&ctx->lock);
+	area = ctx->dead || id > INT_MAX ? NULL : idr_find(&ctx->areas, id);
+	if (area)
+		area_get(area);
+	mutex_unlock(&ctx->lock);
+	return area;
+}
+
+/* ORBIT_IOC_AREA_DISCARD: pages nothing is allocated in go. */
+static long ctx_area_discard(struct orbit_ctx *ctx, void __user *uarg)
+{
+	struct orbit_area_discard d;
+	struct orbit_area *area;
+	long err = 0;
+
+	if (copy_from_user(&d, uarg, sizeof(d)))
+		return -EFAULT;
+	if (d.flags || memchr_inv(d.reserved, 0, sizeof(d.reserved)) ||
+	    !PAGE_ALIGNED(d.offset) || !PAGE_ALIGNED(d.len) ||
+	    !ctx_has(ctx, ORBIT_FEAT_DISCARD))
+		return -EINVAL;
+	area = ctx_area_get(ctx, d.id);
+	if (!area)
+		return -ENOENT;
+	if (d.offset > area->size || d.len > area->size - d.offset)
+		err = -EINVAL;
+	else if (d.len)
+		area_discard(area, d.offset >> PAGE_SHIFT, d.len >> PAGE_SHIFT);
+	area_put(area);
+	return err;
+}
+
+/* ORBIT_IOC_AREA_MODE: an area's snapshot mode, changed. */
+static long ctx_area_mode(struct orbit_ctx *ctx, void __user *uarg)
+{
+	struct orbit_area_mode m;
+	struct orbit_area *area;
+
+	if (copy_from_user(&m, uarg, sizeof(m)))
+		return -EFAULT;
+	if ((m.flags & ~ORBIT_AREA_FLAGS) ||
+	    memchr_inv(m.reserved, 0, sizeof(m.reserved)) ||
+	    ((m.flags & ORBIT_AREA_COPY) && !ctx_has(ctx, ORBIT_FEAT_COPY_MODE)) ||
+	    !ctx_has(ctx, ORBIT_FEAT_AREA_MODE))
+		return -EINVAL;
+	if (!ctx_has(ctx, ORBIT_FEAT_AUTO_MODE))
+		m.flags |= ORBIT_AREA_NOAUTO;
+	area = ctx_area_get(ctx, m.id);
+	if (!area)
+		return -ENOENT;
+	area_set_mode(area, m.flags);
+	area_put(area);
+	return 0;
+}
+
 /* ---- the spawner -------------------------------------------------------- */
 
 /* Is pid a child of main that runs with main's user ids? */
@@ -713,6 +819,14 @@ long ctx_ioctl(struct orbit_ctx *ctx, unsigned int cmd, void __user *uarg)
 		return ctx_spawner(ctx, uarg);
 	case ORBIT_IOC_RESPAWN:
 		return ctx_respawn(ctx, uarg);
+	case ORBIT_IOC_CANCEL:
+		return ctx_cancel(ctx, uarg);
+	case ORBIT_IOC_QUERY:
+		return ctx_query(ctx, uarg);
+	case ORBIT_IOC_AREA_MODE:
+		return ctx_area_mode(ctx, uarg);
+	case ORBIT_IOC_AREA_DISCARD:
+		return ctx_area_discard(ctx, uarg);
 	case ORBIT_IOC_PULL:
 		return ctx_has(ctx, ORBIT_FEAT_UPDATES) ?
 		       update_pull(ctx, uarg) : -EINVAL;

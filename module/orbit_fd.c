@@ -188,6 +188,7 @@ static int orbit_hand_out(struct orbit_handle *h, struct orbit_call *call,
 			 call->argsize))
 		err = -EFAULT;
 	run->func = call->func;
+	run->tag = call->tag;
 	run->call_id = call->id;
 	run->argsize = call->argsize;
 	if (!err && copy_to_user(uarg, run, sizeof(*run)))
@@ -204,8 +205,7 @@ static long orbit_run(struct orbit_handle *h, void __user *uarg)
 
 	if (copy_from_user(&run, uarg, sizeof(run)))
 		return -EFAULT;
-	if ((run.flags & ~ORBIT_RUN_FLAGS) || run.pad ||
-	    memchr_inv(run.reserved, 0, sizeof(run.reserved)))
+	if ((run.flags & ~ORBIT_RUN_FLAGS) || run.pad || run.reserved)
 		return -EINVAL;
 	err = orbit_loop_enter(h);
 	if (err)
@@ -268,6 +268,8 @@ static long orbit_push(struct orbit_handle *h, void __user *uarg)
 		return orbit_gone(h) ? -ESRCH : -EPERM;
 	if (!(h->ob->ctx->features & ORBIT_FEAT_UPDATES))
 		return -EINVAL;
+	if (h->ob->observe)
+		return -EPERM;	/* an observer changes nothing in main */
 	return update_push(h->ob, h->gen, uarg);
 }
 

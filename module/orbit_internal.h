@@ -71,10 +71,7 @@ extern bool orbit_debug_full_snapshot;
 #define ORBIT_MAX_UPDATE_LIMIT	BIT(30)
 
 /* Supported features and ioctls, answered by the handshake. */
-#define ORBIT_FEATURES	(ORBIT_FEAT_COPY_MODE | ORBIT_FEAT_AUTO_MODE | \
-			 ORBIT_FEAT_UPDATES | ORBIT_FEAT_RESTART |	\
-			 ORBIT_FEAT_TIMEOUT | ORBIT_FEAT_LIST |		\
-			 ORBIT_FEAT_CHECK_MAPPED)
+#define ORBIT_FEATURES	ORBIT_FEAT_ALL
 
 /* ---- stats.c: module-wide counters, all updated locklessly ---- */
 enum orbit_stat {
@@ -268,6 +265,9 @@ struct snap_cost {
 int area_snapshot(struct orbit_area *area, struct pt_node **root,
 		  struct snap_cost *cost);
 bool area_mapped_at(struct orbit_area *area, struct vm_area_struct *vma);
+void area_set_mode(struct orbit_area *area, unsigned int flags);
+void area_discard(struct orbit_area *area, unsigned long first,
+		  unsigned long n);
 
 /* ---- view.c: an orbit's view of an area ---- */
 
@@ -376,6 +376,7 @@ struct orbit {
 	u32 id;			/* constant once in the table */
 	char name[ORBIT_NAME_MAX];
 	u64 timeout;		/* ns a call may take, 0 = forever; constant */
+	bool observe;		/* observe only: its pushes fail; constant */
 	struct list_head timed;	/* in the timeout scanner's list */
 	/* Protects the fields below up to view_lock; wq waits on them. */
 	spinlock_t lock;
@@ -405,7 +406,7 @@ struct orbit {
 #define ORBIT_ANY_GEN	U32_MAX
 
 struct orbit *orbit_alloc(struct orbit_ctx *ctx, const char *name,
-			  u64 timeout_ns);
+			  u64 timeout_ns, bool observe);
 void orbit_put(struct orbit *ob);
 void orbit_kill(struct orbit *ob, int err, u32 cause);
 void orbit_kill_gen(struct orbit *ob, int err, u32 gen, u32 cause,
@@ -414,6 +415,8 @@ int orbit_respawn(struct orbit *ob, u32 *gen);
 int orbit_bind_area(struct orbit *ob, u32 area_id);
 void orbit_unbind_area(struct orbit *ob, u32 area_id);
 int orbit_enqueue(struct orbit *ob, struct orbit_call *call);
+int orbit_cancel_call(struct orbit *ob, struct orbit_call *call);
+void orbit_query_fill(struct orbit *ob, struct orbit_query *q);
 struct orbit_call *orbit_next_call(struct orbit *ob, u32 gen);
 struct orbit_call *orbit_take_running(struct orbit *ob, u32 gen,
 				      struct orbit_call *expect);
@@ -451,11 +454,13 @@ struct orbit_call {
 	struct orbit_ctx *ctx;	/* no reference: see above */
 	struct orbit *orbit;
 	u64 func;
+	u64 tag;		/* opaque to the module, for the task */
 	void *arg;
 	u32 argsize;
 	size_t charged;		/* bytes charged to the context's user */
 	u64 issued_ns;		/* ktime_get_ns() at issue, for tracing */
 	enum call_state state;	/* set under orbit->lock */
+	bool queued;		/* on orbit->queue (orbit->lock) */
 	long retval;
 	int error;		/* 0 or a negative errno */
 	wait_queue_head_t done;	/* main waits here: end, updates */

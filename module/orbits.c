@@ -161,6 +161,8 @@ void orbit_kill_gen(struct orbit *ob, int err, u32 gen, u32 cause, s32 code)
 	running = ob->running;
 	ob->running = NULL;
 	list_splice_init(&ob->queue, &queued);
+	list_for_each_entry(call, &queued, node)
+		call->queued = false;	/* ours now: no cancel takes it */
 	ob->nqueued = 0;
 	ob->has_deadline = false;
 	spin_unlock(&ob->lock);
@@ -223,7 +225,7 @@ bool orbit_gen_alive(struct orbit *ob, u32 gen)
 }
 
 struct orbit *orbit_alloc(struct orbit_ctx *ctx, const char *name,
-			  u64 timeout_ns)
+			  u64 timeout_ns, bool observe)
 {
 	struct orbit *ob = kzalloc(sizeof(*ob), GFP_KERNEL_ACCOUNT);
 
@@ -241,6 +243,7 @@ struct orbit *orbit_alloc(struct orbit_ctx *ctx, const char *name,
 	xa_init(&ob->bound);
 	ob->state = ORBIT_SPAWNING;
 	ob->timeout = timeout_ns;
+	ob->observe = observe;
 	ostat_inc(OS_ORBITS);
 	/* Last: the scanner may look at it from now on. */
 	if (timeout_ns) {
@@ -273,10 +276,38 @@ void orbit_unbind_area(struct orbit *ob, u32 area_id)
 
 /* ---- the FIFO ------------------------------------------------------------ */
 
-/* Queues a call (the queue takes a reference); ESRCH if the orbit is dead. */
+/* Takes a queued call off the queue (its reference moves to the caller). */
+static void orbit_unqueue(struct orbit *ob, struct orbit_call *call)
+{
+	lockdep_assert_held(&ob->lock);
+	list_del_init(&call->node);
+	call->queued = false;
+	ob->nqueued--;
+	if (!ob->running && list_empty(&ob->queue))
+		ob->has_deadline = false;
+}
+
+/* Ends calls taken off a queue with ECANCELED. */
+static void calls_cancel(struct list_head *calls)
+{
+	struct orbit_call *call, *tmp;
+
+	list_for_each_entry_safe(call, tmp, calls, node) {
+		list_del_init(&call->node);
+		call_finish(call, 0, -ECANCELED);
+	}
+}
+
+/*
+ * Queues a call (the queue takes a reference); ESRCH if the orbit is
+ * dead.  With ORBIT_CALL_LATEST, the queued calls of the same function
+ * that have not started are cancelled.
+ */
 int orbit_enqueue(struct orbit *ob, struct orbit_call *call)
 {
+	struct orbit_call *old, *tmp;
 	unsigned long dl = 0;
+	LIST_HEAD(dropped);
 	bool arm = false;
 	int err = 0;
 
@@ -286,19 +317,71 @@ int orbit_enqueue(struct orbit *ob, struct orbit_call *call)
 	} else if (ob->nqueued >= READ_ONCE(orbit_max_queue)) {
 		err = -EAGAIN;
 	} else {
+		if (call->flags & ORBIT_CALL_LATEST) {
+			list_for_each_entry_safe(old, tmp, &ob->queue, node) {
+				if (old->func != call->func)
+					continue;
+				orbit_unqueue(ob, old);
+				list_add_tail(&old->node, &dropped);
+			}
+		}
 		call_get(call);
 		list_add_tail(&call->node, &ob->queue);
+		call->queued = true;
 		ob->nqueued++;
 		if (!ob->has_deadline)
 			arm = orbit_deadline_set(ob);
 		dl = ob->deadline;
 	}
 	spin_unlock(&ob->lock);
+	calls_cancel(&dropped);
 	if (!err)
 		wake_up(&ob->wq);
 	if (arm)
 		orbit_timeout_arm(dl);
 	return err;
+}
+
+/*
+ * Cancels a call that has not started: it fails with ECANCELED and never
+ * runs.  EBUSY if it runs, EALREADY if it ended.
+ */
+int orbit_cancel_call(struct orbit *ob, struct orbit_call *call)
+{
+	LIST_HEAD(dropped);
+	int err = 0;
+
+	spin_lock(&ob->lock);
+	if (call->state == CALL_DONE) {
+		err = -EALREADY;
+	} else if (!call->queued) {
+		err = -EBUSY;	/* running, or being ended by a kill */
+	} else {
+		orbit_unqueue(ob, call);
+		list_add_tail(&call->node, &dropped);
+	}
+	spin_unlock(&ob->lock);
+	calls_cancel(&dropped);
+	return err;
+}
+
+/* The orbit as it is now, for ORBIT_IOC_QUERY. */
+void orbit_query_fill(struct orbit *ob, struct orbit_query *q)
+{
+	spin_lock(&ob->lock);
+	q->flags = ob->observe ? ORBIT_CREATE_OBSERVE : 0;
+	q->state = ob->state == ORBIT_DEAD ? ORBIT_STATE_DEAD :
+		   ob->state == ORBIT_READY ? ORBIT_STATE_READY :
+					      ORBIT_STATE_SPAWNING;
+	q->restarts = ob->restarts;
+	q->gen = ob->gen;
+	q->pid = ob->pid ? pid_vnr(ob->pid) : 0;
+	q->calls_done = ob->calls_done;
+	q->calls_queued = ob->nqueued + (ob->running ? 1 : 0);
+	q->calls_failed = ob->calls_failed;
+	q->death = ob->death;
+	q->death_code = ob->death_code;
+	spin_unlock(&ob->lock);
 }
 
 /*
@@ -317,6 +400,7 @@ struct orbit_call *orbit_next_call(struct orbit *ob, u32 gen)
 	    !list_empty(&ob->queue)) {
 		call = list_first_entry(&ob->queue, struct orbit_call, node);
 		list_del_init(&call->node);
+		call->queued = false;
 		ob->nqueued--;
 		call->state = CALL_RUNNING;
 		ob->running = call;
@@ -350,7 +434,8 @@ struct orbit_call *orbit_take_running(struct orbit *ob, u32 gen,
 		call = NULL;
 	if (call) {
 		ob->running = NULL;
-		ob->calls_done++;
+		if (!(call->flags & ORBIT_CALL_QUIET))
+			ob->calls_done++;
 		ob->has_deadline = false;
 		if (!list_empty(&ob->queue))
 			arm = orbit_deadline_set(ob);

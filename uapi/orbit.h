@@ -46,7 +46,16 @@
 #define ORBIT_FEAT_RESTART	(1ULL << 3)	/* ORBIT_IOC_RESPAWN */
 #define ORBIT_FEAT_TIMEOUT	(1ULL << 4)	/* per-orbit call timeout */
 #define ORBIT_FEAT_LIST		(1ULL << 5)	/* ORBIT_IOC_LIST */
+#define ORBIT_FEAT_CANCEL	(1ULL << 6)	/* ORBIT_IOC_CANCEL, ORBIT_CALL_LATEST */
+#define ORBIT_FEAT_OBSERVE	(1ULL << 7)	/* ORBIT_CREATE_OBSERVE */
+#define ORBIT_FEAT_QUERY	(1ULL << 8)	/* ORBIT_IOC_QUERY */
+#define ORBIT_FEAT_AREA_MODE	(1ULL << 9)	/* ORBIT_IOC_AREA_MODE */
 #define ORBIT_FEAT_CHECK_MAPPED	(1ULL << 10)	/* ORBIT_CHECK_MAPPED */
+#define ORBIT_FEAT_TAG		(1ULL << 11)	/* orbit_call_req.tag */
+#define ORBIT_FEAT_DISCARD	(1ULL << 12)	/* ORBIT_IOC_AREA_DISCARD */
+#define ORBIT_FEAT_QUIET	(1ULL << 13)	/* ORBIT_CALL_QUIET */
+/* Every feature this header defines. */
+#define ORBIT_FEAT_ALL		((1ULL << 14) - 1)
 
 #define ORBIT_NAME_MAX		32
 
@@ -66,9 +75,11 @@ struct orbit_api {
 	__u64 reserved[3];	/* must be zero */
 };
 
-/* struct orbit_create.flags, struct orbit_respawn.flags */
+/* struct orbit_create.flags (CLOEXEC also for struct orbit_respawn.flags) */
 #define ORBIT_CREATE_CLOEXEC	(1U << 0)	/* orbit fd gets O_CLOEXEC */
-#define ORBIT_CREATE_FLAGS	ORBIT_CREATE_CLOEXEC
+#define ORBIT_CREATE_OBSERVE	(1U << 1)	/* observe only: pushes fail, EPERM */
+#define ORBIT_CREATE_FLAGS	(ORBIT_CREATE_CLOEXEC | ORBIT_CREATE_OBSERVE)
+#define ORBIT_RESPAWN_FLAGS	ORBIT_CREATE_CLOEXEC
 
 struct orbit_create {
 	char name[ORBIT_NAME_MAX];	/* in: NUL-terminated */
@@ -127,7 +138,15 @@ struct orbit_bind {
 /* struct orbit_call_req.flags */
 #define ORBIT_CALL_SYNC		(1U << 0)	/* wait for the result */
 #define ORBIT_CALL_NOFUTURE	(1U << 1)	/* fire and forget */
-#define ORBIT_CALL_FLAGS	(ORBIT_CALL_SYNC | ORBIT_CALL_NOFUTURE)
+/*
+ * The latest of its kind: queued calls of the same orbit and function
+ * that have not started fail with ECANCELED (ORBIT_FEAT_CANCEL).
+ */
+#define ORBIT_CALL_LATEST	(1U << 2)
+/* The library's own call: not in the orbit's call counts (ORBIT_FEAT_QUIET). */
+#define ORBIT_CALL_QUIET	(1U << 3)
+#define ORBIT_CALL_FLAGS	(ORBIT_CALL_SYNC | ORBIT_CALL_NOFUTURE | \
+				 ORBIT_CALL_LATEST | ORBIT_CALL_QUIET)
 
 struct orbit_call_req {
 	__u32 orbit_id;	/* in */
@@ -141,7 +160,7 @@ struct orbit_call_req {
 	__s64 retval;	/* out: with SYNC, the task's return value */
 	__u32 result;	/* out: with SYNC, ORBIT_RESULT_* */
 	__u32 pad;
-	__u64 reserved;
+	__u64 tag;	/* in: opaque, handed to the task (ORBIT_FEAT_TAG) */
 };
 
 /*
@@ -153,6 +172,53 @@ struct orbit_call_req {
 struct orbit_wait {
 	__u64 call_id;	/* in */
 	__s64 retval;	/* out */
+	__u64 reserved[2];
+};
+
+/*
+ * ORBIT_IOC_CANCEL: a queued call fails with ECANCELED and never runs.
+ * EBUSY if it runs already, EALREADY if it ended, ENOENT if there is no
+ * such future.
+ */
+struct orbit_cancel {
+	__u64 call_id;		/* in: future id */
+	__u32 flags;		/* in: none defined, must be zero */
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+/* ORBIT_IOC_QUERY: an orbit of this context, as it is now. */
+struct orbit_query {
+	__u32 id;		/* in */
+	__u32 flags;		/* in: none defined; out: ORBIT_CREATE_OBSERVE */
+	__u32 state;		/* out: ORBIT_STATE_* */
+	__u32 restarts;		/* out */
+	__u32 gen;		/* out: generation (respawns so far) */
+	__s32 pid;		/* out: in the caller's pid namespace, 0 if none */
+	__u64 calls_done;	/* out */
+	__u64 calls_queued;	/* out: including a running call */
+	__u64 calls_failed;	/* out */
+	__u32 death;		/* out: ORBIT_DEATH_* of the last death */
+	__s32 death_code;	/* out */
+	__u64 reserved[2];
+};
+
+/* ORBIT_IOC_AREA_MODE: an area's snapshot mode, changed. */
+struct orbit_area_mode {
+	__u32 id;		/* in: area id */
+	__u32 flags;		/* in: ORBIT_AREA_COPY or ORBIT_AREA_NOAUTO or 0 */
+	__u64 reserved[2];
+};
+
+/*
+ * ORBIT_IOC_AREA_DISCARD: the area's pages in [offset, offset + len) go
+ * (page-aligned); main reads zeros there next, later snapshots lack them.
+ */
+struct orbit_area_discard {
+	__u32 id;		/* in: area id */
+	__u32 flags;		/* in: none defined, must be zero */
+	__u64 offset;		/* in: bytes from the area's start */
+	__u64 len;		/* in: bytes */
 	__u64 reserved[2];
 };
 
@@ -187,7 +253,8 @@ struct orbit_run {
 	__u64 call_id;	/* out */
 	__u32 argsize;	/* out: bytes written to argbuf */
 	__u32 pad;
-	__u64 reserved[2];
+	__u64 tag;	/* out: the call's orbit_call_req.tag */
+	__u64 reserved;
 };
 
 /*
@@ -326,6 +393,10 @@ struct orbit_list {
 #define ORBIT_IOC_PULL		_IOWR(ORBIT_IOC_MAGIC, 0x09, struct orbit_pull)
 #define ORBIT_IOC_CHECK		_IOWR(ORBIT_IOC_MAGIC, 0x0a, struct orbit_check)
 #define ORBIT_IOC_RESPAWN	_IOWR(ORBIT_IOC_MAGIC, 0x0b, struct orbit_respawn)
+#define ORBIT_IOC_CANCEL	_IOW(ORBIT_IOC_MAGIC, 0x0c, struct orbit_cancel)
+#define ORBIT_IOC_QUERY		_IOWR(ORBIT_IOC_MAGIC, 0x0d, struct orbit_query)
+#define ORBIT_IOC_AREA_MODE	_IOW(ORBIT_IOC_MAGIC, 0x0e, struct orbit_area_mode)
+#define ORBIT_IOC_AREA_DISCARD	_IOW(ORBIT_IOC_MAGIC, 0x0f, struct orbit_area_discard)
 #define ORBIT_IOC_ATTACH	_IOWR(ORBIT_IOC_MAGIC, 0x10, struct orbit_attach)
 #define ORBIT_IOC_RUN		_IOWR(ORBIT_IOC_MAGIC, 0x11, struct orbit_run)
 #define ORBIT_IOC_PUSH		_IOW(ORBIT_IOC_MAGIC, 0x12, struct orbit_push)

@@ -132,9 +132,10 @@ static void reserved_words_are_checked(void)
 	cq.pad = 1;
 	ok(fails(ioctl(fd, ORBIT_IOC_CALL, &cq), EINVAL), "call: pad");
 	cq.pad = 0;
-	cq.reserved = 1;
-	ok(fails(ioctl(fd, ORBIT_IOC_CALL, &cq), EINVAL), "call: reserved");
-	cq.reserved = 0;
+	cq.tag = 1;
+	ok(fails(ioctl(fd, ORBIT_IOC_CALL, &cq), EINVAL),
+	   "call: a tag without ORBIT_FEAT_TAG");
+	cq.tag = 0;
 	cq.flags = 1U << 7;
 	ok(fails(ioctl(fd, ORBIT_IOC_CALL, &cq), EINVAL), "call: unknown flag");
 	w.reserved[1] = 1;
@@ -167,8 +168,11 @@ static void cloexec_is_honoured(void)
 	close(fd);
 }
 
-/* A raw orbit process: checks RUN's rules, then answers 42. */
-static int raw_orbit(int ofd)
+/*
+ * A raw orbit process: checks RUN's rules, writes what failed to wfd,
+ * then answers 42 (and is killed waiting for the next call).
+ */
+static int raw_orbit(int ofd, int wfd)
 {
 	struct orbit_attach at;
 	struct orbit_run run;
@@ -189,18 +193,22 @@ static int raw_orbit(int ofd)
 	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EINVAL))
 		rc |= 4;
 	run.pad = 0;
-	run.reserved[1] = 1;
+	run.reserved = 1;
 	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EINVAL))
 		rc |= 4;
-	run.reserved[1] = 0;
+	run.reserved = 0;
 	run.flags = 4;
 	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EINVAL))
 		rc |= 4;
 	run.flags = 0;
 	if (ioctl(ofd, ORBIT_IOC_RUN, &run))	/* takes the call */
 		return rc | 8;
+	if (run.tag != 0x5eed0000cafeULL)
+		rc |= 32;	/* the call's tag, unchanged */
 	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EINVAL))
 		rc |= 16;	/* no result for the call it holds */
+	if (write(wfd, &rc, sizeof(rc)) != sizeof(rc))
+		return rc | 64;
 	run.flags = ORBIT_RUN_HAVE_RESULT;
 	run.retval = 42;
 	ioctl(ofd, ORBIT_IOC_RUN, &run);	/* answers, then waits: killed */
@@ -209,31 +217,38 @@ static int raw_orbit(int ofd)
 
 static void task_loop_rules(void)
 {
-	int fd = ctx_with(0x3f), status;
+	int fd = ctx_with(0x3f | ORBIT_FEAT_TAG), status, rc = -1, p[2];
 	struct orbit_create cr = { .name = "raw" };
 	struct orbit_call_req cq;
 	pid_t pid;
 
-	require(fd >= 0 && ioctl(fd, ORBIT_IOC_CREATE, &cr) == 0, "a raw orbit");
+	require(fd >= 0 && ioctl(fd, ORBIT_IOC_CREATE, &cr) == 0 &&
+		pipe(p) == 0, "a raw orbit");
 	pid = fork();
 	if (pid == 0)
-		_exit(raw_orbit(cr.orbit_fd));
+		_exit(raw_orbit(cr.orbit_fd, p[1]));
+	close(p[1]);
 	close(cr.orbit_fd);
 	memset(&cq, 0, sizeof(cq));
 	cq.orbit_id = cr.id;
 	cq.flags = ORBIT_CALL_SYNC;
+	cq.tag = 0x5eed0000cafeULL;
 	ok(ioctl(fd, ORBIT_IOC_CALL, &cq) == 0 && cq.retval == 42,
 	   "a sync call gets the raw orbit's answer");
 	/* The child holds the context too (fork): destroy, not close. */
 	ioctl(fd, ORBIT_IOC_DESTROY, &(struct orbit_ref){ .id = cr.id });
 	close(fd);
 	waitpid(pid, &status, 0);
-	ok(WIFSIGNALED(status) || !(WEXITSTATUS(status) & 1),
-	   "attach: reserved word set: EINVAL");
-	ok(WIFSIGNALED(status) || !(WEXITSTATUS(status) & 4),
-	   "run: pad, reserved word, unknown flag: EINVAL");
-	ok(WIFSIGNALED(status) || !(WEXITSTATUS(status) & 16),
-	   "run without the result of the call it holds: EINVAL");
+	/* What the orbit found, before it answered (or its exit code). */
+	if (read(p[0], &rc, sizeof(rc)) != sizeof(rc))
+		rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	close(p[0]);
+	require(rc >= 0, "the raw orbit reported (status %#x)", status);
+	ok(!(rc & 1), "attach: reserved word set: EINVAL");
+	ok(!(rc & 4), "run: pad, reserved word, unknown flag: EINVAL");
+	ok(!(rc & 16), "run without the result of the call it holds: EINVAL");
+	ok(!(rc & 32), "the task gets the call's tag (ORBIT_FEAT_TAG)");
+	ok(!(rc & (2 | 8 | 64)), "attach and run work (%#x)", rc);
 }
 
 int main(void)
