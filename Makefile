@@ -101,8 +101,9 @@ $(B)/lib/$(SONAME): $(LIB_PIC) libuorbit/libuorbit.map
 	ln -sf libuorbit.so.$(VERSION) $@
 	ln -sf $(SONAME) $(B)/lib/libuorbit.so
 
-$(B)/lib/libuorbit.a: $(LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+$(B)/lib/libuorbit.a: $(LIB_OBJS) scripts/check-lib-state.sh
+	scripts/check-lib-state.sh $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $(LIB_OBJS)
 
 $(B)/lib/uorbit.pc: libuorbit/uorbit.pc.in debian/changelog Makefile
 	@mkdir -p $(@D)
@@ -139,7 +140,17 @@ $(B)/vmtests/ex_%: examples/%.c examples/example.h $(B)/lib/libuorbit.a
 
 EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/vmtests/ex_%,$(wildcard examples/*.c))
 
-vmtests: $(VM_BINS) $(EXAMPLE_BINS) $(B)/vmtests/orbitctl
+# Dynamic builds of some tests, with libuorbit.so beside them.
+DYN_TESTS := t_fresh_globals
+DYN_BINS  := $(patsubst %,$(B)/vmtests/%_dyn,$(DYN_TESTS))
+$(B)/vmtests/libuorbit.so.$(SOVERSION): $(B)/lib/$(SONAME)
+	@mkdir -p $(@D)
+	cp -L $< $@
+$(B)/vmtests/%_dyn: tests/vm/%.c tests/vm/tap.h tests/vm/util.h $(B)/vmtests/libuorbit.so.$(SOVERSION)
+	$(CC) $(CFLAGS) $(WFLAGS) $(VFLAGS) -Ilibuorbit -o $@ $< -L$(B)/vmtests \
+		-l:libuorbit.so.$(SOVERSION) -Wl,-rpath,'$$ORIGIN' -pthread
+
+vmtests: $(VM_BINS) $(DYN_BINS) $(EXAMPLE_BINS) $(B)/vmtests/orbitctl
 	@mkdir -p $(B)/vmtests && for s in $(VM_SCRIPTS); do install -m 755 $$s $(B)/vmtests/; done
 
 unit: $(UNITS)

@@ -27,13 +27,7 @@
 #define VA_DEFAULT		(1UL << 40)	/* 1 TiB of address space */
 #define VA_MIN			(1UL << 30)
 #define AREA_DEFAULT_MAX	(1UL << 30)
-#define VA_MAX_HOLES		256
 
-static pthread_mutex_t va_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned char *va_base;
-static size_t va_size, va_top;
-static struct { size_t off, len; } va_holes[VA_MAX_HOLES];
-static unsigned int va_nholes;
 
 static size_t align_up(size_t v, size_t a)
 {
@@ -46,7 +40,7 @@ static int va_reserve_locked(void)
 	const char *env = getenv("ORBIT_VA_WINDOW_GB");
 	void *p;
 
-	if (va_base)
+	if (uo_st.va_base)
 		return 0;
 	if (env && atol(env) > 0)
 		size = (size_t)atol(env) << 30;
@@ -56,13 +50,13 @@ static int va_reserve_locked(void)
 		if (p == MAP_FAILED)
 			continue;
 		/* Align the window; give back the slack. */
-		va_base = (unsigned char *)align_up((size_t)p, VA_ALIGN);
-		if (va_base != p)
-			munmap(p, (size_t)(va_base - (unsigned char *)p));
-		munmap(va_base + size,
+		uo_st.va_base = (unsigned char *)align_up((size_t)p, VA_ALIGN);
+		if (uo_st.va_base != p)
+			munmap(p, (size_t)(uo_st.va_base - (unsigned char *)p));
+		munmap(uo_st.va_base + size,
 		       (size_t)((unsigned char *)p + size + VA_ALIGN -
-				(va_base + size)));
-		va_size = size;
+				(uo_st.va_base + size)));
+		uo_st.va_size = size;
 		return 0;
 	}
 	return -1;
@@ -72,89 +66,89 @@ int uo_va_reserve(void)
 {
 	int ret;
 
-	pthread_mutex_lock(&va_lock);
+	pthread_mutex_lock(&uo_st.va_lock);
 	ret = va_reserve_locked();
-	pthread_mutex_unlock(&va_lock);
+	pthread_mutex_unlock(&uo_st.va_lock);
 	return ret;
 }
 
 /* Lock-free: the window never moves once reserved. */
 void uo_va_window(void **base, size_t *size)
 {
-	*base = va_base;
-	*size = va_size;
+	*base = uo_st.va_base;
+	*size = uo_st.va_size;
 }
 
 /* In a fork child: the inherited window is the parent's (still reserved). */
 void uo_va_forget(void)
 {
-	pthread_mutex_init(&va_lock, NULL);
-	va_base = NULL;
-	va_size = va_top = 0;
-	va_nholes = 0;
+	pthread_mutex_init(&uo_st.va_lock, NULL);
+	uo_st.va_base = NULL;
+	uo_st.va_size = uo_st.va_top = 0;
+	uo_st.va_nholes = 0;
 }
 
 /* Areas start 2 MiB aligned: whole page-table pages per area. */
-static unsigned char *va_alloc(size_t len)
+void *uo_va_alloc(size_t len)
 {
 	unsigned char *p = NULL;
 	unsigned int i;
 
 	len = align_up(len, VA_ALIGN);
-	pthread_mutex_lock(&va_lock);
+	pthread_mutex_lock(&uo_st.va_lock);
 	if (va_reserve_locked())
 		goto out;
-	for (i = 0; i < va_nholes; i++) {
-		if (va_holes[i].len < len)
+	for (i = 0; i < uo_st.va_nholes; i++) {
+		if (uo_st.va_holes[i].len < len)
 			continue;
-		p = va_base + va_holes[i].off;
-		va_holes[i].off += len;
-		va_holes[i].len -= len;
-		if (!va_holes[i].len)
-			va_holes[i] = va_holes[--va_nholes];
+		p = uo_st.va_base + uo_st.va_holes[i].off;
+		uo_st.va_holes[i].off += len;
+		uo_st.va_holes[i].len -= len;
+		if (!uo_st.va_holes[i].len)
+			uo_st.va_holes[i] = uo_st.va_holes[--uo_st.va_nholes];
 		goto out;
 	}
-	if (len <= va_size - va_top) {
-		p = va_base + va_top;
-		va_top += len;
+	if (len <= uo_st.va_size - uo_st.va_top) {
+		p = uo_st.va_base + uo_st.va_top;
+		uo_st.va_top += len;
 	}
 out:
-	pthread_mutex_unlock(&va_lock);
+	pthread_mutex_unlock(&uo_st.va_lock);
 	if (!p)
 		errno = ENOMEM;
 	return p;
 }
 
 /* Returns a range to the window, reserved again (inaccessible). */
-static void va_release(unsigned char *p, size_t len)
+void uo_va_free(void *p, size_t len)
 {
 	unsigned int i;
-	size_t off = (size_t)(p - va_base);
+	size_t off = (size_t)((unsigned char *)p - uo_st.va_base);
 
 	len = align_up(len, VA_ALIGN);
 	mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
 	     MAP_FIXED, -1, 0);
-	pthread_mutex_lock(&va_lock);
-	for (i = 0; i < va_nholes; i++) {
-		if (va_holes[i].off + va_holes[i].len == off) {
-			va_holes[i].len += len;
+	pthread_mutex_lock(&uo_st.va_lock);
+	for (i = 0; i < uo_st.va_nholes; i++) {
+		if (uo_st.va_holes[i].off + uo_st.va_holes[i].len == off) {
+			uo_st.va_holes[i].len += len;
 			goto out;
 		}
-		if (off + len == va_holes[i].off) {
-			va_holes[i].off = off;
-			va_holes[i].len += len;
+		if (off + len == uo_st.va_holes[i].off) {
+			uo_st.va_holes[i].off = off;
+			uo_st.va_holes[i].len += len;
 			goto out;
 		}
 	}
-	if (off + len == va_top)
-		va_top = off;
-	else if (va_nholes < VA_MAX_HOLES) {
-		va_holes[va_nholes].off = off;
-		va_holes[va_nholes].len = len;
-		va_nholes++;
+	if (off + len == uo_st.va_top)
+		uo_st.va_top = off;
+	else if (uo_st.va_nholes < UO_VA_MAX_HOLES) {
+		uo_st.va_holes[uo_st.va_nholes].off = off;
+		uo_st.va_holes[uo_st.va_nholes].len = len;
+		uo_st.va_nholes++;
 	}
 out:
-	pthread_mutex_unlock(&va_lock);
+	pthread_mutex_unlock(&uo_st.va_lock);
 }
 
 struct orbit_area *orbit_area_create_ex(size_t init_size, size_t max_size,
@@ -181,7 +175,7 @@ struct orbit_area *orbit_area_create_ex(size_t init_size, size_t max_size,
 		return NULL;
 	}
 	max_size = align_up(max_size ? max_size : 1, (size_t)getpagesize());
-	if (max_size > uo_api.max_area_size) {
+	if (max_size > uo_st.api.max_area_size) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -190,8 +184,8 @@ struct orbit_area *orbit_area_create_ex(size_t init_size, size_t max_size,
 	area = calloc(1, sizeof(*area));
 	if (!area)
 		return NULL;
-	area->epoch = uo_epoch;
-	area->base = va_alloc(max_size);
+	area->epoch = uo_st.epoch;
+	area->base = uo_va_alloc(max_size);
 	if (!area->base) {
 		free(area);
 		return NULL;
@@ -205,7 +199,7 @@ struct orbit_area *orbit_area_create_ex(size_t init_size, size_t max_size,
 	req.orbit_id = ob ? ob->id : 0;
 	if (ioctl(fd, ORBIT_IOC_AREA_CREATE, &req) < 0) {
 		err = errno;
-		va_release(area->base, area->size);
+		uo_va_free(area->base, area->size);
 		free(area);
 		errno = err;
 		return NULL;
@@ -254,7 +248,7 @@ static bool area_mapped_whole(int fd, const struct orbit_area *area)
 	};
 	struct orbit_check req;
 
-	if (!(uo_api.features & ORBIT_FEAT_CHECK_MAPPED))
+	if (!(uo_st.api.features & ORBIT_FEAT_CHECK_MAPPED))
 		return false;
 	memset(&req, 0, sizeof(req));
 	req.count = 1;
@@ -272,7 +266,7 @@ int orbit_area_destroy(struct orbit_area *area)
 		errno = EINVAL;
 		return -1;
 	}
-	if (area->epoch == uo_epoch) {
+	if (area->epoch == uo_st.epoch) {
 		fd = uo_ctx_fd();
 		if (fd < 0)
 			return -1;
@@ -286,7 +280,7 @@ int orbit_area_destroy(struct orbit_area *area)
 		 * been mapped into since: the range leaves the window.
 		 */
 		if (whole)
-			va_release(area->base, area->size);
+			uo_va_free(area->base, area->size);
 	}
 	uo_heap_destroy(&area->heap);
 	pthread_mutex_destroy(&area->lock);
@@ -306,12 +300,107 @@ void *orbit_alloc(struct orbit_area *area, size_t size)
 	return p;
 }
 
+/*
+ * Pages a free left with nothing allocated in them go back to the module:
+ * no memory, nothing for snapshots to hold.
+ */
+static void area_release_pages(struct orbit_area *area)
+{
+	struct orbit_area_discard d;
+	size_t off, len;
+	int fd;
+
+	if (!(uo_st.api.features & ORBIT_FEAT_DISCARD) ||
+	    !uo_heap_released(&area->heap, (size_t)getpagesize(), &off, &len))
+		return;
+	fd = uo_ctx_fd();
+	if (fd < 0)
+		return;
+	memset(&d, 0, sizeof(d));
+	d.id = area->id;
+	d.offset = off;
+	d.len = len;
+	ioctl(fd, ORBIT_IOC_AREA_DISCARD, &d);
+}
+
+void *orbit_calloc(struct orbit_area *area, size_t nmemb, size_t size)
+{
+	void *p;
+
+	if (size && nmemb > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = orbit_alloc(area, nmemb * size);
+	if (p)
+		memset(p, 0, nmemb * size);	/* a freed block keeps its bytes */
+	return p;
+}
+
+void *orbit_realloc(struct orbit_area *area, void *ptr, size_t size)
+{
+	size_t old;
+	void *p;
+
+	if (!ptr)
+		return orbit_alloc(area, size);
+	if (uo_own(area, area ? area->epoch : 0))
+		return NULL;
+	pthread_mutex_lock(&area->lock);
+	old = uo_heap_block_size(&area->heap, ptr);
+	if (!old) {
+		pthread_mutex_unlock(&area->lock);
+		errno = EINVAL;	/* not a block of this area */
+		return NULL;
+	}
+	if (!size) {
+		if (uo_heap_free(&area->heap, ptr) == 0)
+			area_release_pages(area);
+		pthread_mutex_unlock(&area->lock);
+		errno = 0;
+		return NULL;
+	}
+	if (size <= old) {
+		pthread_mutex_unlock(&area->lock);
+		return ptr;	/* it fits where it is */
+	}
+	p = uo_heap_alloc(&area->heap, size);
+	if (p) {
+		memcpy(p, ptr, old);
+		if (uo_heap_free(&area->heap, ptr) == 0)
+			area_release_pages(area);
+	}
+	pthread_mutex_unlock(&area->lock);
+	return p;	/* NULL (ENOMEM): ptr is unchanged */
+}
+
+int orbit_area_set_mode(struct orbit_area *area, unsigned int mode)
+{
+	struct orbit_area_mode m;
+	int fd;
+
+	if (mode & ~(ORBIT_AREA_MODE_COPY | ORBIT_AREA_MODE_COW) ||
+	    (mode & ORBIT_AREA_MODE_COPY && mode & ORBIT_AREA_MODE_COW)) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = uo_ctx_fd_for(area, area ? area->epoch : 0);
+	if (fd < 0)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.id = area->id;
+	m.flags = (mode & ORBIT_AREA_MODE_COPY ? ORBIT_AREA_COPY : 0) |
+		  (mode & ORBIT_AREA_MODE_COW ? ORBIT_AREA_NOAUTO : 0);
+	return ioctl(fd, ORBIT_IOC_AREA_MODE, &m) < 0 ? -1 : 0;
+}
+
 void orbit_free(struct orbit_area *area, void *ptr)
 {
 	if (!ptr || uo_own(area, area ? area->epoch : 0))
 		return;
 	pthread_mutex_lock(&area->lock);
-	uo_heap_free(&area->heap, ptr);
+	if (uo_heap_free(&area->heap, ptr) == 0)
+		area_release_pages(area);
 	pthread_mutex_unlock(&area->lock);
 }
 

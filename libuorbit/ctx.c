@@ -16,20 +16,18 @@
 #include "internal.h"
 #include "update.h"
 
-static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static int ctx_fd = -1;
-struct orbit_api uo_api;
-unsigned long uo_epoch = 1;
 
 static void ctx_atfork_child(void)
 {
-	pthread_mutex_init(&ctx_lock, NULL);
-	if (ctx_fd >= 0)
-		close(ctx_fd);
-	ctx_fd = -1;
-	uo_epoch++;
+	pthread_mutex_init(&uo_st.ctx_lock, NULL);
+	if (uo_st.ctx_fd >= 0)
+		close(uo_st.ctx_fd);
+	uo_st.ctx_fd = -1;
+	uo_st.epoch++;
 	uo_va_forget();
+	uo_list_forget();
+	pthread_mutex_init(&uo_st.globals_lock, NULL);
+	uo_st.globals_area = NULL;	/* the parent's */
 }
 
 static void ctx_register_atfork(void)
@@ -58,9 +56,9 @@ static int ctx_open(void)
 		errno = err == EINVAL || err == ENOTTY ? EPROTO : err;
 		return -1;
 	}
-	uo_api = api;
+	uo_st.api = api;
 	if (api.max_update)
-		uo_update_limit = api.max_update;
+		uo_st.update_limit = api.max_update;
 	return fd;
 }
 
@@ -68,12 +66,12 @@ int uo_ctx_fd(void)
 {
 	int fd;
 
-	pthread_once(&atfork_once, ctx_register_atfork);
-	pthread_mutex_lock(&ctx_lock);
-	if (ctx_fd < 0)
-		ctx_fd = ctx_open();
-	fd = ctx_fd;
-	pthread_mutex_unlock(&ctx_lock);
+	pthread_once(&uo_st.atfork_once, ctx_register_atfork);
+	pthread_mutex_lock(&uo_st.ctx_lock);
+	if (uo_st.ctx_fd < 0)
+		uo_st.ctx_fd = ctx_open();
+	fd = uo_st.ctx_fd;
+	pthread_mutex_unlock(&uo_st.ctx_lock);
 	return fd;
 }
 
@@ -88,7 +86,7 @@ int uo_own(const void *obj, unsigned long epoch)
 		errno = EINVAL;
 		return -1;
 	}
-	if (epoch != uo_epoch) {
+	if (epoch != uo_st.epoch) {
 		errno = EBADF;	/* a handle inherited across fork() */
 		return -1;
 	}

@@ -281,6 +281,8 @@ static void blk_free(struct uo_heap *h, struct uo_blk *b)
 {
 	struct uo_blk *n = b->next, *p = b->prev;
 
+	h->blk_off = b->off;
+	h->blk_len = b->size;
 	if (n && n->kind == BLK_FREE) {
 		bin_remove(h, n);
 		b->size += n->size;
@@ -294,7 +296,10 @@ static void blk_free(struct uo_heap *h, struct uo_blk *b)
 		free(b);
 		b = p;
 	}
+	h->run_off = b->off;
+	h->run_len = b->size;
 	if (!b->next) {		/* the tail: back to the untouched top */
+		h->run_len = h->top - b->off;
 		h->top = b->off;
 		blk_unlink(h, b);
 		free(b);
@@ -491,6 +496,7 @@ int uo_heap_free(struct uo_heap *h, void *ptr)
 
 	if (off == (size_t)-1)
 		goto bad;
+	h->blk_len = 0;
 	s = slab_of(h, off, &slot);
 	if (s) {
 		slab_free(h, s, slot);
@@ -506,6 +512,27 @@ int uo_heap_free(struct uo_heap *h, void *ptr)
 bad:
 	errno = EINVAL;
 	return -1;
+}
+
+int uo_heap_released(const struct uo_heap *h, size_t pagesize, size_t *off,
+		     size_t *len)
+{
+	size_t lo, hi, run_end = h->run_off + h->run_len;
+
+	if (!h->blk_len)
+		return 0;	/* a slab slot: its slab stays */
+	/* Pages the block touched, as far as the run reaches. */
+	lo = h->blk_off & ~(pagesize - 1);
+	hi = (h->blk_off + h->blk_len + pagesize - 1) & ~(pagesize - 1);
+	if (lo < h->run_off)
+		lo = (h->run_off + pagesize - 1) & ~(pagesize - 1);
+	if (hi > run_end)
+		hi = run_end & ~(pagesize - 1);
+	if (lo >= hi)
+		return 0;
+	*off = lo;
+	*len = hi - lo;
+	return 1;
 }
 
 size_t uo_heap_block_size(const struct uo_heap *h, const void *ptr)

@@ -38,6 +38,8 @@ struct uo_heap {
 	struct uo_slab *partial[UO_HEAP_CLASSES];	/* slabs with room */
 	struct uo_hslot *table;	/* key -> block or slab */
 	size_t tsize, tused;	/* slots, slots not empty (live + dead) */
+	size_t blk_off, blk_len;	/* the block the last free released */
+	size_t run_off, run_len;	/* the free run it is part of now */
 };
 
 void uo_heap_init(struct uo_heap *h, void *base, size_t cap);
@@ -47,6 +49,13 @@ void uo_heap_destroy(struct uo_heap *h);
 void *uo_heap_alloc(struct uo_heap *h, size_t size);
 /* Returns 0, or -1 (EINVAL) for a pointer that is not a live block. */
 int uo_heap_free(struct uo_heap *h, void *ptr);
+/*
+ * After uo_heap_free(): the whole pages (of pagesize bytes) that the free
+ * left without any allocation in them, and that were not free before;
+ * 0 if there are none, else 1 with [*off, *off + *len).
+ */
+int uo_heap_released(const struct uo_heap *h, size_t pagesize, size_t *off,
+		     size_t *len);
 /* Usable size of a live block, 0 if ptr is not one. */
 size_t uo_heap_block_size(const struct uo_heap *h, const void *ptr);
 /* Checks every invariant; 0 if consistent. */

@@ -9,15 +9,24 @@
 
 #include "../uapi/orbit.h"
 #include "heap.h"
+#include "state.h"
 #include "orbit.h"
 
 #define UO_DEVICE	"/dev/orbit"
 
 /* Features this library asks for at the handshake (all it knows). */
-#define UO_FEATURES	(ORBIT_FEAT_COPY_MODE | ORBIT_FEAT_AUTO_MODE | \
-			 ORBIT_FEAT_UPDATES | ORBIT_FEAT_RESTART |	\
-			 ORBIT_FEAT_TIMEOUT | ORBIT_FEAT_LIST |		\
-			 ORBIT_FEAT_CHECK_MAPPED)
+#define UO_FEATURES	ORBIT_FEAT_ALL
+
+/*
+ * A call's tag (struct orbit_call_req.tag), read by the orbit's task
+ * loop: the library's own call that installs main's globals, or the
+ * arena slot the call may use (slot + 1; 0: none).
+ */
+#define UO_TAG_GLOBALS		(1ULL << 63)
+#define UO_TAG_SLOT_MASK	0xffULL
+#define UO_TAG_SLOT(i)		((uint64_t)(i) + 1)
+#define UO_ARENA_SLOTS		64
+#define UO_NO_SLOT		(~0U)
 
 /*
  * ctx.c: the process's main context, opened and handshaken on first use.
@@ -25,14 +34,19 @@
  * a fork child (the spawner and orbits included) starts a new epoch, and
  * a handle of another epoch fails with EBADF.
  */
-extern unsigned long uo_epoch;
 int uo_ctx_fd(void);
 /* uo_ctx_fd() for an operation on a handle: EINVAL if NULL, EBADF if foreign. */
 int uo_ctx_fd_for(const void *obj, unsigned long epoch);
 /* 0 if a handle may be used here, else -1 with errno (EINVAL, EBADF). */
 int uo_own(const void *obj, unsigned long epoch);
-extern struct orbit_api uo_api;
 
+struct uo_arena;
+
+/*
+ * A handle on an orbit.  Made by orbit_create_ex(), freed by
+ * orbit_destroy() or orbit_destroy_all(); on uo_st.list (list_lock)
+ * while it lives in the process that made it.
+ */
 struct orbit {
 	unsigned long epoch;		/* of the process that made it */
 	uint32_t id;
@@ -43,10 +57,15 @@ struct orbit {
 	char cgroup[256];
 	pthread_mutex_t lock;		/* serialises restarts */
 	unsigned int restarts;
+	struct uo_arena *arena;		/* its update arena, or NULL */
+	int globals;			/* its process gets a globals call first */
+	struct orbit *prev, *next;	/* on uo_st.list */
 };
 
 /* orbit.c: restarts a dead orbit if its policy allows; 0 if it did. */
 int uo_orbit_restart(struct orbit *ob);
+/* orbit.c: in a fork child, forgets the parent's handles. */
+void uo_list_forget(void);
 
 struct orbit_area {
 	unsigned long epoch;		/* of the process that made it */
@@ -61,16 +80,41 @@ struct orbit_future {
 	unsigned long epoch;
 	uint64_t call_id;
 	uint32_t orbit_id;	/* origin of its updates */
+	struct uo_arena *arena;	/* with slot: the call's arena slot */
+	unsigned int slot;	/* UO_NO_SLOT: none */
 };
 
 /* area.c: the virtual-address window that holds every area. */
 int uo_va_reserve(void);
 void uo_va_window(void **base, size_t *size);
 void uo_va_forget(void);
+/* A range of the window (2 MiB aligned), or NULL with ENOMEM. */
+void *uo_va_alloc(size_t len);
+/* Gives a range back, reserved (inaccessible) again. */
+void uo_va_free(void *p, size_t len);
+
+/* arena.c: update arenas (main side, then the orbit's). */
+struct uo_arena *uo_arena_new(void);
+void uo_arena_put(struct uo_arena *a);
+void uo_arena_region(const struct uo_arena *a, void **base, size_t *slot);
+uint64_t uo_arena_slot_get(struct uo_arena *a, unsigned int *slot);
+void uo_arena_slot_put(struct uo_arena *a, unsigned int slot);
+int uo_arena_place(struct uo_arena *a, unsigned int slot, void **buf,
+		   size_t len, struct orbit_update *u);
+void uo_arena_enter(uint64_t tag);
+void uo_arena_leave(void);
+void uo_arena_pushed(struct orbit_update *u);
+
+/* globals.c: fresh copies of main's global variables for orbits. */
+int uo_globals_send(struct orbit *ob);
+void uo_globals_install(void *argbuf);
+void uo_globals_drop(void);
 
 /* spawner.c: the per-main spawner and the orbit-side task loop. */
 int uo_spawn(struct orbit *ob, int orbit_fd, pid_t *pid);
-extern int uo_orbit_fd;		/* in an orbit: its descriptor, else -1 */
+/* orbit.c: issues the library's own call (tag UO_TAG_GLOBALS, no future). */
+int uo_call_internal(struct orbit *ob, struct orbit_area *area, uint64_t tag,
+		     void *arg, size_t argsize);
 
 /* orbit.c: waits for a call's end and releases its future. */
 int uo_wait_call(uint64_t call_id, long *retval);
@@ -78,6 +122,8 @@ int uo_wait_call(uint64_t call_id, long *retval);
 void uo_release_sync_updates(void);
 extern __thread uint64_t uo_last_sync_call;
 extern __thread uint32_t uo_last_sync_orbit;
+extern __thread struct uo_arena *uo_last_sync_arena;
+extern __thread unsigned int uo_last_sync_slot;
 
 /*
  * Argument checks shared by every call path; returns 0 or an errno value.

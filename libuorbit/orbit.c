@@ -9,6 +9,11 @@
 #include "internal.h"
 
 #define RESTART_TRIES	3	/* restarts one call may trigger */
+#define ATTR_FLAGS	(ORBIT_OBSERVE_ONLY | ORBIT_SPAWNER_GLOBALS)
+
+_Static_assert(ORBIT_DIED_CLOSED == ORBIT_DEATH_CLOSED &&
+	       ORBIT_DIED_EXIT == ORBIT_DEATH_EXIT,
+	       "enum orbit_death follows ORBIT_DEATH_*");
 
 void orbit_attr_init(struct orbit_attr *attr)
 {
@@ -16,17 +21,95 @@ void orbit_attr_init(struct orbit_attr *attr)
 		memset(attr, 0, sizeof(*attr));
 }
 
+static int attr_valid(const struct orbit_attr *attr)
+{
+	unsigned int i;
+
+	if (!attr)
+		return 1;
+	if (attr->restart > ORBIT_RESTART_LIMIT || attr->flags & ~ATTR_FLAGS ||
+	    attr->reserved0 ||
+	    (attr->cgroup && strlen(attr->cgroup) >= 256))
+		return 0;
+	for (i = 0; i < sizeof(attr->reserved) / sizeof(attr->reserved[0]); i++)
+		if (attr->reserved[i])
+			return 0;
+	return 1;
+}
+
+/* ---- the list of live handles ------------------------------------------- */
+
+static void list_add(struct orbit *ob)
+{
+	pthread_mutex_lock(&uo_st.list_lock);
+	ob->next = uo_st.list;
+	if (ob->next)
+		ob->next->prev = ob;
+	uo_st.list = ob;
+	pthread_mutex_unlock(&uo_st.list_lock);
+}
+
+static void list_del(struct orbit *ob)
+{
+	int empty;
+
+	pthread_mutex_lock(&uo_st.list_lock);
+	if (ob->prev)
+		ob->prev->next = ob->next;
+	else if (uo_st.list == ob)
+		uo_st.list = ob->next;
+	if (ob->next)
+		ob->next->prev = ob->prev;
+	ob->prev = ob->next = NULL;
+	empty = !uo_st.list;
+	pthread_mutex_unlock(&uo_st.list_lock);
+	if (empty)
+		uo_globals_drop();	/* main has no orbit left */
+}
+
+/* In a fork child: the inherited handles are the parent's. */
+void uo_list_forget(void)
+{
+	pthread_mutex_init(&uo_st.list_lock, NULL);
+	uo_st.list = NULL;
+}
+
+static void handle_free(struct orbit *ob)
+{
+	uo_arena_put(ob->arena);	/* a no-op for a parent's handle */
+	pthread_mutex_destroy(&ob->lock);
+	free(ob);
+}
+
+/* ---- creation and restarts ---------------------------------------------- */
+
+/*
+ * Starts the process of a new generation for the orbit's descriptor fd;
+ * 0 or -1.  Main's globals, as they are now, are queued first: the
+ * process installs them before init and before any other call.
+ */
+static int start_process(struct orbit *ob, int fd)
+{
+	pid_t pid;
+	int ret;
+
+	ob->globals = !(ob->attr.flags & ORBIT_SPAWNER_GLOBALS) &&
+		      uo_globals_send(ob) == 0;
+	ret = uo_spawn(ob, fd, &pid);
+	close(fd);	/* the orbit holds it now */
+	return ret ? -1 : 0;
+}
+
 struct orbit *orbit_create_ex(const char *name, orbit_entry entry,
 			      void *(*init)(void),
 			      const struct orbit_attr *attr)
 {
 	struct orbit_create req;
+	struct orbit_ref ref;
 	struct orbit *ob;
-	pid_t pid;
 	int fd, err;
 
-	if (attr && (attr->restart > ORBIT_RESTART_LIMIT ||
-		     (attr->cgroup && strlen(attr->cgroup) >= 256))) {
+	if (!attr_valid(attr)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -36,7 +119,7 @@ struct orbit *orbit_create_ex(const char *name, orbit_entry entry,
 	ob = calloc(1, sizeof(*ob));
 	if (!ob)
 		return NULL;
-	ob->epoch = uo_epoch;
+	ob->epoch = uo_st.epoch;
 	ob->entry = entry;
 	ob->init = init;
 	if (attr)
@@ -45,28 +128,31 @@ struct orbit *orbit_create_ex(const char *name, orbit_entry entry,
 		strcpy(ob->cgroup, attr->cgroup);
 	ob->attr.cgroup = NULL;
 	strncpy(ob->name, name ? name : "orbit", sizeof(ob->name) - 1);
-
 	pthread_mutex_init(&ob->lock, NULL);
+	ob->arena = uo_arena_new();
+
 	memset(&req, 0, sizeof(req));
 	memcpy(req.name, ob->name, sizeof(req.name));
-	req.flags = ORBIT_CREATE_CLOEXEC;
+	req.flags = ORBIT_CREATE_CLOEXEC |
+		    (ob->attr.flags & ORBIT_OBSERVE_ONLY ? ORBIT_CREATE_OBSERVE : 0);
 	req.timeout_ns = ob->attr.timeout_ns;
 	if (ioctl(fd, ORBIT_IOC_CREATE, &req) < 0)
 		goto fail;
 	ob->id = req.id;
-	if (uo_spawn(ob, req.orbit_fd, &pid)) {
-		struct orbit_ref ref = { .id = ob->id };
-
+	if (start_process(ob, req.orbit_fd)) {
 		err = errno;
-		close(req.orbit_fd);
+		memset(&ref, 0, sizeof(ref));
+		ref.id = ob->id;
 		ioctl(fd, ORBIT_IOC_DESTROY, &ref);
 		errno = err;
 		goto fail;
 	}
-	close(req.orbit_fd);	/* the orbit holds it now */
+	list_add(ob);
 	return ob;
 fail:
-	free(ob);
+	err = errno;
+	handle_free(ob);
+	errno = err;
 	return NULL;
 }
 
@@ -92,7 +178,6 @@ int uo_orbit_restart(struct orbit *ob)
 {
 	struct orbit_respawn req;
 	int fd = uo_ctx_fd(), ret = -1, err = ESRCH;
-	pid_t pid;
 
 	if (fd < 0)
 		return -1;
@@ -109,17 +194,18 @@ int uo_orbit_restart(struct orbit *ob)
 		goto out;
 	}
 	ob->restarts++;
-	if (uo_spawn(ob, req.orbit_fd, &pid) == 0)
+	if (start_process(ob, req.orbit_fd) == 0)
 		ret = 0;
 	else
 		err = errno;
-	close(req.orbit_fd);
 out:
 	pthread_mutex_unlock(&ob->lock);
 	if (ret)
 		errno = err;
 	return ret;
 }
+
+/* ---- destruction ------------------------------------------------------ */
 
 /*
  * In a fork child, a handle inherited from the parent is only the child's
@@ -134,7 +220,7 @@ int orbit_destroy(struct orbit *ob)
 		errno = EINVAL;
 		return -1;
 	}
-	if (ob->epoch == uo_epoch) {
+	if (ob->epoch == uo_st.epoch) {
 		fd = uo_ctx_fd();
 		if (fd < 0)
 			return -1;
@@ -145,11 +231,99 @@ int orbit_destroy(struct orbit *ob)
 		/* What this thread's last sync call left goes with it. */
 		if (uo_last_sync_call && uo_last_sync_orbit == ob->id)
 			uo_release_sync_updates();
+		list_del(ob);
 	}
-	pthread_mutex_destroy(&ob->lock);
-	free(ob);
+	handle_free(ob);
 	return 0;
 }
+
+/* Every orbit this process made; how many, or -1 if one failed. */
+int orbit_destroy_all(void)
+{
+	struct orbit *ob;
+	int n = 0, err = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&uo_st.list_lock);
+		ob = uo_st.list;
+		pthread_mutex_unlock(&uo_st.list_lock);
+		if (!ob)
+			break;
+		if (orbit_destroy(ob)) {
+			if (errno != ENOENT && !err)
+				err = errno;
+			/* Gone already (destroyed under the library): the handle goes. */
+			list_del(ob);
+			handle_free(ob);
+			continue;
+		}
+		n++;
+	}
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return n;
+}
+
+/* ---- state ------------------------------------------------------------ */
+
+int orbit_status(struct orbit *ob, struct orbit_status *st)
+{
+	struct orbit_query q;
+	int fd;
+
+	if (!st) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = uo_ctx_fd_for(ob, ob ? ob->epoch : 0);
+	if (fd < 0)
+		return -1;
+	memset(&q, 0, sizeof(q));
+	q.id = ob->id;
+	if (ioctl(fd, ORBIT_IOC_QUERY, &q) < 0)
+		return -1;
+	memset(st, 0, sizeof(*st));
+	switch (q.state) {
+	case ORBIT_STATE_READY:
+		st->state = ORBIT_STATUS_READY;
+		break;
+	case ORBIT_STATE_DEAD:
+		st->state = ORBIT_STATUS_DEAD;
+		break;
+	default:
+		st->state = q.gen ? ORBIT_STATUS_RESTARTING :
+				    ORBIT_STATUS_STARTING;
+		break;
+	}
+	pthread_mutex_lock(&ob->lock);
+	st->restarts = ob->restarts;
+	st->will_restart = st->state == ORBIT_STATUS_DEAD &&
+			   restart_allowed(ob);
+	pthread_mutex_unlock(&ob->lock);
+	st->pid = q.pid;
+	st->id = ob->id;
+	st->flags = ob->attr.flags;
+	st->last_death = (enum orbit_death)q.death;
+	st->last_death_code = q.death_code;
+	st->calls_done = q.calls_done;
+	st->calls_queued = q.calls_queued;
+	st->calls_failed = q.calls_failed;
+	return 0;
+}
+
+unsigned int orbit_self(void)
+{
+	return uo_st.orbit_fd >= 0 ? uo_st.self_id : 0;
+}
+
+const char *orbit_self_name(void)
+{
+	return uo_st.orbit_fd >= 0 ? uo_st.self_name : NULL;
+}
+
+/* ---- calls ------------------------------------------------------------ */
 
 /* Waits for a call; 0 with *retval, or -1 with errno. */
 int uo_wait_call(uint64_t call_id, long *retval)
@@ -172,7 +346,7 @@ int uo_wait_call(uint64_t call_id, long *retval)
 
 #define STACK_IDS	16
 
-static int issue(struct orbit *ob, uint32_t flags, size_t narea,
+static int issue(struct orbit *ob, uint32_t flags, uint64_t tag, size_t narea,
 		 struct orbit_area **areas, orbit_entry func_once,
 		 void *arg, size_t argsize, struct orbit_call_req *req)
 {
@@ -185,9 +359,9 @@ static int issue(struct orbit *ob, uint32_t flags, size_t narea,
 	if (fd < 0)
 		return -1;
 	err = uo_check_call_args(narea, areas, arg, argsize,
-				 uo_api.max_arg_size, uo_api.max_call_areas);
+				 uo_st.api.max_arg_size, uo_st.api.max_call_areas);
 	for (i = 0; !err && i < narea; i++)
-		if (areas[i]->epoch != uo_epoch)
+		if (areas[i]->epoch != uo_st.epoch)
 			err = EBADF;
 	if (!err && narea > STACK_IDS) {
 		ids = malloc(narea * sizeof(*ids));
@@ -208,6 +382,7 @@ static int issue(struct orbit *ob, uint32_t flags, size_t narea,
 	req->narea = (uint32_t)narea;
 	req->argsize = (uint32_t)argsize;
 	req->arg = (uintptr_t)arg;
+	req->tag = tag;
 	for (tries = 0;; tries++) {
 		if (ioctl(fd, ORBIT_IOC_CALL, req) == 0) {
 			ret = 0;
@@ -229,25 +404,54 @@ static int issue(struct orbit *ob, uint32_t flags, size_t narea,
 	return ret;
 }
 
+int uo_call_internal(struct orbit *ob, struct orbit_area *area, uint64_t tag,
+		     void *arg, size_t argsize)
+{
+	struct orbit_call_req req;
+
+	/* A real function: LATEST never mistakes it for a user's task. */
+	return issue(ob, ORBIT_CALL_NOFUTURE | ORBIT_CALL_QUIET, tag, 1, &area,
+		     (orbit_entry)(uintptr_t)uo_globals_install, arg, argsize,
+		     &req);
+}
+
 long orbit_call(struct orbit *ob, size_t narea, struct orbit_area **areas,
 		orbit_entry func_once, void *arg, size_t argsize)
 {
 	struct orbit_call_req req;
+	unsigned int slot = UO_NO_SLOT;
+	struct uo_arena *arena = ob ? ob->arena : NULL;
+	uint64_t tag;
 	long ret;
 
 	uo_release_sync_updates();
-	if (issue(ob, ORBIT_CALL_SYNC, narea, areas, func_once, arg, argsize,
-		  &req) < 0) {
+	if (ob && ob->epoch != uo_st.epoch)
+		arena = NULL;
+	tag = uo_arena_slot_get(arena, &slot);
+	if (issue(ob, ORBIT_CALL_SYNC, tag, narea, areas, func_once, arg,
+		  argsize, &req) < 0) {
 		/* Interrupted while waiting: the call runs, collect it. */
 		if (errno != EINTR || !req.call_id ||
-		    uo_wait_call(req.call_id, &ret))
+		    uo_wait_call(req.call_id, &ret)) {
+			int err = errno;
+
+			if (tag)
+				uo_arena_slot_put(arena, slot);
+			errno = err;
 			return -1;
+		}
+		if (tag)
+			uo_arena_slot_put(arena, slot);
 		errno = 0;
 		return ret;
 	}
 	if (req.result & ORBIT_RESULT_UPDATES) {
 		uo_last_sync_call = req.call_id;
 		uo_last_sync_orbit = ob->id;
+		uo_last_sync_arena = tag ? arena : NULL;
+		uo_last_sync_slot = slot;
+	} else if (tag) {
+		uo_arena_slot_put(arena, slot);
 	}
 	errno = 0;
 	return req.retval;
@@ -260,38 +464,71 @@ struct orbit_future *orbit_call_async(struct orbit *ob, int flags,
 {
 	struct orbit_call_req req;
 	struct orbit_future *f = NULL;
+	unsigned int slot = UO_NO_SLOT;
+	uint32_t kflags = 0;
+	uint64_t tag = 0;
+	int err;
 
-	if (flags & ~ORBIT_NOFUTURE) {
+	if (flags & ~(ORBIT_NOFUTURE | ORBIT_LATEST)) {
 		errno = EINVAL;
 		return NULL;
 	}
+	if (flags & ORBIT_NOFUTURE)
+		kflags |= ORBIT_CALL_NOFUTURE;
+	if (flags & ORBIT_LATEST)
+		kflags |= ORBIT_CALL_LATEST;
 	if (!(flags & ORBIT_NOFUTURE)) {
 		f = malloc(sizeof(*f));
 		if (!f)
 			return NULL;
+		if (ob && ob->epoch == uo_st.epoch)
+			tag = uo_arena_slot_get(ob->arena, &slot);
 	}
-	if (issue(ob, flags & ORBIT_NOFUTURE ? ORBIT_CALL_NOFUTURE : 0, narea,
-		  areas, func_once, arg, argsize, &req) < 0) {
+	if (issue(ob, kflags, tag, narea, areas, func_once, arg, argsize,
+		  &req) < 0) {
+		err = errno;
+		if (tag)
+			uo_arena_slot_put(ob->arena, slot);
 		free(f);
+		errno = err;
 		return NULL;
 	}
 	if (!f) {
 		errno = 0;
 		return NULL;
 	}
-	f->epoch = uo_epoch;
+	f->epoch = uo_st.epoch;
 	f->call_id = req.call_id;
 	f->orbit_id = ob->id;
+	f->arena = tag ? ob->arena : NULL;
+	f->slot = slot;
 	return f;
 }
 
 int orbit_future_get(struct orbit_future *f, long *retval)
 {
-	int ret;
+	int ret, err;
 
 	if (uo_own(f, f ? f->epoch : 0))
 		return -1;
 	ret = uo_wait_call(f->call_id, retval);
+	err = errno;
+	if (f->arena)
+		uo_arena_slot_put(f->arena, f->slot);
 	free(f);
+	errno = err;
 	return ret;
+}
+
+int orbit_cancel(struct orbit_future *f)
+{
+	struct orbit_cancel c;
+	int fd;
+
+	fd = uo_ctx_fd_for(f, f ? f->epoch : 0);
+	if (fd < 0)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	c.call_id = f->call_id;
+	return ioctl(fd, ORBIT_IOC_CANCEL, &c) < 0 ? -1 : 0;
 }

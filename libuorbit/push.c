@@ -17,6 +17,8 @@
 
 __thread uint64_t uo_last_sync_call;
 __thread uint32_t uo_last_sync_orbit;
+__thread struct uo_arena *uo_last_sync_arena;
+__thread unsigned int uo_last_sync_slot;
 
 void uo_release_sync_updates(void)
 {
@@ -24,6 +26,9 @@ void uo_release_sync_updates(void)
 		return;
 	uo_wait_call(uo_last_sync_call, NULL);	/* discards what is left */
 	uo_last_sync_call = 0;
+	if (uo_last_sync_arena)
+		uo_arena_slot_put(uo_last_sync_arena, uo_last_sync_slot);
+	uo_last_sync_arena = NULL;
 }
 
 long orbit_push(struct orbit_update *update, struct orbit_future *f)
@@ -34,16 +39,18 @@ long orbit_push(struct orbit_update *update, struct orbit_future *f)
 		errno = EINVAL;
 		return -1;
 	}
-	if (uo_orbit_fd < 0) {
+	if (uo_st.orbit_fd < 0) {
 		errno = EPERM;	/* only a task in an orbit pushes */
 		return -1;
 	}
 	memset(&req, 0, sizeof(req));
 	req.buf = (uintptr_t)update->buf;
 	req.len = update->len;
-	if (ioctl(uo_orbit_fd, ORBIT_IOC_PUSH, &req) < 0)
+	if (ioctl(uo_st.orbit_fd, ORBIT_IOC_PUSH, &req) < 0)
 		return -1;
 	/* Pushed: large buffers' pages now belong to the module. */
+	if (update->kind == UO_BUF_SLOT)
+		uo_arena_pushed(update);
 	orbit_update_free(update);
 	return 0;
 }
@@ -53,9 +60,11 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	struct orbit_pull req;
 	struct orbit_update *u;
 	size_t cap = PULL_FIRST;
+	struct uo_arena *arena;
+	unsigned int slot;
 	uint32_t origin;
 	void *buf;
-	int fd = uo_ctx_fd();
+	int fd = uo_ctx_fd(), err;
 
 	if (!update) {
 		errno = EINVAL;
@@ -69,9 +78,13 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	if (f) {
 		req.call_id = f->call_id;
 		origin = f->orbit_id;
+		arena = f->arena;
+		slot = f->slot;
 	} else if (uo_last_sync_call) {
 		req.call_id = uo_last_sync_call;
 		origin = uo_last_sync_orbit;
+		arena = uo_last_sync_arena;
+		slot = uo_last_sync_slot;
 	} else {
 		return 0;	/* the last sync call left nothing */
 	}
@@ -105,15 +118,77 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 		}
 		return 0;
 	}
-	u = uo_update_wrap(buf, req.len);
+	u = calloc(1, sizeof(*u));
 	if (!u)
 		goto fail;
+	/* An update with arena memory goes where the task built it. */
+	err = uo_arena_place(arena, arena ? slot : UO_NO_SLOT, &buf, req.len, u);
+	if (err) {
+		free(u);
+		errno = err;
+		goto fail;
+	}
+	u->buf = buf;
+	u->len = req.len;
+	if (u->kind != UO_BUF_SLOT)
+		u->cap = req.len;
 	u->origin = origin;
+	if (uo_update_validate(buf, req.len)) {
+		orbit_update_free(u);
+		errno = EBADMSG;
+		return -1;
+	}
 	*update = u;
 	return 1;
 fail:
 	free(buf);
 	return -1;
+}
+
+/* Does the entry need the module's check (it changes main)? */
+static int needs_check(const struct orbit_update_entry *e)
+{
+	return e->type == ORBIT_UPDATE_MODIFY ||
+	       e->type == ORBIT_UPDATE_OPERATION;
+}
+
+static void check_entry(struct orbit_check_entry *c,
+			const struct orbit_update_entry *e)
+{
+	memset(c, 0, sizeof(*c));
+	c->addr = e->addr;
+	c->len = e->type == ORBIT_UPDATE_MODIFY ? e->len : 1;
+	c->kind = e->type == ORBIT_UPDATE_MODIFY ? ORBIT_CHECK_AREA :
+						   ORBIT_CHECK_EXEC;
+}
+
+int orbit_apply_one(struct orbit_update *u)
+{
+	const struct orbit_update_entry *e = orbit_update_peek(u);
+	struct orbit_check_entry c;
+	struct orbit_check req;
+	int fd;
+
+	if (!e) {
+		errno = u ? ENOENT : EINVAL;	/* nothing left to apply */
+		return -1;
+	}
+	if (needs_check(e)) {
+		fd = uo_ctx_fd();
+		if (fd < 0)
+			return -1;
+		check_entry(&c, e);
+		memset(&req, 0, sizeof(req));
+		req.orbit_id = u->origin;
+		req.count = 1;
+		req.entries = (uintptr_t)&c;
+		if (ioctl(fd, ORBIT_IOC_CHECK, &req) < 0)
+			return -1;	/* the entry stays next */
+	}
+	uo_update_apply_entry(e);
+	u->pos = (size_t)((const unsigned char *)e - u->buf) +
+		 uo_update_span(e);
+	return 0;
 }
 
 int orbit_apply(struct orbit_update *u)
@@ -128,8 +203,8 @@ int orbit_apply(struct orbit_update *u)
 		errno = EINVAL;
 		return -1;
 	}
-	for (e = orbit_update_first(u); e; e = orbit_update_next(u, e))
-		n += e->type != ORBIT_UPDATE_DATA;
+	for (e = orbit_update_peek(u); e; e = orbit_update_next(u, e))
+		n += needs_check(e);
 	if (n) {
 		fd = uo_ctx_fd();
 		if (fd < 0)
@@ -138,15 +213,9 @@ int orbit_apply(struct orbit_update *u)
 		if (!ents)
 			return -1;
 		n = 0;
-		for (e = orbit_update_first(u); e; e = orbit_update_next(u, e)) {
-			if (e->type == ORBIT_UPDATE_DATA)
-				continue;
-			ents[n].addr = e->addr;
-			ents[n].len = e->type == ORBIT_UPDATE_MODIFY ? e->len : 1;
-			ents[n].kind = e->type == ORBIT_UPDATE_MODIFY ?
-				       ORBIT_CHECK_AREA : ORBIT_CHECK_EXEC;
-			n++;
-		}
+		for (e = orbit_update_peek(u); e; e = orbit_update_next(u, e))
+			if (needs_check(e))
+				check_entry(&ents[n++], e);
 		for (done = 0, ret = 0; done < n && ret == 0; done += req.count) {
 			memset(&req, 0, sizeof(req));
 			req.orbit_id = u->origin;

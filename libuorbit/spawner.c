@@ -31,6 +31,10 @@
 struct spawn_req {
 	uint64_t entry;
 	uint64_t init;
+	uint64_t arena_base;	/* its update arena's region, or 0 */
+	uint64_t slot_size;
+	uint32_t id;		/* orbit_self() */
+	uint32_t globals;	/* a globals call comes first: init after it */
 	char name[ORBIT_NAME_MAX];
 	char cgroup[256];
 };
@@ -39,17 +43,11 @@ struct spawn_reply {
 	int32_t pid;	/* > 0, or -errno */
 };
 
-int uo_orbit_fd = -1;
-static pthread_mutex_t spawner_lock = PTHREAD_MUTEX_INITIALIZER;
-static pid_t spawner_pid;
-static int spawner_sock = -1;
-static unsigned long long spawner_adds;
 
-static pid_t loaded_in;		/* the process that loaded the library */
 
 static __attribute__((constructor)) void spawner_loaded(void)
 {
-	loaded_in = getpid();
+	uo_st.loaded_in = getpid();
 }
 
 static int count_objects(struct dl_phdr_info *info, size_t size, void *data)
@@ -70,7 +68,7 @@ static unsigned long long loaded_objects(void)
 	unsigned long long sig = 0;
 	struct link_map *l;
 
-	if (getpid() == loaded_in) {
+	if (getpid() == uo_st.loaded_in) {
 		dl_iterate_phdr(count_objects, &sig);
 		return sig;
 	}
@@ -123,33 +121,59 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 	struct orbit_attach at;
 	struct orbit_run run;
 	void *store = NULL, *argbuf;
+	int inited = 0;
 
 	prctl(PR_SET_NAME, req->name[0] ? req->name : "orbit");
 	reset_signals();
 	memset(&at, 0, sizeof(at));
 	if (ioctl(fd, ORBIT_IOC_ATTACH, &at) < 0)
 		_exit(125);
-	uo_orbit_fd = fd;
-	argbuf = malloc(uo_api.max_arg_size ? uo_api.max_arg_size : 1);
+	uo_st.orbit_fd = fd;
+	uo_st.self_id = req->id;
+	memcpy(uo_st.self_name, req->name, sizeof(uo_st.self_name));
+	uo_st.arena_base = (unsigned char *)(uintptr_t)req->arena_base;
+	uo_st.slot_size = req->slot_size;
+	argbuf = malloc(uo_st.api.max_arg_size ? uo_st.api.max_arg_size : 1);
 	if (!argbuf)
 		_exit(124);
-	if (init)
-		store = init();
 
 	memset(&run, 0, sizeof(run));
 	run.argbuf = (uintptr_t)argbuf;
-	run.argcap = uo_api.max_arg_size;
+	run.argcap = uo_st.api.max_arg_size;
 	for (;;) {
 		orbit_entry fn;
 
+		/* init sees the globals the orbit was created with. */
+		if (!inited && !req->globals) {
+			if (init)
+				store = init();
+			inited = 1;
+		}
+		run.tag = 0;
 		if (ioctl(fd, ORBIT_IOC_RUN, &run) < 0) {
 			if (errno == EINTR)
 				continue;
 			_exit(0);	/* main is gone or destroyed us */
 		}
+		run.flags = ORBIT_RUN_HAVE_RESULT;
+		if (run.tag & UO_TAG_GLOBALS) {
+			/* The library's own call: main's globals, fresh. */
+			uo_globals_install(argbuf);
+			run.retval = 0;
+			continue;
+		}
+		/*
+		 * init, after the globals, as part of the first call: its
+		 * time counts against that call, as a hang or crash in it
+		 * ends that call.
+		 */
+		if (!inited && init)
+			store = init();
+		inited = 1;
+		uo_arena_enter(run.tag);
 		fn = run.func ? (orbit_entry)(uintptr_t)run.func : entry;
 		run.retval = fn ? fn(argbuf, store) : -1;
-		run.flags = ORBIT_RUN_HAVE_RESULT;
+		uo_arena_leave();
 	}
 }
 
@@ -237,12 +261,12 @@ static __attribute__((noreturn)) void spawner_main(void *base, size_t size)
 
 static void spawner_stop_locked(void)
 {
-	if (spawner_sock < 0)
+	if (uo_st.spawner_sock < 0)
 		return;
-	close(spawner_sock);	/* the spawner exits on EOF */
-	spawner_sock = -1;
-	waitpid(spawner_pid, NULL, 0);
-	spawner_pid = 0;
+	close(uo_st.spawner_sock);	/* the spawner exits on EOF */
+	uo_st.spawner_sock = -1;
+	waitpid(uo_st.spawner_pid, NULL, 0);
+	uo_st.spawner_pid = 0;
 }
 
 static int spawner_start_locked(void)
@@ -257,7 +281,7 @@ static int spawner_start_locked(void)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
-	spawner_adds = loaded_objects();
+	uo_st.spawner_adds = loaded_objects();
 	uo_va_window(&base, &size);
 	pid = fork();
 	if (pid < 0) {
@@ -273,8 +297,8 @@ static int spawner_start_locked(void)
 		spawner_main(base, size);
 	}
 	close(sv[1]);
-	spawner_sock = sv[0];
-	spawner_pid = pid;
+	uo_st.spawner_sock = sv[0];
+	uo_st.spawner_pid = pid;
 	/* The module kills the spawner when main goes away. */
 	memset(&req, 0, sizeof(req));
 	req.pid = pid;
@@ -284,14 +308,13 @@ static int spawner_start_locked(void)
 
 static void spawner_atfork_child(void)
 {
-	pthread_mutex_init(&spawner_lock, NULL);
-	if (spawner_sock >= 0)
-		close(spawner_sock);
-	spawner_sock = -1;
-	spawner_pid = 0;
+	pthread_mutex_init(&uo_st.spawner_lock, NULL);
+	if (uo_st.spawner_sock >= 0)
+		close(uo_st.spawner_sock);
+	uo_st.spawner_sock = -1;
+	uo_st.spawner_pid = 0;
 }
 
-static pthread_once_t spawner_once = PTHREAD_ONCE_INIT;
 
 static void spawner_register_atfork(void)
 {
@@ -314,10 +337,10 @@ static int spawn_once(const struct spawn_req *req, int orbit_fd, pid_t *pid)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &orbit_fd, sizeof(int));
-	if (sendmsg(spawner_sock, &msg, MSG_NOSIGNAL) != sizeof(*req))
+	if (sendmsg(uo_st.spawner_sock, &msg, MSG_NOSIGNAL) != sizeof(*req))
 		return -1;
 	do {
-		n = recv(spawner_sock, &rep, sizeof(rep), 0);
+		n = recv(uo_st.spawner_sock, &rep, sizeof(rep), 0);
 	} while (n < 0 && errno == EINTR);
 	if (n != sizeof(rep)) {
 		errno = EPIPE;
@@ -335,19 +358,26 @@ int uo_spawn(struct orbit *ob, int orbit_fd, pid_t *pid)
 {
 	struct spawn_req req;
 	int ret, tries;
+	void *arena;
+	size_t slot;
 
 	memset(&req, 0, sizeof(req));
 	req.entry = (uintptr_t)ob->entry;
 	req.init = (uintptr_t)ob->init;
+	req.id = ob->id;
+	req.globals = (uint32_t)ob->globals;
+	uo_arena_region(ob->arena, &arena, &slot);
+	req.arena_base = (uintptr_t)arena;
+	req.slot_size = slot;
 	memcpy(req.name, ob->name, sizeof(req.name));
 	memcpy(req.cgroup, ob->cgroup, sizeof(req.cgroup));
 
-	pthread_once(&spawner_once, spawner_register_atfork);
-	pthread_mutex_lock(&spawner_lock);
+	pthread_once(&uo_st.spawner_once, spawner_register_atfork);
+	pthread_mutex_lock(&uo_st.spawner_lock);
 	for (tries = 0; tries < 2; tries++) {
-		if (spawner_sock >= 0 && spawner_adds != loaded_objects())
+		if (uo_st.spawner_sock >= 0 && uo_st.spawner_adds != loaded_objects())
 			spawner_stop_locked();	/* main has new code */
-		if (spawner_sock < 0 && spawner_start_locked()) {
+		if (uo_st.spawner_sock < 0 && spawner_start_locked()) {
 			ret = -1;
 			break;
 		}
@@ -356,6 +386,6 @@ int uo_spawn(struct orbit *ob, int orbit_fd, pid_t *pid)
 			break;
 		spawner_stop_locked();	/* the spawner died: a new one */
 	}
-	pthread_mutex_unlock(&spawner_lock);
+	pthread_mutex_unlock(&uo_st.spawner_lock);
 	return ret;
 }

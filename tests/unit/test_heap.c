@@ -140,6 +140,35 @@ static void freeing_the_tail_returns_to_top(void **state)
 	assert_int_equal(uo_heap_check(h), 0);
 }
 
+/* What a free leaves with no allocation in it: whole pages only. */
+static void released_pages_hold_no_allocation(void **state)
+{
+	struct uo_heap *h = *state;
+	unsigned char *a = uo_heap_alloc(h, 3 * 4096);
+	unsigned char *b = uo_heap_alloc(h, 40 * 4096);
+	unsigned char *c = uo_heap_alloc(h, BIG);
+	size_t off, len;
+
+	assert_non_null(a && b && c);
+	assert_int_equal(uo_heap_free(h, b), 0);
+	assert_int_equal(uo_heap_released(h, 4096, &off, &len), 1);
+	/* Inside b, on page boundaries, never a byte of a or c. */
+	assert_true(arena + off >= b && arena + off + len <= b + 40 * 4096);
+	assert_true(arena + off >= a + 3 * 4096 && arena + off + len <= c);
+	assert_int_equal(off % 4096, 0);
+	assert_int_equal(len % 4096, 0);
+	assert_true(len >= 38 * 4096);
+	/* Freeing a: the run grows, only a's pages are new. */
+	assert_int_equal(uo_heap_free(h, a), 0);
+	assert_int_equal(uo_heap_released(h, 4096, &off, &len), 1);
+	assert_true(arena + off + len <= b + 4096 && off + len > 0);
+	/* A small block in a slab releases nothing. */
+	b = uo_heap_alloc(h, 64);
+	assert_int_equal(uo_heap_free(h, b), 0);
+	assert_int_equal(uo_heap_released(h, 4096, &off, &len), 0);
+	assert_int_equal(uo_heap_check(h), 0);
+}
+
 static void empty_slabs_are_given_back(void **state)
 {
 	struct uo_heap *h = *state;
@@ -245,6 +274,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(scribbled_area_keeps_the_heap_intact, setup, teardown),
 		cmocka_unit_test_setup_teardown(free_then_reuse_and_coalesce, setup, teardown),
 		cmocka_unit_test_setup_teardown(freeing_the_tail_returns_to_top, setup, teardown),
+		cmocka_unit_test_setup_teardown(released_pages_hold_no_allocation, setup, teardown),
 		cmocka_unit_test_setup_teardown(empty_slabs_are_given_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(exhaustion_sets_enomem, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_sizes_and_pointers_are_rejected, setup, teardown),

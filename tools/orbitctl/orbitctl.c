@@ -472,11 +472,15 @@ static int read_line(const char *path, char *buf, size_t len)
 
 static const char *const feature_names[] = {
 	"copy-mode", "auto-mode", "updates", "restart", "timeout", "list",
+	"cancel", "observe", "query", "area-mode", "check-mapped", "tag",
+	"discard", "quiet",
 };
 
-#define FEATURES_KNOWN	(ORBIT_FEAT_COPY_MODE | ORBIT_FEAT_AUTO_MODE | \
-			 ORBIT_FEAT_UPDATES | ORBIT_FEAT_RESTART |	\
-			 ORBIT_FEAT_TIMEOUT | ORBIT_FEAT_LIST)
+/* What this library asks for: all the features its header defines. */
+#define FEATURES_KNOWN	ORBIT_FEAT_ALL
+_Static_assert(ORBIT_FEAT_ALL == (1ULL << (sizeof(feature_names) /
+					  sizeof(feature_names[0]))) - 1,
+	       "a name for every feature");
 
 static void check_handshake(void)
 {

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * All of libuorbit's process-wide mutable state, in one object (state.c).
+ *
+ * An orbit gets a fresh copy of main's global variables at creation
+ * (globals.c), but never the library's own state nor the C runtime's.  In
+ * a program linked with libuorbit.a that state sits in the same data and
+ * bss sections as the program's: the program's objects come first, then
+ * libuorbit's, then the C library's.  With every mutable variable of the
+ * library in state.o, uo_st (its .data) and uo_bss_mark (its .bss) mark
+ * where the program's own data ends.  The build checks that no other
+ * object of the library has data or bss (scripts/check-lib-state.sh).
+ * Thread-local variables (.tdata/.tbss) are per thread and not copied.
+ */
+#ifndef UO_STATE_H
+#define UO_STATE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../uapi/orbit.h"
+
+#define UO_VA_MAX_HOLES	256
+
+struct orbit;
+struct orbit_area;
+
+struct uo_state {
+	/* ctx.c: the main context */
+	pthread_mutex_t ctx_lock;
+	pthread_once_t atfork_once;
+	int ctx_fd;			/* -1 until opened */
+	struct orbit_api api;		/* the handshake's answer */
+	unsigned long epoch;		/* handles of other epochs: EBADF */
+
+	/* area.c: the virtual-address window */
+	pthread_mutex_t va_lock;
+	unsigned char *va_base;
+	size_t va_size, va_top;
+	struct { size_t off, len; } va_holes[UO_VA_MAX_HOLES];
+	unsigned int va_nholes;
+
+	/* spawner.c */
+	pthread_mutex_t spawner_lock;
+	pthread_once_t spawner_once;
+	pid_t spawner_pid;
+	int spawner_sock;		/* -1 without a spawner */
+	unsigned long long spawner_adds;
+	pid_t loaded_in;		/* the process that loaded the library */
+
+	/* In an orbit: the task loop's view of itself. */
+	int orbit_fd;			/* its descriptor, -1 outside an orbit */
+	uint32_t self_id;
+	char self_name[ORBIT_NAME_MAX];
+	unsigned char *arena_base;	/* its arena region (arena.c) */
+	unsigned char *slot;		/* the running call's slot in it */
+	size_t slot_size, slot_used;
+	int slot_busy;			/* an arena update is being built */
+
+	/* update.c */
+	size_t update_limit;		/* bytes per update */
+
+	/* orbit.c: live orbit handles, for orbit_destroy_all() */
+	pthread_mutex_t list_lock;
+	struct orbit *list;
+
+	/* globals.c */
+	pthread_mutex_t globals_lock;
+	struct orbit_area *globals_area;
+	unsigned long globals_epoch;
+};
+
+extern struct uo_state uo_st;
+extern unsigned char uo_bss_mark;
+
+#endif
