@@ -39,9 +39,12 @@ check)
 	stage >/dev/null
 	rc=0
 	for k in "$@"; do
+		# Kernels built with CONFIG_MODULE_COMPRESS_* get orbit.ko.xz
+		# (Debian's 6.12) or .ko.zst; modinfo reads them all.
 		if dkms build "$name/$ver" -k "$k" > "/tmp/orbit-dkms-$k.log" 2>&1 &&
-		   modinfo -F version "/var/lib/dkms/$name/$ver/$k/x86_64/module/orbit.ko" 2>/dev/null |
-		   grep -qx "$ver"; then
+		   ko=$(ls "/var/lib/dkms/$name/$ver/$k/x86_64/module/"orbit.ko* 2>/dev/null | head -1) &&
+		   [ -n "$ko" ] &&
+		   modinfo -F version "$ko" 2>/dev/null | grep -qx "$ver"; then
 			echo "ok - dkms build for $k (module version $ver)"
 		else
 			echo "not ok - dkms build for $k (log: /tmp/orbit-dkms-$k.log)"
