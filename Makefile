@@ -176,21 +176,27 @@ demo: deps
 	@$(MAKE) --no-print-directory -s test-modules lib vmtests > $(B)/demo-build.log 2>&1 || { cat $(B)/demo-build.log; exit 1; }
 	@tests/demo.sh
 
+BENCH_BINS := $(B)/bench/orbit_bench $(B)/bench/orbit_bench_globals
 $(B)/bench/orbit_bench: bench/orbit_bench.c tests/vm/util.h $(B)/lib/libuorbit.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WFLAGS) $(VFLAGS) -static -Ilibuorbit -Itests/vm -o $@ $< $(B)/lib/libuorbit.a -pthread
 
+# The same program with 16 MiB of globals: the "globals" group only.
+$(B)/bench/orbit_bench_globals: bench/orbit_bench.c tests/vm/util.h $(B)/lib/libuorbit.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WFLAGS) $(VFLAGS) -DBENCH_GLOBALS_MIB=16 -static -Ilibuorbit -Itests/vm -o $@ $< $(B)/lib/libuorbit.a -pthread
+
 bench: deps
-	@$(MAKE) --no-print-directory test-modules lib vmtests $(B)/bench/orbit_bench
+	@$(MAKE) --no-print-directory test-modules lib vmtests $(BENCH_BINS)
 	@scripts/bench.sh
 
 # The same programs with small sizes (under 2 minutes), for regressions.
 bench-quick: deps
-	@$(MAKE) --no-print-directory test-modules lib vmtests $(B)/bench/orbit_bench
+	@$(MAKE) --no-print-directory test-modules lib vmtests $(BENCH_BINS)
 	@ORBIT_BENCH_QUICK=1 scripts/bench.sh
 
 profile: deps
-	@$(MAKE) --no-print-directory test-modules lib vmtests $(B)/bench/orbit_bench
+	@$(MAKE) --no-print-directory test-modules lib vmtests $(BENCH_BINS)
 	@scripts/profile.sh
 
 # ---- install ------------------------------------------------------------------------

@@ -1,13 +1,14 @@
 #!/bin/bash
 # Installs the Debian 12 packages orbit needs to build, test and demo,
 # skipping the ones already present.  Needs root (or sudo) and apt.
+# Arguments name further packages (make bench: gnuplot-nox).
 set -eu
 pkgs=(build-essential pkg-config libcmocka-dev cpio gzip busybox-static
       qemu-system-x86 dkms kmod openssl
       linux-headers-cloud-amd64 linux-headers-6.12-cloud-amd64
       linux-image-cloud-amd64 linux-image-6.12-cloud-amd64
       man-db groff-base python3
-      debhelper dh-dkms lintian)
+      debhelper dh-dkms lintian "$@")
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

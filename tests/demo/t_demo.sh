@@ -6,17 +6,25 @@ say() { echo "    # $*"; }
 show() { sed 's/^/    #   /'; }
 
 say "== a key-value server on 127.0.0.1:7400 keeps its slow-query log in an orbit"
+say "   The orbit is a separate process.  The server's log entries live in an"
+say "   orbit area; each call hands the orbit a copy-on-write snapshot of it."
 $KV serve --mode orbit --port 7400 > /tmp/kv.log 2>&1 &
 srv=$!
 sleep 1
 cat /tmp/kv.log | show
+say "== orbitctl list before any load: the orbit exists, no call made yet"
+/tests/orbitctl list | show
 say "== driving load (400 requests, every 50th one slow)"
+say "   Each slow request is sent to the orbit as a fire-and-forget call."
 $KV load 7400 400 | show
-say "== SLOWLOG GET, answered by the orbit:"
+say "== SLOWLOG GET, answered by the orbit from its snapshot:"
 $KV client 7400 "SLOWLOG GET" | tail -4 | show
-say "== orbitctl list"
+say "== orbitctl list: CALLS counts the calls; AREA_BYTES and PAGES are what the"
+say "   orbit sees of the server; COW counts the server's first writes to pages a"
+say "   snapshot shared (each one copied a page instead of copying them all)"
 /tests/orbitctl list | show
 say "== injecting a crash into the slow-log task (NULL dereference in the orbit)"
+say "   Only the orbit's process dies; the kernel restarts it for the server."
 $KV client 7400 CRASH "SLOW k1" | show
 sleep 1
 dmesg | grep -m1 'slowlog.*segfault' | sed 's/^\[[^]]*\] //' | show
