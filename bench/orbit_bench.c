@@ -216,13 +216,13 @@ static void bench_globals(void)
 		off[k] = create_once(&plain);
 		fk[k] = fork_us();
 	}
-	snprintf(cs, sizeof(cs), "%d MiB of globals, unchanged since the last",
+	snprintf(cs, sizeof(cs), "%d MiB of globals unchanged since the last create",
 		 BENCH_GLOBALS_MIB);
 	row("globals", cs, "us", median(same, n), "fork", median(fk, n),
 	    median(same, n) / median(fk, n), "", 0);
 	row("globals", cs, "us", median(same, n), "create without the copy",
 	    median(off, n), median(same, n) / median(off, n), "", 0);
-	snprintf(cs, sizeof(cs), "%d MiB of globals, every page changed",
+	snprintf(cs, sizeof(cs), "%d MiB of globals with every page changed",
 		 BENCH_GLOBALS_MIB);
 	row("globals", cs, "us", median(changed, n), "fork", median(fk, n),
 	    median(changed, n) / median(fk, n), "", 0);

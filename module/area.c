@@ -34,13 +34,13 @@
 #define AUTO_MIN_SNAPS		4	/* snapshots seen before judging */
 
 /* Pages written since the last snapshot. */
-static struct xarray *area_dirty(struct orbit_area *area)
+static struct pageset *area_dirty(struct orbit_area *area)
 {
 	return &area->dirty_set[area->dirty_cur];
 }
 
 /* Pages written before the last snapshot, which froze them. */
-static struct xarray *area_hot(struct orbit_area *area)
+static struct pageset *area_hot(struct orbit_area *area)
 {
 	return &area->dirty_set[!area->dirty_cur];
 }
@@ -49,10 +49,7 @@ static struct xarray *area_hot(struct orbit_area *area)
 static int area_mark_dirty(struct orbit_area *area, unsigned long idx)
 {
 	lockdep_assert_held(&area->lock);
-	if (xa_load(area_dirty(area), idx))
-		return 0;
-	return xa_err(xa_store(area_dirty(area), idx, xa_mk_value(0),
-			       GFP_KERNEL_ACCOUNT));
+	return pset_add(area_dirty(area), idx);
 }
 
 /*
@@ -212,7 +209,7 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 			return ERR_PTR(err);
 		}
 		atomic_long_inc(&area->npresent);
-	} else if (shared && (write || xa_load(area_hot(area), idx))) {
+	} else if (shared && (write || pset_test(area_hot(area), idx))) {
 		/*
 		 * A read of a page the last snapshot froze because main
 		 * wrote it copies at once too: such a page is most likely
@@ -342,8 +339,8 @@ void area_discard(struct orbit_area *area, unsigned long first,
 			opage_put(area->pool, old);
 			present = true;
 		}
-		xa_erase(&area->dirty_set[0], idx);
-		xa_erase(&area->dirty_set[1], idx);
+		pset_del(&area->dirty_set[0], idx);
+		pset_del(&area->dirty_set[1], idx);
 		xa_erase(&area->meta, idx);
 		if (present)
 			atomic_long_dec(&area->npresent);
@@ -389,8 +386,8 @@ static void area_free_pages(struct orbit_area *area)
 	xa_for_each(&area->ovl, idx, page)
 		opage_put(area->pool, page);
 	xa_destroy(&area->ovl);
-	xa_destroy(&area->dirty_set[0]);
-	xa_destroy(&area->dirty_set[1]);
+	pset_destroy(&area->dirty_set[0]);
+	pset_destroy(&area->dirty_set[1]);
 	xa_destroy(&area->meta);
 	pt_put(area->cur);
 	area->cur = NULL;
@@ -445,8 +442,8 @@ struct orbit_area *area_create(unsigned long addr, unsigned long size,
 	kref_init(&area->ref);
 	mutex_init(&area->lock);
 	xa_init(&area->ovl);
-	xa_init(&area->dirty_set[0]);
-	xa_init(&area->dirty_set[1]);
+	pset_init(&area->dirty_set[0]);
+	pset_init(&area->dirty_set[1]);
 	xa_init(&area->meta);
 	area->addr = addr;
 	area->size = size;
@@ -550,7 +547,6 @@ static int area_snapshot_freeze(struct orbit_area *area,
 	struct zap_run zap = { .mapping = area->mapping };
 	unsigned long idx;
 	struct page *page;
-	void *entry;
 	int err;
 
 	lockdep_assert_held(&area->lock);
@@ -561,7 +557,7 @@ static int area_snapshot_freeze(struct orbit_area *area,
 		if (fa.err)
 			return fa.err;
 	}
-	xa_for_each(area_dirty(area), idx, entry) {
+	pset_for_each(area_dirty(area), idx) {
 		if (xa_load(&area->ovl, idx))
 			continue;
 		page = pt_lookup(area->cur, idx, NULL);
@@ -574,7 +570,7 @@ static int area_snapshot_freeze(struct orbit_area *area,
 	}
 	zap_flush(&zap);
 	smp_mb();	/* the zaps above, then the reference checks below */
-	xa_for_each(area_dirty(area), idx, entry) {
+	pset_for_each(area_dirty(area), idx) {
 		if (xa_load(&area->ovl, idx))
 			continue;
 		page = pt_lookup(area->cur, idx, NULL);
@@ -587,7 +583,7 @@ static int area_snapshot_freeze(struct orbit_area *area,
 		cost->copied++;
 	}
 	/* This interval's dirty pages are the next one's hot pages. */
-	xa_destroy(area_hot(area));
+	pset_clear(area_hot(area));
 	area->dirty_cur ^= 1;
 	return 0;
 }

@@ -13,6 +13,7 @@
  *   orbit_area   area.c      an area: main's mapping and its snapshots
  *   orbit_view   view.c      an orbit's view of an area
  *   pt_node      ptree.c     persistent page tree (snapshots share nodes)
+ *   pageset      pageset.c   a set of an area's pages (region bitmaps)
  *   orbit_user   user.c      a user's charged bytes (per-user limit)
  *
  * Lock order (outermost first; as fs/userfaultfd.c documents its own):
@@ -52,6 +53,7 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include "../uapi/orbit.h"
 
@@ -213,6 +215,35 @@ void pt_exit(void);
 
 /* ---- area.c: areas, main's mapping of them and their snapshots ---- */
 
+/* ---- pageset.c: a set of page indexes (owner serialises) ---- */
+#define PSET_REGION_PAGES	512
+struct pset_region {
+	DECLARE_BITMAP(bits, PSET_REGION_PAGES);
+};
+
+struct pageset {
+	struct xarray regions;	/* region index -> struct pset_region */
+};
+
+void pset_init(struct pageset *ps);
+int pset_add(struct pageset *ps, unsigned long idx);
+bool pset_test(struct pageset *ps, unsigned long idx);
+void pset_del(struct pageset *ps, unsigned long idx);
+void pset_clear(struct pageset *ps);
+void pset_destroy(struct pageset *ps);
+
+/* A walk over a set; the set must not change during it. */
+struct pset_iter {
+	unsigned long region, bit;
+	struct pset_region *reg;
+};
+
+bool pset_next(struct pageset *ps, struct pset_iter *it, unsigned long *idx);
+
+#define pset_for_each(ps, idx)						\
+	for (struct pset_iter __pset_it = { 0 };			\
+	     pset_next(ps, &__pset_it, &(idx));)
+
 /*
  * An area.  References: its context's table (until destroyed or the
  * context ends), main's mapping (the area file, until main unmaps it),
@@ -244,7 +275,7 @@ struct orbit_area {
 	 * Two index sets, flipped at each snapshot: dirty (written since
 	 * the last snapshot) and hot (written before it, so frozen by it).
 	 */
-	struct xarray dirty_set[2];
+	struct pageset dirty_set[2];
 	unsigned int dirty_cur;	/* which of them is dirty */
 	struct xarray meta;	/* auto mode: per-page fault statistics */
 	u64 seq;		/* snapshots taken */
