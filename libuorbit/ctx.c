@@ -28,6 +28,8 @@ static void ctx_atfork_child(void)
 	uo_list_forget();
 	pthread_mutex_init(&uo_st.globals_lock, NULL);
 	uo_st.globals_area = NULL;	/* the parent's */
+	uo_st.globals_tracked = 0;
+	uo_written_reset();		/* they name the parent's memory */
 }
 
 static void ctx_register_atfork(void)

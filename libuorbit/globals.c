@@ -18,7 +18,9 @@
  *    the program's own data, up to uo_st and uo_bss_mark (state.h).
  *
  * How: main copies those ranges into a hidden area (pages that did not
- * change are not written, so they cost nothing) and queues the library's
+ * change are not written, so they cost nothing; where the kernel can say
+ * which pages main wrote since the last copy, written.c, only those are
+ * compared, else every page is) and queues the library's
  * own call, tagged UO_TAG_GLOBALS, before any other call of the orbit's
  * process; the orbit's task loop copies the area's snapshot into place
  * before it runs init.  The area lives while main has orbits.
@@ -50,7 +52,8 @@ struct globals_hdr {
 
 struct collect {
 	struct range r[MAX_RANGES];
-	unsigned int n;
+	struct uo_span s[MAX_RANGES];	/* r's pages, sorted and merged */
+	unsigned int n, ns;
 	size_t bytes;
 	int overflow;
 	int objects;		/* seen so far: the first is the executable */
@@ -253,6 +256,58 @@ static void copy_changed(unsigned char *dst, const unsigned char *src,
 	}
 }
 
+static int span_cmp(const void *a, const void *b)
+{
+	const struct uo_span *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* c->s: the pages of c->r, sorted, overlapping and adjacent ones merged. */
+static void spans_of(struct collect *c)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	unsigned int i, n = 0;
+
+	for (i = 0; i < c->n; i++) {
+		c->s[i].lo = c->r[i].addr & ~(pg - 1);
+		c->s[i].hi = (c->r[i].addr + c->r[i].len + pg - 1) & ~(pg - 1);
+	}
+	qsort(c->s, c->n, sizeof(c->s[0]), span_cmp);
+	for (i = 0; i < c->n; i++) {
+		if (n && c->s[i].lo <= c->s[n - 1].hi) {
+			if (c->s[i].hi > c->s[n - 1].hi)
+				c->s[n - 1].hi = c->s[i].hi;
+			continue;
+		}
+		c->s[n++] = c->s[i];
+	}
+	c->ns = n;
+}
+
+struct fill {
+	const struct collect *c;
+	unsigned char *data;	/* the area's copy of c->r[0] */
+};
+
+/* Pages main wrote, [lo, hi): copies what of them lies in c's ranges. */
+static void fill_written(uintptr_t lo, uintptr_t hi, void *arg)
+{
+	const struct fill *f = arg;
+	unsigned char *p = f->data;
+	unsigned int i;
+
+	for (i = 0; i < f->c->n; i++) {
+		uintptr_t a = f->c->r[i].addr, b = a + f->c->r[i].len;
+		uintptr_t x = lo > a ? lo : a, y = hi < b ? hi : b;
+
+		if (x < y)
+			copy_changed(p + (x - a), (const unsigned char *)x,
+				     y - x);
+		p += f->c->r[i].len;
+	}
+}
+
 static size_t hdr_size(unsigned int n)
 {
 	return (sizeof(struct globals_hdr) + n * sizeof(struct range) + 15) &
@@ -260,7 +315,7 @@ static size_t hdr_size(unsigned int n)
 }
 
 /* Makes the hidden area hold c's ranges as they are now; 0 or -1. */
-static int globals_fill_locked(const struct collect *c)
+static int globals_fill_locked(struct collect *c)
 {
 	size_t need = hdr_size(c->n) + c->bytes;
 	struct globals_hdr *h;
@@ -278,15 +333,26 @@ static int globals_fill_locked(const struct collect *c)
 		if (!uo_st.globals_area)
 			return -1;
 		uo_st.globals_epoch = uo_st.epoch;
+		uo_st.globals_tracked = 0;
 	}
 	h = orbit_area_base(uo_st.globals_area);
+	p = (unsigned char *)h + hdr_size(c->n);
+	if (uo_st.globals_tracked && h->magic == GLOBALS_MAGIC &&
+	    h->count == c->n &&
+	    !memcmp(h->r, c->r, c->n * sizeof(struct range))) {
+		struct fill f = { c, p };
+
+		if (!uo_written_scan(c->s, c->ns, fill_written, &f))
+			return 0;	/* only what main wrote */
+	}
+	/* Protect first, then copy: a write during the copy is seen next time. */
+	uo_st.globals_tracked = !uo_written_arm(c->s, c->ns);
 	if (h->magic != GLOBALS_MAGIC)
 		h->magic = GLOBALS_MAGIC;
 	if (h->count != c->n)
 		h->count = c->n;
 	copy_changed((unsigned char *)h->r, (const unsigned char *)c->r,
 		     c->n * sizeof(struct range));
-	p = (unsigned char *)h + hdr_size(c->n);
 	for (i = 0; i < c->n; i++) {
 		copy_changed(p, (const unsigned char *)(uintptr_t)c->r[i].addr,
 			     c->r[i].len);
@@ -305,6 +371,7 @@ int uo_globals_send(struct orbit *ob)
 		goto out;
 	pthread_mutex_lock(&uo_st.globals_lock);
 	collect(c);
+	spans_of(c);
 	err = 0;
 	if (!c->n) {
 		ret = 0;	/* nothing of main's to copy */
@@ -332,6 +399,7 @@ void uo_globals_drop(void)
 	if (uo_st.globals_area && uo_st.globals_epoch == uo_st.epoch)
 		orbit_area_destroy(uo_st.globals_area);
 	uo_st.globals_area = NULL;
+	uo_st.globals_tracked = 0;
 	pthread_mutex_unlock(&uo_st.globals_lock);
 }
 

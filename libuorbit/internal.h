@@ -105,6 +105,13 @@ void uo_arena_enter(uint64_t tag);
 void uo_arena_leave(void);
 void uo_arena_pushed(struct orbit_update *u);
 
+/* written.c: pages of main's globals written since the last look. */
+typedef void (*uo_written_fn)(uintptr_t lo, uintptr_t hi, void *arg);
+int uo_written_arm(const struct uo_span *s, unsigned int n);
+int uo_written_scan(const struct uo_span *s, unsigned int n,
+		    uo_written_fn fn, void *arg);
+void uo_written_reset(void);
+
 /* globals.c: fresh copies of main's global variables for orbits. */
 int uo_globals_send(struct orbit *ob);
 void uo_globals_install(void *argbuf);

@@ -16,6 +16,8 @@ struct uo_state uo_st = {
 	.update_limit = UO_UPDATE_MAX,
 	.list_lock = PTHREAD_MUTEX_INITIALIZER,
 	.globals_lock = PTHREAD_MUTEX_INITIALIZER,
+	.written_uffd = -1,
+	.written_pagemap = -1,
 };
 
 unsigned char uo_bss_mark;

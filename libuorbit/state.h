@@ -23,9 +23,15 @@
 #include "../uapi/orbit.h"
 
 #define UO_VA_MAX_HOLES	256
+#define UO_WRITTEN_SPANS	512
 
 struct orbit;
 struct orbit_area;
+
+/* A page-aligned span of main's memory (written.c). */
+struct uo_span {
+	uintptr_t lo, hi;
+};
 
 struct uo_state {
 	/* ctx.c: the main context */
@@ -70,6 +76,13 @@ struct uo_state {
 	pthread_mutex_t globals_lock;
 	struct orbit_area *globals_area;
 	unsigned long globals_epoch;
+	int globals_tracked;		/* the area holds the armed spans */
+
+	/* written.c (under globals_lock) */
+	int written_uffd, written_pagemap;	/* -1 when not armed */
+	int written_off;		/* the kernel cannot: stop trying */
+	unsigned int written_n;
+	struct uo_span written_spans[UO_WRITTEN_SPANS];
 };
 
 extern struct uo_state uo_st;

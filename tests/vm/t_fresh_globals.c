@@ -7,10 +7,13 @@
  * behaviour.  The C runtime's state is never copied: the orbit's heap,
  * stdio and environment keep working after main changed its own.  Built
  * static (t_fresh_globals) and dynamic (t_fresh_globals_dyn: libuorbit.so,
- * copy relocations).
+ * copy relocations).  Where the kernel tracks main's writes (6.7+), only
+ * written pages are compared: a store, a write by the kernel (read(2)
+ * into a global) and a page dropped with MADV_DONTNEED must all arrive.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,7 +25,7 @@ extern char **environ;
 static long g_counter;			/* bss */
 static char g_name[32] = "initial";	/* data */
 static long *g_ptr;			/* points into an area */
-static unsigned char g_big[4 << 20];	/* 4 MiB of bss */
+static unsigned char g_big[4 << 20] __attribute__((aligned(4096)));	/* bss */
 static long g_seen_by_init = -1;
 
 enum { Q_COUNTER, Q_NAME, Q_PTR, Q_BIG, Q_INIT, Q_BUMP, Q_RUNTIME, Q_CRASH };
@@ -81,6 +84,49 @@ static long ask(struct orbit *ob, struct orbit_area *area, int q)
 {
 	return orbit_call(ob, area ? 1 : 0, area ? &area : NULL, NULL, &q,
 			  sizeof(q));
+}
+
+static void store_page(void)
+{
+	g_big[5 * 4096] = 200;
+}
+
+static void read_into_page(void)
+{
+	int p[2];
+
+	if (pipe(p) == 0) {
+		if (write(p[1], "w", 1) != 1 ||
+		    read(p[0], &g_big[6 * 4096], 1) != 1)
+			diag("pipe write/read failed");
+		close(p[0]);
+		close(p[1]);
+	}
+}
+
+static void drop_pages(void)
+{
+	if (madvise(&g_big[8 * 4096], 2 * 4096, MADV_DONTNEED))
+		diag("madvise: %s", strerror(errno));
+}
+
+/* change() alters g_big; an orbit created afterwards sees it all. */
+static int fresh_big(const char *what, void (*change)(void))
+{
+	struct orbit *ob;
+	long want, got;
+
+	if (change)
+		change();
+	want = big_sum();
+	ob = orbit_create("globals-e", task, NULL);
+	if (!ob)
+		return 0;
+	got = ask(ob, NULL, Q_BIG);
+	orbit_destroy(ob);
+	if (got != want)
+		diag("%s: the orbit's sum %ld, main's %ld", what, got, want);
+	return got == want;
 }
 
 int main(void)
@@ -152,6 +198,12 @@ int main(void)
 	ok(ask(d, NULL, Q_RUNTIME) == 1,
 	   "its heap, stdio and environment are its own (environ not copied)");
 	ok(environ && getenv("ORBIT_FRESH_T"), "main's environment is intact");
+
+	ok(fresh_big("a store to one page", store_page) &&
+	   fresh_big("read(2) into a global", read_into_page) &&
+	   fresh_big("MADV_DONTNEED on two pages", drop_pages) &&
+	   fresh_big("no change at all", NULL),
+	   "later orbits see every kind of change to a large global");
 
 	ok(orbit_destroy(a) == 0 && orbit_destroy(b) == 0 &&
 	   orbit_destroy(old) == 0 && orbit_destroy(c) == 0 &&
