@@ -9,7 +9,7 @@ set -u
 cd "$(dirname "$0")/.."
 k=${ORBIT_BENCH_KERNEL:-$(scripts/kernels.sh | head -n 1)}
 accel=$(tests/vm/probe-accel.sh)	# what run-vm.sh boots under (cached)
-out=logs/bench${ORBIT_BENCH_QUICK:+-quick}
+out=logs/bench${ORBIT_BENCH_QUICK:+-quick}${ORBIT_BENCH_KERNEL:+-$k}
 mkdir -p "$out" build/benchbin
 cp build/bench/orbit_bench build/benchbin/t_bench
 cp build/bench/orbit_bench_globals build/benchbin/t_bench_globals
