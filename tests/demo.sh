@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 k=$(scripts/kernels.sh | head -n 1)
 bin=build/demobin
 rm -rf "$bin" && mkdir -p "$bin"
-cp build/vmtests/ex_kvserver build/vmtests/orbitctl build/vmtests/leakcheck tests/demo/t_demo.sh "$bin/"
+cp build/vmtests/ex_kvserver build/vmtests/ex_snapshot build/vmtests/orbitctl build/vmtests/leakcheck tests/demo/t_demo.sh "$bin/"
 tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b "$bin" -l logs/demo -t t_demo.sh -D |
 	sed -n 's/^      # //p; /passed,/p'
