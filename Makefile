@@ -150,7 +150,37 @@ $(B)/vmtests/%_dyn: tests/vm/%.c tests/vm/tap.h tests/vm/util.h $(B)/vmtests/lib
 	$(CC) $(CFLAGS) $(WFLAGS) $(VFLAGS) -Ilibuorbit -o $@ $< -L$(B)/vmtests \
 		-l:libuorbit.so.$(SOVERSION) -Wl,-rpath,'$$ORIGIN' -pthread
 
-vmtests: $(VM_BINS) $(DYN_BINS) $(EXAMPLE_BINS) $(B)/vmtests/orbitctl
+# ---- orbit-analyze ---------------------------------------------------------------
+LLVM_DIR     := $(lastword $(sort $(wildcard /usr/lib/llvm-[0-9]*)))
+ANALYZE      := $(B)/bin/orbit-analyze
+ANALYZE_SRCS := $(wildcard tools/orbit-analyze/*.c)
+analyze: $(ANALYZE)
+$(ANALYZE): $(ANALYZE_SRCS) tools/orbit-analyze/analyze.h
+	@mkdir -p $(@D)
+	@[ -e "$(LLVM_DIR)/include/clang-c/Index.h" ] || \
+		{ echo "orbit-analyze needs libclang: apt-get install libclang-dev"; exit 1; }
+	$(CC) $(CFLAGS) $(WFLAGS) -I$(LLVM_DIR)/include -o $@ $(ANALYZE_SRCS) \
+		-L$(LLVM_DIR)/lib -lclang -Wl,-rpath,$(LLVM_DIR)/lib
+
+# The examples that keep data in areas, with every orbit_alloc turned back
+# into malloc (tests/analyze/unport.sh) and then patched by orbit-analyze
+# --fix, built for the guest as fx_* (tests/vm/t_analyze_fixed.sh).
+FIXED      := quickstart lockmgr snapshot watchdog
+FIXED_BINS := $(patsubst %,$(B)/vmtests/fx_%,$(FIXED))
+AN_FLAGS   := -I$(CURDIR)/libuorbit -I$(CURDIR)/$(B)/include -I$(CURDIR)/uapi -D_GNU_SOURCE
+$(B)/analyze/%.c: examples/%.c examples/example.h $(ANALYZE) tests/analyze/unport.sh
+	@mkdir -p $(@D)/unported
+	@tests/analyze/unport.sh examples/$*.c $(@D)/unported/$*.c
+	@tests/analyze/unport.sh examples/example.h $(@D)/unported/example.h
+	@cd $(@D)/unported && $(CURDIR)/$(ANALYZE) --fix $*.c -- $(AN_FLAGS) > ../$*.patch
+	@cp $(@D)/unported/$*.c $(@D)/unported/example.h $(@D)/
+	@patch -s -p1 -d $(@D) < $(@D)/$*.patch
+.PRECIOUS: $(B)/analyze/%.c
+$(B)/vmtests/fx_%: $(B)/analyze/%.c $(B)/lib/libuorbit.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WFLAGS) $(VFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
+
+vmtests: $(VM_BINS) $(DYN_BINS) $(EXAMPLE_BINS) $(FIXED_BINS) $(B)/vmtests/orbitctl
 	@mkdir -p $(B)/vmtests && for s in $(VM_SCRIPTS); do install -m 755 $$s $(B)/vmtests/; done
 
 unit: $(UNITS)
@@ -254,4 +284,4 @@ clean:
 	rm -rf $(B) logs
 	rm -f module/*.o module/*.ko module/*.mod* module/.*.cmd module/modules.order module/Module.symvers
 
-.PHONY: all deps module test-modules lib orbitctl vmtests unit check check-harness check-vm demo bench bench-quick profile install uninstall dkms-install dkms-uninstall deb clean
+.PHONY: all deps module test-modules lib orbitctl analyze vmtests unit check check-harness check-vm demo bench bench-quick profile install uninstall dkms-install dkms-uninstall deb clean

@@ -8,7 +8,7 @@ pkgs=(build-essential pkg-config libcmocka-dev cpio gzip busybox-static
       linux-headers-cloud-amd64 linux-headers-6.12-cloud-amd64
       linux-image-cloud-amd64 linux-image-6.12-cloud-amd64
       man-db groff-base python3
-      debhelper dh-dkms lintian "$@")
+      debhelper dh-dkms lintian libclang-dev clang "$@")
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -1,5 +1,5 @@
 #!/bin/bash
-# `make check`: host unit tests (cmocka), man pages, DKMS builds for both
+# `make check`: host unit tests (cmocka), orbit-analyze, man pages, DKMS builds for both
 # kernels, the harness self-test, and the VM suite under each stock test
 # kernel (with an installed tree, for the install/pkg-config test).
 # Every part reports TAP-style lines; the last line is the grand total.
@@ -51,6 +51,11 @@ for t in build/unit/test_*; do
 	add "$p" "$f"
 	echo "$out" | grep -E '^\[ +(OK|FAILED) +\]' | sed "s|^|  $(basename "$t"): |"
 done
+
+echo "# orbit-analyze (the examples' hand-made ports as ground truth, and a sample)"
+out=$(python3 tests/analyze/run.py 2>&1); echo "$out"
+add "$(grep -c '^ok' <<<"$out")" "$(grep -c '^not ok' <<<"$out")"
+grep -q '^ok' <<<"$out" || add 0 1
 
 echo "# man pages (every page renders from the checkout, warnings enabled)"
 for m in man/*.[0-9]; do
