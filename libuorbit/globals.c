@@ -414,7 +414,11 @@ int orbit_sync_globals(struct orbit *ob)
 	return uo_globals_send(ob);
 }
 
-/* The orbit: the library's call, the hidden area's snapshot in argbuf. */
+/*
+ * The orbit: the library's call, the hidden area's snapshot in argbuf.
+ * Pages equal to what the orbit's process already has are not written:
+ * each write would copy a page the process shares with the spawner.
+ */
 void uo_globals_install(void *argbuf)
 {
 	const struct globals_hdr *h = *(void **)argbuf;
@@ -425,7 +429,8 @@ void uo_globals_install(void *argbuf)
 		return;
 	p = (const unsigned char *)h + hdr_size((unsigned int)h->count);
 	for (i = 0; i < h->count; i++) {
-		memcpy((void *)(uintptr_t)h->r[i].addr, p, h->r[i].len);
+		copy_changed((unsigned char *)(uintptr_t)h->r[i].addr, p,
+			     h->r[i].len);
 		p += h->r[i].len;
 	}
 }
