@@ -7,7 +7,7 @@
  * Installing the next call's snapshot zaps only the pages whose tree
  * entry differs, plus the private copies; the previous snapshot goes to a
  * worker to free when it differs in many pages.  A read fault maps the
- * 16-page block around it (VM_MIXEDMAP, vm_insert_pages).
+ * 64-page block around it (VM_MIXEDMAP, vm_insert_pages).
  *
  * Views run in the orbit's process: created, installed and unmapped by
  * its task loop (orbits.c, orbit_install), faulted by its task.
@@ -21,7 +21,7 @@
 #include "orbit_internal.h"
 
 #define VIEW_WRITTEN		XA_MARK_1
-#define VIEW_AROUND		16	/* pages mapped per view read fault */
+#define VIEW_AROUND		64	/* pages mapped per view read fault */
 #define VIEW_FREE_ASYNC		64	/* changed pages worth a free worker */
 
 /* The view's page for idx: the orbit's copy, else the snapshot's. */
