@@ -293,6 +293,7 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 static const struct vm_operations_struct area_vm_ops = {
 	.fault		= area_fault,
 	.page_mkwrite	= area_page_mkwrite,
+	.map_pages	= orbit_map_pages_none,
 	.may_split	= orbit_vma_may_split,
 	.mremap		= orbit_vma_mremap,
 };

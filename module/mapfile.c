@@ -110,6 +110,23 @@ int orbit_vma_mremap(struct vm_area_struct *vma)
 }
 
 /*
+ * Fault-around that maps nothing.  Its presence is how a mapping tells
+ * the kernel (6.4 and later, vmf_can_call_fault()) that its fault and
+ * page_mkwrite handlers need no mmap_lock: without it, every fault taken
+ * under the per-VMA lock is retried under mmap_lock, i.e. taken twice.
+ * Ours take only their area's or view's mutex, page locks and, through
+ * unmap_mapping_pages and vm_insert_pages on VM_MIXEDMAP views, the
+ * mapping's i_mmap_rwsem and page-table locks, as a truncate does.  It
+ * runs under rcu_read_lock (no sleeping), so it cannot take those
+ * mutexes itself; view faults map around in view_map_around instead.
+ */
+vm_fault_t orbit_map_pages_none(struct vm_fault *vmf, pgoff_t start,
+				pgoff_t end)
+{
+	return 0;
+}
+
+/*
  * Every mapping of a module file: whole, shared, at its address (any, for
  * addr 0), in the one mm it belongs to; never copied by fork, never grown.
  */

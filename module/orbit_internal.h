@@ -21,7 +21,8 @@
  *   ctx_list_lock (stats.c, mutex: the listing's list of contexts)
  *     ctx->lock (mutex: a context's tables, accounting and spawner)
  *       ob->view_lock (mutex: an orbit generation's views)
- *         mmap_lock of main's or of the orbit's mm (vm_mmap, faults)
+ *         mmap_lock of main's or of the orbit's mm (vm_mmap, faults),
+ *         or the faulting VMA's lock (per-VMA lock faults, 6.4+)
  *           area->lock, view->lock (mutexes: faults, snapshots, installs)
  *             page lock (area_page_mkwrite, snapshot quiescing)
  *               i_mmap_rwsem, page-table locks (unmap_mapping_pages,
@@ -135,6 +136,8 @@ int orbit_mmap_setup(struct vm_area_struct *vma, struct mm_struct *mm,
 		     const struct vm_operations_struct *ops, void *priv);
 int orbit_vma_may_split(struct vm_area_struct *vma, unsigned long addr);
 int orbit_vma_mremap(struct vm_area_struct *vma);
+vm_fault_t orbit_map_pages_none(struct vm_fault *vmf, pgoff_t start,
+				pgoff_t end);
 int orbit_mapfs_init(void);
 void orbit_mapfs_exit(void);
 

@@ -155,6 +155,7 @@ static vm_fault_t view_page_mkwrite(struct vm_fault *vmf)
 static const struct vm_operations_struct view_vm_ops = {
 	.fault		= view_fault,
 	.page_mkwrite	= view_page_mkwrite,
+	.map_pages	= orbit_map_pages_none,
 	.may_split	= orbit_vma_may_split,
 	.mremap		= orbit_vma_mremap,
 };
