@@ -21,17 +21,6 @@
 #define ARG	(64 * 1024)
 #define CAP	(512L << 20)	/* give up here: the charge is missing */
 
-static int put(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /* Queues arguments until refused; reports the total after each call. */
 static void hog(int report)
 {
@@ -82,9 +71,9 @@ int main(void)
 	pid_t pid;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
-	put(CG "/cgroup.subtree_control", "+memory");
+	write_file(CG "/cgroup.subtree_control", "+memory");
 	mkdir(CG "/acct", 0755);
-	require(put(CG "/acct/memory.max", "64M") == 0,
+	require(write_file(CG "/acct/memory.max", "64M") == 0,
 		"a cgroup with memory.max=64M");
 	require(pipe(p) == 0, "pipe");
 	pid = fork();
@@ -93,7 +82,7 @@ int main(void)
 
 		close(p[0]);
 		snprintf(me, sizeof(me), "%d", (int)getpid());
-		if (put(CG "/acct/cgroup.procs", me))
+		if (write_file(CG "/acct/cgroup.procs", me))
 			_exit(103);
 		hog(p[1]);
 	}

@@ -17,17 +17,6 @@
 
 #define CG	"/sys/fs/cgroup"
 
-static int put(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 static long hog_memory(void *argbuf, void *store)
 {
 	size_t len = 512UL << 20, i;
@@ -127,12 +116,12 @@ int main(void)
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
 	pin_cpu0();	/* main, spawner and orbits share one CPU */
-	require(put(CG "/cgroup.subtree_control", "+memory +cpu") == 0,
+	require(write_file(CG "/cgroup.subtree_control", "+memory +cpu") == 0,
 		"enable the memory and cpu controllers");
 	mkdir(CG "/orbit-mem", 0755);
 	mkdir(CG "/orbit-cpu", 0755);
-	require(put(CG "/orbit-mem/memory.max", "256M") == 0 &&
-		put(CG "/orbit-cpu/cpu.max", "10000 100000") == 0,
+	require(write_file(CG "/orbit-mem/memory.max", "256M") == 0 &&
+		write_file(CG "/orbit-cpu/cpu.max", "10000 100000") == 0,
 		"memory.max=256M and cpu.max=10%%");
 
 	orbit_attr_init(&attr);

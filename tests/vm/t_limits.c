@@ -21,15 +21,9 @@ static const char *const params[] = { "max_orbits", "max_main_bytes",
 static int set(const char *name, const char *val)
 {
 	char path[128];
-	int fd, ok;
 
 	snprintf(path, sizeof(path), P "%s", name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
+	return write_file(path, val);
 }
 
 static void save_all(void)

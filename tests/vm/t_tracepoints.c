@@ -20,17 +20,6 @@
 static char trace[1 << 20];
 static long outside;
 
-static int put(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 static long seven(void *argbuf, void *store)
 {
 	return 7;
@@ -89,9 +78,9 @@ int main(void)
 	mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL);
 	require(access(TR "events/orbit/enable", W_OK) == 0,
 		"tracefs has the orbit events");
-	require(put(TR "trace", "") == 0 &&
-		put(TR "events/orbit/enable", "1") == 0 &&
-		put(TR "tracing_on", "1") == 0, "enable them");
+	require(write_file(TR "trace", "") == 0 &&
+		write_file(TR "events/orbit/enable", "1") == 0 &&
+		write_file(TR "tracing_on", "1") == 0, "enable them");
 
 	orbit_attr_init(&attr);
 	attr.restart = ORBIT_RESTART_ALWAYS;
@@ -107,7 +96,7 @@ int main(void)
 	   pull_orbit(NULL, &u) == 1 && orbit_apply(u) == -1 && errno == EFAULT,
 	   "an update whose modification orbit_apply refuses");
 	orbit_update_free(u);
-	put(TR "events/orbit/enable", "0");
+	write_file(TR "events/orbit/enable", "0");
 
 	fd = open(TR "trace", O_RDONLY);
 	n = fd >= 0 ? read(fd, trace, sizeof(trace) - 1) : -1;
@@ -126,7 +115,7 @@ int main(void)
 	   "orbit_death: killed by SIGSEGV, one call failed");
 	ok(find("orbit_apply_reject:", main_eq, "kind=modify", "error=-14"),
 	   "orbit_apply_reject: the modification, EFAULT");
-	put(TR "trace", "");
+	write_file(TR "trace", "");
 
 	orbit_area_destroy(area);
 	orbit_destroy(ob);

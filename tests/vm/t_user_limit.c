@@ -26,17 +26,6 @@ static void on_sigbus(int sig)
 	siglongjmp(jb, 1);
 }
 
-static int put(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /* Touches up to want bytes of a fresh area: the bytes touched. */
 static long touch(long want)
 {
@@ -142,7 +131,7 @@ int main(void)
 	require(fd >= 0 && read(fd, saved, sizeof(saved) - 1) > 0,
 		"read max_user_bytes");
 	close(fd);
-	require(put(PARAM, "16777216") == 0, "set max_user_bytes to 16 MiB");
+	require(write_file(PARAM, "16777216") == 0, "set max_user_bytes to 16 MiB");
 
 	run(fault_case, 1000, &a, &b);
 	ok(a > (8L << 20) && a <= LIMIT,
@@ -160,7 +149,7 @@ int main(void)
 	   a >> 20);
 
 	saved[strcspn(saved, "\n")] = 0;
-	ok(put(PARAM, saved) == 0, "restore max_user_bytes");
+	ok(write_file(PARAM, saved) == 0, "restore max_user_bytes");
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }

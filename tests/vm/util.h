@@ -4,6 +4,7 @@
 #define ORBIT_TEST_UTIL_H
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <orbit.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +12,18 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Writes val to a sysfs, cgroup or tracefs file: 0, or -1. */
+static inline int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
 
 /* Live objects (contexts aside: the test holds its own). */
 static inline int live_equal(const struct orbit_module_stats *a,
