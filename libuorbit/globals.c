@@ -411,7 +411,10 @@ int orbit_sync_globals(struct orbit *ob)
 		errno = EINVAL;
 		return -1;
 	}
-	return uo_globals_send(ob);
+	if (uo_globals_send(ob) == 0)
+		return 0;
+	/* Dead: a restart (per policy) starts it with the globals of now. */
+	return errno == ESRCH ? uo_orbit_restart(ob) : -1;
 }
 
 /*

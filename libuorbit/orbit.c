@@ -391,9 +391,11 @@ static int issue(struct orbit *ob, uint32_t flags, uint64_t tag, size_t narea,
 		/*
 		 * Dead before the call was queued: restart per policy (a few
 		 * times at most, for an orbit whose init keeps crashing).
+		 * Never for the library's globals call: a restart sends the
+		 * globals itself, with ob->lock and globals_lock held.
 		 */
 		if (errno != ESRCH || req->call_id || tries == RESTART_TRIES ||
-		    uo_orbit_restart(ob))
+		    tag == UO_TAG_GLOBALS || uo_orbit_restart(ob))
 			break;
 	}
 	if (ids != stack_ids) {
