@@ -13,7 +13,7 @@
 # number) for tests of I/O into area memory.
 #
 # usage: run-vm.sh -k KVER -m orbit.ko -b BINDIR -l LOGDIR [-t "t1 t2"]
-#                  [-T per-test-timeout] [-M guest-MiB] [-r ROOT-OVERLAY] [-D]
+#                  [-T per-test-timeout] [-M guest-MiB] [-r ROOT-OVERLAY]... [-D]
 set -u
 KVER= MODULE= BINDIR= LOGDIR= TESTS= PER_TEST=${ORBIT_TEST_TIMEOUT:-300} MEM=3072 OVERLAY=
 DEBUG="slub_debug=FZPU init_on_free=1 page_poison=1 kfence.sample_interval=1"
@@ -21,7 +21,7 @@ while getopts k:m:b:l:t:T:M:r:D o; do
 	case $o in
 	k) KVER=$OPTARG ;; m) MODULE=$OPTARG ;; b) BINDIR=$OPTARG ;;
 	l) LOGDIR=$OPTARG ;; t) TESTS=$OPTARG ;; T) PER_TEST=$OPTARG ;;
-	M) MEM=$OPTARG ;; r) OVERLAY=$OPTARG ;; D) DEBUG= ;; *) exit 2 ;;
+	M) MEM=$OPTARG ;; r) OVERLAY="$OVERLAY $OPTARG" ;; D) DEBUG= ;; *) exit 2 ;;
 	esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,7 +48,9 @@ echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
 echo "user:x:1000:1000:user:/tmp:/bin/sh" >> "$root/etc/passwd"
 printf 'root:x:0:\nuser:x:1000:\n' > "$root/etc/group"
 # An installed tree (and the shared libraries its programs need).
-[ -n "$OVERLAY" ] && { cp -a "$OVERLAY"/. "$root"/ || die "overlay $OVERLAY"; }
+for o in $OVERLAY; do
+	cp -a "$o"/. "$root"/ || die "overlay $o"
+done
 for f in "$BINDIR"/*; do
 	[ -f "$f" ] && cp -a "$f" "$root/tests/"
 done

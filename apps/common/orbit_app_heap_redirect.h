@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* After the system headers, in the sources whose memory tasks read. */
+#include "orbit_app_heap.h"
+#define malloc(size) orbit_app_malloc(size)
+#define calloc(count, size) orbit_app_calloc(count, size)
+#define realloc(ptr, size) orbit_app_realloc(ptr, size)
+#define free(ptr) orbit_app_free(ptr)

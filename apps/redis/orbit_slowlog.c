@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * orbit port of Redis: the slow log, kept in an orbit.
+ *
+ * Main turns each slow command into a record (the same trimming as
+ * Redis: at most SLOWLOG_ENTRY_MAX_ARGC arguments, each at most
+ * SLOWLOG_ENTRY_MAX_STRING bytes) and appends it to a batch in its own
+ * memory; a batch goes to the orbit as one fire-and-forget call when it is
+ * full, when its oldest record is 100 ms old, and before every SLOWLOG
+ * command, so the orbit sees records in command order.  The orbit keeps
+ * the log (its own heap: struct sl_log, made by its init) and answers
+ * SLOWLOG GET with the reply's bytes as updates, LEN and RESET with a
+ * return value.  Nothing of the dataset is needed: the calls pass no area.
+ *
+ * With ORBIT_REDIS=off (or without orbits) the same code keeps the log in
+ * main, as stock Redis does.
+ *
+ * Fault switches (tests): a recorded command with an argument
+ * "orbit-fault:crash" makes the task write through a NULL pointer, one with
+ * "orbit-fault:hang" makes it spin forever.
+ */
+#include "server.h"
+#include "slowlog.h"
+#include "orbit_app_heap.h"
+#include "orbit_redis.h"
+
+#define SL_BATCH	(16 * 1024)	/* bytes of records per call */
+#define SL_BATCH_MS	100
+#define SL_CNAME_MAX	4096		/* client names kept, bytes */
+#define SL_UPDATE	(32 * 1024)	/* reply bytes per update */
+
+/* A record: this header, then peer id, client name, and argc arguments. */
+struct sl_rec {
+	uint32_t len;		/* the whole record, bytes, 8-aligned */
+	uint32_t argc;
+	int64_t id, time, duration;
+	uint64_t max_len;	/* slowlog-max-len when it was logged */
+	uint32_t peer_len, name_len;
+	unsigned char data[];	/* peer, name, then per argument u32 len + bytes */
+};
+
+/* An entry of the log, followed by a copy of its record. */
+struct sl_entry {
+	struct sl_entry *newer, *older;
+};
+
+static struct sl_rec *sl_rec_of(struct sl_entry *e)
+{
+	return (struct sl_rec *)(e + 1);
+}
+
+/* The log: in the orbit's heap (or main's with orbits off). */
+struct sl_log {
+	struct sl_entry *newest, *oldest;
+	unsigned long len;
+};
+
+/* Main's side: the batch, and the orbit. */
+static struct {
+	unsigned char buf[SL_BATCH];
+	size_t used;
+	long long first_ms;
+	unsigned long long lost;
+	struct sl_log local;	/* the log itself when the task runs in main */
+} sl;
+
+static long sl_task(void *arg, void *store);
+static void *sl_init(void);
+
+static struct orbit_port sl_port = {
+	.name = "slowlog",
+	.entry = sl_task,
+	.init = sl_init,
+	.timeout_env = "ORBIT_REDIS_SLOWLOG_TIMEOUT_MS",
+	.timeout_ms = 1000,
+};
+
+/* ---- the task (in the orbit, or in main with orbits off) ---------------- */
+
+static void *sl_init(void)
+{
+	return zcalloc(sizeof(struct sl_log));
+}
+
+static void sl_fault(const unsigned char *p, uint32_t n)
+{
+	static const char crash[] = "orbit-fault:crash", hang[] = "orbit-fault:hang";
+
+	if (n == sizeof(crash) - 1 && !memcmp(p, crash, n))
+		*(volatile int *)(uintptr_t)0 = 1;
+	if (n == sizeof(hang) - 1 && !memcmp(p, hang, n))
+		for (volatile unsigned long spin = 0;; spin++)
+			;
+}
+
+static void sl_drop_oldest(struct sl_log *log)
+{
+	struct sl_entry *e = log->oldest;
+
+	log->oldest = e->newer;
+	if (log->oldest)
+		log->oldest->older = NULL;
+	else
+		log->newest = NULL;
+	log->len--;
+	zfree(e);
+}
+
+static void sl_add(struct sl_log *log, const struct sl_rec *r)
+{
+	const unsigned char *p = r->data + r->peer_len + r->name_len;
+	struct sl_entry *e;
+	uint32_t i, n;
+
+	for (i = 0; i < r->argc; i++) {
+		memcpy(&n, p, 4);
+		sl_fault(p + 4, n);
+		p += 4 + n;
+	}
+	e = ztrymalloc(sizeof(*e) + r->len);
+	if (e) {
+		memcpy(sl_rec_of(e), r, r->len);
+		e->older = log->newest;
+		e->newer = NULL;
+		if (log->newest)
+			log->newest->newer = e;
+		else
+			log->oldest = e;
+		log->newest = e;
+		log->len++;
+	}
+	while (log->len > r->max_len)
+		sl_drop_oldest(log);
+}
+
+/* A batch of records. */
+static void sl_record(struct sl_log *log, const unsigned char *b, size_t n)
+{
+	const struct sl_rec *r;
+	size_t off;
+
+	for (off = 0; off + sizeof(*r) <= n; off += r->len) {
+		r = (const struct sl_rec *)(b + off);
+		if (r->len < sizeof(*r) || r->len > n - off)
+			break;
+		sl_add(log, r);
+	}
+}
+
+struct sl_out {
+	char *buf;
+	size_t len, cap;
+	void (*flush)(struct sl_out *o);
+	client *c;		/* in main: the client replied to */
+	int failed;
+};
+
+static void sl_put(struct sl_out *o, const void *p, size_t n)
+{
+	while (n) {
+		size_t k = o->cap - o->len < n ? o->cap - o->len : n;
+
+		memcpy(o->buf + o->len, p, k);
+		o->len += k;
+		p = (const char *)p + k;
+		n -= k;
+		if (o->len == o->cap)
+			o->flush(o);
+	}
+}
+
+static void sl_putf(struct sl_out *o, const char *fmt, long long v)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), fmt, v);
+
+	sl_put(o, tmp, (size_t)n);
+}
+
+static void sl_bulk(struct sl_out *o, const unsigned char *p, uint32_t n)
+{
+	sl_putf(o, "$%lld\r\n", n);
+	sl_put(o, p, n);
+	sl_put(o, "\r\n", 2);
+}
+
+/* SLOWLOG GET: count entries, newest first, as RESP; returns how many. */
+static long sl_get(struct sl_log *log, long count, struct sl_out *o)
+{
+	struct sl_entry *e;
+	long sent = 0;
+
+	for (e = log->newest; e && count--; e = e->older, sent++) {
+		const struct sl_rec *r = sl_rec_of(e);
+		const unsigned char *p = r->data + r->peer_len + r->name_len;
+		uint32_t i, n;
+
+		sl_put(o, "*6\r\n", 4);
+		sl_putf(o, ":%lld\r\n", r->id);
+		sl_putf(o, ":%lld\r\n", r->time);
+		sl_putf(o, ":%lld\r\n", r->duration);
+		sl_putf(o, "*%lld\r\n", r->argc);
+		for (i = 0; i < r->argc; i++) {
+			memcpy(&n, p, 4);
+			sl_bulk(o, p + 4, n);
+			p += 4 + n;
+		}
+		sl_bulk(o, r->data, r->peer_len);
+		sl_bulk(o, r->data + r->peer_len, r->name_len);
+	}
+	if (o->len)
+		o->flush(o);
+	return sent;
+}
+
+static void sl_reset(struct sl_log *log)
+{
+	while (log->oldest)
+		sl_drop_oldest(log);
+}
+
+/* A call's argument: this header, then (SL_RECORD) a batch of records. */
+enum sl_op { SL_RECORD, SL_GET, SL_LEN, SL_RESET };
+struct sl_call {
+	uint32_t op;
+	uint32_t reserved;
+	int64_t count;		/* SL_GET: entries; SL_RECORD: batch bytes */
+};
+
+static void sl_push_out(struct sl_out *o)
+{
+	struct orbit_update *u = orbit_update_create();
+
+	if (!u || orbit_update_add_data(u, o->buf, o->len) || orbit_push(u, NULL)) {
+		if (u)
+			orbit_update_free(u);
+		o->failed = 1;
+	}
+	o->len = 0;
+}
+
+static long sl_task(void *arg, void *store)
+{
+	struct sl_call *call = arg;
+	struct sl_log *log = store;
+	char buf[SL_UPDATE];
+	struct sl_out o = { .buf = buf, .cap = sizeof(buf), .flush = sl_push_out };
+	long n;
+
+	if (!log)
+		return -ENOMEM;
+	switch (call->op) {
+	case SL_GET:
+		n = sl_get(log, (long)call->count, &o);
+		return o.failed ? -EIO : n;
+	case SL_LEN:
+		return (long)log->len;
+	case SL_RESET:
+		sl_reset(log);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* SL_RECORD: the argument's size is the batch's (orbit_call copies it). */
+static long sl_task_record(void *arg, void *store)
+{
+	struct sl_call *call = arg;
+
+	if (store)
+		sl_record(store, (const unsigned char *)(call + 1),
+			  (size_t)call->count);
+	return 0;
+}
+
+/* ---- main's side -------------------------------------------------------- */
+
+static struct orbit *sl_orbit(void)
+{
+	return orbitPortGet(&sl_port);
+}
+
+/* Sends the batch (one fire-and-forget call), or records it in main. */
+static void sl_flush(void)
+{
+	struct {
+		struct sl_call call;
+		unsigned char batch[SL_BATCH];
+	} a;
+	struct orbit *ob;
+
+	if (!sl.used)
+		return;
+	ob = sl_orbit();
+	if (!ob) {
+		sl_record(&sl.local, sl.buf, sl.used);
+	} else {
+		memset(&a.call, 0, sizeof(a.call));
+		a.call.op = SL_RECORD;
+		a.call.count = (int64_t)sl.used;
+		memcpy(a.batch, sl.buf, sl.used);
+		if (!orbit_call_async(ob, ORBIT_NOFUTURE, 0, NULL, sl_task_record,
+				      &a, sizeof(a.call) + sl.used) && errno) {
+			sl.lost++;
+			serverLog(LL_WARNING, "orbit slowlog: a batch of slow "
+				  "commands was dropped: %s", strerror(errno));
+		}
+		orbitPortCheck(&sl_port);
+	}
+	sl.used = 0;
+}
+
+static size_t sl_align(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+/* An argument as the log shows it: trimmed as Redis trims it. */
+static size_t sl_arg(robj *o, char *tmp, size_t tmplen, const char **p)
+{
+	if (o->type == OBJ_STRING && sdsEncodedObject(o)) {
+		*p = o->ptr;
+		return sdslen(o->ptr);
+	}
+	if (o->type == OBJ_STRING && o->encoding == OBJ_ENCODING_INT) {
+		*p = tmp;
+		return (size_t)ll2string(tmp, tmplen, (long)o->ptr);
+	}
+	*p = "";
+	return 0;
+}
+
+int orbitSlowlogPush(client *c, robj **argv, int argc, long long duration)
+{
+	const char *peer = getClientPeerId(c), *name = "";
+	size_t peer_len = strlen(peer), name_len = 0, len;
+	int slargc = argc < SLOWLOG_ENTRY_MAX_ARGC ? argc : SLOWLOG_ENTRY_MAX_ARGC;
+	unsigned char *w;
+	struct sl_rec *r;
+	char tmp[64], more[64];
+	int j;
+
+	if (server.slowlog_log_slower_than < 0 ||
+	    duration < server.slowlog_log_slower_than)
+		return 1;
+	if (c->name) {
+		name = c->name->ptr;
+		name_len = sdslen(c->name->ptr);
+		if (name_len > SL_CNAME_MAX)
+			name_len = SL_CNAME_MAX;
+	}
+	/* Room for the record at its largest. */
+	len = sizeof(*r) + peer_len + name_len +
+	      (size_t)slargc * (4 + SLOWLOG_ENTRY_MAX_STRING + sizeof(more));
+	len = sl_align(len);
+	if (sl.used && (sl.used + len > SL_BATCH ||
+			server.mstime - sl.first_ms >= SL_BATCH_MS))
+		sl_flush();
+	if (len > SL_BATCH)
+		return 1;	/* cannot happen with the limits above */
+	if (!sl.used)
+		sl.first_ms = server.mstime;
+	r = (struct sl_rec *)(sl.buf + sl.used);
+	r->argc = (uint32_t)slargc;
+	r->id = server.slowlog_entry_id++;
+	r->time = time(NULL);
+	r->duration = duration;
+	r->max_len = server.slowlog_max_len;
+	r->peer_len = (uint32_t)peer_len;
+	r->name_len = (uint32_t)name_len;
+	w = r->data;
+	memcpy(w, peer, peer_len);
+	w += peer_len;
+	memcpy(w, name, name_len);
+	w += name_len;
+	for (j = 0; j < slargc; j++) {
+		const char *p;
+		size_t n;
+		uint32_t n32;
+
+		if (slargc != argc && j == slargc - 1) {
+			n = (size_t)snprintf(more, sizeof(more),
+					     "... (%d more arguments)",
+					     argc - slargc + 1);
+			p = more;
+		} else {
+			n = sl_arg(argv[j], tmp, sizeof(tmp), &p);
+		}
+		if (n > SLOWLOG_ENTRY_MAX_STRING) {
+			n32 = (uint32_t)(SLOWLOG_ENTRY_MAX_STRING +
+				snprintf(more, sizeof(more), "... (%lu more bytes)",
+					 (unsigned long)(n - SLOWLOG_ENTRY_MAX_STRING)));
+			memcpy(w, &n32, 4);
+			memcpy(w + 4, p, SLOWLOG_ENTRY_MAX_STRING);
+			memcpy(w + 4 + SLOWLOG_ENTRY_MAX_STRING, more,
+			       n32 - SLOWLOG_ENTRY_MAX_STRING);
+			w += 4 + n32;
+		} else {
+			n32 = (uint32_t)n;
+			memcpy(w, &n32, 4);
+			memcpy(w + 4, p, n);
+			w += 4 + n;
+		}
+	}
+	r->len = (uint32_t)sl_align((size_t)(w - (unsigned char *)r));
+	sl.used += r->len;
+	if (!sl_orbit())
+		sl_flush();	/* in main: at once, as stock Redis */
+	return 1;
+}
+
+/* Main's end of a SLOWLOG GET: the reply's bytes, straight to the client. */
+static void sl_reply_out(struct sl_out *o)
+{
+	addReplyProto(o->c, o->buf, o->len);
+	o->len = 0;
+}
+
+static void sl_failed(client *c, const char *what)
+{
+	char why[64];
+
+	orbitPortCheck(&sl_port);
+	addReplyErrorFormat(c, "slowlog orbit failed (%s): the task %s; it "
+			    "restarts with an empty log", what,
+			    orbitPortDeath(&sl_port, why, sizeof(why)));
+}
+
+int orbitSlowlogCommand(client *c)
+{
+	struct sl_call call = { 0 };
+	struct orbit_update *u;
+	const struct orbit_update_entry *e;
+	struct orbit *ob;
+	long count = 10, r;
+	void *arraylen;
+
+	if (c->argc == 2 && !strcasecmp(c->argv[1]->ptr, "help"))
+		return 0;	/* Redis's own help text */
+	if (c->argc == 2 && !strcasecmp(c->argv[1]->ptr, "reset"))
+		call.op = SL_RESET;
+	else if (c->argc == 2 && !strcasecmp(c->argv[1]->ptr, "len"))
+		call.op = SL_LEN;
+	else if ((c->argc == 2 || c->argc == 3) &&
+		 !strcasecmp(c->argv[1]->ptr, "get"))
+		call.op = SL_GET;
+	else
+		return 0;	/* Redis's own syntax error */
+	if (call.op == SL_GET && c->argc == 3 &&
+	    getRangeLongFromObjectOrReply(c, c->argv[2], -1, LONG_MAX, &count,
+			"count should be greater than or equal to -1") != C_OK)
+		return 1;
+	call.count = count == -1 ? LLONG_MAX : count;
+	sl_flush();
+	ob = sl_orbit();
+	if (!ob) {
+		/* The log is main's. */
+		char buf[SL_UPDATE];
+		struct sl_out o = { .buf = buf, .cap = sizeof(buf),
+				    .flush = sl_reply_out, .c = c };
+
+		if (call.op == SL_RESET) {
+			sl_reset(&sl.local);
+			addReply(c, shared.ok);
+		} else if (call.op == SL_LEN) {
+			addReplyLongLong(c, (long long)sl.local.len);
+		} else {
+			arraylen = addReplyDeferredLen(c);
+			setDeferredArrayLen(c, arraylen, sl_get(&sl.local, (long)call.count, &o));
+		}
+		return 1;
+	}
+	r = orbit_call(ob, 0, NULL, NULL, &call, sizeof(call));
+	if (r == -1 && errno) {
+		sl_failed(c, strerror(errno));
+		return 1;
+	}
+	orbitPortCheck(&sl_port);
+	if (r < 0) {
+		addReplyErrorFormat(c, "slowlog orbit: %s", strerror((int)-r));
+		return 1;
+	}
+	if (call.op == SL_RESET) {
+		addReply(c, shared.ok);
+	} else if (call.op == SL_LEN) {
+		addReplyLongLong(c, r);
+	} else {
+		addReplyArrayLen(c, r);
+		while (pull_orbit(NULL, &u) == 1) {
+			for (e = orbit_update_first(u); e; e = orbit_update_next(u, e))
+				if (e->type == ORBIT_UPDATE_DATA)
+					addReplyProto(c, (const char *)e->data, e->len);
+			orbit_update_free(u);
+		}
+	}
+	return 1;
+}
