@@ -5,6 +5,9 @@
 #   make check       install deps, build, run host tests, the packages' test,
 #                    the harness self-test and the VM suite on 6.1 and 6.12
 #   make demo        run the demo application in a VM
+#   make apps        the application ports (apps/: Redis, memcached) from
+#                    Debian's source packages, stock and ported
+#   make bench-apps  the ports under their own load generators, in a VM
 #   make install     library, headers, pkg-config file, orbitctl, man pages
 #   make deb         the Debian packages (dpkg-buildpackage), in build/deb
 #
@@ -194,12 +197,22 @@ check-harness: deps
 	@tests/check-harness.sh
 
 # The packages' overlay (t_installed.sh) comes from tests/packages.sh,
-# which installs and purges the packages on this machine.
+# which installs and purges the packages on this machine; the application
+# ports' (t_app_*.sh) from `make apps`.
 PKG_OVERLAY := $(B)/pkgoverlay
 check-vm: deps
-	@$(MAKE) --no-print-directory test-modules lib orbitctl vmtests
+	@$(MAKE) --no-print-directory test-modules lib orbitctl vmtests apps
 	@[ -d $(PKG_OVERLAY) ] || tests/packages.sh $(PKG_OVERLAY) $(TEST_KERNELS)
-	@for k in $(TEST_KERNELS); do tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -r $(PKG_OVERLAY) -l logs/$$k $(if $(T),-t "$(T)") || exit 1; done
+	@for k in $(TEST_KERNELS); do tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -r $(PKG_OVERLAY) -r $(APPS_OVERLAY) -l logs/$$k $(if $(T),-t "$(T)") || exit 1; done
+
+# ---- application ports (apps/) ---------------------------------------------------
+# Redis and memcached from Debian's source packages, stock and ported, and
+# the guest's overlay with them and their test suites' interpreters.
+APPS_OVERLAY := $(B)/apps/overlay
+apps: lib
+	@apps/redis/build.sh $(B)/apps/redis
+	@apps/memcached/build.sh $(B)/apps/memcached
+	@apps/overlay.sh $(APPS_OVERLAY) > /dev/null
 
 demo: deps
 	@mkdir -p $(B)
@@ -224,6 +237,12 @@ bench: deps
 bench-quick: deps
 	@$(MAKE) --no-print-directory test-modules lib vmtests $(BENCH_BINS)
 	@ORBIT_BENCH_QUICK=1 scripts/bench.sh
+
+# The application ports under their load generators (bench/apps.sh), on
+# both test kernels.
+bench-apps: deps
+	@$(MAKE) --no-print-directory test-modules lib vmtests apps
+	@scripts/bench-apps.sh
 
 profile: deps
 	@$(MAKE) --no-print-directory test-modules lib vmtests $(BENCH_BINS)
@@ -284,4 +303,4 @@ clean:
 	rm -rf $(B) logs
 	rm -f module/*.o module/*.ko module/*.mod* module/.*.cmd module/modules.order module/Module.symvers
 
-.PHONY: all deps module test-modules lib orbitctl analyze vmtests unit check check-harness check-vm demo bench bench-quick profile install uninstall dkms-install dkms-uninstall deb clean
+.PHONY: all deps module test-modules lib orbitctl analyze vmtests unit check check-harness check-vm demo bench bench-quick bench-apps apps profile install uninstall dkms-install dkms-uninstall deb clean

@@ -1,7 +1,8 @@
 #!/bin/bash
 # `make check`: host unit tests (cmocka), orbit-analyze, man pages, DKMS builds for both
 # kernels, the harness self-test, and the VM suite under each stock test
-# kernel (with an installed tree, for the install/pkg-config test).
+# kernel (with an installed tree, for the install/pkg-config test, and the
+# application ports with their test suites).
 # Every part reports TAP-style lines; the last line is the grand total.
 set -u
 cd "$(dirname "$0")/.."
@@ -37,6 +38,20 @@ if [ -e /dev/orbit ] || { [ $rc != 0 ] && grep -q "modprobe orbit" <<<"$out"; };
 	add 1 0; echo "ok - orbitctl check on this host without the module exits $rc and names the remedy"
 else
 	add 0 1; echo "not ok - orbitctl check without the module: exit $rc: $out"
+fi
+
+echo "# application ports (apps/: Debian's source packages, stock and ported)"
+for a in redis memcached; do
+	if out=$(apps/$a/build.sh build/apps/$a 2>&1); then
+		add 1 0; echo "ok - apps/$a builds (stock and orbit)"
+	else
+		add 0 1; echo "not ok - apps/$a does not build"; echo "$out" | tail -20
+	fi
+done
+if apps/overlay.sh build/apps/overlay > logs/apps-overlay.log 2>&1; then
+	add 1 0; echo "ok - the guest's overlay of the ports"
+else
+	add 0 1; echo "not ok - the guest's overlay of the ports"; tail -5 logs/apps-overlay.log
 fi
 
 echo "# host unit tests"
@@ -95,7 +110,7 @@ add "$(grep -c '^ok' <<<"$out")" "$(grep -c '^not ok' <<<"$out")"
 for k in $kernels; do
 	echo "# VM suite, kernel $k"
 	out=$(tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/vmtests \
-		-r build/pkgoverlay -l "logs/$k" 2>&1)
+		-r build/pkgoverlay -r build/apps/overlay -l "logs/$k" 2>&1)
 	echo "$out"
 	line=$(grep -F "kernel $k: " <<<"$out" | grep -E "[0-9]+ passed, [0-9]+ failed$" | tail -1)
 	p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
