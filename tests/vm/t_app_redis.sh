@@ -26,7 +26,8 @@ start() {
 	echo $port > /tmp/port
 	mkdir -p "$dir"
 	env "$@" $bin --port $port --save "" --appendonly no --dir "$dir" \
-		--logfile "$dir/log" --daemonize no > "$dir/out" 2>&1 &
+		--logfile "$dir/log" --daemonize no --enable-debug-command yes \
+		> "$dir/out" 2>&1 &
 	pid=$!
 	for i in $(seq 100); do
 		[ "$(cli ping 2>/dev/null)" = PONG ] && return 0
@@ -110,7 +111,7 @@ stop
 
 # -- BGSAVE from an orbit
 start /tmp/bg $O || exit 1
-cli debug populate 20000 key 100 > /dev/null
+cli debug populate 20000 key 100 | grep -q OK || echo "    # DEBUG POPULATE failed"
 cli rpush list a b c > /dev/null
 cli hset hash f1 v1 f2 v2 > /dev/null
 before=$(cli debug digest)
@@ -120,7 +121,8 @@ cli set key:1 changed > /dev/null
 cli del key:2 list > /dev/null
 cli hset hash f3 v3 > /dev/null
 check "BGSAVE runs in an orbit (writes go on meanwhile)" sh -c \
-	"[ $(orbits redis-bgsave) = 1 ] && [ \"\$(cli get key:1)\" = changed ]"
+	"[ $(orbits redis-bgsave) = 1 ] && [ \"\$(cli get key:1)\" = changed ] &&
+	 [ \"\$(cli dbsize)\" = 20000 ]"
 wait_save 60
 check "... and ends with success" sh -c "[ \"$(info persistence rdb_last_bgsave_status)\" = ok ]"
 check "... logged with its snapshot time" logged "Background saving started in orbit"

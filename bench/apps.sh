@@ -1,0 +1,165 @@
+#!/bin/sh
+# The application ports under their own load generators, in the guest
+# (make bench-apps boots it with /apps from apps/overlay.sh).  Stock and
+# orbit builds run interleaved in one VM run; every figure is a median.
+#   Redis, slow log every command (slowlog-log-slower-than 0: the task on
+#     every request) and at its default (10 ms: the port's heap only):
+#     redis-benchmark SET/GET throughput and p99, stock vs orbit;
+#   Redis BGSAVE with a 1 GiB dataset (DEBUG POPULATE), fork (stock) vs
+#     orbit: the main thread's stall per save (INFO latest_fork_usec: fork,
+#     or the orbit's globals copy and snapshot) for the first save and the
+#     median of the later ones (SETs of new keys between saves), and each
+#     save's duration (BGSAVE to rdb_bgsave_in_progress:0);
+#   memcached: memcslap set/get throughput stock vs orbit, alone and with
+#     `lru_crawler metadump all` in a loop (stock: its crawler thread;
+#     orbit: the port), the p99 of single gets while memcslap runs, and one
+#     dump's duration.
+# Prints BENCH rows (group,case,unit,orbit,baseline,baseline_value,ratio,
+# target,verdict).  ORBIT_BENCH_QUICK=1: small sizes, one repetition.
+PATH=/usr/bin:$PATH
+R=/apps/redis M=/apps/memcached
+[ -x $R/orbit/src/redis-server ] && [ -x $M/orbit/memcached ] ||
+	{ echo "# bench-apps: no /apps in the guest (apps/overlay.sh)"; exit 1; }
+if [ -n "${ORBIT_BENCH_QUICK:-}" ]; then
+	REPS=1 RN=5000 KEYS=50000 VSIZE=1000 SAVES=2 WRITES=2000 MCN=2000 MCITEMS=5000
+else
+	REPS=5 RN=40000 KEYS=1000000 VSIZE=1000 SAVES=5 WRITES=20000 MCN=20000 MCITEMS=50000
+fi
+CLI=$R/stock/src/redis-cli BENCH=$R/stock/src/redis-benchmark
+port=7100
+echo "BENCH,group,case,unit,orbit,baseline,baseline_value,ratio,target,verdict"
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# row GROUP CASE UNIT ORBIT BASE BASEVALUE TARGET: ratio orbit/base;
+# TARGET "max:X" (ratio at most X) or "min:X" or "-"
+row() {
+	awk -v g="$1" -v c="$2" -v u="$3" -v o="$4" -v b="$5" -v bv="$6" -v t="$7" 'BEGIN {
+		r = bv > 0 ? o / bv : 0; v = "-"
+		if (t ~ /^max:/) { x = substr(t, 5); v = r <= x ? "met" : "missed"; t = "<= " x "x" }
+		else if (t ~ /^min:/) { x = substr(t, 5); v = r >= x ? "met" : "missed"; t = ">= " x "x" }
+		printf "BENCH,%s,%s,%s,%.1f,%s,%.1f,%.3f,%s,%s\n", g, c, u, o, b, bv, r, t, v }'
+}
+now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+info() { $CLI -p $port info "$1" | tr -d '\r' | sed -n "s/^$2:\(.*\)/\1/p"; }
+
+# rstart BUILD [CONFIG...]: a Redis server of that build on the next port
+rstart() {
+	b=$1
+	shift
+	port=$((port + 1))
+	rm -rf /tmp/r$port && mkdir -p /tmp/r$port
+	$R/$b/src/redis-server --port $port --save "" --appendonly no --dir /tmp/r$port \
+		--logfile /tmp/r$port/log --daemonize no --enable-debug-command yes \
+		"$@" > /dev/null 2>&1 &
+	rpid=$!
+	for i in $(seq 100); do
+		[ "$($CLI -p $port ping 2>/dev/null)" = PONG ] && return 0
+		sleep 0.1
+	done
+	echo "# bench-apps: redis ($b) did not start"; cat /tmp/r$port/log; return 1
+}
+rstop() { kill $rpid 2>/dev/null; wait $rpid 2>/dev/null; }
+
+# -- Redis throughput: one file per build/test/figure, a line per repetition
+rtput() {	# rtput KEY LABEL SLOWLOG-THRESHOLD
+	for rep in $(seq $REPS); do
+		for b in stock orbit; do
+			rstart $b --slowlog-log-slower-than $3 || return 1
+			$BENCH -p $port -t set,get -n $RN -c 20 --csv > /tmp/rb.out 2>&1
+			tr -d '"' < /tmp/rb.out | awk -F, -v d=/tmp/rb.$1.$b '$1 == "SET" || $1 == "GET" {
+				print $2 >> (d "." $1 ".rps"); print $7 * 1000 >> (d "." $1 ".p99") }'
+			[ -s /tmp/rb.$1.$b.SET.rps ] || { echo "# bench-apps: redis-benchmark:"; sed 's/^/# /' /tmp/rb.out; }
+			rstop
+		done
+	done
+	for t in SET GET; do
+		o=$(median < /tmp/rb.$1.orbit.$t.rps) s=$(median < /tmp/rb.$1.stock.$t.rps)
+		row redis "$t throughput ($2)" "req/s" "$o" stock "$s" "min:0.97"
+		o=$(median < /tmp/rb.$1.orbit.$t.p99) s=$(median < /tmp/rb.$1.stock.$t.p99)
+		row redis "$t p99 ($2)" "us" "$o" stock "$s" "-"
+	done
+}
+rtput every "slow log on every command" 0
+rtput default "slow log at its default 10 ms" 10000
+
+# -- Redis BGSAVE at 1 GiB: fork vs orbit
+for b in stock orbit; do
+	rstart $b || exit 1
+	t0=$(now_ms)
+	$CLI -p $port debug populate $KEYS key $VSIZE > /dev/null
+	echo "# redis ($b): $KEYS keys of $VSIZE bytes in $(( $(now_ms) - t0 )) ms, used_memory $(info memory used_memory_human)"
+	for i in $(seq $SAVES); do
+		[ $i -gt 1 ] && $BENCH -p $port -t set -n $WRITES -r $KEYS -d $VSIZE -c 10 -q > /dev/null 2>&1
+		t0=$(now_ms)
+		$CLI -p $port bgsave > /dev/null
+		while [ "$(info persistence rdb_bgsave_in_progress)" != 0 ]; do
+			sleep 0.05
+		done
+		t1=$(now_ms)
+		st=$(info stats latest_fork_usec) ok=$(info persistence rdb_last_bgsave_status)
+		echo "# redis ($b) save $i: stall $st us, $((t1 - t0)) ms, $ok"
+		[ "$ok" = ok ] || echo "# bench-apps: redis ($b) save $i failed"
+		if [ $i = 1 ]; then echo $st > /tmp/bg.$b.first; else echo $st >> /tmp/bg.$b.stall; fi
+		echo $((t1 - t0)) >> /tmp/bg.$b.ms
+	done
+	rstop
+done
+gb="$KEYS keys of $VSIZE B"
+row redis-bgsave "stall of the first save ($gb)" us "$(cat /tmp/bg.orbit.first)" fork "$(cat /tmp/bg.stock.first)" "-"
+row redis-bgsave "stall of later saves ($gb; $WRITES SETs between)" us "$(median < /tmp/bg.orbit.stall)" fork "$(median < /tmp/bg.stock.stall)" "max:0.5"
+row redis-bgsave "save duration ($gb)" ms "$(median < /tmp/bg.orbit.ms)" fork "$(median < /tmp/bg.stock.ms)" "-"
+
+# -- memcached
+cat > /tmp/mcb.pl <<'PERL'
+# mcb.pl PORT MODE [N]: "dump": one lru_crawler metadump all, prints its ms
+# and lines; "dumps": dumps until killed; "probe": N single gets, prints
+# the p99 in us.
+use strict; use IO::Socket::INET; use Time::HiRes qw(time);
+my ($port, $mode, $n) = @ARGV;
+my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") or die "connect: $!";
+sub dump1 { my $t = time; my $l = 0; print $s "lru_crawler metadump all\r\n";
+	while (<$s>) { last if /^(END|SERVER_ERROR|BUSY|ERROR)/; $l++ } return ((time - $t) * 1000, $l) }
+if ($mode eq "dump") { my ($ms, $l) = dump1(); printf "%.1f %d\n", $ms, $l; }
+elsif ($mode eq "dumps") { while (1) { dump1(); select(undef, undef, undef, 0.05) } }
+else { my @t; for my $i (1 .. $n) { my $t = time; print $s "get memtier-probe-$i\r\n";
+	while (<$s>) { last if /^END/ } push @t, (time - $t) * 1e6 }
+	@t = sort { $a <=> $b } @t; printf "%.0f\n", $t[int(@t * 0.99)]; }
+PERL
+mstart() {	# mstart BUILD
+	port=$((port + 1))
+	$M/$1/memcached -U 0 -p $port -t 2 -m 512 -u root > /tmp/mc.$port.log 2>&1 &
+	mpid=$!
+	for i in $(seq 50); do
+		perl /tmp/mcb.pl $port probe 1 > /dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "# bench-apps: memcached ($1) did not start"; return 1
+}
+mstop() { kill $mpid 2>/dev/null; wait $mpid 2>/dev/null; }
+slap() {	# slap TEST: ops/s of one memcslap run
+	memcslap --servers=127.0.0.1:$port --concurrency=4 --execute-number=$((MCN / 4)) \
+		--test=$1 --initial-load=$MCITEMS 2>&1 |
+		sed -n "s/^Time to $1 *\([0-9]*\) keys by .*: *\([0-9.]*\) seconds.*/\1 \2/p" |
+		awk '$2 > 0 { printf "%.0f\n", $1 / $2 }'
+}
+for rep in $(seq $REPS); do
+	for b in stock orbit; do
+		mstart $b || exit 1
+		slap set >> /tmp/mc.$b.set
+		slap get >> /tmp/mc.$b.get
+		perl /tmp/mcb.pl $port dump | awk '{ print $1 }' >> /tmp/mc.$b.dumpms
+		perl /tmp/mcb.pl $port dumps & d=$!
+		slap get >> /tmp/mc.$b.getdump
+		kill $d; wait $d 2>/dev/null
+		( slap get > /dev/null ) & l=$!
+		perl /tmp/mcb.pl $port probe 2000 >> /tmp/mc.$b.p99
+		wait $l
+		mstop
+	done
+done
+for t in set get getdump; do
+	c=$t; [ $t = getdump ] && c="get with metadump all in a loop"
+	row memcached "$c throughput" "ops/s" "$(median < /tmp/mc.orbit.$t)" stock "$(median < /tmp/mc.stock.$t)" "min:0.97"
+done
+row memcached "get p99 under memcslap load" us "$(median < /tmp/mc.orbit.p99)" stock "$(median < /tmp/mc.stock.p99)" "-"
+row memcached "metadump all ($MCITEMS+ items)" ms "$(median < /tmp/mc.orbit.dumpms)" "stock crawler" "$(median < /tmp/mc.stock.dumpms)" "-"
