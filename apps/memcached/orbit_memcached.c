@@ -37,6 +37,7 @@
 #include <orbit.h>
 
 #include "orbit_app_heap.h"
+#include "orbit_app_push.h"
 #include "orbit_memcached.h"
 
 #define MD_CHUNK	(64 * 1024)	/* dump bytes per update */
@@ -121,13 +122,8 @@ static void md_item(struct md_out *o, item *it, const struct md_arg *a)
 
 static void md_push(struct md_out *o)
 {
-	struct orbit_update *u = orbit_update_create();
-
-	if (!u || orbit_update_add_data(u, o->buf, o->len) || orbit_push(u, NULL)) {
-		if (u)
-			orbit_update_free(u);
+	if (orbit_app_push_data(o->buf, o->len))
 		o->failed = 1;
-	}
 	o->len = 0;
 }
 
@@ -258,6 +254,10 @@ static struct orbit *md_orbit(void)
 		if (!orbit_app_area()) {
 			fprintf(stderr, "orbit metadump: no orbits (%s): the dump "
 				"runs in the server\n", orbit_app_heap_error());
+		} else if (!orbit_slabs_in_heap()) {
+			fprintf(stderr, "orbit metadump: the slab memory is "
+				"preallocated (-L) or a file (-e), not in the "
+				"orbit area: the dump runs in the server\n");
 		} else {
 			orbit_attr_init(&attr);
 			attr.restart = ORBIT_RESTART_ALWAYS;

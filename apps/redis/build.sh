@@ -8,35 +8,19 @@
 # usage: apps/redis/build.sh OUT        (from the top of the repository,
 #                                       after `make lib`)
 set -eu
-out=$1
+out=$1 pkg=redis
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-src=$top/build/apps/src/redis
-jobs=$(nproc)
-
-"$top/apps/fetch-source.sh" redis "$src" "$top/build/apps/cache"
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-# A tree is rebuilt when what it is made of changed.
-stamp() {	# stamp NAME
-	{ cat "$src/.orbit-fetched"
-	  [ "$1" = orbit ] && cat "$here"/* "$top"/apps/common/* "$top/build/lib/libuorbit.a" "$top/apps/edit.py"
-	} 2>/dev/null | md5sum
-}
+. "$here/../port.sh"
 
 build() {	# build NAME [make args]
 	local name=$1 t=$out/$1
 	shift
-	[ "$(stamp "$name")" = "$(cat "$t.stamp" 2>/dev/null)" ] && return 0
-	rm -rf "$t" && cp -a "$src" "$t"
-	if [ "$name" = orbit ]; then
-		cp "$here"/orbit_*.[ch] "$top"/apps/common/orbit_*.[ch] "$t/src/"
-		python3 "$top/apps/edit.py" "$t" "$here/redis.edits"
-	fi
+	fresh "$name" && return 0
+	prepare "$name" src
 	make -C "$t" -j"$jobs" BUILD_TLS=no USE_SYSTEMD=no "$@" > "$t.log" 2>&1 ||
 		{ tail -40 "$t.log"; echo "redis ($name): build failed, see $t.log" >&2; return 1; }
 	echo "redis ($name): built $(cd "$t" && ./src/redis-server --version | cut -d' ' -f1-3)"
-	stamp "$name" > "$t.stamp"
+	built "$name"
 }
 
 build stock USE_SYSTEM_JEMALLOC=yes USE_JEMALLOC=yes

@@ -22,6 +22,7 @@
 #include "server.h"
 #include "slowlog.h"
 #include "orbit_app_heap.h"
+#include "orbit_app_push.h"
 #include "orbit_redis.h"
 
 #define SL_BATCH	(16 * 1024)	/* bytes of records per call */
@@ -229,13 +230,8 @@ struct sl_call {
 
 static void sl_push_out(struct sl_out *o)
 {
-	struct orbit_update *u = orbit_update_create();
-
-	if (!u || orbit_update_add_data(u, o->buf, o->len) || orbit_push(u, NULL)) {
-		if (u)
-			orbit_update_free(u);
+	if (orbit_app_push_data(o->buf, o->len))
 		o->failed = 1;
-	}
 	o->len = 0;
 }
 
