@@ -1,6 +1,7 @@
 #!/bin/sh
 # apps/redis: the Redis port on this kernel.  Redis's own tests for the
-# slow log and RDB persistence pass with it (and used its orbits); the
+# slow log and RDB persistence (integration/rdb and the units that load
+# old RDB encodings) pass with it (and used its orbits); the
 # slow log and BGSAVE run in orbits; a BGSAVE dump loads into stock Redis
 # with the same DEBUG DIGEST, even with writes during the save; the fault
 # switches crash and hang each task: the orbit build keeps serving and
@@ -59,41 +60,39 @@ orbits() { /tests/orbitctl list 2>/dev/null | grep -c "$1"; }
 #    its copy-on-write report are skipped: apps/README.md says why)
 cd $O
 ./runtest --clients 1 --dont-clean --single unit/slowlog --single integration/rdb \
+	--single integration/convert-zipmap-hash-on-load \
+	--single integration/convert-ziplist-hash-on-load \
+	--single integration/convert-ziplist-zset-on-load \
 	--skiptest "Test child sending info" --skiptest "failed bgsave prevents writes" \
 	> /tmp/runtest.out 2>&1
 grep -q "All tests passed without errors" /tmp/runtest.out || tail -40 /tmp/runtest.out | show
 echo "    # $(grep -c '\[.*ok.*\]:' /tmp/runtest.out) tests ok, $(grep -c '\[.*err.*\]:' /tmp/runtest.out) failed; $(grep -E ' seconds? - ' /tmp/runtest.out | tr -s ' ' | tr '\n' ';')"
-check "runtest unit/slowlog and integration/rdb pass" grep -q "All tests passed without errors" /tmp/runtest.out
+check "runtest unit/slowlog and the RDB units pass" grep -q "All tests passed without errors" /tmp/runtest.out
 check "their servers ran the slow log and BGSAVE in orbits" sh -c \
 	"grep -l 'task runs in orbit redis-slowlog' tests/tmp/*/stdout | grep -q . &&
 	 grep -l 'Background saving started in orbit' tests/tmp/*/stdout | grep -q ."
 rm -rf tests/tmp/*
 cd /tmp
 
-# -- the slow log in an orbit
-start /tmp/sl $O || exit 1
-cli config set slowlog-log-slower-than 0 > /dev/null
-cli set k1 v1 > /dev/null
-check "SLOWLOG GET answers from the orbit" sh -c "cli slowlog get 2 | grep -q '^k1$' && [ $(orbits redis-slowlog) = 1 ]"
-cli echo orbit-fault:crash > /dev/null
-cli slowlog len > /tmp/sl/len 2>&1
-show /tmp/sl/len
-check "slowlog task crashes: the server keeps serving" alive
-check "... and logs the crash" logged "orbit slowlog: the task crashed (signal 11)"
-cli set k2 v2 > /dev/null
-check "... and the restarted orbit logs again" sh -c "cli slowlog get 5 | grep -q '^k2$'"
-stop
-
-start /tmp/slh $O ORBIT_REDIS_SLOWLOG_TIMEOUT_MS=1000 || exit 1
-cli config set slowlog-log-slower-than 0 > /dev/null
-cli echo orbit-fault:hang > /dev/null
-cli slowlog len > /tmp/slh/len 2>&1
-show /tmp/slh/len
-check "slowlog task hangs: the server keeps serving" alive
-check "... and logs the hang" logged "orbit slowlog: the task hung"
-cli set k3 v3 > /dev/null
-check "... and the restarted orbit logs again" sh -c "cli slowlog get 5 | grep -q '^k3$'"
-stop
+# -- the slow log in an orbit, and its task crashing and hanging
+# slowlog_fault KIND WHAT [VAR=VALUE]: the fault switch orbit-fault:KIND
+slowlog_fault() {
+	start /tmp/sl-$1 $O $3 || exit 1
+	cli config set slowlog-log-slower-than 0 > /dev/null
+	cli set k1 v1 > /dev/null
+	check "SLOWLOG GET answers from the orbit" sh -c \
+		"cli slowlog get 2 | grep -q '^k1$' && [ $(orbits redis-slowlog) = 1 ]"
+	cli echo orbit-fault:$1 > /dev/null
+	cli slowlog len > $dir/len 2>&1
+	show $dir/len
+	check "slowlog task $2: the server keeps serving" alive
+	check "... and logs it" logged "orbit slowlog: the task $2"
+	cli set k2 v2 > /dev/null
+	check "... and the restarted orbit logs again" sh -c "cli slowlog get 5 | grep -q '^k2$'"
+	stop
+}
+slowlog_fault crash "crashed (signal 11)"
+slowlog_fault hang "hung" ORBIT_REDIS_SLOWLOG_TIMEOUT_MS=1000
 
 start /tmp/sli $O ORBIT_REDIS=off || exit 1
 cli config set slowlog-log-slower-than 0 > /dev/null
