@@ -4,51 +4,65 @@
 # orbit builds run interleaved in one VM run; every figure is a median.
 #   Redis, slow log every command (slowlog-log-slower-than 0: the task on
 #     every request) and at its default (10 ms: the port's heap only):
-#     redis-benchmark SET/GET throughput and p99, stock vs orbit;
+#     redis-benchmark SET/GET throughput and p99, stock vs orbit, and the
+#     orbit build with its tasks in the server (ORBIT_REDIS=off);
 #   Redis BGSAVE with a 1 GiB dataset (DEBUG POPULATE), fork (stock) vs
 #     orbit: the main thread's stall per save (INFO latest_fork_usec: fork,
-#     or the orbit's globals copy and snapshot) for the first save and the
-#     median of the later ones (SETs of new keys between saves), and each
-#     save's duration (BGSAVE to rdb_bgsave_in_progress:0);
+#     or the orbit's globals copy and snapshot) for the first save, for
+#     saves with nothing written since the last and for saves after SETs
+#     of new keys, and each save's duration (BGSAVE to
+#     rdb_bgsave_in_progress:0);
 #   memcached: memcslap set/get throughput stock vs orbit, alone and with
 #     `lru_crawler metadump all` in a loop (stock: its crawler thread;
 #     orbit: the port), the p99 of single gets while memcslap runs, and one
 #     dump's duration.
 # Prints BENCH rows (group,case,unit,orbit,baseline,baseline_value,ratio,
-# target,verdict).  ORBIT_BENCH_QUICK=1: small sizes, one repetition.
+# target,verdict); a ratio is the median of the per-repetition ratios.
+# ORBIT_BENCH_QUICK=1: small sizes, one repetition; ORBIT_BENCH_ONLY: some
+# of "redis bgsave memcached".
 PATH=/usr/bin:$PATH
 R=/apps/redis M=/apps/memcached
 [ -x $R/orbit/src/redis-server ] && [ -x $M/orbit/memcached ] ||
 	{ echo "# bench-apps: no /apps in the guest (apps/overlay.sh)"; exit 1; }
 if [ -n "${ORBIT_BENCH_QUICK:-}" ]; then
-	REPS=1 RN=5000 KEYS=50000 VSIZE=1000 SAVES=2 WRITES=2000 MCN=2000 MCITEMS=5000
+	REPS=1 RN=5000 KEYS=50000 VSIZE=1000 SAVES=2 WRITES=1000 MCN=2000 MCITEMS=5000
 else
-	REPS=5 RN=40000 KEYS=1000000 VSIZE=1000 SAVES=5 WRITES=20000 MCN=20000 MCITEMS=50000
+	REPS=5 RN=40000 KEYS=1000000 VSIZE=1000 SAVES=3 WRITES=10000 MCN=20000 MCITEMS=10000
 fi
+MREPS=$(( REPS < 3 ? REPS : 3 ))
 CLI=$R/stock/src/redis-cli BENCH=$R/stock/src/redis-benchmark
 port=7100
 echo "BENCH,group,case,unit,orbit,baseline,baseline_value,ratio,target,verdict"
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# row GROUP CASE UNIT ORBIT BASE BASEVALUE TARGET: ratio orbit/base;
+# row GROUP CASE UNIT ORBIT BASE BASEVALUE TARGET [RATIO]: ratio orbit/base;
 # TARGET "max:X" (ratio at most X) or "min:X" or "-"
-row() {
-	awk -v g="$1" -v c="$2" -v u="$3" -v o="$4" -v b="$5" -v bv="$6" -v t="$7" 'BEGIN {
-		r = bv > 0 ? o / bv : 0; v = "-"
+row() {	# ... [RATIO]: the ratio when it is not ORBIT/BASEVALUE
+	awk -v g="$1" -v c="$2" -v u="$3" -v o="$4" -v b="$5" -v bv="$6" -v t="$7" -v rr="${8:-}" 'BEGIN {
+		r = rr != "" ? rr : bv > 0 ? o / bv : 0; v = "-"
 		if (t ~ /^max:/) { x = substr(t, 5); v = r <= x ? "met" : "missed"; t = "<= " x "x" }
 		else if (t ~ /^min:/) { x = substr(t, 5); v = r >= x ? "met" : "missed"; t = ">= " x "x" }
 		printf "BENCH,%s,%s,%s,%.1f,%s,%.1f,%.3f,%s,%s\n", g, c, u, o, b, bv, r, t, v }'
+}
+# pair GROUP CASE UNIT ORBIT-FILE BASE BASE-FILE TARGET: files of one
+# figure per repetition (line n: repetition n); the medians, and the
+# median of the per-repetition ratios (the VM's speed drifts between
+# repetitions, a ratio within one does not)
+pair() {
+	local r
+	r=$(paste -d' ' "$4" "$6" | awk '$2 > 0 { print $1 / $2 }' | median)
+	row "$1" "$2" "$3" "$(median < "$4")" "$5" "$(median < "$6")" "$7" "$r"
 }
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 info() { $CLI -p $port info "$1" | tr -d '\r' | sed -n "s/^$2:\(.*\)/\1/p"; }
 
 # rstart BUILD [CONFIG...]: a Redis server of that build on the next port
 rstart() {
-	b=$1
+	local build=$1
 	shift
 	port=$((port + 1))
 	rm -rf /tmp/r$port && mkdir -p /tmp/r$port
-	$R/$b/src/redis-server --port $port --save "" --appendonly no --dir /tmp/r$port \
+	$R/$build/src/redis-server --port $port --save "" --appendonly no --dir /tmp/r$port \
 		--logfile /tmp/r$port/log --daemonize no --enable-debug-command yes \
 		"$@" > /dev/null 2>&1 &
 	rpid=$!
@@ -56,15 +70,20 @@ rstart() {
 		[ "$($CLI -p $port ping 2>/dev/null)" = PONG ] && return 0
 		sleep 0.1
 	done
-	echo "# bench-apps: redis ($b) did not start"; cat /tmp/r$port/log; return 1
+	echo "# bench-apps: redis ($build) did not start"; cat /tmp/r$port/log; return 1
 }
 rstop() { kill $rpid 2>/dev/null; wait $rpid 2>/dev/null; }
 
-# -- Redis throughput: one file per build/test/figure, a line per repetition
+# -- Redis throughput: one file per build/test/figure, a line per
+#    repetition; "inserver" is the orbit build with ORBIT_REDIS=off (libc
+#    heap, the tasks in the server), which tells the heap's share apart
 rtput() {	# rtput KEY LABEL SLOWLOG-THRESHOLD
 	for rep in $(seq $REPS); do
-		for b in stock orbit; do
-			rstart $b --slowlog-log-slower-than $3 || return 1
+		for b in stock orbit inserver; do
+			case $b in
+			inserver) export ORBIT_REDIS=off; rstart orbit --slowlog-log-slower-than $3 || return 1; unset ORBIT_REDIS ;;
+			*) rstart $b --slowlog-log-slower-than $3 || return 1 ;;
+			esac
 			$BENCH -p $port -t set,get -n $RN -c 20 --csv > /tmp/rb.out 2>&1
 			tr -d '"' < /tmp/rb.out | awk -F, -v d=/tmp/rb.$1.$b '$1 == "SET" || $1 == "GET" {
 				print $2 >> (d "." $1 ".rps"); print $7 * 1000 >> (d "." $1 ".p99") }'
@@ -73,23 +92,31 @@ rtput() {	# rtput KEY LABEL SLOWLOG-THRESHOLD
 		done
 	done
 	for t in SET GET; do
-		o=$(median < /tmp/rb.$1.orbit.$t.rps) s=$(median < /tmp/rb.$1.stock.$t.rps)
-		row redis "$t throughput ($2)" "req/s" "$o" stock "$s" "min:0.97"
-		o=$(median < /tmp/rb.$1.orbit.$t.p99) s=$(median < /tmp/rb.$1.stock.$t.p99)
-		row redis "$t p99 ($2)" "us" "$o" stock "$s" "-"
+		pair redis "$t throughput ($2)" "req/s" /tmp/rb.$1.orbit.$t.rps stock /tmp/rb.$1.stock.$t.rps "min:0.97"
+		pair redis "$t throughput ($2)" "req/s" /tmp/rb.$1.orbit.$t.rps \
+			"orbit build with ORBIT_REDIS=off" /tmp/rb.$1.inserver.$t.rps "-"
+		pair redis "$t p99 ($2)" "us" /tmp/rb.$1.orbit.$t.p99 stock /tmp/rb.$1.stock.$t.p99 "-"
 	done
 }
-rtput every "slow log on every command" 0
-rtput default "slow log at its default 10 ms" 10000
+only() { case ${ORBIT_BENCH_ONLY:-redis bgsave memcached} in *$1*) ;; *) false ;; esac; }
+if only redis; then
+	rtput every "slow log on every command" 0
+	rtput default "slow log at its default 10 ms" 10000
+fi
 
-# -- Redis BGSAVE at 1 GiB: fork vs orbit
+# -- Redis BGSAVE at 1 GiB: fork vs orbit.  Save 1 takes everything; then
+#    saves with nothing written between, then saves with WRITES new keys
+#    between (the key count stays under 2^20, where the main dict would
+#    double and rewrite every bucket: see apps/README.md).
 for b in stock orbit; do
+	only bgsave || break
 	rstart $b || exit 1
 	t0=$(now_ms)
 	$CLI -p $port debug populate $KEYS key $VSIZE > /dev/null
 	echo "# redis ($b): $KEYS keys of $VSIZE bytes in $(( $(now_ms) - t0 )) ms, used_memory $(info memory used_memory_human)"
-	for i in $(seq $SAVES); do
-		[ $i -gt 1 ] && $BENCH -p $port -t set -n $WRITES -r $KEYS -d $VSIZE -c 10 -q > /dev/null 2>&1
+	for i in $(seq $((1 + 2 * SAVES))); do
+		[ $i -gt $((1 + SAVES)) ] &&
+			$BENCH -p $port -t set -n $WRITES -r 100000000 -d $VSIZE -c 10 -q > /dev/null 2>&1
 		t0=$(now_ms)
 		$CLI -p $port bgsave > /dev/null
 		while [ "$(info persistence rdb_bgsave_in_progress)" != 0 ]; do
@@ -97,17 +124,24 @@ for b in stock orbit; do
 		done
 		t1=$(now_ms)
 		st=$(info stats latest_fork_usec) ok=$(info persistence rdb_last_bgsave_status)
-		echo "# redis ($b) save $i: stall $st us, $((t1 - t0)) ms, $ok"
+		echo "# redis ($b) save $i: stall $st us, $((t1 - t0)) ms, $ok, $($CLI -p $port dbsize) keys"
 		[ "$ok" = ok ] || echo "# bench-apps: redis ($b) save $i failed"
-		if [ $i = 1 ]; then echo $st > /tmp/bg.$b.first; else echo $st >> /tmp/bg.$b.stall; fi
+		if [ $i = 1 ]; then
+			echo $st > /tmp/bg.$b.first
+		elif [ $i -le $((1 + SAVES)) ]; then
+			echo $st >> /tmp/bg.$b.idle
+		else
+			echo $st >> /tmp/bg.$b.writes
+		fi
 		echo $((t1 - t0)) >> /tmp/bg.$b.ms
 	done
 	rstop
 done
 gb="$KEYS keys of $VSIZE B"
-row redis-bgsave "stall of the first save ($gb)" us "$(cat /tmp/bg.orbit.first)" fork "$(cat /tmp/bg.stock.first)" "-"
-row redis-bgsave "stall of later saves ($gb; $WRITES SETs between)" us "$(median < /tmp/bg.orbit.stall)" fork "$(median < /tmp/bg.stock.stall)" "max:0.5"
-row redis-bgsave "save duration ($gb)" ms "$(median < /tmp/bg.orbit.ms)" fork "$(median < /tmp/bg.stock.ms)" "-"
+only bgsave && row redis-bgsave "stall of the first save ($gb)" us "$(cat /tmp/bg.orbit.first)" fork "$(cat /tmp/bg.stock.first)" "-"
+only bgsave && row redis-bgsave "stall of a save with nothing written since the last ($gb)" us "$(median < /tmp/bg.orbit.idle)" fork "$(median < /tmp/bg.stock.idle)" "max:0.5"
+only bgsave && row redis-bgsave "stall of a save after $WRITES SETs of new keys ($gb)" us "$(median < /tmp/bg.orbit.writes)" fork "$(median < /tmp/bg.stock.writes)" "max:0.5"
+only bgsave && row redis-bgsave "save duration ($gb)" ms "$(median < /tmp/bg.orbit.ms)" fork "$(median < /tmp/bg.stock.ms)" "-"
 
 # -- memcached
 cat > /tmp/mcb.pl <<'PERL'
@@ -142,7 +176,8 @@ slap() {	# slap TEST: ops/s of one memcslap run
 		sed -n "s/^Time to $1 *\([0-9]*\) keys by .*: *\([0-9.]*\) seconds.*/\1 \2/p" |
 		awk '$2 > 0 { printf "%.0f\n", $1 / $2 }'
 }
-for rep in $(seq $REPS); do
+only memcached || exit 0
+for rep in $(seq $MREPS); do
 	for b in stock orbit; do
 		mstart $b || exit 1
 		slap set >> /tmp/mc.$b.set
@@ -159,7 +194,7 @@ for rep in $(seq $REPS); do
 done
 for t in set get getdump; do
 	c=$t; [ $t = getdump ] && c="get with metadump all in a loop"
-	row memcached "$c throughput" "ops/s" "$(median < /tmp/mc.orbit.$t)" stock "$(median < /tmp/mc.stock.$t)" "min:0.97"
+	pair memcached "$c throughput" "ops/s" /tmp/mc.orbit.$t stock /tmp/mc.stock.$t "min:0.97"
 done
-row memcached "get p99 under memcslap load" us "$(median < /tmp/mc.orbit.p99)" stock "$(median < /tmp/mc.stock.p99)" "-"
-row memcached "metadump all ($MCITEMS+ items)" ms "$(median < /tmp/mc.orbit.dumpms)" "stock crawler" "$(median < /tmp/mc.stock.dumpms)" "-"
+pair memcached "get p99 under memcslap load" us /tmp/mc.orbit.p99 stock /tmp/mc.stock.p99 "-"
+pair memcached "metadump all ($MCITEMS+ items)" ms /tmp/mc.orbit.dumpms "stock crawler" /tmp/mc.stock.dumpms "-"

@@ -4,7 +4,8 @@
 # memcached, and Redis BGSAVE fork vs orbit with a 1 GiB dataset, in one
 # VM run per kernel (THP off), medians.  Writes logs/bench-apps-<kernel>/
 # results.{csv,md} and prints the tables.  ORBIT_BENCH_KERNEL names one
-# test kernel (default: both); ORBIT_BENCH_QUICK=1 uses small sizes.
+# test kernel (default: both); ORBIT_BENCH_QUICK=1 uses small sizes;
+# ORBIT_BENCH_ONLY picks groups ("redis bgsave memcached").
 set -u
 cd "$(dirname "$0")/.."
 accel=$(tests/vm/probe-accel.sh)
@@ -24,9 +25,7 @@ for k in $kernels; do
 		echo
 		echo "Medians; stock and orbit builds ran interleaved in the same VM run."
 		echo
-		awk -F, 'NR == 1 { print "| group | case | unit | orbit | baseline | baseline | ratio | target | verdict |";
-				   print "|---|---|---|---:|---|---:|---:|---|---|"; next }
-			 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' "$out/results.csv"
+		scripts/bench-table.sh "$out/results.csv"
 		echo
 		grep -E '^# (redis|memcached|bench-apps)' "$out/results.log" | sed 's/^# /    /'
 	} > "$out/results.md"

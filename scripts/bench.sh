@@ -26,9 +26,7 @@ grep '^BENCH,' "$out/results.log" | sed 's/^BENCH,//' |
 	echo
 	echo "All figures are medians; every baseline ran in the same VM run."
 	echo
-	awk -F, 'NR == 1 { print "| group | case | unit | orbit | baseline | baseline | ratio | target | verdict |";
-			   print "|---|---|---|---:|---|---:|---:|---|---|"; next }
-		 { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' "$out/results.csv"
+	scripts/bench-table.sh "$out/results.csv"
 } > "$out/results.md"
 cat "$out/results.md"
 if scripts/plot.sh "$out" "$k, QEMU ${accel^^}"; then
