@@ -5,16 +5,17 @@
  * Stock memcached walks the live cache in its crawler thread, item by
  * item under the cache's locks, and writes to the client from there.  The
  * port takes a snapshot instead: slab pages and the hash table are in the
- * ports' orbit area (orbit_app_heap.c), so the worker that reads the
- * command holds off table expansion and takes every item lock -- no item
- * changes while it does -- refreshes the orbit's copy of the globals
- * (settings, current_time...) and issues one asynchronous call, which
- * snapshots the area; then it lets go of the locks.  The task walks the
- * snapshot's hash table in the orbit and pushes the dump's lines as
- * updates; a thread of main (struct md_dump, one per dump, which owns the
- * borrowed connection until it hands it back with redispatch_conn(), as
- * the crawler does) writes them to the client and ends with END, or with
- * a SERVER_ERROR line when the task died.
+ * ports' orbit area (orbit_app_heap.c).  The worker that reads the
+ * command lends the connection to a thread of its own (struct md_dump, one
+ * per dump, which owns the connection until it hands it back with
+ * redispatch_conn(), as the crawler does).  That thread refreshes the
+ * orbit's copy of the globals (settings, current_time...), holds off table
+ * expansion and takes every item lock -- no item changes meanwhile --
+ * issues one asynchronous call, which snapshots the area, and lets go of
+ * the locks.  The task walks the snapshot's hash table in the orbit and
+ * pushes the dump's lines as updates; the thread writes them to the
+ * client and ends with END, or with a SERVER_ERROR line when the task
+ * died.
  *
  * With ORBIT_MEMCACHED=off (or without orbits) the same walk runs in that
  * thread of main over the live table, bucket by bucket under the item
@@ -67,6 +68,7 @@ struct md_dump {
 };
 
 static long md_task(void *arg, void *store);
+static struct orbit *md_orbit(void);
 
 static struct {
 	pthread_mutex_t lock;	/* ob, tried */
@@ -199,18 +201,49 @@ static const char *md_death(char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * The snapshot: every item lock held, table expansion held off.  In the
+ * dump's thread, never in a worker: the maintenance thread holds
+ * maintenance_lock while it pauses the workers for an expansion, so a
+ * worker waiting for that lock would never pause.
+ */
+static int md_snapshot(struct md_dump *d, struct orbit *ob)
+{
+	struct orbit_area *area = orbit_app_area();
+	uint32_t i, nlocks = 1U << item_lock_hashpower;
+	int err;
+
+	if (orbit_sync_globals(ob))
+		return -1;
+	d->a.table = orbit_assoc_hold(&d->a.power);
+	for (i = 0; i < nlocks; i++)
+		item_lock(i);
+	d->f = orbit_call_async(ob, 0, 1, &area, NULL, &d->a, sizeof(d->a));
+	err = errno;
+	for (i = 0; i < nlocks; i++)
+		item_unlock(i);
+	orbit_assoc_release();
+	errno = err;
+	return d->f ? 0 : -1;
+}
+
 /* The dump's thread: the orbit's lines to the client, or the walk itself. */
 static void *md_run(void *arg)
 {
 	struct md_dump *d = arg;
 	struct orbit_update *u;
 	const struct orbit_update_entry *e;
+	struct orbit *ob = md_orbit();
 	char msg[160], why[64];
 	void *iter;
 	item *it;
 	long ret;
 
-	if (!d->f) {
+	if (ob && md_snapshot(d, ob)) {
+		snprintf(msg, sizeof(msg), "SERVER_ERROR metadump orbit: %s\r\n",
+			 strerror(errno));
+		md_write(d->out.sfd, msg, strlen(msg));
+	} else if (!ob) {
 		iter = assoc_get_iterator();
 		while (iter && assoc_iterate(iter, &it))
 			if (it)
@@ -297,14 +330,9 @@ static int md_classes(const char *spec, uint8_t *cls)
 
 int orbit_metadump(conn *c, const char *spec)
 {
-	struct orbit_area *area = orbit_app_area();
 	pthread_attr_t tattr;
 	struct md_dump *d;
-	struct orbit *ob;
 	pthread_t t;
-	uint32_t i, nlocks = 1U << item_lock_hashpower;
-	char msg[128];
-	int err;
 
 	d = calloc(1, sizeof(*d));
 	if (!d) {
@@ -319,35 +347,17 @@ int orbit_metadump(conn *c, const char *spec)
 	d->c = c;
 	d->out.sfd = c->sfd;
 	d->out.flush = md_send;
-	ob = md_orbit();
-	if (ob) {
-		if (orbit_sync_globals(ob)) {
-			err = errno;
-		} else {
-			d->a.table = orbit_assoc_hold(&d->a.power);
-			for (i = 0; i < nlocks; i++)
-				item_lock(i);
-			d->f = orbit_call_async(ob, 0, 1, &area, NULL, &d->a, sizeof(d->a));
-			err = errno;
-			for (i = 0; i < nlocks; i++)
-				item_unlock(i);
-			orbit_assoc_release();
-		}
-		if (!d->f) {
-			free(d);
-			snprintf(msg, sizeof(msg), "SERVER_ERROR metadump orbit: %s",
-				 strerror(err));
-			out_string(c, msg);
-			return 1;
-		}
-	}
 	/* The connection is the dump's until md_run() hands it back. */
 	conn_set_state(c, conn_watch);
 	event_del(&c->event);
 	pthread_attr_init(&tattr);
 	pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &tattr, md_run, d))
-		md_run(d);	/* no thread: this worker writes the dump */
+	if (pthread_create(&t, &tattr, md_run, d)) {
+		/* No thread (md_run must not run in a worker): give it back. */
+		md_write(d->out.sfd, "SERVER_ERROR out of threads\r\n", 29);
+		redispatch_conn(c);
+		free(d);
+	}
 	pthread_attr_destroy(&tattr);
 	return 1;
 }

@@ -36,7 +36,7 @@ start() {
 	shift
 	port=$((port + 1))
 	mkdir -p "$dir"
-	env "$@" $O/memcached -U 0 -p $port -t 2 -m 64 -u root > "$dir/log" 2>&1 &
+	env "$@" $O/memcached -U 0 -p $port -t 2 -m 64 -u root $MCARGS > "$dir/log" 2>&1 &
 	pid=$!
 	for i in $(seq 50); do
 		mc 5 version 2>/dev/null | grep -q VERSION && return 0
@@ -90,6 +90,31 @@ check "... and logs it" grep -q 'orbit metadump: the task crashed' /tmp/mc1/log
 mc 10 "delete orbit-fault:crash" > /dev/null
 mc 20 "lru_crawler metadump hash" > /tmp/mc1/after
 check "... the restarted orbit dumps everything" [ "$(dump_keys /tmp/mc1/after)" = 2000 ]
+stop
+
+# -- dumps while writers change the cache and the hash table grows (a
+#    small table: it doubles at 6144 items), and clients that leave
+#    mid-dump.  The table's maintenance thread pauses every worker to
+#    double it while holding the lock a dump holds off expansion with: a
+#    dump must never wait for that lock in a worker.
+MCARGS="-o hashpower=12" start /tmp/mc5 || exit 1
+fill 3000
+memcslap --servers=127.0.0.1:$port --concurrency=2 --execute-number=20000 --test=set > /dev/null 2>&1 &
+w=$!
+ends=0
+for i in 1 2 3 4 5; do
+	mc 30 "lru_crawler metadump all" > /tmp/mc5/d$i
+	tail -1 /tmp/mc5/d$i | grep -q '^END' && ends=$((ends + 1))
+	perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new("127.0.0.1:'$port'") or die;
+		print $s "lru_crawler metadump all\r\n"; $l = <$s>; close $s'
+done
+kill $w 2>/dev/null; wait $w 2>/dev/null
+check "five dumps while memcslap writes and the table grows all end with END" [ $ends = 5 ]
+mc 5 stats > /tmp/mc5/stats
+check "... the table did grow" grep -q 'hash_power_level 1[3-9]' /tmp/mc5/stats
+check "... and clients that left mid-dump did not hurt the server" alive
+mc 30 "lru_crawler metadump hash" > /tmp/mc5/last
+check "... which dumps its keys afterwards" sh -c "[ $(dump_keys /tmp/mc5/last) -ge 3000 ]"
 stop
 
 start /tmp/mc2 ORBIT_MEMCACHED_TIMEOUT_MS=1000 || exit 1
