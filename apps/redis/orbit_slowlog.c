@@ -8,7 +8,8 @@
  * memory; a batch goes to the orbit as one fire-and-forget call when it is
  * full, when its oldest record is 100 ms old, and before every SLOWLOG
  * command, so the orbit sees records in command order.  The orbit keeps
- * the log (its own heap: struct sl_log, made by its init) and answers
+ * the log (its own heap: struct sl_log, made by its init, holds the
+ * batches as they came, one allocation each) and answers
  * SLOWLOG GET with the reply's bytes as updates, LEN and RESET with a
  * return value.  Nothing of the dataset is needed: the calls pass no area.
  *
@@ -40,21 +41,28 @@ struct sl_rec {
 	unsigned char data[];	/* peer, name, then per argument u32 len + bytes */
 };
 
-/* An entry of the log, followed by a copy of its record. */
-struct sl_entry {
-	struct sl_entry *newer, *older;
+/*
+ * The log keeps the batches as they came: one allocation per batch, the
+ * records' bytes and their offsets, the oldest still in the log at first.
+ */
+struct sl_batch {
+	struct sl_batch *newer, *older;
+	uint32_t n, first;	/* records; the oldest one still logged */
+	uint32_t *off;		/* n offsets into data */
+	unsigned char *data;
 };
-
-static struct sl_rec *sl_rec_of(struct sl_entry *e)
-{
-	return (struct sl_rec *)(e + 1);
-}
 
 /* The log: in the orbit's heap (or main's with orbits off). */
 struct sl_log {
-	struct sl_entry *newest, *oldest;
-	unsigned long len;
+	struct sl_batch *newest, *oldest;
+	struct sl_batch *filling;	/* being logged: not freed meanwhile */
+	unsigned long len;	/* records logged */
 };
+
+static const struct sl_rec *sl_rec_at(const struct sl_batch *b, uint32_t i)
+{
+	return (const struct sl_rec *)(b->data + b->off[i]);
+}
 
 /* Main's side: the batch, and the orbit. */
 static struct {
@@ -94,23 +102,25 @@ static void sl_fault(const unsigned char *p, uint32_t n)
 			;
 }
 
+/* The oldest record leaves the log; an emptied batch is freed. */
 static void sl_drop_oldest(struct sl_log *log)
 {
-	struct sl_entry *e = log->oldest;
+	struct sl_batch *b = log->oldest;
 
-	log->oldest = e->newer;
+	log->len--;
+	if (++b->first < b->n || b == log->filling)
+		return;
+	log->oldest = b->newer;
 	if (log->oldest)
 		log->oldest->older = NULL;
 	else
 		log->newest = NULL;
-	log->len--;
-	zfree(e);
+	zfree(b);
 }
 
-static void sl_add(struct sl_log *log, const struct sl_rec *r)
+static void sl_check_faults(const struct sl_rec *r)
 {
 	const unsigned char *p = r->data + r->peer_len + r->name_len;
-	struct sl_entry *e;
 	uint32_t i, n;
 
 	for (i = 0; i < r->argc; i++) {
@@ -118,33 +128,54 @@ static void sl_add(struct sl_log *log, const struct sl_rec *r)
 		sl_fault(p + 4, n);
 		p += 4 + n;
 	}
-	e = ztrymalloc(sizeof(*e) + r->len);
-	if (e) {
-		memcpy(sl_rec_of(e), r, r->len);
-		e->older = log->newest;
-		e->newer = NULL;
-		if (log->newest)
-			log->newest->newer = e;
-		else
-			log->oldest = e;
-		log->newest = e;
-		log->len++;
-	}
-	while (log->len > r->max_len)
-		sl_drop_oldest(log);
 }
 
-/* A batch of records. */
-static void sl_record(struct sl_log *log, const unsigned char *b, size_t n)
+/* A batch of records, oldest first: logged in order, trimmed as each arrives. */
+static void sl_record(struct sl_log *log, const unsigned char *data, size_t n)
 {
 	const struct sl_rec *r;
+	struct sl_batch *b;
+	uint32_t count = 0, i;
 	size_t off;
 
-	for (off = 0; off + sizeof(*r) <= n; off += r->len) {
-		r = (const struct sl_rec *)(b + off);
+	for (off = 0; off + sizeof(*r) <= n; off += r->len, count++) {
+		r = (const struct sl_rec *)(data + off);
 		if (r->len < sizeof(*r) || r->len > n - off)
 			break;
-		sl_add(log, r);
+	}
+	n = off;
+	if (!count)
+		return;
+	b = ztrymalloc(sizeof(*b) + count * sizeof(uint32_t) + n);
+	if (!b)
+		return;	/* out of memory: the batch is not logged */
+	b->off = (uint32_t *)(b + 1);
+	b->data = (unsigned char *)(b->off + count);
+	memcpy(b->data, data, n);
+	b->n = 0;
+	b->first = 0;
+	b->newer = NULL;
+	b->older = log->newest;
+	if (log->newest)
+		log->newest->newer = b;
+	else
+		log->oldest = b;
+	log->newest = b;
+	log->filling = b;
+	for (off = 0, i = 0; i < count; i++, off += r->len) {
+		r = (const struct sl_rec *)(b->data + off);
+		sl_check_faults(r);
+		b->off[i] = (uint32_t)off;
+		b->n = i + 1;
+		log->len++;
+		while (log->len > r->max_len)
+			sl_drop_oldest(log);
+	}
+	log->filling = NULL;
+	if (b->first == b->n) {
+		/* All of it trimmed (slowlog-max-len 0): the log is empty. */
+		log->newest = log->oldest = NULL;
+		zfree(b);
 	}
 }
 
@@ -188,26 +219,29 @@ static void sl_bulk(struct sl_out *o, const unsigned char *p, uint32_t n)
 /* SLOWLOG GET: count entries, newest first, as RESP; returns how many. */
 static long sl_get(struct sl_log *log, long count, struct sl_out *o)
 {
-	struct sl_entry *e;
+	const struct sl_batch *b;
 	long sent = 0;
+	uint32_t i;
 
-	for (e = log->newest; e && count--; e = e->older, sent++) {
-		const struct sl_rec *r = sl_rec_of(e);
-		const unsigned char *p = r->data + r->peer_len + r->name_len;
-		uint32_t i, n;
+	for (b = log->newest; b && count; b = b->older) {
+		for (i = b->n; i-- > b->first && count; count--, sent++) {
+			const struct sl_rec *r = sl_rec_at(b, i);
+			const unsigned char *p = r->data + r->peer_len + r->name_len;
+			uint32_t j, n;
 
-		sl_put(o, "*6\r\n", 4);
-		sl_putf(o, ":%lld\r\n", r->id);
-		sl_putf(o, ":%lld\r\n", r->time);
-		sl_putf(o, ":%lld\r\n", r->duration);
-		sl_putf(o, "*%lld\r\n", r->argc);
-		for (i = 0; i < r->argc; i++) {
-			memcpy(&n, p, 4);
-			sl_bulk(o, p + 4, n);
-			p += 4 + n;
+			sl_put(o, "*6\r\n", 4);
+			sl_putf(o, ":%lld\r\n", r->id);
+			sl_putf(o, ":%lld\r\n", r->time);
+			sl_putf(o, ":%lld\r\n", r->duration);
+			sl_putf(o, "*%lld\r\n", r->argc);
+			for (j = 0; j < r->argc; j++) {
+				memcpy(&n, p, 4);
+				sl_bulk(o, p + 4, n);
+				p += 4 + n;
+			}
+			sl_bulk(o, r->data, r->peer_len);
+			sl_bulk(o, r->data + r->peer_len, r->name_len);
 		}
-		sl_bulk(o, r->data, r->peer_len);
-		sl_bulk(o, r->data + r->peer_len, r->name_len);
 	}
 	if (o->len)
 		o->flush(o);
@@ -216,7 +250,7 @@ static long sl_get(struct sl_log *log, long count, struct sl_out *o)
 
 static void sl_reset(struct sl_log *log)
 {
-	while (log->oldest)
+	while (log->len)
 		sl_drop_oldest(log);
 }
 
