@@ -27,7 +27,7 @@ for k in $kernels; do
 		echo
 		scripts/bench-table.sh "$out/results.csv"
 		echo
-		grep -E '^# (redis|memcached|bench-apps)' "$out/results.log" | sed 's/^# /    /'
+		grep -E '^# (redis|memcached|bench-apps|ratios)' "$out/results.log" | sed 's/^# /    /'
 	} > "$out/results.md"
 	cat "$out/results.md"
 	[ "$(grep -c . "$out/results.csv")" -gt 1 ] || rc=1

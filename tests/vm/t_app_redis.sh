@@ -149,6 +149,27 @@ check "forks that would lose the dataset are refused, not crashed" sh -c \
 	"cli bgrewriteaof | grep -qi err; cli ping | grep -q PONG"
 stop
 
+# -- saves under a write load, and the server shutting down mid-save
+start /tmp/bgw $O || exit 1
+cli debug populate 20000 key 100 > /dev/null
+$S/src/redis-benchmark -p $port -t set -n 30000 -r 100000 -c 4 -q > /dev/null 2>&1 &
+w=$!
+oks=0
+for i in 1 2 3; do
+	cli bgsave > /dev/null
+	wait_save 60 && [ "$(info persistence rdb_last_bgsave_status)" = ok ] && oks=$((oks + 1))
+done
+wait $w
+check "three BGSAVEs under redis-benchmark's writes succeed" [ $oks = 3 ]
+cli config set rdb-key-save-delay 1000 > /dev/null	# 20 s
+cli bgsave > /dev/null
+sleep 1
+cli shutdown nosave > /dev/null 2>&1
+sleep 2
+check "SHUTDOWN during an orbit save: the server exits, its orbits go" \
+	sh -c "! kill -0 $pid 2>/dev/null && [ $(orbits redis-bgsave) = 0 ]"
+wait $pid 2>/dev/null
+
 start /tmp/bgh $O ORBIT_REDIS_BGSAVE_TIMEOUT_MS=2000 || exit 1
 cli set orbit-fault:hang 1 > /dev/null
 cli bgsave > /dev/null
