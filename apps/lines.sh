@@ -27,8 +27,8 @@ row() {		# row TASK EDITS "UPSTREAM FILES" OWN-FILES...
 }
 echo "| task | lines inserted into upstream files | port's own code lines | port's files |"
 echo "|---|---:|---:|---|"
-row "Redis slow log" redis/redis.edits "src/slowlog.c" redis/orbit_slowlog.c redis/orbit_redis.c redis/orbit_redis.h common/orbit_app_push.c common/orbit_app_push.h
+row "Redis slow log" redis/redis.edits "src/slowlog.c" redis/orbit_slowlog.c redis/orbit_redis.c redis/orbit_redis.h common/orbit_app.c common/orbit_app.h
 row "Redis BGSAVE" redis/redis.edits "src/zmalloc.h src/zmalloc.c src/rdb.c src/server.c src/Makefile" \
-	redis/orbit_bgsave.c redis/orbit_zmalloc.c common/orbit_app_heap.c common/orbit_app_heap.h common/orbit_app_heap_redirect.h
+	redis/orbit_bgsave.c redis/orbit_zmalloc.c common/orbit_app.c common/orbit_app.h common/orbit_app_heap.c common/orbit_app_heap.h common/orbit_app_heap_redirect.h
 row "memcached metadump" memcached/memcached.edits "slabs.c assoc.c proto_text.c" \
-	memcached/orbit_memcached.c memcached/orbit_memcached.h common/orbit_app_push.c common/orbit_app_push.h common/orbit_app_heap.c common/orbit_app_heap.h common/orbit_app_heap_redirect.h
+	memcached/orbit_memcached.c memcached/orbit_memcached.h common/orbit_app.c common/orbit_app.h common/orbit_app_heap.c common/orbit_app_heap.h common/orbit_app_heap_redirect.h

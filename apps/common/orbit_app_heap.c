@@ -59,9 +59,9 @@ static int in_area(const void *p)
 /* Main's allocations go to the area; an orbit's to its own heap. */
 static struct orbit_area *main_area(void)
 {
-	if (!heap_tried)
-		heap_init();
-	return heap_area && !orbit_self() ? heap_area : NULL;
+	struct orbit_area *a = orbit_app_area();
+
+	return a && !orbit_self() ? a : NULL;
 }
 
 void *orbit_app_malloc(size_t size)
@@ -120,7 +120,6 @@ const char *orbit_app_heap_error(void)
 
 int orbit_app_off(void)
 {
-	if (!heap_tried)
-		heap_init();
+	orbit_app_area();
 	return app_off;
 }

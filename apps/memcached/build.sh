@@ -21,12 +21,12 @@ build() {	# build NAME
 		cd "$t"
 		./configure -q > "$t.log" 2>&1
 		if [ "$name" = orbit ]; then
-			for f in orbit_memcached orbit_app_heap orbit_app_push; do
+			for f in orbit_memcached orbit_app_heap orbit_app; do
 				gcc -O2 -g -pthread -DHAVE_CONFIG_H -DORBIT_APP=MEMCACHED \
 					-I. -I"$top/libuorbit" -I"$top/build/include" \
 					-Wall -Werror -c -o $f.o $f.c
 			done
-			extra="$t/orbit_memcached.o $t/orbit_app_heap.o $t/orbit_app_push.o $top/build/lib/libuorbit.a"
+			extra="$t/orbit_memcached.o $t/orbit_app_heap.o $t/orbit_app.o $top/build/lib/libuorbit.a"
 		fi
 		libs=$(sed -n 's/^LIBS = //p' Makefile)
 		make timedrun &&

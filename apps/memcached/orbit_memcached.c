@@ -38,7 +38,7 @@
 #include <orbit.h>
 
 #include "orbit_app_heap.h"
-#include "orbit_app_push.h"
+#include "orbit_app.h"
 #include "orbit_memcached.h"
 
 #define MD_CHUNK	(64 * 1024)	/* dump bytes per update */
@@ -78,17 +78,6 @@ static struct {
 
 /* ---- the walk (in the orbit, or in main with orbits off) ------------ */
 
-static void md_fault(const char *key, size_t n)
-{
-	static const char crash[] = "orbit-fault:crash", hang[] = "orbit-fault:hang";
-
-	if (n == sizeof(crash) - 1 && !memcmp(key, crash, n))
-		*(volatile int *)(uintptr_t)0 = 1;
-	if (n == sizeof(hang) - 1 && !memcmp(key, hang, n))
-		for (volatile unsigned long spin = 0;; spin++)
-			;
-}
-
 static void md_put(struct md_out *o, const char *p, size_t n)
 {
 	if (o->len + n > sizeof(o->buf))
@@ -104,7 +93,7 @@ static void md_item(struct md_out *o, item *it, const struct md_arg *a)
 	char line[KEY_MAX_URI_ENCODED_LENGTH + 200];
 	int n;
 
-	md_fault(ITEM_key(it), it->nkey);
+	orbit_app_fault(ITEM_key(it), it->nkey);
 	if (!a->cls[ITEM_clsid(it)])
 		return;
 	if ((it->exptime != 0 && it->exptime < current_time) || item_is_flushed(it))
@@ -184,23 +173,6 @@ static void md_send(struct md_out *o)
 	o->len = 0;
 }
 
-static const char *md_death(char *buf, size_t len)
-{
-	struct orbit_status st;
-
-	if (!md.ob || orbit_status(md.ob, &st))
-		snprintf(buf, len, "failed");
-	else if (st.last_death == ORBIT_DIED_SIGNAL)
-		snprintf(buf, len, "crashed (signal %d)", st.last_death_code);
-	else if (st.last_death == ORBIT_DIED_TIMEOUT)
-		snprintf(buf, len, "hung (killed after its timeout)");
-	else if (st.last_death == ORBIT_DIED_OOM)
-		snprintf(buf, len, "ran out of memory");
-	else
-		snprintf(buf, len, "died (%d)", (int)st.last_death);
-	return buf;
-}
-
 /*
  * The snapshot: every item lock held, table expansion held off.  In the
  * dump's thread, never in a worker: the maintenance thread holds
@@ -263,7 +235,7 @@ static void *md_run(void *arg)
 		if (orbit_future_get(d->f, &ret) == 0 && ret == 0) {
 			md_write(d->out.sfd, "END\r\n", 5);
 		} else {
-			md_death(why, sizeof(why));
+			orbit_app_death(md.ob, why, sizeof(why));
 			snprintf(msg, sizeof(msg), "SERVER_ERROR metadump orbit: "
 				 "the task %s; the dump is cut short\r\n", why);
 			md_write(d->out.sfd, msg, strlen(msg));

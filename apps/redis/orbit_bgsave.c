@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+#include "orbit_app.h"
 #include "orbit_app_heap.h"
 #include "orbit_redis.h"
 
@@ -75,11 +76,10 @@ static long bg_task(void *arg, void *store)
 	struct bg_arg *a = arg;
 
 	(void)store;
-	if (bg_has_key("orbit-fault:crash"))
-		*(volatile int *)(uintptr_t)0 = 1;
-	if (bg_has_key("orbit-fault:hang"))
-		for (volatile unsigned long spin = 0;; spin++)
-			;
+	if (bg_has_key(ORBIT_APP_FAULT_CRASH))
+		orbit_app_fault(ORBIT_APP_FAULT_CRASH, strlen(ORBIT_APP_FAULT_CRASH));
+	if (bg_has_key(ORBIT_APP_FAULT_HANG))
+		orbit_app_fault(ORBIT_APP_FAULT_HANG, strlen(ORBIT_APP_FAULT_HANG));
 	redisSetProcTitle("redis-rdb-bgsave-orbit");
 	return rdbSave(a->req, a->filename, a->has_rsi ? &a->rsi : NULL) == C_OK ? 0 : 1;
 }
@@ -204,7 +204,7 @@ int orbitCheckChildrenDone(void)
 		exitcode = bg.ret == 0 ? 0 : 1;
 	} else {
 		/* As a child's death: its signal, or SIGKILL for a timeout. */
-		orbitPortDeath(&bg_port, why, sizeof(why));
+		orbit_app_death(bg_port.ob, why, sizeof(why));
 		if (bg.err == ECANCELED)
 			bysignal = SIGUSR1;
 		else if (orbit_status(bg_port.ob, &st) == 0 &&

@@ -30,7 +30,7 @@ struct orbit_port {
 	const char *timeout_env;	/* milliseconds per call; 0: none */
 	unsigned long long timeout_ms;	/* the default */
 	struct orbit *ob;
-	unsigned int restarts_seen;
+	unsigned int deaths_seen;	/* logged by orbitPortCheck() */
 	int tried;
 };
 
@@ -38,7 +38,5 @@ struct orbit_port {
 struct orbit *orbitPortGet(struct orbit_port *p);
 /* Logs each death of the orbit since the last look; returns how many. */
 unsigned int orbitPortCheck(struct orbit_port *p);
-/* What the last death was, for a log line or an error reply. */
-const char *orbitPortDeath(struct orbit_port *p, char *buf, size_t len);
 
 #endif

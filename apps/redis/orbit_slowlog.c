@@ -23,7 +23,7 @@
 #include "server.h"
 #include "slowlog.h"
 #include "orbit_app_heap.h"
-#include "orbit_app_push.h"
+#include "orbit_app.h"
 #include "orbit_redis.h"
 
 #define SL_BATCH	(16 * 1024)	/* bytes of records per call */
@@ -64,13 +64,26 @@ static const struct sl_rec *sl_rec_at(const struct sl_batch *b, uint32_t i)
 	return (const struct sl_rec *)(b->data + b->off[i]);
 }
 
-/* Main's side: the batch, and the orbit. */
+/* A call's argument: this header, then (SL_RECORD) a batch of records. */
+enum sl_op { SL_RECORD, SL_GET, SL_LEN, SL_RESET };
+struct sl_call {
+	uint32_t op;
+	uint32_t reserved;
+	int64_t count;		/* SL_GET: entries; SL_RECORD: batch bytes */
+};
+
+/*
+ * Main's side: the batch, built right behind its call header so that it
+ * goes to the orbit as it is, and the log when the task runs in main.
+ */
 static struct {
-	unsigned char buf[SL_BATCH];
+	struct {
+		struct sl_call call;
+		unsigned char buf[SL_BATCH];
+	} batch;
 	size_t used;
 	long long first_ms;
-	unsigned long long lost;
-	struct sl_log local;	/* the log itself when the task runs in main */
+	struct sl_log local;
 } sl;
 
 static long sl_task(void *arg, void *store);
@@ -89,17 +102,6 @@ static struct orbit_port sl_port = {
 static void *sl_init(void)
 {
 	return zcalloc(sizeof(struct sl_log));
-}
-
-static void sl_fault(const unsigned char *p, uint32_t n)
-{
-	static const char crash[] = "orbit-fault:crash", hang[] = "orbit-fault:hang";
-
-	if (n == sizeof(crash) - 1 && !memcmp(p, crash, n))
-		*(volatile int *)(uintptr_t)0 = 1;
-	if (n == sizeof(hang) - 1 && !memcmp(p, hang, n))
-		for (volatile unsigned long spin = 0;; spin++)
-			;
 }
 
 /* The oldest record leaves the log; an emptied batch is freed. */
@@ -125,7 +127,7 @@ static void sl_check_faults(const struct sl_rec *r)
 
 	for (i = 0; i < r->argc; i++) {
 		memcpy(&n, p, 4);
-		sl_fault(p + 4, n);
+		orbit_app_fault(p + 4, n);
 		p += 4 + n;
 	}
 }
@@ -254,14 +256,6 @@ static void sl_reset(struct sl_log *log)
 		sl_drop_oldest(log);
 }
 
-/* A call's argument: this header, then (SL_RECORD) a batch of records. */
-enum sl_op { SL_RECORD, SL_GET, SL_LEN, SL_RESET };
-struct sl_call {
-	uint32_t op;
-	uint32_t reserved;
-	int64_t count;		/* SL_GET: entries; SL_RECORD: batch bytes */
-};
-
 static void sl_push_out(struct sl_out *o)
 {
 	if (orbit_app_push_data(o->buf, o->len))
@@ -280,6 +274,9 @@ static long sl_task(void *arg, void *store)
 	if (!log)
 		return -ENOMEM;
 	switch (call->op) {
+	case SL_RECORD:	/* the argument's size is the batch's */
+		sl_record(log, (const unsigned char *)(call + 1), (size_t)call->count);
+		return 0;
 	case SL_GET:
 		n = sl_get(log, (long)call->count, &o);
 		return o.failed ? -EIO : n;
@@ -292,17 +289,6 @@ static long sl_task(void *arg, void *store)
 	return -EINVAL;
 }
 
-/* SL_RECORD: the argument's size is the batch's (orbit_call copies it). */
-static long sl_task_record(void *arg, void *store)
-{
-	struct sl_call *call = arg;
-
-	if (store)
-		sl_record(store, (const unsigned char *)(call + 1),
-			  (size_t)call->count);
-	return 0;
-}
-
 /* ---- main's side -------------------------------------------------------- */
 
 static struct orbit *sl_orbit(void)
@@ -313,25 +299,20 @@ static struct orbit *sl_orbit(void)
 /* Sends the batch (one fire-and-forget call), or records it in main. */
 static void sl_flush(void)
 {
-	struct {
-		struct sl_call call;
-		unsigned char batch[SL_BATCH];
-	} a;
 	struct orbit *ob;
 
 	if (!sl.used)
 		return;
 	ob = sl_orbit();
 	if (!ob) {
-		sl_record(&sl.local, sl.buf, sl.used);
+		sl_record(&sl.local, sl.batch.buf, sl.used);
 	} else {
-		memset(&a.call, 0, sizeof(a.call));
-		a.call.op = SL_RECORD;
-		a.call.count = (int64_t)sl.used;
-		memcpy(a.batch, sl.buf, sl.used);
-		if (!orbit_call_async(ob, ORBIT_NOFUTURE, 0, NULL, sl_task_record,
-				      &a, sizeof(a.call) + sl.used) && errno) {
-			sl.lost++;
+		sl.batch.call.op = SL_RECORD;
+		sl.batch.call.count = (int64_t)sl.used;
+		if (!orbit_call_async(ob, ORBIT_NOFUTURE, 0, NULL, NULL, &sl.batch,
+				      (size_t)(sl.batch.buf - (unsigned char *)&sl.batch) +
+				      sl.used) &&
+		    errno) {
 			serverLog(LL_WARNING, "orbit slowlog: a batch of slow "
 				  "commands was dropped: %s", strerror(errno));
 		}
@@ -390,7 +371,7 @@ int orbitSlowlogPush(client *c, robj **argv, int argc, long long duration)
 		return 1;	/* cannot happen with the limits above */
 	if (!sl.used)
 		sl.first_ms = server.mstime;
-	r = (struct sl_rec *)(sl.buf + sl.used);
+	r = (struct sl_rec *)(sl.batch.buf + sl.used);
 	r->argc = (uint32_t)slargc;
 	r->id = server.slowlog_entry_id++;
 	r->time = time(NULL);
@@ -453,7 +434,7 @@ static void sl_failed(client *c, const char *what)
 	orbitPortCheck(&sl_port);
 	addReplyErrorFormat(c, "slowlog orbit failed (%s): the task %s; it "
 			    "restarts with an empty log", what,
-			    orbitPortDeath(&sl_port, why, sizeof(why)));
+			    orbit_app_death(sl_port.ob, why, sizeof(why)));
 }
 
 int orbitSlowlogCommand(client *c)
