@@ -226,6 +226,7 @@ struct pset_region {
 
 struct pageset {
 	struct xarray regions;	/* region index -> struct pset_region */
+	unsigned long count;	/* pages in the set (read locklessly too) */
 };
 
 void pset_init(struct pageset *ps);

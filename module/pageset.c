@@ -13,6 +13,7 @@
  * Owner: the structure that embeds the set (an area, for its dirty and
  * hot sets) initialises and destroys it and serialises every use with
  * its own lock; the set has no lock or reference count of its own.
+ * Only its count may be read without that lock, as a hint.
  */
 #include <linux/bitmap.h>
 #include <linux/slab.h>
@@ -22,6 +23,7 @@
 void pset_init(struct pageset *ps)
 {
 	xa_init(&ps->regions);
+	ps->count = 0;
 }
 
 int pset_add(struct pageset *ps, unsigned long idx)
@@ -40,7 +42,8 @@ int pset_add(struct pageset *ps, unsigned long idx)
 			return xa_err(old);
 		}
 	}
-	__set_bit(idx % PSET_REGION_PAGES, reg->bits);
+	if (!__test_and_set_bit(idx % PSET_REGION_PAGES, reg->bits))
+		WRITE_ONCE(ps->count, ps->count + 1);
 	return 0;
 }
 
@@ -57,8 +60,8 @@ void pset_del(struct pageset *ps, unsigned long idx)
 	struct pset_region *reg = xa_load(&ps->regions,
 					  idx / PSET_REGION_PAGES);
 
-	if (reg)
-		__clear_bit(idx % PSET_REGION_PAGES, reg->bits);
+	if (reg && __test_and_clear_bit(idx % PSET_REGION_PAGES, reg->bits))
+		WRITE_ONCE(ps->count, ps->count - 1);
 }
 
 /* The next page of the walk it in *idx; false at the end. */
@@ -91,6 +94,7 @@ void pset_clear(struct pageset *ps)
 
 	xa_for_each(&ps->regions, r, reg)
 		bitmap_zero(reg->bits, PSET_REGION_PAGES);
+	WRITE_ONCE(ps->count, 0);
 }
 
 void pset_destroy(struct pageset *ps)
