@@ -9,10 +9,12 @@
  * write-notified (page_mkwrite), so a page's PTE is read-only until its
  * first write after a snapshot:
  *
- *  - the first write marks the page dirty.  A snapshot zaps the PTEs of
- *    dirty pages (write-protecting them) and takes one reference on the
- *    tree root.  A later write to a page still shared with a snapshot gets
- *    a fresh copy (module COW), the snapshot keeps the old one.
+ *  - the first write marks the page dirty.  A snapshot write-protects
+ *    main's PTEs of dirty pages in place (one page-table walk, one TLB
+ *    flush) and takes one reference on the tree root.  Main's next write
+ *    to a page still shared with a snapshot copies it: main keeps its
+ *    page and the snapshot gets the copy (copy-out) when nothing else
+ *    maps the page, else main gets the copy (module COW).
  *  - a page that something beyond main's mappings holds when its PTE is
  *    gone (a pin, or a plain get_user_pages reference as 6.1's O_DIRECT
  *    takes: I/O may write it without a fault) is never frozen: main keeps
@@ -23,7 +25,9 @@
  */
 #include <linux/file.h>
 #include <linux/highmem.h>
+#include <linux/mm_inline.h>
 #include <linux/mman.h>
+#include <linux/mmu_notifier.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -158,6 +162,113 @@ static struct page *area_cow(struct orbit_area *area, unsigned long idx,
 	return copy;
 }
 
+static int area_pte_maps(pte_t *ptep, unsigned long addr, void *data)
+{
+	struct page **page = data;
+	pte_t pte = ptep_get(ptep);
+
+	if (!pte_present(pte) || pte_pfn(pte) != page_to_pfn(*page))
+		*page = NULL;
+	return 0;
+}
+
+/* Does main's PTE that faulted map page?  Read under its page-table lock. */
+static bool area_fault_maps(struct vm_fault *vmf, struct page *page)
+{
+	struct page *found = page;
+
+	if (!pte_present(vmf->orig_pte) ||
+	    apply_to_existing_page_range(vmf->vma->vm_mm,
+					 vmf->address & PAGE_MASK, PAGE_SIZE,
+					 area_pte_maps, &found))
+		return false;
+	return found == page;	/* the walk skips a none PTE */
+}
+
+/*
+ * Copy-out: main's first write to a page a snapshot froze keeps the page;
+ * the snapshots get a copy instead, put in their leaf in place
+ * (pt_replace).  From page_mkwrite (vmf given: main's PTE maps the page
+ * read-only) the PTE just becomes writable: no zap, no TLB flush, no
+ * refault; from a write fault on a none PTE (vmf NULL) main maps the page
+ * it already had.  With swap_lock held for writing (no view is then
+ * between a lookup and its reference), views that map the page (a task
+ * read it) are made to let go of it, and the swap happens only if then
+ * nothing but main's PTE if any, one tree slot and the fault hold the
+ * page: no view maps it, and none can map it after the swap.  The
+ * snapshots' copy is made first: the page is read-only everywhere, so it
+ * cannot change.
+ *
+ * Returns 0 when main keeps the page (in the tree, or in the overlay
+ * when auto mode moves it to COPY mode), -EAGAIN when main should get
+ * the copy instead (the caller's COW path), or an allocation error.
+ */
+static int area_copy_out(struct orbit_area *area, unsigned long idx,
+			 struct page *page, struct vm_fault *vmf)
+{
+	struct pt_node *cur_leaf = pt_leaf(area->cur, idx), *leaf;
+	long slots = opage_holders(page);
+	int mapped = vmf ? 1 : 0;
+	bool swapped = false;
+	struct page *copy;
+	int err;
+
+	lockdep_assert_held(&area->lock);
+	if (vmf && !pte_present(vmf->orig_pte))
+		return -EAGAIN;
+	/*
+	 * The leaf to put the copy in: cur's own, which it then shares
+	 * with the snapshots; or, once cur's path was copied (the page
+	 * sits in two leaves), the last snapshot's, if that is the other.
+	 */
+	if (slots == 1)
+		leaf = cur_leaf;
+	else if (slots == 2 && pt_leaf(area->last_snap, idx) != cur_leaf)
+		leaf = pt_leaf(area->last_snap, idx);
+	else
+		return -EAGAIN;
+	copy = opage_copy(area->pool, page);
+	if (IS_ERR(copy))
+		return PTR_ERR(copy);
+	err = area_mark_dirty(area, idx);	/* harmless if it goes to ovl */
+	if (err)
+		goto out;
+	if (down_write_trylock(&area->swap_lock)) {
+		if (opage_mapcount(page) > mapped)
+			views_unmap_page(area, idx);
+		swapped = opage_held_only_by(page, slots, mapped, mapped) &&
+			  (!vmf || area_fault_maps(vmf, page)) &&
+			  pt_replace(leaf, idx, page, copy);
+		up_write(&area->swap_lock);
+	}
+	if (!swapped) {
+		err = -EAGAIN;
+		goto out;
+	}
+	/* The snapshots hold copy now; the leaf's reference on page is ours. */
+	if (slots == 2) {
+		opage_put(area->pool, page);	/* cur's leaf holds it too */
+		err = 0;
+	} else if (area->auto_mode && area_wants_copy(area, idx)) {
+		err = xa_err(xa_store(&area->ovl, idx, page,
+				      GFP_KERNEL_ACCOUNT));
+	} else {
+		err = area_tree_store(area, idx, page);
+	}
+	if (err) {
+		/* Main must not write the page its tree no longer holds. */
+		unmap_mapping_pages(area->mapping, idx, 1, false);
+		opage_put(area->pool, page);
+		return err;
+	}
+	ostat_inc(OS_COW_FAULTS);
+	atomic_long_inc(&area->cow_faults);
+	return 0;
+out:
+	opage_put(area->pool, copy);
+	return err;
+}
+
 /* Main's page for idx, allocating a zero page on first touch. */
 static struct page *area_page(struct orbit_area *area, unsigned long idx,
 			      bool write, bool *in_ovl)
@@ -216,7 +327,11 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 		 * written again, and copying now spares the write a second
 		 * fault, a zap and a refault.
 		 */
-		page = area_cow(area, idx, page, write);
+		err = write ? area_copy_out(area, idx, page, NULL) : -EAGAIN;
+		if (err == -EAGAIN)
+			page = area_cow(area, idx, page, write);
+		else if (err)
+			page = ERR_PTR(err);
 		if (IS_ERR(page))
 			return page;
 		*in_ovl = xa_load(&area->ovl, idx) == page;
@@ -261,6 +376,7 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 	unsigned long idx = vmf->pgoff;
 	struct page *page, *copy;
 	bool shared = false;
+	int err;
 
 	if (vmf->vma->vm_mm != area->mm)
 		return VM_FAULT_SIGBUS;
@@ -268,6 +384,15 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 	page = xa_load(&area->ovl, idx);
 	if (!page)
 		page = pt_lookup(area->cur, idx, &shared);
+	if (page == vmf->page && shared) {
+		err = area_copy_out(area, idx, page, vmf);
+		if (!err)
+			goto locked;
+		if (err != -EAGAIN) {
+			mutex_unlock(&area->lock);
+			return area_fault_error(ERR_PTR(err));
+		}
+	}
 	if (page != vmf->page || shared) {
 		/* Stale PTE or frozen page: the retry faults in main's page. */
 		if (page == vmf->page) {
@@ -285,6 +410,8 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 		mutex_unlock(&area->lock);
 		return VM_FAULT_OOM;
 	}
+locked:
+	/* The snapshot's freeze waits for this lock (area_wp_pte). */
 	lock_page(page);
 	mutex_unlock(&area->lock);
 	return VM_FAULT_LOCKED;
@@ -392,6 +519,8 @@ static void area_free_pages(struct orbit_area *area)
 	xa_destroy(&area->meta);
 	pt_put(area->cur);
 	area->cur = NULL;
+	pt_put(area->last_snap);
+	area->last_snap = NULL;
 }
 
 static void area_release(struct kref *ref)
@@ -442,6 +571,9 @@ struct orbit_area *area_create(unsigned long addr, unsigned long size,
 	}
 	kref_init(&area->ref);
 	mutex_init(&area->lock);
+	init_rwsem(&area->swap_lock);
+	mutex_init(&area->views_lock);
+	INIT_LIST_HEAD(&area->views);
 	xa_init(&area->ovl);
 	pset_init(&area->dirty_set[0]);
 	pset_init(&area->dirty_set[1]);
@@ -527,26 +659,94 @@ static int freeze_one(void *ctx, unsigned long idx)
 	return fa->err;
 }
 
+/* The write-protect walk of main's PTEs over the runs of dirty pages. */
+struct area_wp {
+	struct vm_area_struct *vma;	/* main's mapping; NULL: zap instead */
+	unsigned long changed;		/* PTEs write-protected */
+	unsigned long flush_idx;	/* a page of the first changed run */
+};
+
 /*
- * Freezes the pages written since the last snapshot: their PTEs in main
- * are zapped, so that the next write faults and gets a copy.  A write
- * fault makes a PTE writable under the page lock after page_mkwrite
- * marked the page dirty, so taking and dropping the lock waits out such a
- * fault before the zap removes its PTE (as page_mkclean does); no new one
- * can start, since page_mkwrite needs area->lock.
+ * Write-protects one of main's PTEs, and cleans it: mprotect makes a
+ * dirty PTE of a write-notify mapping writable again without
+ * page_mkwrite (can_change_pte_writable).
+ */
+static int area_wp_pte(pte_t *ptep, unsigned long addr, void *data)
+{
+	struct area_wp *wp = data;
+	pte_t pte = ptep_get(ptep);
+
+	if (!pte_present(pte) || (!pte_write(pte) && !pte_dirty(pte)))
+		return 0;
+	pte = ptep_modify_prot_start(wp->vma, addr, ptep);
+	ptep_modify_prot_commit(wp->vma, addr, ptep, pte,
+				pte_mkclean(pte_wrprotect(pte)));
+	wp->changed++;
+	return 0;
+}
+
+/* Waits out a write fault in flight on idx's page, then zaps its PTE. */
+static void area_freeze_zap(struct orbit_area *area, struct zap_run *zap,
+			    unsigned long idx)
+{
+	struct page *page = pt_lookup(area->cur, idx, NULL);
+
+	lock_page(page);
+	unlock_page(page);
+	zap_add(zap, idx);
+}
+
+/*
+ * Freezes the run [start, start + n) of dirty pages: write-protects
+ * main's PTEs in one walk under each page-table lock; zaps them when
+ * there is no walk to do (see area_wp_mm) or it fails (on 6.12, a page
+ * table that went away).
+ */
+static void area_freeze_run(struct orbit_area *area, struct area_wp *wp,
+			    struct zap_run *zap, unsigned long start,
+			    unsigned long n)
+{
+	unsigned long changed = wp->changed, addr, idx;
+
+	if (!n)
+		return;
+	addr = area->addr + (start << PAGE_SHIFT);
+	if (wp->vma && !apply_to_existing_page_range(wp->vma->vm_mm, addr,
+						     n << PAGE_SHIFT,
+						     area_wp_pte, wp)) {
+		if (!changed && wp->changed)
+			wp->flush_idx = start;
+		return;
+	}
+	for (idx = start; idx < start + n; idx++)
+		area_freeze_zap(area, zap, idx);
+}
+
+/*
+ * Freezes the pages written since the last snapshot, so that main's next
+ * write to one faults (area_page_mkwrite: copy-out, or a COW copy).
+ * Main's PTEs are write-protected in place when vma is given (see
+ * area_wp_mm), else zapped.  The TLB is flushed once for the whole mm:
+ * flush_tlb_mm_range is not exported, but a zap that finds another PTE
+ * change pending in the mm (inc_tlb_flush_pending, as mprotect marks its
+ * own) flushes the whole mm in tlb_finish_mmu, so one zap of one page
+ * changed here flushes every write-protection before it.
  *
- * Only once the PTEs are gone is each page checked for other holders
- * (smp_mb() orders the zap before the check, as page_try_share_anon_rmap
- * orders its PTE change before the pin check: a GUP-fast that took a
- * reference before the zap is seen; one after it finds no PTE and faults,
- * which waits for area->lock).  A held page is not frozen: main keeps it
- * and the tree gets a copy.
+ * Only once the PTEs are read-only or gone is each page checked for other
+ * holders (smp_mb() orders the PTE changes before the checks, as
+ * page_try_share_anon_rmap orders its PTE change before the pin check: a
+ * GUP-fast that took a reference before the change is seen; one after it
+ * finds no writable PTE and faults, which waits for area->lock).  A held
+ * page is not frozen: main keeps it and the tree gets a copy.
  */
 static int area_snapshot_freeze(struct orbit_area *area,
+				struct vm_area_struct *vma,
 				struct snap_cost *cost)
 {
 	struct zap_run zap = { .mapping = area->mapping };
-	unsigned long idx;
+	struct area_wp wp = { .vma = vma };
+	unsigned long idx, start = 0, n = 0;
+	bool refault = false;
 	struct page *page;
 	int err;
 
@@ -558,19 +758,51 @@ static int area_snapshot_freeze(struct orbit_area *area,
 		if (fa.err)
 			return fa.err;
 	}
+	if (vma) {
+		mmap_assert_locked(vma->vm_mm);
+		inc_tlb_flush_pending(vma->vm_mm);
+	}
 	pset_for_each(area_dirty(area), idx) {
 		if (xa_load(&area->ovl, idx))
 			continue;
 		page = pt_lookup(area->cur, idx, NULL);
 		if (!page)
 			continue;
-		lock_page(page);
-		unlock_page(page);
-		zap_add(&zap, idx);
 		cost->frozen++;
+		/*
+		 * A locked page is in a write fault between page_mkwrite,
+		 * which locked it before dropping area->lock, and its PTE
+		 * becoming writable (whether the PTE is there yet or not):
+		 * wait for it and zap.
+		 */
+		if (PageLocked(page)) {
+			area_freeze_zap(area, &zap, idx);
+			continue;
+		}
+		if (n && idx == start + n) {
+			n++;
+			continue;
+		}
+		area_freeze_run(area, &wp, &zap, start, n);
+		start = idx;
+		n = 1;
+	}
+	area_freeze_run(area, &wp, &zap, start, n);
+	if (wp.changed) {
+		/*
+		 * The flushing zap: of the area's last page if main cannot
+		 * map it (never touched), else of a page just changed, which
+		 * main then refaults (not as a hot page: see below).
+		 */
+		idx = area->npages - 1;
+		refault = pt_lookup(area->cur, idx, NULL) ||
+			  xa_load(&area->ovl, idx);
+		zap_add(&zap, refault ? wp.flush_idx : idx);
 	}
 	zap_flush(&zap);
-	smp_mb();	/* the zaps above, then the reference checks below */
+	if (vma)
+		dec_tlb_flush_pending(vma->vm_mm);
+	smp_mb();	/* the PTE changes above, then the reference checks */
 	pset_for_each(area_dirty(area), idx) {
 		if (xa_load(&area->ovl, idx))
 			continue;
@@ -586,7 +818,52 @@ static int area_snapshot_freeze(struct orbit_area *area,
 	/* This interval's dirty pages are the next one's hot pages. */
 	pset_clear(area_hot(area));
 	area->dirty_cur ^= 1;
+	if (refault)
+		pset_del(area_hot(area), wp.flush_idx);
 	return 0;
+}
+
+/*
+ * Below this many dirty pages a snapshot zaps main's PTEs: flushing a
+ * few pages from the TLB costs less than the whole mm's flush that
+ * write-protecting ends with, for main's other threads most of all.
+ */
+#define WP_MIN_PAGES	32
+
+/*
+ * Main's mm with its mmap_lock held for reading, when the freeze should
+ * write-protect main's PTEs (*vmap: main's mapping): enough dirty pages
+ * (a hint: read without area->lock, taken later), main maps the whole
+ * area, so its page tables stay while the lock is held (munmap detaches a
+ * VMA before it frees its page tables, even where 6.1 frees them under
+ * the read lock), and no secondary MMU mirrors the mm (MMU notifiers
+ * would need invalidating, which only zapping does).  NULL: the freeze
+ * zaps.  ERR_PTR(-EINTR): killed while waiting for the lock.
+ */
+static struct mm_struct *area_wp_mm(struct orbit_area *area,
+				    struct vm_area_struct **vmap)
+{
+	struct mm_struct *mm = area->mm;
+	struct vm_area_struct *vma;
+
+	*vmap = NULL;
+	if (READ_ONCE(area_dirty(area)->count) < WP_MIN_PAGES ||
+	    !mmget_not_zero(mm))
+		return NULL;
+	if (mmap_read_lock_killable(mm)) {
+		mmput(mm);
+		return ERR_PTR(-EINTR);
+	}
+	vma = find_vma(mm, area->addr);
+	if (mm_has_notifiers(mm) || !vma || !area_mapped_at(area, vma) ||
+	    vma->vm_start != area->addr ||
+	    vma->vm_end != area->addr + area->size) {
+		mmap_read_unlock(mm);
+		mmput(mm);
+		return NULL;
+	}
+	*vmap = vma;
+	return mm;
 }
 
 /*
@@ -597,12 +874,17 @@ static int area_snapshot_freeze(struct orbit_area *area,
 int area_snapshot(struct orbit_area *area, struct pt_node **root,
 		  struct snap_cost *cost)
 {
+	struct vm_area_struct *vma;
+	struct mm_struct *mm = area_wp_mm(area, &vma);
+	struct pt_node *old = NULL;
 	int err;
 
+	if (IS_ERR(mm))
+		return PTR_ERR(mm);
 	mutex_lock(&area->lock);
 	err = area_snapshot_copy_pages(area, cost);
 	if (!err)
-		err = area_snapshot_freeze(area, cost);
+		err = area_snapshot_freeze(area, vma, cost);
 	if (!err) {
 		if (READ_ONCE(orbit_debug_full_snapshot) && area->cur) {
 			*root = pt_deep_copy(area->cur);
@@ -615,7 +897,14 @@ int area_snapshot(struct orbit_area *area, struct pt_node **root,
 	if (!err) {
 		area->seq++;
 		ostat_inc(OS_SNAPSHOTS);
+		old = area->last_snap;
+		area->last_snap = pt_get(*root);
 	}
 	mutex_unlock(&area->lock);
+	pt_put_async(old);	/* a big tree is freed beside main */
+	if (mm) {
+		mmap_read_unlock(mm);
+		mmput(mm);
+	}
 	return err;
 }

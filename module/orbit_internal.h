@@ -24,9 +24,13 @@
  *         mmap_lock of main's or of the orbit's mm (vm_mmap, faults),
  *         or the faulting VMA's lock (per-VMA lock faults, 6.4+)
  *           area->lock, view->lock (mutexes: faults, snapshots, installs)
+ *             area->swap_lock (rwsem: read under view->lock around a
+ *             view's lookup and map; under area->lock only ever
+ *             trylocked for writing, by copy-out)
+ *               area->views_lock (mutex: copy-out, view create/release)
  *             page lock (area_page_mkwrite, snapshot quiescing)
  *               i_mmap_rwsem, page-table locks (unmap_mapping_pages,
- *               vm_insert_pages)
+ *               vm_insert_pages, apply_to_existing_page_range)
  *
  *   timed_lock (orbits.c, spinlock) -> ob->lock (spinlock)
  *
@@ -49,6 +53,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
+#include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/types.h>
@@ -200,6 +205,10 @@ struct page *opage_copy(struct pt_pool *pool, struct page *src);
 void opage_get(struct page *page);
 void opage_put(struct pt_pool *pool, struct page *page);
 bool opage_referenced(struct page *page);
+bool opage_held_only_by(struct page *page, long slots, int mappings,
+			int refs);
+long opage_holders(struct page *page);
+int opage_mapcount(struct page *page);
 struct pt_pool *pt_pool_create(const struct orbit_acct *acct);
 void pt_pool_close(struct pt_pool *pool);
 struct pt_node *pt_get(struct pt_node *n);
@@ -208,6 +217,9 @@ void pt_put_async(struct pt_node *n);
 void pt_flush(void);
 unsigned int pt_levels(unsigned long npages);
 struct page *pt_lookup(struct pt_node *root, unsigned long idx, bool *shared);
+struct pt_node *pt_leaf(struct pt_node *root, unsigned long idx);
+bool pt_replace(struct pt_node *leaf, unsigned long idx, struct page *page,
+		struct page *copy);
 int pt_set(struct pt_pool *pool, struct pt_node **rootp, unsigned int levels,
 	   unsigned long idx, struct page *page, struct page **old);
 struct pt_node *pt_deep_copy(struct pt_node *n);
@@ -273,7 +285,26 @@ struct orbit_area {
 	 * locks.
 	 */
 	struct mutex lock;
+	/*
+	 * Copy-out (area_page_mkwrite) changes a snapshot's leaf in place;
+	 * held for reading by views between reading a snapshot's entry and
+	 * taking their reference on its page, so that a page copy-out gives
+	 * back to main is never mapped by a view.
+	 */
+	struct rw_semaphore swap_lock;
+	/*
+	 * The views of the area that have a mapping (view.c adds and
+	 * removes them), for copy-out to unmap a page from.
+	 */
+	struct mutex views_lock;
+	struct list_head views;
 	struct pt_node *cur;	/* current page tree */
+	/*
+	 * The last snapshot's root (a reference, dropped at the next
+	 * snapshot or with the area): where copy-out finds the other leaf
+	 * of a page that sits in two, after cur's path was copied.
+	 */
+	struct pt_node *last_snap;
 	struct xarray ovl;	/* COPY-mode pages main writes directly */
 	/*
 	 * Two index sets, flipped at each snapshot: dirty (written since
@@ -319,6 +350,7 @@ struct orbit_view {
 	struct inode *inode;	/* of its mapping file (held) */
 	struct address_space *mapping;	/* inode's, for zaps */
 	struct list_head node;	/* in orbit->views */
+	struct list_head area_node;	/* in area->views, while mapped */
 	/* Protects root and priv: view faults and installs serialise. */
 	struct mutex lock;
 	struct pt_node *root;	/* installed snapshot */
@@ -329,6 +361,7 @@ struct orbit_view *view_create(struct orbit_area *area);
 void view_put(struct orbit_view *view);
 unsigned long view_install(struct orbit_view *view, struct pt_node *root);
 void view_unmap(struct orbit_view *view);
+void views_unmap_page(struct orbit_area *area, unsigned long idx);
 
 /* ---- ctx.c: main contexts ---- */
 

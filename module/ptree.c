@@ -83,8 +83,14 @@ static void opage_free(struct pt_pool *pool, struct page *page)
 	put_page(page);
 }
 
+/* How many tree slots (and overlay or view entries) hold the page. */
+long opage_holders(struct page *page)
+{
+	return atomic_long_read(opage_count(page));
+}
+
 /* How many of the page's user mappings there are (order-0 pages only). */
-static int opage_mapcount(struct page *page)
+int opage_mapcount(struct page *page)
 {
 	return atomic_read(&page->_mapcount) + 1;
 }
@@ -99,6 +105,19 @@ static int opage_mapcount(struct page *page)
 bool opage_referenced(struct page *page)
 {
 	return page_ref_count(page) > 1 + opage_mapcount(page);
+}
+
+/*
+ * Is page held by the given number of tree slots and nothing else but
+ * the given number of user mappings and of other struct page references
+ * (a fault's)?
+ */
+bool opage_held_only_by(struct page *page, long slots, int mappings,
+			int refs)
+{
+	return atomic_long_read(opage_count(page)) == slots &&
+	       opage_mapcount(page) == mappings &&
+	       page_ref_count(page) == 1 + mappings + refs;
 }
 
 /*
@@ -366,7 +385,7 @@ struct page *pt_lookup(struct pt_node *root, unsigned long idx, bool *shared)
 		if (refcount_read(&n->ref) > 1)
 			sh = true;
 		if (!n->level) {
-			page = n->slot[pt_index(idx, 0)];
+			page = READ_ONCE(n->slot[pt_index(idx, 0)]);
 			if (page && atomic_long_read(opage_count(page)) > 1)
 				sh = true;
 			if (shared)
@@ -378,6 +397,33 @@ struct page *pt_lookup(struct pt_node *root, unsigned long idx, bool *shared)
 	if (shared)
 		*shared = sh;
 	return NULL;
+}
+
+/* The leaf of root's tree that covers idx, or NULL. */
+struct pt_node *pt_leaf(struct pt_node *root, unsigned long idx)
+{
+	struct pt_node *n = root;
+
+	while (n && n->level)
+		n = n->slot[pt_index(idx, n->level)];
+	return n;
+}
+
+/*
+ * Puts copy in the place of page at idx in leaf, in place, without
+ * copying any path: every tree that shares the leaf sees copy from then
+ * on.  The leaf's reference on page moves to the caller, the caller's on
+ * copy into the leaf.  For copy-out (area.c), which makes sure that no
+ * view is between a lookup and its reference.  False (nothing changed)
+ * if page is not at idx in leaf.
+ */
+bool pt_replace(struct pt_node *leaf, unsigned long idx, struct page *page,
+		struct page *copy)
+{
+	if (!leaf || leaf->slot[pt_index(idx, 0)] != page)
+		return false;
+	WRITE_ONCE(leaf->slot[pt_index(idx, 0)], copy);
+	return true;
 }
 
 /*
@@ -464,8 +510,8 @@ static int pt_diff_level(struct pt_node *a, struct pt_node *b,
 	if (a == b)
 		return 0;
 	for (i = 0; i < PT_FANOUT; i++) {
-		void *sa = a ? a->slot[i] : NULL;
-		void *sb = b ? b->slot[i] : NULL;
+		void *sa = a ? READ_ONCE(a->slot[i]) : NULL;
+		void *sb = b ? READ_ONCE(b->slot[i]) : NULL;
 
 		if (sa == sb)
 			continue;

@@ -30,6 +30,7 @@ static struct page *view_page(struct orbit_view *view, unsigned long idx)
 	struct page *page = xa_load(&view->priv, idx);
 
 	lockdep_assert_held(&view->lock);
+	lockdep_assert_held_read(&view->area->swap_lock);
 	return page ? page : pt_lookup(view->root, idx, NULL);
 }
 
@@ -98,25 +99,30 @@ static vm_fault_t view_fault(struct vm_fault *vmf)
 	if (idx >= view->area->npages || vmf->vma->vm_mm != view->mm)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&view->lock);
+	down_read(&view->area->swap_lock);
 	if (!write && view_map_around(view, vmf->vma, idx)) {
-		mutex_unlock(&view->lock);
-		return VM_FAULT_NOPAGE;
+		page = NULL;
+		goto out;
 	}
 	page = xa_load(&view->priv, idx);
 	if (!page) {
 		struct page *snap = pt_lookup(view->root, idx, NULL);
 
 		page = snap && !write ? snap : view_private(view, idx, snap);
-		if (IS_ERR(page)) {
-			mutex_unlock(&view->lock);
-			return PTR_ERR(page) == -EDQUOT ? VM_FAULT_SIGBUS :
-							  VM_FAULT_OOM;
-		}
+		if (IS_ERR(page))
+			goto out;
 	}
 	if (write && page == xa_load(&view->priv, idx))
 		xa_set_mark(&view->priv, idx, VIEW_WRITTEN);
 	get_page(page);
+out:
+	up_read(&view->area->swap_lock);
 	mutex_unlock(&view->lock);
+	if (!page)
+		return VM_FAULT_NOPAGE;
+	if (IS_ERR(page))
+		return PTR_ERR(page) == -EDQUOT ? VM_FAULT_SIGBUS :
+						  VM_FAULT_OOM;
 	vmf->page = page;
 	return 0;
 }
@@ -181,6 +187,9 @@ static void view_release(struct kref *ref)
 	unsigned long idx;
 	struct page *page;
 
+	mutex_lock(&view->area->views_lock);
+	list_del(&view->area_node);	/* a no-op if never added */
+	mutex_unlock(&view->area->views_lock);
 	xa_for_each(&view->priv, idx, page)
 		opage_put(view->area->pool, page);
 	xa_destroy(&view->priv);
@@ -230,6 +239,7 @@ struct orbit_view *view_create(struct orbit_area *area)
 	mutex_init(&view->lock);
 	xa_init(&view->priv);
 	INIT_LIST_HEAD(&view->node);
+	INIT_LIST_HEAD(&view->area_node);
 	view->area = area_get(area);
 	view->mm = current->mm;
 	mmgrab(view->mm);
@@ -245,6 +255,9 @@ struct orbit_view *view_create(struct orbit_area *area)
 	view->inode = file_inode(file);
 	ihold(view->inode);
 	view->mapping = file->f_mapping;
+	mutex_lock(&area->views_lock);
+	list_add(&view->area_node, &area->views);
+	mutex_unlock(&area->views_lock);
 	err = orbit_map_file(file, area->addr, area->size,
 			     PROT_READ | PROT_WRITE);
 	fput(file);
@@ -253,6 +266,25 @@ struct orbit_view *view_create(struct orbit_area *area)
 		return ERR_PTR(err);
 	}
 	return view;
+}
+
+/*
+ * Unmaps page idx from every view of area, for copy-out to give the page
+ * back to main alone: a view that needs it again faults in the
+ * snapshot's copy.  The whole fault-around block goes: main writing one
+ * page it shares with a view likely writes its neighbours next, and one
+ * zap and one refault per block cost less than one per page.
+ */
+void views_unmap_page(struct orbit_area *area, unsigned long idx)
+{
+	unsigned long first = round_down(idx, VIEW_AROUND);
+	struct orbit_view *view;
+
+	lockdep_assert_held_write(&area->swap_lock);
+	mutex_lock(&area->views_lock);
+	list_for_each_entry(view, &area->views, area_node)
+		unmap_mapping_pages(view->mapping, first, VIEW_AROUND, false);
+	mutex_unlock(&area->views_lock);
 }
 
 /*
