@@ -245,13 +245,17 @@ static int area_copy_out(struct orbit_area *area, unsigned long idx,
 		err = -EAGAIN;
 		goto out;
 	}
-	/* The snapshots hold copy now; the leaf's reference on page is ours. */
-	if (slots == 2) {
-		opage_put(area->pool, page);	/* cur's leaf holds it too */
-		err = 0;
-	} else if (area->auto_mode && area_wants_copy(area, idx)) {
+	/*
+	 * The snapshots hold copy now; the leaf's reference on page is ours,
+	 * for the overlay in COPY mode (where cur's leaf may hold the page
+	 * too, until the next snapshot copies it), else for cur's tree.
+	 */
+	if (area->copy_mode || (area->auto_mode && area_wants_copy(area, idx))) {
 		err = xa_err(xa_store(&area->ovl, idx, page,
 				      GFP_KERNEL_ACCOUNT));
+	} else if (slots == 2) {
+		opage_put(area->pool, page);	/* cur's leaf holds it too */
+		err = 0;
 	} else {
 		err = area_tree_store(area, idx, page);
 	}
@@ -394,8 +398,11 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 		}
 	}
 	if (page != vmf->page || shared) {
-		/* Stale PTE or frozen page: the retry faults in main's page. */
-		if (page == vmf->page) {
+		/*
+		 * Stale PTE or frozen page: the retry faults in main's page
+		 * (a COPY area's fault puts it in the overlay).
+		 */
+		if (page == vmf->page && !area->copy_mode) {
 			copy = area_cow(area, idx, page, true);
 			if (IS_ERR(copy)) {
 				mutex_unlock(&area->lock);
