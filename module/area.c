@@ -692,6 +692,38 @@ static int area_wp_pte(pte_t *ptep, unsigned long addr, void *data)
 	return 0;
 }
 
+/*
+ * A freeze's page lookups: the dirty set is walked in index order, so
+ * the leaf of the last lookup is kept and the tree is walked once per
+ * 512 pages; the overlay is looked at only if it holds anything.  Valid
+ * while cur does not change (area_freeze_forget after a change).
+ */
+struct area_walk {
+	struct orbit_area *area;
+	struct pt_node *leaf;
+	unsigned long region;	/* of leaf; ULONG_MAX: none yet */
+	bool ovl;		/* the overlay is not empty */
+};
+
+static void area_freeze_forget(struct area_walk *w)
+{
+	w->region = ULONG_MAX;
+	w->ovl = !xa_empty(&w->area->ovl);
+}
+
+/* The tree's page at idx, NULL if none or if main keeps it in ovl. */
+static struct page *area_freeze_page(struct area_walk *w, unsigned long idx)
+{
+	lockdep_assert_held(&w->area->lock);
+	if (w->ovl && xa_load(&w->area->ovl, idx))
+		return NULL;
+	if (idx >> PT_SHIFT != w->region) {
+		w->region = idx >> PT_SHIFT;
+		w->leaf = pt_leaf(w->area->cur, idx);
+	}
+	return w->leaf ? w->leaf->slot[idx & (PT_FANOUT - 1)] : NULL;
+}
+
 /* Waits out a write fault in flight on idx's page, then zaps its PTE. */
 static void area_freeze_zap(struct orbit_area *area, struct zap_run *zap,
 			    unsigned long idx)
@@ -752,6 +784,7 @@ static int area_snapshot_freeze(struct orbit_area *area,
 {
 	struct zap_run zap = { .mapping = area->mapping };
 	struct area_wp wp = { .vma = vma };
+	struct area_walk w = { .area = area };
 	unsigned long idx, start = 0, n = 0;
 	bool refault = false;
 	struct page *page;
@@ -769,10 +802,9 @@ static int area_snapshot_freeze(struct orbit_area *area,
 		mmap_assert_locked(vma->vm_mm);
 		inc_tlb_flush_pending(vma->vm_mm);
 	}
+	area_freeze_forget(&w);
 	pset_for_each(area_dirty(area), idx) {
-		if (xa_load(&area->ovl, idx))
-			continue;
-		page = pt_lookup(area->cur, idx, NULL);
+		page = area_freeze_page(&w, idx);
 		if (!page)
 			continue;
 		cost->frozen++;
@@ -810,13 +842,13 @@ static int area_snapshot_freeze(struct orbit_area *area,
 	if (vma)
 		dec_tlb_flush_pending(vma->vm_mm);
 	smp_mb();	/* the PTE changes above, then the reference checks */
+	area_freeze_forget(&w);
 	pset_for_each(area_dirty(area), idx) {
-		if (xa_load(&area->ovl, idx))
-			continue;
-		page = pt_lookup(area->cur, idx, NULL);
+		page = area_freeze_page(&w, idx);
 		if (!page || !opage_referenced(page))
 			continue;
 		err = area_keep_for_main(area, idx, page);
+		area_freeze_forget(&w);	/* cur and ovl changed */
 		if (err)
 			return err;
 		cost->frozen--;
