@@ -200,8 +200,9 @@ static bool area_fault_maps(struct vm_fault *vmf, struct page *page)
  * cannot change.
  *
  * Returns 0 when main keeps the page (in the tree, or in the overlay
- * when auto mode moves it to COPY mode), -EAGAIN when main should get
- * the copy instead (the caller's COW path), or an allocation error.
+ * in COPY mode or when auto mode moves it there), -EAGAIN when main
+ * should get the copy instead (the caller's COW path), or an allocation
+ * error.
  */
 static int area_copy_out(struct orbit_area *area, unsigned long idx,
 			 struct page *page, struct vm_fault *vmf)
@@ -418,7 +419,7 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 		return VM_FAULT_OOM;
 	}
 locked:
-	/* The snapshot's freeze waits for this lock (area_wp_pte). */
+	/* A freeze waits for this lock (area_snapshot_freeze). */
 	lock_page(page);
 	mutex_unlock(&area->lock);
 	return VM_FAULT_LOCKED;
