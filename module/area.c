@@ -207,7 +207,8 @@ static bool area_fault_maps(struct vm_fault *vmf, struct page *page)
 static int area_copy_out(struct orbit_area *area, unsigned long idx,
 			 struct page *page, struct vm_fault *vmf)
 {
-	struct pt_node *cur_leaf = pt_leaf(area->cur, idx), *leaf;
+	struct pt_node *cur_leaf = pt_leaf(area->cur, idx);
+	struct pt_node *leaf = pt_leaf(area->last_snap, idx);
 	long slots = opage_holders(page);
 	int mapped = vmf ? 1 : 0;
 	bool swapped = false;
@@ -224,9 +225,7 @@ static int area_copy_out(struct orbit_area *area, unsigned long idx,
 	 */
 	if (slots == 1)
 		leaf = cur_leaf;
-	else if (slots == 2 && pt_leaf(area->last_snap, idx) != cur_leaf)
-		leaf = pt_leaf(area->last_snap, idx);
-	else
+	else if (slots != 2 || leaf == cur_leaf)
 		return -EAGAIN;
 	copy = opage_copy(area->pool, page);
 	if (IS_ERR(copy))
