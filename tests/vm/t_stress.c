@@ -7,7 +7,9 @@
  * calls, future gets, pushes pulled and applied, tasks that crash, hang,
  * unmap their views or take their time, SIGKILLs of orbit processes,
  * munmap of whole areas, fork children that try the inherited handles,
- * with random delays.  Each main ends by exiting cleanly, by _exit, by
+ * with random delays.  Half the calls first touch 40 more pages of the
+ * area, so that their snapshots write-protect main's PTEs in one walk
+ * (the module zaps fewer than 32) while all of the above goes on.  Each main ends by exiting cleanly, by _exit, by
  * exec or by SIGKILL, and a new one takes its place until the time is up
  * (ORBIT_STRESS_SECS, default 60).
  *
@@ -32,6 +34,7 @@
 #define ORBITS		3
 #define AREAS		3
 #define AREA_SIZE	(1 << 20)
+#define SPREAD_PAGES	40	/* above the module's write-protect threshold */
 
 /* ---- in the orbits ------------------------------------------------------ */
 
@@ -98,6 +101,7 @@ struct aslot {
 	struct orbit_area *area;
 	int unmapped;		/* main unmapped it: no memory to touch */
 	long *obj[THREADS];	/* each thread's object (two longs) */
+	char *spread;		/* SPREAD_PAGES pages, touched by some calls */
 };
 
 static struct oslot os[ORBITS];
@@ -162,7 +166,7 @@ static void do_call(unsigned int *s, long t, int what)
 	struct orbit_area *area;
 	struct targ arg;
 	long ret;
-	int sync = rnd(s, 2), err;
+	int sync = rnd(s, 2), err, i;
 
 	pthread_rwlock_rdlock(&a->lock);
 	area = a->area;
@@ -175,6 +179,10 @@ static void do_call(unsigned int *s, long t, int what)
 		what = TASK_SLOW;	/* only orbits with a timeout may hang */
 	arg.obj = a->obj[t];
 	arg.want = ++*arg.obj;
+	if (a->spread && rnd(s, 2))
+		for (i = 0; i < SPREAD_PAGES; i++)
+			__atomic_fetch_add(&a->spread[i * 4096], 1,
+					   __ATOMIC_RELAXED);
 	arg.what = what;
 	if (!o->ob) {
 		pthread_mutex_unlock(&o->lock);
@@ -297,6 +305,8 @@ static void do_area_churn(unsigned int *s)
 			FAIL("orbit_area_create: %s", strerror(errno));
 		for (t = 0; t < THREADS; t++)
 			a->obj[t] = a->area ? orbit_alloc(a->area, 16) : NULL;
+		a->spread = a->area ? orbit_alloc(a->area,
+						  SPREAD_PAGES * 4096) : NULL;
 	}
 	pthread_rwlock_unlock(&a->lock);
 }
