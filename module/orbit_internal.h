@@ -355,6 +355,14 @@ struct orbit_view {
 	struct mutex lock;
 	struct pt_node *root;	/* installed snapshot */
 	struct xarray priv;	/* orbit-private pages (written, zero fill) */
+	/*
+	 * Bitmaps of fault-around blocks (atomic bit operations): used, the
+	 * blocks the task has faulted in, set under lock before the fault maps
+	 * anything and never cleared: installs map their changed pages, and
+	 * need not zap the others; unmapped, the blocks copy-out unmapped
+	 * since the last install, which maps them again.
+	 */
+	unsigned long *used, *unmapped;
 };
 
 struct orbit_view *view_create(struct orbit_area *area);

@@ -4,10 +4,12 @@
  *
  * A view serves the snapshot installed in it (its root); a write by the
  * orbit makes an orbit-private copy, discarded at the next install.
- * Installing the next call's snapshot zaps only the pages whose tree
- * entry differs, plus the private copies; the previous snapshot goes to a
- * worker to free when it differs in many pages.  A read fault maps the
- * 64-page block around it (VM_MIXEDMAP, vm_insert_pages).
+ * Installing the next call's snapshot replaces only the pages whose tree
+ * entry differs, plus the private copies, and maps the new ones at once
+ * (VM_MIXEDMAP, vm_insert_pages) in the 64-page blocks the task has
+ * faulted in before; the previous snapshot goes to a worker to free when
+ * it differs in many pages.  A read fault maps the 64-page block around
+ * it.
  *
  * Views run in the orbit's process: created, installed and unmapped by
  * its task loop (orbits.c, orbit_install), faulted by its task.
@@ -21,7 +23,7 @@
 #include "orbit_internal.h"
 
 #define VIEW_WRITTEN		XA_MARK_1
-#define VIEW_AROUND		64	/* pages mapped per view read fault */
+#define VIEW_AROUND		64UL	/* pages mapped per view read fault */
 #define VIEW_FREE_ASYNC		64	/* changed pages worth a free worker */
 
 /* The view's page for idx: the orbit's copy, else the snapshot's. */
@@ -35,27 +37,25 @@ static struct page *view_page(struct orbit_view *view, unsigned long idx)
 }
 
 /*
- * Read fault-around, as filemap does for page cache files: maps the
- * present pages of the VIEW_AROUND-aligned block around idx read-only, in
- * runs (one page table lock per run), so a task scanning a snapshot takes
- * one fault per block.  A write to any of them still goes through
- * view_page_mkwrite.  view->lock orders it against view_install's zaps.
- * A slot already mapped stops a run (-EBUSY) and is skipped.  Returns
- * true when idx itself was mapped.
+ * Maps the present pages of [first, end) read-only, in runs (one page
+ * table lock per run); a write to any of them still goes through
+ * view_page_mkwrite.  A slot already mapped stops a run (-EBUSY) and is
+ * skipped.  Returns true when idx was mapped.
  */
-static bool view_map_around(struct orbit_view *view,
-			    struct vm_area_struct *vma, unsigned long idx)
+static bool view_map_range(struct orbit_view *view, struct vm_area_struct *vma,
+			   unsigned long first, unsigned long end,
+			   unsigned long idx)
 {
-	unsigned long first = round_down(idx, VIEW_AROUND), i = first, n;
-	unsigned long end = min(first + VIEW_AROUND, view->area->npages);
 	struct page *run[VIEW_AROUND];
+	unsigned long i = first, n;
 	bool mapped = false;
 
 	lockdep_assert_held(&view->lock);
 	while (i < end) {
 		unsigned long start = i, left;
 
-		for (n = 0; i < end && (run[n] = view_page(view, i)); i++)
+		for (n = 0; i < end && n < VIEW_AROUND &&
+		     (run[n] = view_page(view, i)); i++)
 			n++;
 		left = n;
 		if (n && vm_insert_pages(vma, vma->vm_start +
@@ -67,6 +67,21 @@ static bool view_map_around(struct orbit_view *view,
 			i++;			/* a hole */
 	}
 	return mapped;
+}
+
+/*
+ * Read fault-around, as filemap does for page cache files: maps the
+ * VIEW_AROUND-aligned block around idx, so a task scanning a snapshot
+ * takes one fault per block.  view->lock orders it against view_install.
+ * Returns true when idx itself was mapped.
+ */
+static bool view_map_around(struct orbit_view *view,
+			    struct vm_area_struct *vma, unsigned long idx)
+{
+	unsigned long first = round_down(idx, VIEW_AROUND);
+
+	return view_map_range(view, vma, first,
+			      min(first + VIEW_AROUND, view->area->npages), idx);
 }
 
 /* An orbit-private page for idx: a copy of snap, or a zero page. */
@@ -99,6 +114,7 @@ static vm_fault_t view_fault(struct vm_fault *vmf)
 	if (idx >= view->area->npages || vmf->vma->vm_mm != view->mm)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&view->lock);
+	set_bit(idx / VIEW_AROUND, view->used);
 	down_read(&view->area->swap_lock);
 	if (!write && view_map_around(view, vmf->vma, idx)) {
 		page = NULL;
@@ -193,6 +209,8 @@ static void view_release(struct kref *ref)
 	xa_for_each(&view->priv, idx, page)
 		opage_put(view->area->pool, page);
 	xa_destroy(&view->priv);
+	bitmap_free(view->used);
+	bitmap_free(view->unmapped);
 	pt_put(view->root);
 	if (view->inode)
 		iput(view->inode);
@@ -228,6 +246,7 @@ static const struct file_operations view_fops = {
  */
 struct orbit_view *view_create(struct orbit_area *area)
 {
+	unsigned long nblocks;
 	struct orbit_view *view;
 	struct file *file;
 	int err;
@@ -244,6 +263,13 @@ struct orbit_view *view_create(struct orbit_area *area)
 	view->mm = current->mm;
 	mmgrab(view->mm);
 	ostat_inc(OS_VIEWS);
+	nblocks = DIV_ROUND_UP(area->npages, VIEW_AROUND);
+	view->used = bitmap_zalloc(nblocks, GFP_KERNEL_ACCOUNT);
+	view->unmapped = bitmap_zalloc(nblocks, GFP_KERNEL_ACCOUNT);
+	if (!view->used || !view->unmapped) {
+		view_put(view);
+		return ERR_PTR(-ENOMEM);
+	}
 
 	kref_get(&view->ref);	/* the file's */
 	file = orbit_file_new("[orbit-view]", &view_fops, view);
@@ -273,7 +299,8 @@ struct orbit_view *view_create(struct orbit_area *area)
  * back to main alone: a view that needs it again faults in the
  * snapshot's copy.  The whole fault-around block goes: main writing one
  * page it shares with a view likely writes its neighbours next, and one
- * zap and one refault per block cost less than one per page.
+ * zap per block costs less than one per page.  The next install maps the
+ * block again.
  */
 void views_unmap_page(struct orbit_area *area, unsigned long idx)
 {
@@ -282,8 +309,10 @@ void views_unmap_page(struct orbit_area *area, unsigned long idx)
 
 	lockdep_assert_held_write(&area->swap_lock);
 	mutex_lock(&area->views_lock);
-	list_for_each_entry(view, &area->views, area_node)
+	list_for_each_entry(view, &area->views, area_node) {
+		set_bit(idx / VIEW_AROUND, view->unmapped);
 		unmap_mapping_pages(view->mapping, first, VIEW_AROUND, false);
+	}
 	mutex_unlock(&area->views_lock);
 }
 
@@ -312,11 +341,51 @@ void view_unmap(struct orbit_view *view)
 		pr_debug("orbit: could not re-reserve %lx\n", addr);
 }
 
+/*
+ * An install's run of changed pages, at most VIEW_AROUND long: zapped,
+ * then mapped from the new snapshot when the view's mapping is found.
+ */
 struct view_install {
 	struct orbit_view *view;
-	struct zap_run zap;
+	struct vm_area_struct *vma;	/* NULL: zap only */
+	unsigned long start, nr;
 	unsigned long changed;	/* entries that differ from the old root */
 };
+
+static void view_install_flush(struct view_install *vi)
+{
+	struct orbit_view *view = vi->view;
+
+	if (!vi->nr)
+		return;
+	unmap_mapping_pages(view->mapping, vi->start, vi->nr, false);
+	if (vi->vma) {
+		down_read(&view->area->swap_lock);
+		view_map_range(view, vi->vma, vi->start, vi->start + vi->nr,
+			       ULONG_MAX);
+		up_read(&view->area->swap_lock);
+	}
+	vi->nr = 0;
+}
+
+static void view_install_add(struct view_install *vi, unsigned long idx)
+{
+	unsigned long b = idx / VIEW_AROUND;
+
+	/*
+	 * A block the task never faulted in has nothing to zap, and is left
+	 * to fault in; view_install_blocks maps one copy-out unmapped.
+	 */
+	if (!test_bit(b, vi->view->used) || test_bit(b, vi->view->unmapped))
+		return;
+	if (vi->nr && idx == vi->start + vi->nr && vi->nr < VIEW_AROUND) {
+		vi->nr++;
+		return;
+	}
+	view_install_flush(vi);
+	vi->start = idx;
+	vi->nr = 1;
+}
 
 static int view_install_one(void *ctx, unsigned long idx)
 {
@@ -324,51 +393,96 @@ static int view_install_one(void *ctx, unsigned long idx)
 
 	/* A mapped page keeps its own reference until the zap. */
 	opage_put(vi->view->area->pool, xa_erase(&vi->view->priv, idx));
-	zap_add(&vi->zap, idx);
+	view_install_add(vi, idx);
 	vi->changed++;
 	return 0;
 }
 
 /*
- * Installs a snapshot (the root reference moves to the view): zaps the
- * pages whose entry differs from the installed snapshot and discards every
- * page the orbit wrote.  Runs in the orbit, which is between calls.
- * Returns how many pages changed.
+ * Maps again the blocks copy-out unmapped since the last install, whole:
+ * their pages that did not change are gone from the view too.  A block
+ * copy-out unmaps after its bit is cleared here keeps its bit.
+ */
+static void view_install_blocks(struct view_install *vi)
+{
+	struct orbit_view *view = vi->view;
+	unsigned long b, nblocks = DIV_ROUND_UP(view->area->npages, VIEW_AROUND);
+
+	for_each_set_bit(b, view->unmapped, nblocks) {
+		if (!test_and_clear_bit(b, view->unmapped) ||
+		    !test_bit(b, view->used))
+			continue;
+		vi->start = b * VIEW_AROUND;
+		vi->nr = min(VIEW_AROUND, view->area->npages - vi->start);
+		view_install_flush(vi);
+	}
+}
+
+/* The view's mapping in the calling orbit, if it is still whole. */
+static struct vm_area_struct *view_vma(struct orbit_view *view)
+{
+	struct orbit_area *area = view->area;
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(view->mm);
+	vma = find_vma(view->mm, area->addr);
+	if (!vma || vma->vm_start != area->addr ||
+	    vma->vm_end - vma->vm_start != area->size ||
+	    vma->vm_ops != &view_vm_ops || vma->vm_private_data != view)
+		return NULL;
+	return vma;
+}
+
+/*
+ * Installs a snapshot (the root reference moves to the view): replaces
+ * the pages whose entry differs from the installed snapshot, and every
+ * page the orbit wrote, by the new snapshot's, mapped here in the blocks
+ * the task has used, so that reading them again takes no fault.  Runs in
+ * the orbit, which is between calls.  Returns how many pages changed.
  */
 unsigned long view_install(struct orbit_view *view, struct pt_node *root)
 {
-	struct view_install vi = {
-		.view = view,
-		.zap = { .mapping = view->mapping },
-	};
+	struct view_install vi = { .view = view };
+	struct pt_node *old = view->root;
 	unsigned long idx;
 	struct page *page;
+	bool locked;
 
+	locked = current->mm == view->mm && !mmap_read_lock_killable(view->mm);
+	if (locked)
+		vi.vma = view_vma(view);
 	mutex_lock(&view->lock);
+	view->root = root;
 	xa_for_each_marked(&view->priv, idx, page, VIEW_WRITTEN) {
 		xa_erase(&view->priv, idx);
 		opage_put(view->area->pool, page);
-		zap_add(&vi.zap, idx);
+		view_install_add(&vi, idx);
 	}
+	view_install_flush(&vi);
 	if (READ_ONCE(orbit_debug_full_snapshot)) {
 		/* Benchmark baseline: remap everything, every call. */
-		zap_flush(&vi.zap);
-		unmap_mapping_pages(view->mapping, 0, view->area->npages, false);
+		xa_for_each(&view->priv, idx, page) {
+			xa_erase(&view->priv, idx);
+			opage_put(view->area->pool, page);
+		}
+		for (idx = 0; idx < view->area->npages; idx++)
+			view_install_add(&vi, idx);
 		vi.changed = view->area->npages;
 	} else {
-		pt_diff(view->root, root, view->area->levels, view_install_one,
-			&vi);
+		pt_diff(old, root, view->area->levels, view_install_one, &vi);
 	}
-	zap_flush(&vi.zap);
+	view_install_flush(&vi);
+	view_install_blocks(&vi);
+	mutex_unlock(&view->lock);
+	if (locked)
+		mmap_read_unlock(view->mm);
 	/*
 	 * The old root holds about the pages that changed since.  Many are
 	 * freed beside the task; a few cost less than waking a worker.
 	 */
 	if (vi.changed > VIEW_FREE_ASYNC)
-		pt_put_async(view->root);
+		pt_put_async(old);
 	else
-		pt_put(view->root);
-	view->root = root;
-	mutex_unlock(&view->lock);
+		pt_put(old);
 	return vi.changed;
 }
