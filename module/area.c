@@ -197,7 +197,9 @@ static bool area_fault_maps(struct vm_fault *vmf, struct page *page)
  * nothing but main's PTE if any, one tree slot and the fault hold the
  * page: no view maps it, and none can map it after the swap.  The
  * snapshots' copy is made first: the page is read-only everywhere, so it
- * cannot change.
+ * cannot change.  When no call's snapshot is live, the snapshots get no
+ * copy: the page just leaves their leaf, and main writes it in place, as
+ * after a forked child has exited.
  *
  * Returns 0 when main keeps the page (in the tree, or in the overlay
  * in COPY mode or when auto mode moves it there), -EAGAIN when main
@@ -227,7 +229,13 @@ static int area_copy_out(struct orbit_area *area, unsigned long idx,
 		leaf = cur_leaf;
 	else if (slots != 2 || leaf == cur_leaf)
 		return -EAGAIN;
-	copy = opage_copy(area->pool, page);
+	/*
+	 * No call that snapshotted the area is still running or queued:
+	 * the snapshots lose the page instead of getting a copy.
+	 */
+	copy = NULL;
+	if (atomic_read_acquire(&area->live_snaps))
+		copy = opage_copy(area->pool, page);
 	if (IS_ERR(copy))
 		return PTR_ERR(copy);
 	err = area_mark_dirty(area, idx);	/* harmless if it goes to ovl */
@@ -265,8 +273,10 @@ static int area_copy_out(struct orbit_area *area, unsigned long idx,
 		opage_put(area->pool, page);
 		return err;
 	}
-	ostat_inc(OS_COW_FAULTS);
-	atomic_long_inc(&area->cow_faults);
+	if (copy) {
+		ostat_inc(OS_COW_FAULTS);
+		atomic_long_inc(&area->cow_faults);
+	}
 	return 0;
 out:
 	opage_put(area->pool, copy);
@@ -908,7 +918,8 @@ static struct mm_struct *area_wp_mm(struct orbit_area *area,
 /*
  * Takes a snapshot: returns a reference on the tree root that holds the
  * area exactly as it is now (NULL for an area never touched), and adds
- * what it cost to *cost.
+ * what it cost to *cost.  The snapshot counts as live (copy-out keeps
+ * its pages) until the caller's area_snapshot_end.
  */
 int area_snapshot(struct orbit_area *area, struct pt_node **root,
 		  struct snap_cost *cost)
@@ -935,6 +946,7 @@ int area_snapshot(struct orbit_area *area, struct pt_node **root,
 	}
 	if (!err) {
 		area->seq++;
+		atomic_inc(&area->live_snaps);
 		ostat_inc(OS_SNAPSHOTS);
 		old = area->last_snap;
 		area->last_snap = pt_get(*root);
@@ -946,4 +958,15 @@ int area_snapshot(struct orbit_area *area, struct pt_node **root,
 		mmput(mm);
 	}
 	return err;
+}
+
+/*
+ * The call a snapshot was taken for has ended: its task read the
+ * snapshot, if at all, before this (release), and copy-out reads the
+ * count with acquire before main's write goes ahead in place.
+ */
+void area_snapshot_end(struct orbit_area *area)
+{
+	smp_mb__before_atomic();	/* the task's reads, then the count */
+	atomic_dec(&area->live_snaps);
 }

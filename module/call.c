@@ -29,6 +29,16 @@ static void call_drop_roots(struct orbit_call *call)
 		pt_put(xchg(&call->snap[i].root, NULL));
 }
 
+/* Ends the call's snapshots' life (area->live_snaps), once. */
+static void call_end_snaps(struct orbit_call *call)
+{
+	unsigned int i;
+
+	for (i = 0; i < call->nsnap; i++)
+		if (xchg(&call->snap[i].live, 0))
+			area_snapshot_end(call->snap[i].area);
+}
+
 struct pt_node *call_take_root(struct orbit_call *call, unsigned int i)
 {
 	return xchg(&call->snap[i].root, NULL);
@@ -41,6 +51,7 @@ static void call_release(struct kref *ref)
 	unsigned int i;
 
 	call_drop_roots(call);
+	call_end_snaps(call);	/* a call that never ran */
 	/* Areas last: nobody else can be looking at the call now. */
 	for (i = 0; i < call->nsnap; i++)
 		area_put(call->snap[i].area);
@@ -76,6 +87,7 @@ void call_finish(struct orbit_call *call, long retval, int error)
 	struct orbit *ob = call->orbit;
 
 	call_drop_roots(call);
+	call_end_snaps(call);
 	if (error)
 		ostat_inc(OS_CALLS_FAILED);
 	/* Under ob->lock: no update is pushed after the end. */
@@ -297,9 +309,11 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 	if (READ_ONCE(call->orbit->state) == ORBIT_DEAD)
 		err = -ESRCH;
 	t0 = ktime_get_ns();
-	for (i = 0; i < call->nsnap && !err; i++)
+	for (i = 0; i < call->nsnap && !err; i++) {
 		err = area_snapshot(call->snap[i].area, &call->snap[i].root,
 				    &cost);
+		call->snap[i].live = !err;
+	}
 	if (!err) {
 		/* Traced first: its end may be traced before enqueue returns. */
 		trace_orbit_call_issue(pid_nr(ctx->pid), call->orbit->id,

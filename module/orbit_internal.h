@@ -305,6 +305,14 @@ struct orbit_area {
 	 * of a page that sits in two, after cur's path was copied.
 	 */
 	struct pt_node *last_snap;
+	/*
+	 * Snapshots taken for calls that have not ended (area_snapshot
+	 * counts one up under lock, area_snapshot_end down).  At zero no
+	 * task can read a snapshot's copy of a page main writes, so copy-out
+	 * drops it from the snapshots instead of copying it; the next
+	 * install maps the page's next version.
+	 */
+	atomic_t live_snaps;
 	struct xarray ovl;	/* COPY-mode pages main writes directly */
 	/*
 	 * Two index sets, flipped at each snapshot: dirty (written since
@@ -330,6 +338,7 @@ struct snap_cost {
 
 int area_snapshot(struct orbit_area *area, struct pt_node **root,
 		  struct snap_cost *cost);
+void area_snapshot_end(struct orbit_area *area);
 bool area_mapped_at(struct orbit_area *area, struct vm_area_struct *vma);
 void area_set_mode(struct orbit_area *area, unsigned int flags);
 void area_discard(struct orbit_area *area, unsigned long first,
@@ -508,6 +517,7 @@ int orbit_install_fd(struct orbit *ob, u32 gen, u32 flags, s32 __user *fdp);
 struct orbit_snap {
 	struct orbit_area *area;	/* holds a reference */
 	struct pt_node *root;	/* the snapshot, until the orbit takes it */
+	int live;		/* counted in area->live_snaps (xchg) */
 };
 
 enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_DONE };
