@@ -530,6 +530,71 @@ static void bench_faults(void)
 	    median(or, reps), "forked child", median(cr, reps), median(rr, reps), "", 0);
 }
 
+/* 7. A main program that rewrites its whole 32 MiB area between calls
+ * (a table refreshed every interval): the call alone and main's whole
+ * cycle (rewrite + call), against forking per call (rewrite + fork +
+ * wait for the child).  The two alternate in every repetition; the
+ * ratios are medians of the per-repetition ratios.
+ */
+static void bench_rewrite(void)
+{
+	size_t len = 32UL << 20;
+	int reps = quick ? 3 : 9, r;
+	double oc[MAXREP], ocy[MAXREP], fc[MAXREP], fcy[MAXREP];
+	double rc[MAXREP], rcy[MAXREP];
+	struct orbit *ob = orbit_create("rewrite", read_first, NULL);
+	struct orbit_area *a = orbit_area_create_ex(len, len,
+						    ORBIT_AREA_MODE_COW, ob);
+	unsigned char *p = orbit_area_base(a), *anon;
+
+	anon = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p && anon != MAP_FAILED) {	/* warm up: first snapshot, faults */
+		touch(p, len, 1);
+		orbit_call(ob, 1, &a, NULL, &p, sizeof(p));
+		touch(anon, len, 1);
+	}
+	for (r = 0; r < reps && p && anon != MAP_FAILED; r++) {
+		double t0, t1;
+		pid_t pid;
+
+		t0 = now_us();
+		touch(p, len, (unsigned char)(r + 2));
+		t1 = now_us();
+		if (orbit_call(ob, 1, &a, NULL, &p, sizeof(p)) != r + 2)
+			break;
+		oc[r] = now_us() - t1;
+		ocy[r] = now_us() - t0;
+		t0 = now_us();
+		touch(anon, len, (unsigned char)(r + 2));
+		t1 = now_us();
+		pid = fork();
+		if (pid < 0)
+			break;
+		if (pid == 0)
+			_exit(anon[0]);
+		waitpid(pid, NULL, 0);
+		fc[r] = now_us() - t1;
+		fcy[r] = now_us() - t0;
+		rc[r] = oc[r] / fc[r];
+		rcy[r] = ocy[r] / fcy[r];
+	}
+	if (anon != MAP_FAILED)
+		munmap(anon, len);
+	orbit_area_destroy(a);
+	orbit_destroy(ob);
+	if (r < reps) {
+		printf("# rewrite: a call or a fork failed\n");
+		return;
+	}
+	row("rewrite", "32 MiB area rewritten whole between calls: the call",
+	    "us", median(oc, reps), "fork-per-call", median(fc, reps),
+	    median(rc, reps), "<= 0.5", median(rc, reps) <= 0.5);
+	row("rewrite", "32 MiB area rewritten whole between calls: rewrite + call",
+	    "us", median(ocy, reps), "rewrite + fork-per-call",
+	    median(fcy, reps), median(rcy, reps), "", 0);
+}
+
 /* 5. Empty sync call round trip vs pipe ping-pong; thread and fork too. */
 static void *thread_fn(void *arg)
 {
@@ -811,5 +876,7 @@ int main(int argc, char **argv)
 		bench_call_size();
 	if (!*only || strstr(only, "faults"))
 		bench_faults();
+	if (!*only || strstr(only, "rewrite"))
+		bench_rewrite();
 	return 0;
 }
