@@ -6,6 +6,7 @@
  * Files: orbit-analyze.c (options, loading, reports), cx.c (libclang
  * helpers: text, tokens, locations, a walk with ancestors), task.c (what
  * the tasks read), sites.c (allocation and free sites in main's code),
+ * base.c (the allocators the needed points reach through wrappers),
  * fix.c (the --fix patch).
  */
 #ifndef ORBIT_ANALYZE_H
@@ -76,10 +77,18 @@ struct alloc {
 	struct loc at, end;		/* the call's extent */
 	struct loc callee_end;		/* end of the callee's name */
 	char *callee, *text, *func;	/* function, call text, enclosing */
+	char *callee_usr;		/* the allocator's, for base.c */
 	char *dest, *dest_type, *dest_usr;	/* where the result goes */
 	int needed;			/* dest_usr is needed */
 	const char *excluded;		/* why not, when it is not */
 	int need_idx;
+};
+
+struct base {			/* a base allocator call (base.c) */
+	struct loc at;
+	char *text, *func;
+	char *via;		/* the wrappers that lead to it */
+	int points;		/* needed points that reach it */
 };
 
 struct freesite {
@@ -132,6 +141,8 @@ struct analysis {
 	int nfrees;
 	char **wrappers;	/* detected allocator wrappers */
 	int nwrappers;
+	struct base *bases;
+	int nbases;
 };
 
 /* ---- task.c ---- */
@@ -144,6 +155,9 @@ const struct fdef *find_def(struct analysis *a, const char *usr);
 /* ---- sites.c ---- */
 int is_allocator(struct analysis *a, const char *name);
 void collect_sites(struct analysis *a);
+
+/* ---- base.c ---- */
+void collect_bases(struct analysis *a);
 
 /* ---- fix.c ---- */
 int write_fix(struct analysis *a);

@@ -309,6 +309,9 @@ char *record_usr(CXType t, char **spelling)
 	CXCursor d;
 	char *usr, *sp;
 
+	/* An array of pointers to records holds what leads to them. */
+	while (p.kind == CXType_Pointer)
+		p = clang_getCanonicalType(clang_getPointeeType(p));
 	if (p.kind != CXType_Record)
 		return NULL;
 	d = clang_getTypeDeclaration(p);

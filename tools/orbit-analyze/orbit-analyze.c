@@ -229,6 +229,18 @@ static void report_json(struct analysis *a, int all)
 		}
 		printf("}");
 	}
+	printf("\n  ],\n  \"base_allocators\": [");
+	for (i = 0; i < a->nbases; i++) {
+		struct base *b = &a->bases[i];
+
+		printf("%s\n    {", i ? "," : "");
+		json_loc("file", b->at);
+		printf(", \"column\": %u, \"call\": ", b->at.col);
+		json_str(b->text);
+		json_kv("function", b->func);
+		json_kv("via", b->via);
+		printf(", \"points\": %d}", b->points);
+	}
 	printf("\n  ],\n  \"globals\": [");
 	for (i = 0; i < a->nglobals; i++) {
 		struct global_read *g = &a->globals[i];
@@ -288,6 +300,17 @@ static void report_text(struct analysis *a, int all)
 		       s->func, s->dest[0] ? s->dest : "?", nd->type);
 		printf("      %s reads it: %s (%s:%u)\n", nd->task, nd->path,
 		       display_path(nd->at.file), nd->at.line);
+	}
+	if (a->nbases) {
+		printf("\nbase allocators those points reach through wrappers (switching one to\n"
+		       "the area moves every object it allocates, as a whole-heap port does):\n");
+		for (i = 0; i < a->nbases; i++)
+			printf("  %s:%u:%u: %s in %s(), via %s (%d point%s)\n",
+			       display_path(a->bases[i].at.file),
+			       a->bases[i].at.line, a->bases[i].at.col,
+			       a->bases[i].text, a->bases[i].func,
+			       a->bases[i].via, a->bases[i].points,
+			       a->bases[i].points == 1 ? "" : "s");
 	}
 	if (a->nglobals) {
 		printf("\nglobals the tasks read (each orbit gets a copy made at its orbit_create;\n"
@@ -407,6 +430,7 @@ int main(int argc, char **argv)
 	collect_calls(&a);
 	analyse_tasks(&a);
 	collect_sites(&a);
+	collect_bases(&a);
 	if (fix)
 		rc = write_fix(&a) ? 1 : 0;
 	else if (json)

@@ -113,6 +113,101 @@ static struct dest find_dest(struct walk *w)
 	return d;
 }
 
+/*
+ * An allocation stored to an untyped pointer (void *, char *) gets its
+ * type where the pointer is cast to a record pointer: in the function
+ * that stores it, or in a function it is passed to, up to CAST_DEPTH
+ * calls down (memcached carves items out of a char * slab page in a
+ * callee of a callee).
+ */
+#define CAST_DEPTH	3
+
+struct cast_scan {
+	CXCursor var;		/* the local or parameter followed */
+	int depth;
+	char *usr, *type;	/* the first record pointer it is cast to */
+};
+
+static void cast_find(CXCursor fn, CXCursor var, int depth,
+		      struct cast_scan *out);
+
+static int refers_to(CXCursor e, CXCursor var)
+{
+	e = strip(e);
+	return clang_getCursorKind(e) == CXCursor_DeclRefExpr &&
+	       clang_equalCursors(clang_getCursorReferenced(e), var);
+}
+
+/* The parameter i of the function a call calls, with its definition. */
+static CXCursor callee_param(CXCursor call, int i, CXCursor *def)
+{
+	CXCursor f = clang_getCursorReferenced(call);
+
+	*def = clang_getCursorDefinition(f);
+	if (clang_Cursor_isNull(*def) ||
+	    i >= clang_Cursor_getNumArguments(*def))
+		return clang_getNullCursor();
+	return clang_Cursor_getArgument(*def, i);
+}
+
+static void cast_cb(struct walk *w, CXCursor c, void *arg)
+{
+	struct cast_scan *s = arg;
+	enum CXCursorKind k = clang_getCursorKind(c);
+	CXCursor def, param;
+	int i, n;
+
+	if (s->usr)
+		return;
+	if (k == CXCursor_CStyleCastExpr && child_count(c) &&
+	    refers_to(child(c, child_count(c) - 1), s->var)) {
+		s->usr = record_usr(clang_getCursorType(c), &s->type);
+		return;
+	}
+	if (k != CXCursor_CallExpr || s->depth >= CAST_DEPTH)
+		return;
+	n = clang_Cursor_getNumArguments(c);
+	for (i = 0; i < n && !s->usr; i++) {
+		if (!refers_to(clang_Cursor_getArgument(c, i), s->var))
+			continue;
+		param = callee_param(c, i, &def);
+		if (!clang_Cursor_isNull(param))
+			cast_find(def, param, s->depth + 1, s);
+	}
+}
+
+static void cast_find(CXCursor fn, CXCursor var, int depth,
+		      struct cast_scan *out)
+{
+	struct cast_scan s = { var, depth, NULL, NULL };
+
+	walk_tree(fn, cast_cb, &s);
+	if (s.usr) {
+		out->usr = s.usr;
+		out->type = s.type;
+	}
+}
+
+/* The record an untyped local's allocation is cast to, if any. */
+static void dest_by_cast(CXCursor fn, struct dest *d)
+{
+	CXType t = clang_getCanonicalType(clang_getCursorType(d->var));
+	CXType p = clang_getCanonicalType(clang_getPointeeType(t));
+	struct cast_scan s = { d->var, 0, NULL, NULL };
+
+	if (d->usr || clang_Cursor_isNull(d->var) || t.kind != CXType_Pointer ||
+	    (p.kind != CXType_Void && p.kind != CXType_Char_S &&
+	     p.kind != CXType_Char_U && p.kind != CXType_UChar &&
+	     p.kind != CXType_SChar) || is_global_var(d->var))
+		return;
+	cast_find(fn, d->var, 0, &s);
+	d->usr = s.usr;
+	if (s.usr) {
+		free(d->type);
+		d->type = s.type;
+	}
+}
+
 /* ---- pass 1: wrappers (functions that return what they allocated) ---- */
 struct wrap_scan {
 	struct analysis *a;
@@ -324,6 +419,8 @@ static void site_cb(struct walk *w, CXCursor c, void *arg)
 		struct dest d = find_dest(w);
 		struct alloc *s;
 
+		dest_by_cast(fn, &d);
+
 		a->allocs = xrealloc(a->allocs,
 				     sizeof(*a->allocs) * (a->nallocs + 1));
 		s = &a->allocs[a->nallocs++];
@@ -332,6 +429,7 @@ static void site_cb(struct walk *w, CXCursor c, void *arg)
 		s->end = cursor_end(c);
 		s->callee_end = cursor_end(child(c, 0));
 		s->callee = name;
+		s->callee_usr = cursor_usr(clang_getCursorReferenced(c));
 		s->text = cursor_text(c);
 		s->func = cursor_name(fn);
 		s->dest = d.text ? d.text : xstrdup("");
