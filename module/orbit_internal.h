@@ -225,6 +225,10 @@ int pt_set(struct pt_pool *pool, struct pt_node **rootp, unsigned int levels,
 struct pt_node *pt_deep_copy(struct pt_node *n);
 int pt_diff(struct pt_node *a, struct pt_node *b, unsigned int levels,
 	    int (*fn)(void *ctx, unsigned long idx), void *ctx);
+int pt_diff_skip(struct pt_node *a, struct pt_node *b, unsigned int levels,
+		 int (*fn)(void *ctx, unsigned long idx),
+		 bool (*skip)(void *ctx, unsigned long first), void *ctx,
+		 unsigned long *skipped);
 int pt_init(void);
 void pt_exit(void);
 

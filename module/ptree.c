@@ -498,10 +498,17 @@ struct pt_node *pt_deep_copy(struct pt_node *n)
 	return c;
 }
 
-/* Calls fn for every index whose page differs between trees a and b. */
+/* A tree comparison: see pt_diff_skip. */
+struct pt_differ {
+	int (*fn)(void *ctx, unsigned long idx);
+	bool (*skip)(void *ctx, unsigned long first);
+	void *ctx;
+	unsigned long skipped;
+};
+
 static int pt_diff_level(struct pt_node *a, struct pt_node *b,
 			 unsigned int level, unsigned long base,
-			 int (*fn)(void *ctx, unsigned long idx), void *ctx)
+			 struct pt_differ *d)
 {
 	unsigned long span = 1UL << (PT_SHIFT * level);
 	unsigned int i;
@@ -509,6 +516,12 @@ static int pt_diff_level(struct pt_node *a, struct pt_node *b,
 
 	if (a == b)
 		return 0;
+	if (!level && d->skip && d->skip(d->ctx, base)) {
+		for (i = 0; i < PT_FANOUT; i++)
+			d->skipped += (a ? READ_ONCE(a->slot[i]) : NULL) !=
+				      (b ? READ_ONCE(b->slot[i]) : NULL);
+		return 0;
+	}
 	for (i = 0; i < PT_FANOUT; i++) {
 		void *sa = a ? READ_ONCE(a->slot[i]) : NULL;
 		void *sb = b ? READ_ONCE(b->slot[i]) : NULL;
@@ -517,19 +530,38 @@ static int pt_diff_level(struct pt_node *a, struct pt_node *b,
 			continue;
 		if (level)
 			ret = pt_diff_level(sa, sb, level - 1, base + i * span,
-					    fn, ctx);
+					    d);
 		else
-			ret = fn(ctx, base + i);
+			ret = d->fn(d->ctx, base + i);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
+/*
+ * Calls fn for every index whose page differs between trees a and b,
+ * except in the leaves (PT_FANOUT indexes from first) that skip, if
+ * given, passes over: their differing indexes are only counted, in
+ * *skipped.  Stops at, and returns, fn's first non-zero return.
+ */
+int pt_diff_skip(struct pt_node *a, struct pt_node *b, unsigned int levels,
+		 int (*fn)(void *ctx, unsigned long idx),
+		 bool (*skip)(void *ctx, unsigned long first), void *ctx,
+		 unsigned long *skipped)
+{
+	struct pt_differ d = { fn, skip, ctx, 0 };
+	int ret = pt_diff_level(a, b, levels - 1, 0, &d);
+
+	if (skipped)
+		*skipped = d.skipped;
+	return ret;
+}
+
 int pt_diff(struct pt_node *a, struct pt_node *b, unsigned int levels,
 	    int (*fn)(void *ctx, unsigned long idx), void *ctx)
 {
-	return pt_diff_level(a, b, levels - 1, 0, fn, ctx);
+	return pt_diff_skip(a, b, levels, fn, NULL, ctx, NULL);
 }
 
 int __init pt_init(void)

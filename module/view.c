@@ -418,6 +418,23 @@ static void view_install_blocks(struct view_install *vi)
 	}
 }
 
+/*
+ * A leaf of the tree (PT_FANOUT pages from first) none of whose blocks
+ * the task has faulted in: the view has nothing there to replace, so
+ * pt_diff_skip only counts its changes.
+ */
+static bool view_install_skip(void *ctx, unsigned long first)
+{
+	struct view_install *vi = ctx;
+	unsigned long nblocks = DIV_ROUND_UP(vi->view->area->npages,
+					     VIEW_AROUND);
+	unsigned long b = first / VIEW_AROUND;
+	unsigned long end = min(nblocks, b + PT_FANOUT / VIEW_AROUND);
+
+	BUILD_BUG_ON(PT_FANOUT % VIEW_AROUND);
+	return find_next_bit(vi->view->used, end, b) >= end;
+}
+
 /* The view's mapping in the calling orbit, if it is still whole. */
 static struct vm_area_struct *view_vma(struct orbit_view *view)
 {
@@ -469,7 +486,11 @@ unsigned long view_install(struct orbit_view *view, struct pt_node *root)
 			view_install_add(&vi, idx);
 		vi.changed = view->area->npages;
 	} else {
-		pt_diff(old, root, view->area->levels, view_install_one, &vi);
+		unsigned long skipped;
+
+		pt_diff_skip(old, root, view->area->levels, view_install_one,
+			     view_install_skip, &vi, &skipped);
+		vi.changed += skipped;
 	}
 	view_install_flush(&vi);
 	view_install_blocks(&vi);
