@@ -19,7 +19,7 @@ for k in $kernels; do
 	mkdir -p "$out"
 	tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/benchapps -r build/apps/overlay \
 		-l "$out" -t t_bench_apps -M 8192 -T 5400 -D | grep -v '^  ok' || rc=1
-	grep '^BENCH,' "$out/results.log" | sed 's/^BENCH,//' > "$out/results.csv"
+	grep '^BENCH,' "$out/results.log" | sed 's/^BENCH,//; s/\r$//' > "$out/results.csv"
 	{
 		echo "# orbit application ports ($k, QEMU ${accel^^}, THP off${ORBIT_BENCH_QUICK:+, quick sizes}, $(date -u +%Y-%m-%d))"
 		echo

@@ -26,7 +26,7 @@ bench_kernel() {
 		-T 3000 -D | grep -v '^  ok'
 	rc=${PIPESTATUS[0]}
 	# One header line (each program prints its own), then the rows.
-	grep '^BENCH,' "$out/results.log" | sed 's/^BENCH,//' |
+	grep '^BENCH,' "$out/results.log" | sed 's/^BENCH,//; s/\r$//' |
 		awk '!/^group,/ || !seen++' > "$out/results.csv"
 	{
 		echo "# orbit benchmarks ($k, QEMU ${accel^^}, THP off${ORBIT_BENCH_QUICK:+, quick sizes}${ORBIT_BENCH_REPS:+, $ORBIT_BENCH_REPS e2e repetitions}, $(date -u +%Y-%m-%d))"
