@@ -9,7 +9,9 @@
  * munmap of whole areas, fork children that try the inherited handles,
  * with random delays.  Half the calls first touch 40 more pages of the
  * area, so that their snapshots write-protect main's PTEs in one walk
- * (the module zaps fewer than 32) while all of the above goes on.  Each main ends by exiting cleanly, by _exit, by
+ * (the module zaps fewer than 32) while all of the above goes on, and
+ * every task reads those pages, so that installs map what changed in the
+ * orbit's view and main's next writes unmap it from there.  Each main ends by exiting cleanly, by _exit, by
  * exec or by SIGKILL, and a new one takes its place until the time is up
  * (ORBIT_STRESS_SECS, default 60).
  *
@@ -42,6 +44,7 @@ struct targ {
 	long *obj;	/* the calling thread's object in an area */
 	long want;	/* what it holds at the call */
 	int what;	/* TASK_* */
+	const char *spread;	/* the area's spread pages, read by the task */
 };
 
 enum { TASK_CHECK, TASK_PUSH, TASK_CRASH, TASK_HANG, TASK_UNMAP, TASK_SLOW };
@@ -59,7 +62,15 @@ static long task(void *argbuf, void *store)
 	struct targ *a = argbuf;
 	struct orbit_update *u;
 	long v, one = 1;
+	int i;
 
+	/*
+	 * Reading the spread pages has the orbit's view map their blocks,
+	 * so that installs map changed pages and main's writes unmap them
+	 * from the view while all the rest goes on.
+	 */
+	for (i = 0; a->spread && i < SPREAD_PAGES; i++)
+		(void)((const volatile char *)a->spread)[i * 4096];
 	switch (a->what) {
 	case TASK_CRASH:
 		return *(volatile long *)0;
@@ -179,6 +190,7 @@ static void do_call(unsigned int *s, long t, int what)
 		what = TASK_SLOW;	/* only orbits with a timeout may hang */
 	arg.obj = a->obj[t];
 	arg.want = ++*arg.obj;
+	arg.spread = a->spread;
 	if (a->spread && rnd(s, 2))
 		for (i = 0; i < SPREAD_PAGES; i++)
 			__atomic_fetch_add(&a->spread[i * 4096], 1,
@@ -333,7 +345,7 @@ static void do_fork(unsigned int *s)
 	pid = fork();
 	if (pid == 0) {
 		struct orbit *mine;
-		struct targ arg = { &(long){ 5 }, 5, TASK_CHECK };
+		struct targ arg = { &(long){ 5 }, 5, TASK_CHECK, NULL };
 
 		if (o->ob && (orbit_call(o->ob, 0, NULL, NULL, &arg,
 					 sizeof(arg)) != -1 || errno != EBADF))
