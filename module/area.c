@@ -209,8 +209,7 @@ static bool area_fault_maps(struct vm_fault *vmf, struct page *page)
 static int area_copy_out(struct orbit_area *area, unsigned long idx,
 			 struct page *page, struct vm_fault *vmf)
 {
-	struct pt_node *cur_leaf = pt_leaf(area->cur, idx);
-	struct pt_node *leaf = pt_leaf(area->last_snap, idx);
+	struct pt_node *cur_leaf = pt_leaf(area->cur, idx), *leaf = cur_leaf;
 	long slots = opage_holders(page);
 	int mapped = vmf ? 1 : 0;
 	bool swapped = false;
@@ -225,10 +224,11 @@ static int area_copy_out(struct orbit_area *area, unsigned long idx,
 	 * with the snapshots; or, once cur's path was copied (the page
 	 * sits in two leaves), the last snapshot's, if that is the other.
 	 */
-	if (slots == 1)
-		leaf = cur_leaf;
-	else if (slots != 2 || leaf == cur_leaf)
-		return -EAGAIN;
+	if (slots != 1) {
+		leaf = slots == 2 ? pt_leaf(area->last_snap, idx) : NULL;
+		if (!leaf || leaf == cur_leaf)
+			return -EAGAIN;
+	}
 	/*
 	 * No call that snapshotted the area is still running or queued:
 	 * the snapshots lose the page instead of getting a copy.
