@@ -26,6 +26,12 @@
 #define VIEW_AROUND		64UL	/* pages mapped per view read fault */
 #define VIEW_FREE_ASYNC		64	/* changed pages worth a free worker */
 
+/* Fault-around blocks of an area: the bits of view->used and unmapped. */
+static unsigned long view_nblocks(const struct orbit_area *area)
+{
+	return DIV_ROUND_UP(area->npages, VIEW_AROUND);
+}
+
 /* The view's page for idx: the orbit's copy, else the snapshot's. */
 static struct page *view_page(struct orbit_view *view, unsigned long idx)
 {
@@ -246,7 +252,6 @@ static const struct file_operations view_fops = {
  */
 struct orbit_view *view_create(struct orbit_area *area)
 {
-	unsigned long nblocks;
 	struct orbit_view *view;
 	struct file *file;
 	int err;
@@ -263,9 +268,8 @@ struct orbit_view *view_create(struct orbit_area *area)
 	view->mm = current->mm;
 	mmgrab(view->mm);
 	ostat_inc(OS_VIEWS);
-	nblocks = DIV_ROUND_UP(area->npages, VIEW_AROUND);
-	view->used = bitmap_zalloc(nblocks, GFP_KERNEL_ACCOUNT);
-	view->unmapped = bitmap_zalloc(nblocks, GFP_KERNEL_ACCOUNT);
+	view->used = bitmap_zalloc(view_nblocks(area), GFP_KERNEL_ACCOUNT);
+	view->unmapped = bitmap_zalloc(view_nblocks(area), GFP_KERNEL_ACCOUNT);
 	if (!view->used || !view->unmapped) {
 		view_put(view);
 		return ERR_PTR(-ENOMEM);
@@ -406,9 +410,9 @@ static int view_install_one(void *ctx, unsigned long idx)
 static void view_install_blocks(struct view_install *vi)
 {
 	struct orbit_view *view = vi->view;
-	unsigned long b, nblocks = DIV_ROUND_UP(view->area->npages, VIEW_AROUND);
+	unsigned long b;
 
-	for_each_set_bit(b, view->unmapped, nblocks) {
+	for_each_set_bit(b, view->unmapped, view_nblocks(view->area)) {
 		if (!test_and_clear_bit(b, view->unmapped) ||
 		    !test_bit(b, view->used))
 			continue;
@@ -426,10 +430,9 @@ static void view_install_blocks(struct view_install *vi)
 static bool view_install_skip(void *ctx, unsigned long first)
 {
 	struct view_install *vi = ctx;
-	unsigned long nblocks = DIV_ROUND_UP(vi->view->area->npages,
-					     VIEW_AROUND);
 	unsigned long b = first / VIEW_AROUND;
-	unsigned long end = min(nblocks, b + PT_FANOUT / VIEW_AROUND);
+	unsigned long end = min(view_nblocks(vi->view->area),
+				b + PT_FANOUT / VIEW_AROUND);
 
 	BUILD_BUG_ON(PT_FANOUT % VIEW_AROUND);
 	return find_next_bit(vi->view->used, end, b) >= end;
