@@ -153,6 +153,7 @@ int is_orbit_side(struct analysis *a, const char *usr);
 const struct fdef *find_def(struct analysis *a, const char *usr);
 
 /* ---- sites.c ---- */
+int is_std_allocator(const char *name);
 int is_allocator(struct analysis *a, const char *name);
 void collect_sites(struct analysis *a);
 

@@ -15,20 +15,6 @@
 
 #define BASE_DEPTH	4	/* wrappers of wrappers followed */
 
-static int is_std_allocator(const char *name)
-{
-	static const char *const std[] = {
-		"malloc", "calloc", "realloc", "strdup", "strndup",
-		"aligned_alloc",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(std) / sizeof(std[0]); i++)
-		if (!strcmp(name, std[i]))
-			return 1;
-	return 0;
-}
-
 static void base_add(struct analysis *a, CXCursor call, CXCursor fn,
 		     const char *via)
 {

@@ -23,14 +23,22 @@ static const char *const std_allocators[] = {
 	"malloc", "calloc", "realloc", "strdup", "strndup", "aligned_alloc",
 };
 
-int is_allocator(struct analysis *a, const char *name)
+int is_std_allocator(const char *name)
 {
 	size_t i;
-	int k;
 
 	for (i = 0; i < sizeof(std_allocators) / sizeof(std_allocators[0]); i++)
 		if (!strcmp(name, std_allocators[i]))
 			return 1;
+	return 0;
+}
+
+int is_allocator(struct analysis *a, const char *name)
+{
+	int k;
+
+	if (is_std_allocator(name))
+		return 1;
 	for (k = 0; k < a->nallocators; k++)
 		if (!strcmp(name, a->allocators[k]))
 			return 1;
