@@ -6,13 +6,25 @@
  * creation slow and whose heap they would pin, but from a small spawner
  * the library forks once, early.  The spawner is re-created when main has
  * loaded new code since (dlopen), so that every function main can name
- * exists in a new orbit.  It receives an orbit descriptor over a socket,
- * forks, and the child attaches to the module and runs the task loop.
+ * exists in a new orbit.  It receives an orbit descriptor over a socket
+ * and hands it to a child that attaches to the module and runs the task
+ * loop.
+ *
+ * The child is forked ahead of time: once a creation is SPARE_DELAY_MS
+ * behind it, the spawner forks a spare, which waits on its own socket for
+ * the next request, so that a create or a restart does not wait for a
+ * fork (back-to-back creates still do).  A spare is a fork
+ * of the same spawner at another moment, and the spawner never changes
+ * between requests, so an orbit started from a spare is the orbit a fork
+ * would have made.  An orbit placed in a cgroup is forked when asked for,
+ * so that all it ever allocates is charged there.  A spare exits with its
+ * spawner; orbits do not.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +39,7 @@
 #include "internal.h"
 
 #define SPAWNER_FD	3
+#define SPARE_DELAY_MS	5
 
 struct spawn_req {
 	uint64_t entry;
@@ -42,6 +55,59 @@ struct spawn_req {
 struct spawn_reply {
 	int32_t pid;	/* > 0, or -errno */
 };
+
+/* Sends a request and a descriptor: 0, or -1 with errno set. */
+static int send_with_fd(int sock, const void *buf, size_t len, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != (ssize_t)len)
+		return -1;
+	return 0;
+}
+
+/*
+ * Receives a request of exactly len bytes and its descriptor: 1; 0 for a
+ * short or descriptor-less message (*fd is -1 then); -1 at the end of the
+ * stream or on an error.
+ */
+static int recv_with_fd(int sock, void *buf, size_t len, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	*fd = -1;
+	do {
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	if ((size_t)n == len && *fd >= 0)
+		return 1;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return 0;
+}
 
 
 
@@ -113,18 +179,40 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/*
+ * What an orbit process sets up before it knows its orbit (a spare does it
+ * while it waits): default signals, and the buffer for call arguments,
+ * its first page touched.
+ */
+static void *orbit_prepare(void)
+{
+	size_t cap = uo_st.api.max_arg_size ? uo_st.api.max_arg_size : 1;
+	unsigned char *argbuf;
+
+	reset_signals();
+	argbuf = malloc(cap);
+	if (!argbuf)
+		_exit(124);
+	argbuf[0] = 0;
+	return argbuf;
+}
+
 static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
-						 int fd)
+						 int fd, void *argbuf)
 {
 	orbit_entry entry = (orbit_entry)(uintptr_t)req->entry;
 	void *(*init)(void) = (void *(*)(void))(uintptr_t)req->init;
 	struct orbit_attach at;
 	struct orbit_run run;
-	void *store = NULL, *argbuf;
+	void *store = NULL;
 	int inited = 0;
 
 	prctl(PR_SET_NAME, req->name[0] ? req->name : "orbit");
-	reset_signals();
+	/* Nothing of the spawner's but stdio; the handle becomes fd 3. */
+	if (fd != SPAWNER_FD && dup3(fd, SPAWNER_FD, O_CLOEXEC) < 0)
+		_exit(125);
+	fd = SPAWNER_FD;
+	close_range(SPAWNER_FD + 1, ~0U, 0);
 	memset(&at, 0, sizeof(at));
 	if (ioctl(fd, ORBIT_IOC_ATTACH, &at) < 0)
 		_exit(125);
@@ -133,9 +221,6 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 	memcpy(uo_st.self_name, req->name, sizeof(uo_st.self_name));
 	uo_st.arena_base = (unsigned char *)(uintptr_t)req->arena_base;
 	uo_st.slot_size = req->slot_size;
-	argbuf = malloc(uo_st.api.max_arg_size ? uo_st.api.max_arg_size : 1);
-	if (!argbuf)
-		_exit(124);
 
 	memset(&run, 0, sizeof(run));
 	run.argbuf = (uintptr_t)argbuf;
@@ -191,14 +276,13 @@ static pid_t spawn_orbit(const struct spawn_req *req, int fd)
 		return -errno;
 	pid = fork();
 	if (pid == 0) {
-		close(SPAWNER_FD);
 		if (gate[0] >= 0) {
 			close(gate[1]);
 			if (read(gate[0], &c, 1) != 1)
 				_exit(126);	/* not placed: never run */
 			close(gate[0]);
 		}
-		orbit_main(req, fd);
+		orbit_main(req, fd, orbit_prepare());
 	}
 	err = pid < 0 ? -errno : 0;
 	if (gate[0] >= 0) {
@@ -215,9 +299,90 @@ static pid_t spawn_orbit(const struct spawn_req *req, int fd)
 	return err ? err : pid;
 }
 
+/* The spawner's spare: a forked child waiting for its orbit. */
+struct spare {
+	pid_t pid;
+	int sock;	/* the spawner's end; -1 without a spare */
+};
+
+/*
+ * The spawner holds the only other end of sock: the spare exits when the
+ * spawner does (main closed it, or the module killed it with main).
+ */
+static __attribute__((noreturn)) void spare_main(int sock)
+{
+	struct spawn_req req;
+	void *argbuf;
+	int fd;
+
+	prctl(PR_SET_NAME, "orbit-spare");
+	argbuf = orbit_prepare();
+	if (recv_with_fd(sock, &req, sizeof(req), &fd) != 1)
+		_exit(0);	/* the spawner is gone, or gave up on us */
+	if (req.cgroup[0])
+		_exit(126);	/* never sent: see spawn_request() */
+	orbit_main(&req, fd, argbuf);
+}
+
+/* Forks a spare if there is none; without one, orbits are forked later. */
+static void spare_fill(struct spare *sp)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (sp->sock >= 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		close(SPAWNER_FD);
+		close(sv[0]);
+		spare_main(sv[1]);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return;
+	}
+	sp->pid = pid;
+	sp->sock = sv[0];
+}
+
+/*
+ * Forks the spare once no request came for SPARE_DELAY_MS: the new orbit
+ * starts meanwhile, without a fork beside it taking a CPU.
+ */
+static void spare_fill_idle(struct spare *sp)
+{
+	struct pollfd pfd = { .fd = SPAWNER_FD, .events = POLLIN };
+
+	if (sp->sock < 0 && poll(&pfd, 1, SPARE_DELAY_MS) == 0)
+		spare_fill(sp);
+}
+
+/*
+ * Starts the requested orbit: from the spare if there is one that takes
+ * the request, else by a fork; its pid or -errno.
+ */
+static pid_t spawn_request(struct spare *sp, const struct spawn_req *req,
+			   int fd)
+{
+	pid_t pid = sp->pid;
+	int sent;
+
+	if (req->cgroup[0] || sp->sock < 0)
+		return spawn_orbit(req, fd);
+	sent = send_with_fd(sp->sock, req, sizeof(*req), fd) == 0;
+	close(sp->sock);	/* a spare that did not get it exits */
+	sp->sock = -1;
+	return sent ? pid : spawn_orbit(req, fd);
+}
+
 /* base, size: main's area window, as it was before the fork. */
 static __attribute__((noreturn)) void spawner_main(void *base, size_t size)
 {
+	struct spare spare = { .sock = -1 };
+
 	prctl(PR_SET_NAME, "orbit-spawner");
 	reset_signals();
 	/* Orbits are reaped by nobody: no zombies. */
@@ -227,35 +392,19 @@ static __attribute__((noreturn)) void spawner_main(void *base, size_t size)
 		mmap(base, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
 		     MAP_NORESERVE | MAP_FIXED, -1, 0);
 	for (;;) {
-		char cbuf[CMSG_SPACE(sizeof(int))];
 		struct spawn_req req;
 		struct spawn_reply rep;
-		struct iovec iov = { &req, sizeof(req) };
-		struct msghdr msg = {
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-		};
-		struct cmsghdr *cm;
-		ssize_t n;
-		int fd = -1;
+		int fd, got;
 
-		n = recvmsg(SPAWNER_FD, &msg, MSG_CMSG_CLOEXEC);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
+		got = recv_with_fd(SPAWNER_FD, &req, sizeof(req), &fd);
+		if (got < 0)
 			_exit(0);	/* main closed its end: it is gone */
-		}
-		cm = CMSG_FIRSTHDR(&msg);
-		if (cm && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
-		if (n != sizeof(req) || fd < 0)
-			rep.pid = -EINVAL;
-		else
-			rep.pid = spawn_orbit(&req, fd);
+		rep.pid = got ? spawn_request(&spare, &req, fd) : -EINVAL;
 		if (fd >= 0)
 			close(fd);
 		if (send(SPAWNER_FD, &rep, sizeof(rep), MSG_NOSIGNAL) < 0)
 			_exit(0);
+		spare_fill_idle(&spare);
 	}
 }
 
@@ -323,21 +472,10 @@ static void spawner_register_atfork(void)
 
 static int spawn_once(const struct spawn_req *req, int orbit_fd, pid_t *pid)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { (void *)req, sizeof(*req) };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 	struct spawn_reply rep;
 	ssize_t n;
 
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &orbit_fd, sizeof(int));
-	if (sendmsg(uo_st.spawner_sock, &msg, MSG_NOSIGNAL) != sizeof(*req))
+	if (send_with_fd(uo_st.spawner_sock, req, sizeof(*req), orbit_fd))
 		return -1;
 	do {
 		n = recv(uo_st.spawner_sock, &rep, sizeof(rep), 0);
