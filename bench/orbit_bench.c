@@ -112,6 +112,39 @@ static double fork_us(void)
 	return t;
 }
 
+/*
+ * A create followed by its first call, as a program that creates orbits
+ * now and then (or restarts a crashed one) sees it: 10 ms apart, so the
+ * spawner's spare is ready; against a fork whose child exits and is
+ * waited for, at the same pace.
+ */
+static void bench_first_call(void)
+{
+	int k, n = 15;
+	double c[MAXREP], f[MAXREP], t0, create;
+
+	for (k = 0; k < n; k++) {
+		struct orbit *ob;
+
+		usleep(10000);
+		t0 = now_us();
+		ob = orbit_create("first", nothing, NULL);
+		if (!ob || orbit_call(ob, 0, NULL, NULL, NULL, 0) < 0) {
+			perror("first call");
+			return;
+		}
+		c[k] = now_us() - t0;
+		orbit_destroy(ob);
+		usleep(10000);
+		t0 = now_us();
+		fork_us();
+		f[k] = now_us() - t0;
+	}
+	create = median(c, n);
+	row("create", "create + first call 10 ms apart", "us", create,
+	    "fork + exit + wait", median(f, n), create / median(f, n), "", 1);
+}
+
 /* 1. Creation vs fork with main at several resident sizes.  The sizes
  * take turns over three rounds, so a change in the emulator's speed during
  * the group reaches every size alike and leaves the flatness alone.
@@ -174,6 +207,7 @@ static void bench_create(void)
 	}
 	row("create", "flatness (max/min over sizes)", "us", maxc, "min", minc,
 	    maxc / minc, "<= 1.5" FULL, maxc / minc <= 1.5);
+	bench_first_call();
 out:
 	orbit_destroy(warm);
 }
