@@ -676,32 +676,6 @@ static int freeze_one(void *ctx, unsigned long idx)
 	return fa->err;
 }
 
-/* The write-protect walk of main's PTEs over the runs of dirty pages. */
-struct area_wp {
-	struct vm_area_struct *vma;	/* main's mapping; NULL: zap instead */
-	unsigned long changed;		/* PTEs write-protected */
-	unsigned long flush_idx;	/* a page of the first changed run */
-};
-
-/*
- * Write-protects one of main's PTEs, and cleans it: mprotect makes a
- * dirty PTE of a write-notify mapping writable again without
- * page_mkwrite (can_change_pte_writable).
- */
-static int area_wp_pte(pte_t *ptep, unsigned long addr, void *data)
-{
-	struct area_wp *wp = data;
-	pte_t pte = ptep_get(ptep);
-
-	if (!pte_present(pte) || (!pte_write(pte) && !pte_dirty(pte)))
-		return 0;
-	pte = ptep_modify_prot_start(wp->vma, addr, ptep);
-	ptep_modify_prot_commit(wp->vma, addr, ptep, pte,
-				pte_mkclean(pte_wrprotect(pte)));
-	wp->changed++;
-	return 0;
-}
-
 /*
  * A freeze's page lookups: the dirty set is walked in index order, so
  * the leaf of the last lookup is kept and the tree is walked once per
@@ -732,6 +706,60 @@ static struct page *area_freeze_page(struct area_walk *w, unsigned long idx)
 		w->leaf = pt_leaf(w->area->cur, idx);
 	}
 	return w->leaf ? w->leaf->slot[idx & (PT_FANOUT - 1)] : NULL;
+}
+
+/* Held pages the walk can list for the freeze to give main copies of. */
+#define WP_HELD_MAX	8
+
+/*
+ * The write-protect walk of main's PTEs over the runs of dirty pages, and
+ * the reference check of each page it passes (see area_snapshot_freeze).
+ */
+struct area_wp {
+	struct vm_area_struct *vma;	/* main's mapping; NULL: zap instead */
+	struct area_walk *w;		/* the tree's pages, to compare */
+	unsigned long changed;		/* PTEs write-protected */
+	unsigned long flush_idx;	/* a page of the first changed run */
+	unsigned long walked;		/* pages of runs walked */
+	unsigned long checked;		/* of them, reference-checked */
+	unsigned int nheld;		/* found held (> WP_HELD_MAX: more) */
+	unsigned long held[WP_HELD_MAX];
+};
+
+/*
+ * Write-protects one of main's PTEs, and cleans it: mprotect makes a
+ * dirty PTE of a write-notify mapping writable again without
+ * page_mkwrite (can_change_pte_writable).  Then checks the page for other
+ * holders: smp_mb() orders the PTE change before the check, as
+ * page_try_share_anon_rmap orders its own (a GUP-fast that took a
+ * reference before the change is seen; one after it finds no writable
+ * PTE and faults, which waits for area->lock).  A page the walk does not
+ * find as the tree's is left for the freeze's second pass.
+ */
+static int area_wp_pte(pte_t *ptep, unsigned long addr, void *data)
+{
+	struct area_wp *wp = data;
+	struct orbit_area *area = wp->w->area;
+	unsigned long idx = (addr - area->addr) >> PAGE_SHIFT;
+	pte_t pte = ptep_get(ptep);
+	struct page *page;
+
+	if (!pte_present(pte))
+		return 0;
+	if (pte_write(pte) || pte_dirty(pte)) {
+		pte = ptep_modify_prot_start(wp->vma, addr, ptep);
+		ptep_modify_prot_commit(wp->vma, addr, ptep, pte,
+					pte_mkclean(pte_wrprotect(pte)));
+		wp->changed++;
+		smp_mb();	/* the PTE change, then the reference check */
+	}
+	page = area_freeze_page(wp->w, idx);
+	if (!page || pte_pfn(pte) != page_to_pfn(page))
+		return 0;
+	wp->checked++;
+	if (opage_referenced(page) && wp->nheld++ < WP_HELD_MAX)
+		wp->held[wp->nheld - 1] = idx;
+	return 0;
 }
 
 /* Waits out a write fault in flight on idx's page, then zaps its PTE. */
@@ -765,10 +793,68 @@ static void area_freeze_run(struct orbit_area *area, struct area_wp *wp,
 						     area_wp_pte, wp)) {
 		if (!changed && wp->changed)
 			wp->flush_idx = start;
+		wp->walked += n;
 		return;
 	}
 	for (idx = start; idx < start + n; idx++)
 		area_freeze_zap(area, zap, idx);
+}
+
+/* Main keeps a held page it wrote; the tree gets a copy. */
+static int area_freeze_keep(struct orbit_area *area, struct area_walk *w,
+			    unsigned long idx, struct snap_cost *cost)
+{
+	struct page *page = area_freeze_page(w, idx);
+	int err;
+
+	if (!page)
+		return 0;
+	err = area_keep_for_main(area, idx, page);
+	area_freeze_forget(w);	/* cur and ovl changed */
+	if (err)
+		return err;
+	cost->frozen--;
+	cost->copied++;
+	return 0;
+}
+
+/* The held pages the write-protect walk listed, having checked them all. */
+static int area_freeze_keep_held(struct orbit_area *area, struct area_wp *wp,
+				 struct snap_cost *cost)
+{
+	struct area_walk w = { .area = area };
+	unsigned int i;
+	int err;
+
+	area_freeze_forget(&w);
+	for (i = 0; i < wp->nheld; i++) {
+		err = area_freeze_keep(area, &w, wp->held[i], cost);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* The second pass: every dirty page, once all PTE changes are done. */
+static int area_freeze_check_all(struct orbit_area *area,
+				 struct snap_cost *cost)
+{
+	struct area_walk w = { .area = area };
+	struct page *page;
+	unsigned long idx;
+	int err;
+
+	smp_mb();	/* the PTE changes, then the reference checks */
+	area_freeze_forget(&w);
+	pset_for_each(area_dirty(area), idx) {
+		page = area_freeze_page(&w, idx);
+		if (!page || !opage_referenced(page))
+			continue;
+		err = area_freeze_keep(area, &w, idx, cost);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /*
@@ -781,21 +867,21 @@ static void area_freeze_run(struct orbit_area *area, struct area_wp *wp,
  * own) flushes the whole mm in tlb_finish_mmu, so one zap of one page
  * changed here flushes every write-protection before it.
  *
- * Only once the PTEs are read-only or gone is each page checked for other
- * holders (smp_mb() orders the PTE changes before the checks, as
- * page_try_share_anon_rmap orders its PTE change before the pin check: a
- * GUP-fast that took a reference before the change is seen; one after it
- * finds no writable PTE and faults, which waits for area->lock).  A held
- * page is not frozen: main keeps it and the tree gets a copy.
+ * Only once its PTE is read-only or gone is each page checked for other
+ * holders: the write-protect walk checks the pages it passes, and a
+ * second pass over the dirty set, after the zaps, checks every page when
+ * the walk did not pass them all (a zap, no walk, a PTE not there, more
+ * held pages than it lists).  A held page is not frozen: main keeps it
+ * and the tree gets a copy.
  */
 static int area_snapshot_freeze(struct orbit_area *area,
 				struct vm_area_struct *vma,
 				struct snap_cost *cost)
 {
 	struct zap_run zap = { .mapping = area->mapping };
-	struct area_wp wp = { .vma = vma };
 	struct area_walk w = { .area = area };
-	unsigned long idx, start = 0, n = 0;
+	struct area_wp wp = { .vma = vma, .w = &w };
+	unsigned long idx, start = 0, n = 0, frozen = 0;
 	bool refault = false;
 	struct page *page;
 	int err;
@@ -817,7 +903,7 @@ static int area_snapshot_freeze(struct orbit_area *area,
 		page = area_freeze_page(&w, idx);
 		if (!page)
 			continue;
-		cost->frozen++;
+		frozen++;
 		/*
 		 * A locked page is in a write fault between page_mkwrite,
 		 * which locked it before dropping area->lock, and its PTE
@@ -851,19 +937,14 @@ static int area_snapshot_freeze(struct orbit_area *area,
 	zap_flush(&zap);
 	if (vma)
 		dec_tlb_flush_pending(vma->vm_mm);
-	smp_mb();	/* the PTE changes above, then the reference checks */
-	area_freeze_forget(&w);
-	pset_for_each(area_dirty(area), idx) {
-		page = area_freeze_page(&w, idx);
-		if (!page || !opage_referenced(page))
-			continue;
-		err = area_keep_for_main(area, idx, page);
-		area_freeze_forget(&w);	/* cur and ovl changed */
-		if (err)
-			return err;
-		cost->frozen--;
-		cost->copied++;
-	}
+	cost->frozen += frozen;
+	if (wp.walked == frozen && wp.checked == frozen &&
+	    wp.nheld <= WP_HELD_MAX)
+		err = area_freeze_keep_held(area, &wp, cost);
+	else
+		err = area_freeze_check_all(area, cost);
+	if (err)
+		return err;
 	/* This interval's dirty pages are the next one's hot pages. */
 	pset_clear(area_hot(area));
 	area->dirty_cur ^= 1;
