@@ -720,8 +720,8 @@ struct area_wp {
 	struct area_walk *w;		/* the tree's pages, to compare */
 	unsigned long changed;		/* PTEs write-protected */
 	unsigned long flush_idx;	/* a page of the first changed run */
-	unsigned long walked;		/* pages of runs walked */
-	unsigned long checked;		/* of them, reference-checked */
+	unsigned long checked;		/* pages reference-checked */
+	bool all_checked;		/* every frozen page was, and listed */
 	unsigned int nheld;		/* found held (> WP_HELD_MAX: more) */
 	unsigned long held[WP_HELD_MAX];
 };
@@ -733,8 +733,9 @@ struct area_wp {
  * holders: smp_mb() orders the PTE change before the check, as
  * page_try_share_anon_rmap orders its own (a GUP-fast that took a
  * reference before the change is seen; one after it finds no writable
- * PTE and faults, which waits for area->lock).  A page the walk does not
- * find as the tree's is left for the freeze's second pass.
+ * PTE and faults, which waits for area->lock).  A locked page (see
+ * area_snapshot_freeze) is left alone, and neither it nor a PTE that
+ * does not map the tree's page counts as checked.
  */
 static int area_wp_pte(pte_t *ptep, unsigned long addr, void *data)
 {
@@ -746,6 +747,11 @@ static int area_wp_pte(pte_t *ptep, unsigned long addr, void *data)
 
 	if (!pte_present(pte))
 		return 0;
+	page = area_freeze_page(wp->w, idx);
+	if (page && pte_pfn(pte) != page_to_pfn(page))
+		page = NULL;
+	if (page && PageLocked(page))
+		return 0;
 	if (pte_write(pte) || pte_dirty(pte)) {
 		pte = ptep_modify_prot_start(wp->vma, addr, ptep);
 		ptep_modify_prot_commit(wp->vma, addr, ptep, pte,
@@ -753,8 +759,7 @@ static int area_wp_pte(pte_t *ptep, unsigned long addr, void *data)
 		wp->changed++;
 		smp_mb();	/* the PTE change, then the reference check */
 	}
-	page = area_freeze_page(wp->w, idx);
-	if (!page || pte_pfn(pte) != page_to_pfn(page))
+	if (!page)
 		return 0;
 	wp->checked++;
 	if (opage_referenced(page) && wp->nheld++ < WP_HELD_MAX)
@@ -774,30 +779,74 @@ static void area_freeze_zap(struct orbit_area *area, struct zap_run *zap,
 }
 
 /*
- * Freezes the run [start, start + n) of dirty pages: write-protects
- * main's PTEs in one walk under each page-table lock; zaps them when
- * there is no walk to do (see area_wp_mm) or it fails (on 6.12, a page
- * table that went away).
+ * Write-protects main's PTEs over [start, start + n) in one walk under
+ * each page-table lock; true if the walk was done, false if there is no
+ * walk to do (see area_wp_mm) or it failed (on 6.12, a page table that
+ * went away).
  */
+static bool area_freeze_walk(struct orbit_area *area, struct area_wp *wp,
+			     unsigned long start, unsigned long n)
+{
+	unsigned long changed = wp->changed;
+	unsigned long addr = area->addr + (start << PAGE_SHIFT);
+
+	if (!wp->vma ||
+	    apply_to_existing_page_range(wp->vma->vm_mm, addr,
+					 n << PAGE_SHIFT, area_wp_pte, wp))
+		return false;
+	if (!changed && wp->changed)
+		wp->flush_idx = start;
+	return true;
+}
+
+/* Freezes a run of pages the tree holds: walks it, or zaps it. */
 static void area_freeze_run(struct orbit_area *area, struct area_wp *wp,
 			    struct zap_run *zap, unsigned long start,
 			    unsigned long n)
 {
-	unsigned long changed = wp->changed, addr, idx;
+	unsigned long idx;
 
-	if (!n)
+	if (!n || area_freeze_walk(area, wp, start, n))
 		return;
-	addr = area->addr + (start << PAGE_SHIFT);
-	if (wp->vma && !apply_to_existing_page_range(wp->vma->vm_mm, addr,
-						     n << PAGE_SHIFT,
-						     area_wp_pte, wp)) {
-		if (!changed && wp->changed)
-			wp->flush_idx = start;
-		wp->walked += n;
-		return;
-	}
 	for (idx = start; idx < start + n; idx++)
 		area_freeze_zap(area, zap, idx);
+}
+
+/*
+ * Freezes the dirty pages [first, first + count) one by one: those the
+ * tree holds, in runs; a locked page, which is in a write fault between
+ * page_mkwrite (which locked it before dropping area->lock) and its PTE
+ * becoming writable (whether the PTE is there yet or not), is waited for
+ * and zapped.  The pages frozen.
+ */
+static unsigned long area_freeze_pages(struct orbit_area *area,
+				       struct area_wp *wp,
+				       struct zap_run *zap,
+				       unsigned long first,
+				       unsigned long count)
+{
+	unsigned long idx, start = 0, n = 0, frozen = 0;
+	struct page *page;
+
+	for (idx = first; idx < first + count; idx++) {
+		page = area_freeze_page(wp->w, idx);
+		if (!page)
+			continue;
+		frozen++;
+		if (PageLocked(page)) {
+			area_freeze_zap(area, zap, idx);
+			continue;
+		}
+		if (n && idx == start + n) {
+			n++;
+			continue;
+		}
+		area_freeze_run(area, wp, zap, start, n);
+		start = idx;
+		n = 1;
+	}
+	area_freeze_run(area, wp, zap, start, n);
+	return frozen;
 }
 
 /* Main keeps a held page it wrote; the tree gets a copy. */
@@ -880,10 +929,9 @@ static int area_snapshot_freeze(struct orbit_area *area,
 {
 	struct zap_run zap = { .mapping = area->mapping };
 	struct area_walk w = { .area = area };
-	struct area_wp wp = { .vma = vma, .w = &w };
-	unsigned long idx, start = 0, n = 0, frozen = 0;
+	struct area_wp wp = { .vma = vma, .w = &w, .all_checked = true };
+	unsigned long idx, start, n, checked, frozen = 0;
 	bool refault = false;
-	struct page *page;
 	int err;
 
 	lockdep_assert_held(&area->lock);
@@ -899,30 +947,20 @@ static int area_snapshot_freeze(struct orbit_area *area,
 		inc_tlb_flush_pending(vma->vm_mm);
 	}
 	area_freeze_forget(&w);
-	pset_for_each(area_dirty(area), idx) {
-		page = area_freeze_page(&w, idx);
-		if (!page)
-			continue;
-		frozen++;
+	pset_for_each_run(area_dirty(area), start, n) {
 		/*
-		 * A locked page is in a write fault between page_mkwrite,
-		 * which locked it before dropping area->lock, and its PTE
-		 * becoming writable (whether the PTE is there yet or not):
-		 * wait for it and zap.
+		 * A run is walked whole first: if the walk checked each of
+		 * its pages as the tree's, unlocked, all are frozen.
 		 */
-		if (PageLocked(page)) {
-			area_freeze_zap(area, &zap, idx);
+		checked = wp.checked;
+		if (!w.ovl && area_freeze_walk(area, &wp, start, n) &&
+		    wp.checked - checked == n) {
+			frozen += n;
 			continue;
 		}
-		if (n && idx == start + n) {
-			n++;
-			continue;
-		}
-		area_freeze_run(area, &wp, &zap, start, n);
-		start = idx;
-		n = 1;
+		wp.all_checked = false;
+		frozen += area_freeze_pages(area, &wp, &zap, start, n);
 	}
-	area_freeze_run(area, &wp, &zap, start, n);
 	if (wp.changed) {
 		/*
 		 * The flushing zap: of the area's last page if main cannot
@@ -938,8 +976,7 @@ static int area_snapshot_freeze(struct orbit_area *area,
 	if (vma)
 		dec_tlb_flush_pending(vma->vm_mm);
 	cost->frozen += frozen;
-	if (wp.walked == frozen && wp.checked == frozen &&
-	    wp.nheld <= WP_HELD_MAX)
+	if (wp.all_checked && wp.nheld <= WP_HELD_MAX)
 		err = area_freeze_keep_held(area, &wp, cost);
 	else
 		err = area_freeze_check_all(area, cost);

@@ -260,9 +260,17 @@ struct pset_iter {
 
 bool pset_next(struct pageset *ps, struct pset_iter *it, unsigned long *idx);
 
+bool pset_next_run(struct pageset *ps, struct pset_iter *it,
+		   unsigned long *start, unsigned long *n);
+
 #define pset_for_each(ps, idx)						\
 	for (struct pset_iter __pset_it = { 0 };			\
 	     pset_next(ps, &__pset_it, &(idx));)
+
+/* Each maximal run [start, start + n) of consecutive pages in the set. */
+#define pset_for_each_run(ps, start, n)					\
+	for (struct pset_iter __pset_it = { 0 };			\
+	     pset_next_run(ps, &__pset_it, &(start), &(n));)
 
 /*
  * An area.  References: its context's table (until destroyed or the

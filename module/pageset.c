@@ -86,6 +86,38 @@ bool pset_next(struct pageset *ps, struct pset_iter *it, unsigned long *idx)
 	}
 }
 
+/*
+ * The next run of consecutive pages of the walk in [*start, *start + *n),
+ * whole: one bitmap search per end of a run in a region, and a run that
+ * fills a region to its end goes on into the next region's first pages.
+ * False at the end.
+ */
+bool pset_next_run(struct pageset *ps, struct pset_iter *it,
+		   unsigned long *start, unsigned long *n)
+{
+	struct pset_region *next;
+	unsigned long end;
+
+	if (!pset_next(ps, it, start))
+		return false;
+	*n = 1;
+	for (;;) {
+		end = find_next_zero_bit(it->reg->bits, PSET_REGION_PAGES,
+					 it->bit);
+		*n += end - it->bit;
+		it->bit = end;
+		if (end < PSET_REGION_PAGES)
+			return true;
+		next = xa_load(&ps->regions, it->region + 1);
+		if (!next || !test_bit(0, next->bits))
+			return true;
+		it->region++;
+		it->reg = next;
+		it->bit = 1;
+		(*n)++;
+	}
+}
+
 /* Empties the set; its regions stay for the next interval's pages. */
 void pset_clear(struct pageset *ps)
 {
