@@ -849,15 +849,13 @@ static unsigned long area_freeze_pages(struct orbit_area *area,
 	return frozen;
 }
 
-/* Main keeps a held page it wrote; the tree gets a copy. */
+/* Main keeps a held page it wrote (the tree's at idx); the tree gets a copy. */
 static int area_freeze_keep(struct orbit_area *area, struct area_walk *w,
-			    unsigned long idx, struct snap_cost *cost)
+			    unsigned long idx, struct page *page,
+			    struct snap_cost *cost)
 {
-	struct page *page = area_freeze_page(w, idx);
 	int err;
 
-	if (!page)
-		return 0;
 	err = area_keep_for_main(area, idx, page);
 	area_freeze_forget(w);	/* cur and ovl changed */
 	if (err)
@@ -872,12 +870,16 @@ static int area_freeze_keep_held(struct orbit_area *area, struct area_wp *wp,
 				 struct snap_cost *cost)
 {
 	struct area_walk w = { .area = area };
+	struct page *page;
 	unsigned int i;
 	int err;
 
 	area_freeze_forget(&w);
 	for (i = 0; i < wp->nheld; i++) {
-		err = area_freeze_keep(area, &w, wp->held[i], cost);
+		page = area_freeze_page(&w, wp->held[i]);
+		if (!page)
+			continue;
+		err = area_freeze_keep(area, &w, wp->held[i], page, cost);
 		if (err)
 			return err;
 	}
@@ -899,7 +901,7 @@ static int area_freeze_check_all(struct orbit_area *area,
 		page = area_freeze_page(&w, idx);
 		if (!page || !opage_referenced(page))
 			continue;
-		err = area_freeze_keep(area, &w, idx, cost);
+		err = area_freeze_keep(area, &w, idx, page, cost);
 		if (err)
 			return err;
 	}
