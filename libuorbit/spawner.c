@@ -335,6 +335,7 @@ static void spare_fill(struct spare *sp)
 		return;
 	pid = fork();
 	if (pid == 0) {
+		/* Main must see the end of its socket when the spawner dies. */
 		close(SPAWNER_FD);
 		close(sv[0]);
 		spare_main(sv[1]);

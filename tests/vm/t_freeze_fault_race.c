@@ -6,9 +6,10 @@
  * write-protects main's PTEs (walking whole runs of pages).  Every task
  * reads its snapshot twice, 3 ms apart, and finds it unchanged: no write
  * of main's reaches a frozen page, whether its fault came before, during
- * or after the freeze.  (A fault between page_mkwrite and its PTE becoming
- * writable while the walk passes that very page is a window too narrow
- * to hit here.)
+ * or after the freeze.  (Whether a fault between page_mkwrite and its PTE
+ * becoming writable is waited out is not visible here: such a fault holds
+ * a reference on its page, so the freeze's holder check gives main the
+ * page and the snapshot a copy even without the wait.)
  */
 #include <pthread.h>
 
