@@ -721,49 +721,99 @@ struct area_wp {
 	unsigned long changed;		/* PTEs write-protected */
 	unsigned long flush_idx;	/* a page of the first changed run */
 	unsigned long checked;		/* pages reference-checked */
+	unsigned long tab_n;		/* PTEs for area_wp_table to walk */
+	bool tab_done;			/* area_wp_table was called */
 	bool all_checked;		/* every frozen page was, and listed */
 	unsigned int nheld;		/* found held (> WP_HELD_MAX: more) */
 	unsigned long held[WP_HELD_MAX];
 };
 
 /*
+ * Makes a present PTE read-only and clean in one change that is fully
+ * ordered before the caller's next access (see area_wp_one).  On x86 it
+ * is one cmpxchg, which also keeps a Dirty bit the hardware sets at the
+ * same time from being lost or left on a read-only PTE (as x86's
+ * ptep_set_wrprotect guards it on 6.12); elsewhere the generic
+ * read-modify-write of mprotect, then a full barrier.
+ */
+static void area_pte_wrprotect(struct vm_area_struct *vma, unsigned long addr,
+			       pte_t *ptep, pte_t pte)
+{
+#ifdef CONFIG_X86
+	pte_t new;
+
+	do {
+		new = pte_mkclean(pte_wrprotect(pte));
+	} while (!try_cmpxchg(&ptep->pte, &pte.pte, new.pte));
+#else
+	pte = ptep_modify_prot_start(vma, addr, ptep);
+	ptep_modify_prot_commit(vma, addr, ptep, pte,
+				pte_mkclean(pte_wrprotect(pte)));
+	smp_mb();	/* the PTE change, then the caller's check */
+#endif
+}
+
+/*
  * Write-protects one of main's PTEs, and cleans it: mprotect makes a
  * dirty PTE of a write-notify mapping writable again without
- * page_mkwrite (can_change_pte_writable).  Then checks the page for other
- * holders: smp_mb() orders the PTE change before the check, as
- * page_try_share_anon_rmap orders its own (a GUP-fast that took a
- * reference before the change is seen; one after it finds no writable
- * PTE and faults, which waits for area->lock).  A locked page (see
- * area_snapshot_freeze) is left alone, and neither it nor a PTE that
- * does not map the tree's page counts as checked.
+ * page_mkwrite (can_change_pte_writable).  Then checks the page for
+ * other holders, ordered after the PTE change as page_try_share_anon_rmap
+ * orders its own (a GUP-fast that took a reference before the change is
+ * seen; one after it finds no writable PTE and faults, which waits for
+ * area->lock).  A locked page (see area_snapshot_freeze) is left alone,
+ * and neither it nor a PTE that does not map the tree's page counts as
+ * checked.
  */
-static int area_wp_pte(pte_t *ptep, unsigned long addr, void *data)
+static void area_wp_one(struct area_wp *wp, pte_t *ptep, unsigned long addr,
+			unsigned long idx)
 {
-	struct area_wp *wp = data;
-	struct orbit_area *area = wp->w->area;
-	unsigned long idx = (addr - area->addr) >> PAGE_SHIFT;
 	pte_t pte = ptep_get(ptep);
 	struct page *page;
 
 	if (!pte_present(pte))
-		return 0;
+		return;
 	page = area_freeze_page(wp->w, idx);
 	if (page && pte_pfn(pte) != page_to_pfn(page))
 		page = NULL;
 	if (page && PageLocked(page))
-		return 0;
+		return;
 	if (pte_write(pte) || pte_dirty(pte)) {
-		pte = ptep_modify_prot_start(wp->vma, addr, ptep);
-		ptep_modify_prot_commit(wp->vma, addr, ptep, pte,
-					pte_mkclean(pte_wrprotect(pte)));
+		area_pte_wrprotect(wp->vma, addr, ptep, pte);
 		wp->changed++;
-		smp_mb();	/* the PTE change, then the reference check */
+	} else if (page) {
+		smp_mb();	/* no change of ours to order: a pin's */
 	}
 	if (!page)
-		return 0;
+		return;
 	wp->checked++;
 	if (opage_referenced(page) && wp->nheld++ < WP_HELD_MAX)
 		wp->held[wp->nheld - 1] = idx;
+}
+
+/*
+ * Walks wp->tab_n PTEs from ptep, all in the page table that maps addr,
+ * under its lock (held by apply_to_existing_page_range, which called
+ * this for addr alone): a loop here costs much less per PTE than a
+ * callback per PTE.
+ */
+static int area_wp_table(pte_t *ptep, unsigned long addr, void *data)
+{
+	struct area_wp *wp = data;
+	unsigned long idx = (addr - wp->w->area->addr) >> PAGE_SHIFT;
+	unsigned long i;
+
+	wp->tab_done = true;
+	for (i = 0; i < wp->tab_n; i++)
+		area_wp_one(wp, ptep + i, addr + (i << PAGE_SHIFT), idx + i);
+	return 0;
+}
+
+/* One PTE for a walk whose first PTE was none (see area_freeze_walk). */
+static int area_wp_pte(pte_t *ptep, unsigned long addr, void *data)
+{
+	struct area_wp *wp = data;
+
+	area_wp_one(wp, ptep, addr, (addr - wp->w->area->addr) >> PAGE_SHIFT);
 	return 0;
 }
 
@@ -779,21 +829,36 @@ static void area_freeze_zap(struct orbit_area *area, struct zap_run *zap,
 }
 
 /*
- * Write-protects main's PTEs over [start, start + n) in one walk under
- * each page-table lock; true if the walk was done, false if there is no
- * walk to do (see area_wp_mm) or it failed (on 6.12, a page table that
- * went away).
+ * Write-protects main's PTEs over [start, start + n), one page table at a
+ * time under its lock (apply_to_existing_page_range skips a PTE that is
+ * none, so a table whose first PTE is none is walked PTE by PTE); true if
+ * the walk was done, false if there is no walk to do (see area_wp_mm) or
+ * it failed (on 6.12, a page table that went away).
  */
 static bool area_freeze_walk(struct orbit_area *area, struct area_wp *wp,
 			     unsigned long start, unsigned long n)
 {
 	unsigned long changed = wp->changed;
 	unsigned long addr = area->addr + (start << PAGE_SHIFT);
+	unsigned long end = addr + (n << PAGE_SHIFT), next;
+	struct mm_struct *mm;
 
-	if (!wp->vma ||
-	    apply_to_existing_page_range(wp->vma->vm_mm, addr,
-					 n << PAGE_SHIFT, area_wp_pte, wp))
+	if (!wp->vma)
 		return false;
+	mm = wp->vma->vm_mm;
+	for (; addr < end; addr = next) {
+		next = pmd_addr_end(addr, end);
+		wp->tab_n = (next - addr) >> PAGE_SHIFT;
+		wp->tab_done = false;
+		if (apply_to_existing_page_range(mm, addr, PAGE_SIZE,
+						 area_wp_table, wp))
+			return false;
+		if (!wp->tab_done && wp->tab_n > 1 &&
+		    apply_to_existing_page_range(mm, addr + PAGE_SIZE,
+						 next - addr - PAGE_SIZE,
+						 area_wp_pte, wp))
+			return false;
+	}
 	if (!changed && wp->changed)
 		wp->flush_idx = start;
 	return true;

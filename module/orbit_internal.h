@@ -204,11 +204,28 @@ struct page *opage_alloc(struct pt_pool *pool, bool zero);
 struct page *opage_copy(struct pt_pool *pool, struct page *src);
 void opage_get(struct page *page);
 void opage_put(struct pt_pool *pool, struct page *page);
-bool opage_referenced(struct page *page);
 bool opage_held_only_by(struct page *page, long slots, int mappings,
 			int refs);
 long opage_holders(struct page *page);
-int opage_mapcount(struct page *page);
+
+/* How many of the page's user mappings there are (order-0 pages only). */
+static inline int opage_mapcount(struct page *page)
+{
+	return atomic_read(&page->_mapcount) + 1;
+}
+
+/*
+ * Does anything beyond the module and the page's mappings hold the page:
+ * a pin or a plain reference (get_user_pages, as 6.1's O_DIRECT takes),
+ * through which the page may be written without a fault?  Transient
+ * references (a fault about to map it) count too: the answer errs on
+ * the side of yes.
+ */
+static inline bool opage_referenced(struct page *page)
+{
+	return page_ref_count(page) > 1 + opage_mapcount(page);
+}
+
 struct pt_pool *pt_pool_create(const struct orbit_acct *acct);
 void pt_pool_close(struct pt_pool *pool);
 struct pt_node *pt_get(struct pt_node *n);

@@ -89,24 +89,6 @@ long opage_holders(struct page *page)
 	return atomic_long_read(opage_count(page));
 }
 
-/* How many of the page's user mappings there are (order-0 pages only). */
-int opage_mapcount(struct page *page)
-{
-	return atomic_read(&page->_mapcount) + 1;
-}
-
-/*
- * Does anything beyond the module and the page's mappings hold the page:
- * a pin or a plain reference (get_user_pages, as 6.1's O_DIRECT takes),
- * through which the page may be written without a fault?  Transient
- * references (a fault about to map it) count too: the answer errs on
- * the side of yes.
- */
-bool opage_referenced(struct page *page)
-{
-	return page_ref_count(page) > 1 + opage_mapcount(page);
-}
-
 /*
  * Is page held by the given number of tree slots and nothing else but
  * the given number of user mappings and of other struct page references
