@@ -26,7 +26,13 @@
 #include "orbit_app.h"
 #include "orbit_redis.h"
 
-#define SL_BATCH	(16 * 1024)	/* bytes of records per call */
+/*
+ * Bytes of records per call: the call's argument, header included, stays
+ * within orbit.ko's default max_arg (64 KiB).  Every call switches the
+ * server's CPU to the orbit and back; with every command logged, 16 KiB
+ * batches were about 120 calls a second at 19,000 requests a second.
+ */
+#define SL_BATCH	(64 * 1024 - sizeof(struct sl_call))
 #define SL_BATCH_MS	100
 #define SL_CNAME_MAX	4096		/* client names kept, bytes */
 #define SL_UPDATE	(32 * 1024)	/* reply bytes per update */
