@@ -140,6 +140,12 @@ int main(void)
 	ok(a > 0 && a <= LIMIT && b == EDQUOT,
 	   "user 1000 queueing 64 KiB arguments gets EDQUOT after %ld MiB (errno %ld)",
 	   a >> 20, b);
+	/*
+	 * A context ends in the module's workqueue after its process is
+	 * gone, and the orbit's queued calls after the orbit is: the charges
+	 * go with them, once the module's objects are back to their count.
+	 */
+	require(counters_back_to(&start), "the process's context ended");
 	run(fault_case, 1000, &a, &b);
 	ok(a > (8L << 20) && a <= LIMIT,
 	   "the memory is the user's again once the process is gone (%ld MiB)",
