@@ -97,7 +97,15 @@ static void call_case(int uid, int report)
 	_exit(0);
 }
 
-static int run(void (*fn)(int, int), int uid, long *a, long *b)
+/*
+ * Runs one case in a child as uid, and waits for what it left in the
+ * module to go: a context ends in the module's workqueue after its
+ * process is gone, and an orbit's queued calls after the orbit is, so the
+ * user's charges are back only once the module's objects are back to
+ * their count at start.
+ */
+static int run(void (*fn)(int, int), int uid, long *a, long *b,
+	       const struct orbit_module_stats *start)
 {
 	int p[2], status;
 	pid_t pid;
@@ -116,6 +124,7 @@ static int run(void (*fn)(int, int), int uid, long *a, long *b)
 		*a = -2;
 	close(p[0]);
 	waitpid(pid, &status, 0);
+	require(counters_back_to(start), "the case's context and orbit ended");
 	return status;
 }
 
@@ -133,24 +142,18 @@ int main(void)
 	close(fd);
 	require(write_file(PARAM, "16777216") == 0, "set max_user_bytes to 16 MiB");
 
-	run(fault_case, 1000, &a, &b);
+	run(fault_case, 1000, &a, &b, &start);
 	ok(a > (8L << 20) && a <= LIMIT,
 	   "user 1000 touching 32 MiB of area gets SIGBUS after %ld MiB", a >> 20);
-	run(call_case, 1000, &a, &b);
+	run(call_case, 1000, &a, &b, &start);
 	ok(a > 0 && a <= LIMIT && b == EDQUOT,
 	   "user 1000 queueing 64 KiB arguments gets EDQUOT after %ld MiB (errno %ld)",
 	   a >> 20, b);
-	/*
-	 * A context ends in the module's workqueue after its process is
-	 * gone, and the orbit's queued calls after the orbit is: the charges
-	 * go with them, once the module's objects are back to their count.
-	 */
-	require(counters_back_to(&start), "the process's context ended");
-	run(fault_case, 1000, &a, &b);
+	run(fault_case, 1000, &a, &b, &start);
 	ok(a > (8L << 20) && a <= LIMIT,
 	   "the memory is the user's again once the process is gone (%ld MiB)",
 	   a >> 20);
-	run(fault_case, 0, &a, &b);
+	run(fault_case, 0, &a, &b, &start);
 	ok(a == 32L << 20, "root (CAP_SYS_RESOURCE) is not limited (%ld MiB)",
 	   a >> 20);
 
