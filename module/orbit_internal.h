@@ -392,7 +392,9 @@ struct orbit_view {
 	/* Protects root and priv: view faults and installs serialise. */
 	struct mutex lock;
 	struct pt_node *root;	/* installed snapshot */
-	struct xarray priv;	/* orbit-private pages (written, zero fill) */
+	/* The view's own pages: written, zero fill, and mirrors (view.c). */
+	struct xarray priv;
+	unsigned int nmirrors;	/* priv entries marked VIEW_MIRROR */
 	/*
 	 * Bitmaps of fault-around blocks (atomic bit operations): used, the
 	 * blocks the task has faulted in, set under lock before the fault maps

@@ -11,6 +11,17 @@
  * it differs in many pages.  A read fault maps the 64-page block around
  * it.
  *
+ * Mirrors: a changed page in a block the task uses gets, up to
+ * VIEW_MIRRORS per view, a view-owned copy (a priv entry marked
+ * VIEW_MIRROR) that stays mapped; the next install that changes the page
+ * copies the new contents into it instead of zapping and mapping again,
+ * which for the few pages a small call changes costs a fraction of the
+ * zap's TLB flush and rmap work.  A mirror always holds the installed
+ * snapshot's page; the orbit's first write to one makes it an ordinary
+ * private copy (VIEW_WRITTEN, discarded at the next install).  A thread
+ * of the orbit that reads the area during an install may see a mirror
+ * half-copied, as it may see zeros there between calls (README).
+ *
  * Views run in the orbit's process: created, installed and unmapped by
  * its task loop (orbits.c, orbit_install), faulted by its task.
  */
@@ -25,6 +36,8 @@
 #define VIEW_WRITTEN		XA_MARK_1
 #define VIEW_AROUND		64UL	/* pages mapped per view read fault */
 #define VIEW_FREE_ASYNC		64	/* changed pages worth a free worker */
+#define VIEW_MIRROR		XA_MARK_2
+#define VIEW_MIRRORS		32	/* mirror pages per view, at most */
 
 /* Fault-around blocks of an area: the bits of view->used and unmapped. */
 static unsigned long view_nblocks(const struct orbit_area *area)
@@ -40,6 +53,26 @@ static struct page *view_page(struct orbit_view *view, unsigned long idx)
 	lockdep_assert_held(&view->lock);
 	lockdep_assert_held_read(&view->area->swap_lock);
 	return page ? page : pt_lookup(view->root, idx, NULL);
+}
+
+/* The orbit writes page idx, which it holds privately: a mirror no more. */
+static void view_mark_written(struct orbit_view *view, unsigned long idx)
+{
+	lockdep_assert_held(&view->lock);
+	if (xa_get_mark(&view->priv, idx, VIEW_MIRROR)) {
+		xa_clear_mark(&view->priv, idx, VIEW_MIRROR);
+		view->nmirrors--;
+	}
+	xa_set_mark(&view->priv, idx, VIEW_WRITTEN);
+}
+
+/* Drops the view's own page for idx (a private copy or a mirror), if any. */
+static void view_priv_drop(struct orbit_view *view, unsigned long idx)
+{
+	lockdep_assert_held(&view->lock);
+	if (xa_get_mark(&view->priv, idx, VIEW_MIRROR))
+		view->nmirrors--;
+	opage_put(view->area->pool, xa_erase(&view->priv, idx));
 }
 
 /*
@@ -135,7 +168,7 @@ static vm_fault_t view_fault(struct vm_fault *vmf)
 			goto out;
 	}
 	if (write && page == xa_load(&view->priv, idx))
-		xa_set_mark(&view->priv, idx, VIEW_WRITTEN);
+		view_mark_written(view, idx);
 	get_page(page);
 out:
 	up_read(&view->area->swap_lock);
@@ -160,7 +193,7 @@ static vm_fault_t view_page_mkwrite(struct vm_fault *vmf)
 	mutex_lock(&view->lock);
 	page = xa_load(&view->priv, idx);
 	if (page == vmf->page) {
-		xa_set_mark(&view->priv, idx, VIEW_WRITTEN);
+		view_mark_written(view, idx);
 		lock_page(page);
 		mutex_unlock(&view->lock);
 		return VM_FAULT_LOCKED;
@@ -391,14 +424,72 @@ static void view_install_add(struct view_install *vi, unsigned long idx)
 	vi->nr = 1;
 }
 
+/*
+ * Copies the installed snapshot's page idx into the view's mirror of it,
+ * which stays mapped: false if idx has no mirror, or one that cannot be
+ * rewritten (no page in the snapshot, or pinned by the orbit's I/O, which
+ * must keep what it saw); the caller then drops it.
+ */
+static bool view_mirror_refresh(struct orbit_view *view, unsigned long idx)
+{
+	struct page *mirror, *snap;
+	bool done = false;
+
+	lockdep_assert_held(&view->lock);
+	if (!xa_get_mark(&view->priv, idx, VIEW_MIRROR))
+		return false;
+	mirror = xa_load(&view->priv, idx);
+	down_read(&view->area->swap_lock);
+	snap = pt_lookup(view->root, idx, NULL);
+	if (snap && !folio_maybe_dma_pinned(page_folio(mirror))) {
+		copy_highpage(mirror, snap);
+		flush_dcache_page(mirror);
+		done = true;
+	}
+	up_read(&view->area->swap_lock);
+	return done;
+}
+
+/*
+ * Gives page idx, changed in the snapshot just installed and in a block
+ * the task uses, a mirror if the view has room for one: the mapping of
+ * the run it is in then maps the mirror.  Best effort: without one the
+ * run maps the snapshot's page.
+ */
+static void view_mirror_create(struct orbit_view *view, unsigned long idx)
+{
+	struct page *snap, *copy = NULL;
+
+	lockdep_assert_held(&view->lock);
+	if (view->nmirrors >= VIEW_MIRRORS ||
+	    !test_bit(idx / VIEW_AROUND, view->used))
+		return;
+	down_read(&view->area->swap_lock);
+	snap = pt_lookup(view->root, idx, NULL);
+	if (snap)
+		copy = opage_copy(view->area->pool, snap);
+	up_read(&view->area->swap_lock);
+	if (IS_ERR_OR_NULL(copy))
+		return;
+	if (xa_err(xa_store(&view->priv, idx, copy, GFP_KERNEL_ACCOUNT))) {
+		opage_put(view->area->pool, copy);
+		return;
+	}
+	xa_set_mark(&view->priv, idx, VIEW_MIRROR);
+	view->nmirrors++;
+}
+
 static int view_install_one(void *ctx, unsigned long idx)
 {
 	struct view_install *vi = ctx;
 
-	/* A mapped page keeps its own reference until the zap. */
-	opage_put(vi->view->area->pool, xa_erase(&vi->view->priv, idx));
-	view_install_add(vi, idx);
 	vi->changed++;
+	if (view_mirror_refresh(vi->view, idx))
+		return 0;	/* the same page, mapped, holds the new one */
+	/* A mapped page keeps its own reference until the zap. */
+	view_priv_drop(vi->view, idx);
+	view_mirror_create(vi->view, idx);
+	view_install_add(vi, idx);
 	return 0;
 }
 
@@ -481,10 +572,8 @@ unsigned long view_install(struct orbit_view *view, struct pt_node *root)
 	view_install_flush(&vi);
 	if (READ_ONCE(orbit_debug_full_snapshot)) {
 		/* Benchmark baseline: remap everything, every call. */
-		xa_for_each(&view->priv, idx, page) {
-			xa_erase(&view->priv, idx);
-			opage_put(view->area->pool, page);
-		}
+		xa_for_each(&view->priv, idx, page)
+			view_priv_drop(view, idx);
 		for (idx = 0; idx < view->area->npages; idx++)
 			view_install_add(&vi, idx);
 		vi.changed = view->area->npages;
