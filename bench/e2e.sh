@@ -7,7 +7,9 @@
 # round trip to a helper process per detector call, the least any
 # out-of-process detector pays) and mode "tfloor" (the same with the echo
 # in a thread of its own process: the wakeups without the switches between
-# address spaces).  Prints BENCH rows (time per operation =
+# address spaces) and mode "sfloor" (the floor plus the detector deciding
+# on a copy of the tables taken at the call, as any detector in another
+# process must, instead of on the live tables).  Prints BENCH rows (time per operation =
 # 1e6 / throughput, so lower is better):
 #   BENCH,e2e,<example> vs <mode>,us/op,orbit,<mode>,<mode>_value,ratio,target,verdict
 # A run lasts SECS (lock manager), WDSECS (watchdog), SNAPSECS
@@ -45,6 +47,9 @@ run() {
 			"$B/ex_lockmgr" --mode thread --ipc-floor --seconds $SECS
 		elif [ "$2" = tfloor ]; then
 			"$B/ex_lockmgr" --mode thread --ipc-floor --echo-thread \
+				--seconds $SECS
+		elif [ "$2" = sfloor ]; then
+			"$B/ex_lockmgr" --mode thread --ipc-floor --snapshot-floor \
 				--seconds $SECS
 		else
 			"$B/ex_lockmgr" --mode "$2" --seconds $SECS
@@ -100,7 +105,7 @@ row() {
 
 for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 	modes="orbit thread fork"
-	[ $ex = lockmgr ] && modes="$modes floor tfloor"
+	[ $ex = lockmgr ] && modes="$modes floor tfloor sfloor"
 	for r in $(seq $REPS); do
 		for m in $modes; do
 			run $ex $m $r
@@ -112,6 +117,7 @@ for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 		row $ex fork "<=0.1 at full size"
 		row $ex floor ""
 		row $ex tfloor ""
+		row $ex sfloor ""
 	elif [ $ex = snapshot ]; then
 		row $ex fork "<=1 at full size"	# writers at least as fast
 	else

@@ -27,6 +27,12 @@
  * least any design pays that runs the detector in another process.
  * --echo-thread makes the echo a thread of this process instead: the
  * same wakeups without switching between address spaces.
+ * --snapshot-floor adds what a detector in another process also pays in
+ * semantics: it cannot read main's live tables, so it decides on a copy
+ * taken when the call is made (here a memcpy under the latch), outside
+ * the latch, and main applies its verdict after the same version check
+ * as the orbit's.  The live detector instead sees cycles that closed
+ * after the call was made, and resolves them sooner.
  *
  * Fault switch: --crash N makes the N-th detector call dereference NULL.
  * In an orbit or a forked child the program keeps running (the orbit
@@ -34,7 +40,8 @@
  *
  *   lockmgr [--mode thread|fork|orbit] [--threads N] [--txns N | --seconds S]
  *           [--locks N] [--heap MiB] [--hold-us N] [--check-us N]
- *           [--wait-ms N] [--crash N] [--ipc-floor [--echo-thread]]
+ *           [--wait-ms N] [--crash N]
+ *           [--ipc-floor [--echo-thread | --snapshot-floor]]
  * Prints one RESULT line; exits 0 when every lock was released and every
  * committed transaction's writes are accounted for.
  */
@@ -90,6 +97,7 @@ static int nthreads = 8, nlocks = 32, txns = 200, hold_us = 50, wait_ms = 50;
 static long check_us = 1000;
 static long heap_mib = 64, crash_at;
 static int ipc_floor, echo_thread;	/* --ipc-floor, --echo-thread */
+static int copy_floor;			/* --snapshot-floor */
 static pthread_t echo_tid;
 static int echo_req[2] = { -1, -1 }, echo_rep[2] = { -1, -1 };
 static double seconds;
@@ -201,6 +209,7 @@ struct pending {
 	pid_t pid;		/* fork */
 	int fd;			/* fork: the child's verdict */
 	int echo;		/* --ipc-floor: an echo to read */
+	struct db *copy;	/* --snapshot-floor: the tables at the call */
 	struct check_arg arg;	/* thread */
 	double t0;
 };
@@ -252,6 +261,19 @@ static void resolve_orbit(struct pending *p)
 	}
 }
 
+/* A verdict reached on a copy of the tables: applied if still current. */
+static void apply_verdict(const struct verdict *v)
+{
+	if (v->victim < 0)
+		return;
+	pthread_mutex_lock(&latch);
+	if (verdict_current(v))
+		cancel_victim(v);
+	else
+		stale++;
+	pthread_mutex_unlock(&latch);
+}
+
 static void resolve_fork(struct pending *p)
 {
 	struct verdict v;
@@ -267,14 +289,24 @@ static void resolve_fork(struct pending *p)
 		count_failure();
 		return;
 	}
-	if (n != sizeof(v) || v.victim < 0)
-		return;
-	pthread_mutex_lock(&latch);
-	if (verdict_current(&v))
-		cancel_victim(&v);
-	else
-		stale++;
-	pthread_mutex_unlock(&latch);
+	if (n == sizeof(v))
+		apply_verdict(&v);
+}
+
+/*
+ * --snapshot-floor: the detection on a copy of the tables taken when the
+ * call was made, after the round trip, outside the latch; the verdict is
+ * applied as the orbit's is, after the same version check.
+ */
+static void resolve_copy(struct pending *p)
+{
+	struct verdict v;
+
+	if (read(echo_rep[0], &(char){ 0 }, 1) != 1)
+		count_failure();
+	v = find_victim(p->copy, p->arg.start);
+	free(p->copy);
+	apply_verdict(&v);
 }
 
 /* Thread mode: the detection itself, on the live tables. */
@@ -282,6 +314,10 @@ static void resolve_thread(struct pending *p)
 {
 	struct verdict v;
 
+	if (p->copy) {
+		resolve_copy(p);
+		return;
+	}
 	pthread_mutex_lock(&latch);
 	if (p->arg.crash)
 		*(volatile int *)NULL = 0;	/* injected fault */
@@ -376,6 +412,14 @@ static void invoke_detector(int me)
 			return;		/* the wait times out and re-checks */
 		}
 	} else if (mode == EX_THREAD && ipc_floor) {
+		if (copy_floor) {
+			p.copy = malloc(sizeof(*db));
+			if (!p.copy) {
+				count_failure();
+				return;
+			}
+			memcpy(p.copy, db, sizeof(*db));
+		}
 		p.echo = write(echo_req[1], "x", 1) == 1;
 	} else if (mode == EX_FORK) {
 		if (pipe2(fds, O_CLOEXEC))
@@ -406,6 +450,7 @@ static void invoke_detector(int me)
 			close(p.fd);
 			waitpid(p.pid, NULL, 0);
 		}
+		free(p.copy);
 	}
 }
 
@@ -526,6 +571,7 @@ static int parse(int argc, char **argv)
 		{ "--crash", 'l', &crash_at },
 		{ "--ipc-floor", 'f', &ipc_floor },
 		{ "--echo-thread", 'f', &echo_thread },
+		{ "--snapshot-floor", 'f', &copy_floor },
 		{ NULL }
 	};
 
@@ -534,7 +580,8 @@ static int parse(int argc, char **argv)
 	return nthreads < 2 || nthreads > MAXTHREADS || nlocks < KMAX ||
 	       nlocks > MAXLOCKS || wait_ms < 1 || check_us < 0 ||
 	       (ipc_floor && mode != EX_THREAD) ||
-	       (echo_thread && !ipc_floor) ? -1 : 0;
+	       ((echo_thread || copy_floor) && !ipc_floor) ||
+	       (echo_thread && copy_floor) ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -548,7 +595,8 @@ int main(int argc, char **argv)
 	if (parse(argc, argv)) {
 		fprintf(stderr, "usage: lockmgr [--mode thread|fork|orbit] [--threads 2..%d] [--txns N | --seconds S]\n"
 				"               [--locks %d..%d] [--heap MiB] [--hold-us N] [--check-us N]\n"
-				"               [--wait-ms N] [--crash N] [--ipc-floor [--echo-thread] (thread)]\n",
+				"               [--wait-ms N] [--crash N]\n"
+				"               [--ipc-floor [--echo-thread | --snapshot-floor] (thread)]\n",
 			MAXTHREADS, KMAX, MAXLOCKS);
 		return 2;
 	}
@@ -611,6 +659,7 @@ int main(int argc, char **argv)
 	}
 	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld checks=%ld check_failures=%ld check_p50_us=%.0f check_p99_us=%.0f invoke_p50_us=%.0f consistent=%s\n",
 	       echo_thread ? "thread+ipc-floor-thread" :
+	       copy_floor ? "thread+ipc-floor-snapshot" :
 	       ipc_floor ? "thread+ipc-floor" : ex_mode_names[mode], nthreads,
 	       commits, secs, commits / secs,
 	       deadlocks, stale, rollbacks, checks, check_failures,

@@ -39,6 +39,11 @@ check "IPC-floor control with the echo in a thread: completes, every check echoe
 	sh -c "[ $rc = 0 ] && grep -q 'mode=thread+ipc-floor-thread .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/tfloor.out"
 check "IPC-floor control with the echo in a thread: the detector was called" \
 	[ "$(field /tmp/tfloor.out checks)" -gt 0 ]
+run sfloor --mode thread --ipc-floor --snapshot-floor --txns 50 --heap 16
+check "IPC-floor control deciding on copies: completes, every check echoed" \
+	sh -c "[ $rc = 0 ] && grep -q 'mode=thread+ipc-floor-snapshot .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/sfloor.out"
+check "IPC-floor control deciding on copies: its verdicts resolve deadlocks" \
+	[ "$(field /tmp/sfloor.out deadlocks)" -gt 0 ]
 run badflag --mode orbit --echo-thread --txns 1
 check "--echo-thread without --ipc-floor is a usage error" [ "$rc" = 2 ]
 run tcrash --mode thread --txns 100 --heap 16 --crash 3
