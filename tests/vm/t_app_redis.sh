@@ -3,7 +3,8 @@
 # slow log and RDB persistence (integration/rdb and the units that load
 # old RDB encodings) pass with it (and used its orbits); the
 # slow log and BGSAVE run in orbits; a BGSAVE dump loads into stock Redis
-# with the same DEBUG DIGEST, even with writes during the save; the fault
+# with the same DEBUG DIGEST, even with writes during the save, and a
+# stock replica's full sync from it (disk-based) gets the same data; the fault
 # switches crash and hang each task: the orbit build keeps serving and
 # logs it, the build with the task in the server (ORBIT_REDIS=off) dies
 # or stops answering.
@@ -179,4 +180,33 @@ check "... the save is ended at its timeout and reported failed" sh -c \
 	"[ \"$(info persistence rdb_last_bgsave_status)\" = err ]"
 check "... and the hang logged" logged "orbit bgsave: the save task hung"
 stop
+
+# -- a stock replica's full sync from the orbit build: disk-based, so the
+#    master's BGSAVE for it runs in an orbit and the dump goes over the link
+start /tmp/rm $O || exit 1
+mport=$port mpid=$pid
+cli config set repl-diskless-sync no > /dev/null
+cli debug populate 5000 key 100 > /dev/null
+cli hset hash f1 v1 > /dev/null
+mdigest=$(cli debug digest)
+start /tmp/rr $S || exit 1
+cli replicaof 127.0.0.1 $mport > /dev/null
+for i in $(seq 150); do
+	[ "$(info replication master_link_status)" = up ] && break
+	sleep 0.2
+done
+check "a stock replica's full sync from the orbit build: the link is up, the master's digest" \
+	sh -c "[ \"$(info replication master_link_status)\" = up ] && [ \"\$(cli debug digest)\" = '$mdigest' ]"
+check "... the master saved for it in an orbit" grep -q "Background saving started in orbit" /tmp/rm/log
+echo $mport > /tmp/port
+cli set after-sync 1 > /dev/null
+echo $port > /tmp/port
+for i in $(seq 50); do
+	[ "$(cli get after-sync)" = 1 ] && break
+	sleep 0.1
+done
+check "... and a write after the sync reaches the replica" sh -c "[ \"\$(cli get after-sync)\" = 1 ]"
+stop
+kill -9 $mpid 2>/dev/null
+wait $mpid 2>/dev/null
 finish
