@@ -427,8 +427,9 @@ static void view_install_add(struct view_install *vi, unsigned long idx)
 /*
  * Copies the installed snapshot's page idx into the view's mirror of it,
  * which stays mapped: false if idx has no mirror, or one that cannot be
- * rewritten (no page in the snapshot, or pinned by the orbit's I/O, which
- * must keep what it saw); the caller then drops it.
+ * rewritten (no page in the snapshot; or held beyond the view's one
+ * mapping: the orbit's I/O, a pipe it vmspliced the page into, must keep
+ * the contents of the call that took it); the caller then drops it.
  */
 static bool view_mirror_refresh(struct orbit_view *view, unsigned long idx)
 {
@@ -441,7 +442,7 @@ static bool view_mirror_refresh(struct orbit_view *view, unsigned long idx)
 	mirror = xa_load(&view->priv, idx);
 	down_read(&view->area->swap_lock);
 	snap = pt_lookup(view->root, idx, NULL);
-	if (snap && !folio_maybe_dma_pinned(page_folio(mirror))) {
+	if (snap && opage_mapcount(mirror) <= 1 && !opage_referenced(mirror)) {
 		copy_highpage(mirror, snap);
 		flush_dcache_page(mirror);
 		done = true;

@@ -9,10 +9,14 @@
  * the task itself scribbled over in the call before, and pages of a block
  * the task reads only now and then.  After the first calls the task's
  * reads take no page fault.  Run on a copy-at-snapshot and on a
- * copy-on-write area.
+ * copy-on-write area.  A page the task handed to a pipe with vmsplice
+ * keeps the contents of the call that spliced it, though the next
+ * install changes that page.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 
 #include "tap.h"
 #include "util.h"
@@ -59,6 +63,40 @@ static long check_all(void *argbuf, void *store)
 		for (i = 0; i < sizeof(scribbled) / sizeof(*scribbled); i++)
 			memset(a->base + scribbled[i] * WORDS, 0xa5, PAGE);
 	return bad ? -1 : f1 - f0;
+}
+
+/*
+ * vmsplice: call 1 reads page 0 (its block is then used), call 2 splices
+ * page 0 into a pipe, call 3 checks page 0 holds the new value and the
+ * pipe the old one.  1 when all is as it should be.
+ */
+struct splice_arg {
+	long *base;
+	int step;
+	long want, spliced;
+};
+
+static long splice_task(void *argbuf, void *store)
+{
+	static int pfd[2] = { -1, -1 };
+	const struct splice_arg *a = argbuf;
+	struct iovec iov = { a->base, PAGE };
+	long buf[WORDS];
+	unsigned int i;
+
+	if (a->base[0] != a->want)
+		return -1;
+	if (a->step == 2)
+		return pipe(pfd) == 0 &&
+		       vmsplice(pfd[1], &iov, 1, 0) == PAGE;
+	if (a->step == 3) {
+		if (read(pfd[0], buf, PAGE) != PAGE)
+			return -2;
+		for (i = 0; i < WORDS; i++)
+			if (buf[i] != a->spliced)
+				return -3;
+	}
+	return 1;
 }
 
 static void fill(struct check_arg *a, int pg, long v)
@@ -122,6 +160,33 @@ int main(void)
 	run(ob, ORBIT_AREA_MODE_COPY, "copy-at-snapshot area");
 	run(ob, ORBIT_AREA_MODE_COW, "copy-on-write area");
 	orbit_destroy(ob);
+
+	{
+		struct splice_arg sa = { .spliced = 2 };
+		struct orbit_area *area;
+		long ret = 0;
+		unsigned int i;
+
+		ob = orbit_create("view-splice", splice_task, NULL);
+		require(ob, "orbit_create");
+		area = orbit_area_create_ex(64 * PAGE, 64 * PAGE,
+					    ORBIT_AREA_MODE_COW, ob);
+		require(area, "a 64-page area");
+		sa.base = orbit_area_base(area);
+		for (sa.step = 1; sa.step <= 3; sa.step++) {
+			sa.want = sa.step;
+			for (i = 0; i < WORDS; i++)
+				sa.base[i] = sa.step;
+			ret = orbit_call(ob, 1, &area, NULL, &sa, sizeof(sa));
+			if (ret != 1)
+				break;
+		}
+		ok(ret == 1,
+		   "a page the task vmspliced keeps its call's contents after the next install (%ld at step %d)",
+		   ret, sa.step > 3 ? 3 : sa.step);
+		orbit_destroy(ob);
+		orbit_area_destroy(area);
+	}
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }
