@@ -66,6 +66,24 @@ static void view_mark_written(struct orbit_view *view, unsigned long idx)
 	xa_set_mark(&view->priv, idx, VIEW_WRITTEN);
 }
 
+/*
+ * The view's own page for idx, if any, and whether it is a mirror, in one
+ * walk: installs look at every changed page, most of which have none.
+ */
+static struct page *view_priv_peek(struct orbit_view *view, unsigned long idx,
+				   bool *mirror)
+{
+	XA_STATE(xas, &view->priv, idx);
+	struct page *page;
+
+	lockdep_assert_held(&view->lock);
+	rcu_read_lock();
+	page = xas_load(&xas);
+	*mirror = page && xas_get_mark(&xas, VIEW_MIRROR);
+	rcu_read_unlock();
+	return page;
+}
+
 /* Drops the view's own page for idx (a private copy or a mirror), if any. */
 static void view_priv_drop(struct orbit_view *view, unsigned long idx)
 {
@@ -425,21 +443,19 @@ static void view_install_add(struct view_install *vi, unsigned long idx)
 }
 
 /*
- * Copies the installed snapshot's page idx into the view's mirror of it,
- * which stays mapped: false if idx has no mirror, or one that cannot be
- * rewritten (no page in the snapshot; or held beyond the view's one
- * mapping: the orbit's I/O, a pipe it vmspliced the page into, must keep
- * the contents of the call that took it); the caller then drops it.
+ * Copies the installed snapshot's page idx into mirror, the view's mirror
+ * of it, which stays mapped: false if it cannot be rewritten (no page in
+ * the snapshot; or held beyond the view's one mapping: the orbit's I/O, a
+ * pipe it vmspliced the page into, must keep the contents of the call
+ * that took it); the caller then drops it.
  */
-static bool view_mirror_refresh(struct orbit_view *view, unsigned long idx)
+static bool view_mirror_refresh(struct orbit_view *view, unsigned long idx,
+				struct page *mirror)
 {
-	struct page *mirror, *snap;
+	struct page *snap;
 	bool done = false;
 
 	lockdep_assert_held(&view->lock);
-	if (!xa_get_mark(&view->priv, idx, VIEW_MIRROR))
-		return false;
-	mirror = xa_load(&view->priv, idx);
 	down_read(&view->area->swap_lock);
 	snap = pt_lookup(view->root, idx, NULL);
 	if (snap && opage_mapcount(mirror) <= 1 && !opage_referenced(mirror)) {
@@ -483,12 +499,15 @@ static void view_mirror_create(struct orbit_view *view, unsigned long idx)
 static int view_install_one(void *ctx, unsigned long idx)
 {
 	struct view_install *vi = ctx;
+	bool mirror;
+	struct page *own = view_priv_peek(vi->view, idx, &mirror);
 
 	vi->changed++;
-	if (view_mirror_refresh(vi->view, idx))
+	if (mirror && view_mirror_refresh(vi->view, idx, own))
 		return 0;	/* the same page, mapped, holds the new one */
 	/* A mapped page keeps its own reference until the zap. */
-	view_priv_drop(vi->view, idx);
+	if (own)
+		view_priv_drop(vi->view, idx);
 	view_mirror_create(vi->view, idx);
 	view_install_add(vi, idx);
 	return 0;
