@@ -9,8 +9,8 @@
 # in a thread of its own process: the wakeups without the switches between
 # address spaces) and mode "sfloor" (the floor plus the detector deciding
 # on a copy of the tables taken at the call, as any detector in another
-# process must, instead of on the live tables).  Prints BENCH rows (time per operation =
-# 1e6 / throughput, so lower is better):
+# process must, instead of on the live tables).  Prints BENCH rows (time
+# per operation = 1e6 / throughput, so lower is better):
 #   BENCH,e2e,<example> vs <mode>,us/op,orbit,<mode>,<mode>_value,ratio,target,verdict
 # A run lasts SECS (lock manager), WDSECS (watchdog), SNAPSECS
 # (snapshotter) or KVREQ requests (key-value server, about 4 s): shorter

@@ -314,13 +314,13 @@ static void resolve_thread(struct pending *p)
 {
 	struct verdict v;
 
+	if (p->arg.crash)
+		*(volatile int *)NULL = 0;	/* injected fault */
 	if (p->copy) {
 		resolve_copy(p);
 		return;
 	}
 	pthread_mutex_lock(&latch);
-	if (p->arg.crash)
-		*(volatile int *)NULL = 0;	/* injected fault */
 	v = find_victim(db, p->arg.start);
 	if (v.victim >= 0)
 		cancel_victim(&v);
