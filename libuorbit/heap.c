@@ -4,6 +4,7 @@
  * record below is malloc'd in main's heap.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,8 @@
 #define UNIT		16UL
 #define EMPTY_KEY	SIZE_MAX
 #define DEAD_KEY	(SIZE_MAX - 1)
-#define SLAB_TAG	1UL	/* slab keys: (index << 4) | 1; blocks: offsets */
+#define SMAP_SHIFT	10	/* slab map: 1024 slabs (16 MiB) per chunk */
+#define SMAP_CHUNK	(1UL << SMAP_SHIFT)
 
 /* A run of the area: used, free, or holding a slab. */
 struct uo_blk {
@@ -24,7 +26,10 @@ struct uo_blk {
 
 struct uo_slab {
 	struct uo_blk *blk;
-	unsigned int cls, nslots, nfree;
+	size_t off;			/* blk->off, read on every free */
+	unsigned int cls, size, nslots, nfree;
+	uint32_t recip;			/* ceil(2^32 / size): slot by multiply */
+	unsigned int hint;		/* no free slot in used[0..hint) */
 	struct uo_slab *prev, *next;	/* partial list of its class */
 	uint64_t used[];		/* one bit per slot */
 };
@@ -39,7 +44,7 @@ static const unsigned int class_size[UO_HEAP_CLASSES] = {
 	320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048,
 };
 
-/* ---- hash table: offset (block) or slab index -> record ---------------- */
+/* ---- hash table: offset of a large block -> its record ---------------- */
 
 static size_t hash_of(size_t key, size_t size)
 {
@@ -109,9 +114,39 @@ static void table_del(struct uo_heap *h, size_t key)
 		s->key = DEAD_KEY;
 }
 
-static size_t slab_key(size_t off)
+/* ---- slab map: slab index (offset / UO_HEAP_SLAB) -> slab --------------- */
+
+static struct uo_slab **smap_slot(const struct uo_heap *h, size_t off)
 {
-	return (off / UO_HEAP_SLAB) << 4 | SLAB_TAG;
+	size_t i = off / UO_HEAP_SLAB;
+
+	if ((i >> SMAP_SHIFT) >= h->smap_n || !h->smap[i >> SMAP_SHIFT])
+		return NULL;
+	return &h->smap[i >> SMAP_SHIFT][i & (SMAP_CHUNK - 1)];
+}
+
+/* Makes room in the map for the slab at off; -1 (ENOMEM) if it cannot. */
+static int smap_reserve(struct uo_heap *h, size_t off)
+{
+	size_t c = off / UO_HEAP_SLAB >> SMAP_SHIFT, n;
+	struct uo_slab ***m;
+
+	if (c >= h->smap_n) {
+		for (n = h->smap_n ? h->smap_n : 8; n <= c; n *= 2)
+			;
+		m = realloc(h->smap, n * sizeof(*m));
+		if (!m)
+			return -1;
+		memset(m + h->smap_n, 0, (n - h->smap_n) * sizeof(*m));
+		h->smap = m;
+		h->smap_n = n;
+	}
+	if (!h->smap[c]) {
+		h->smap[c] = calloc(SMAP_CHUNK, sizeof(**h->smap));
+		if (!h->smap[c])
+			return -1;
+	}
+	return 0;
 }
 
 /* ---- blocks ------------------------------------------------------------- */
@@ -310,13 +345,18 @@ static void blk_free(struct uo_heap *h, struct uo_blk *b)
 
 /* ---- slabs -------------------------------------------------------------- */
 
+/*
+ * The smallest class holding size bytes (1..UO_HEAP_SMALL): eight steps of
+ * 16 bytes up to 128, then four steps per doubling.
+ */
 static unsigned int class_of(size_t size)
 {
-	unsigned int c = 0;
+	unsigned int e;
 
-	while (class_size[c] < size)
-		c++;
-	return c;
+	if (size <= 128)
+		return (unsigned int)((size + UNIT - 1) / UNIT) - 1;
+	e = 63 - (unsigned int)__builtin_clzl(size - 1);	/* 7..10 */
+	return 8 + (e - 7) * 4 + (unsigned int)((size - 1) >> (e - 2)) - 4;
 }
 
 static void partial_add(struct uo_heap *h, struct uo_slab *s)
@@ -348,15 +388,19 @@ static struct uo_slab *slab_new(struct uo_heap *h, unsigned int cls)
 	if (!s)
 		return NULL;
 	b = blk_alloc(h, UO_HEAP_SLAB, UO_HEAP_SLAB);
-	if (!b || table_put(h, slab_key(b->off), s)) {
+	if (!b || smap_reserve(h, b->off)) {
 		if (b)
 			blk_free(h, b);
 		free(s);
 		return NULL;
 	}
+	*smap_slot(h, b->off) = s;
 	b->kind = BLK_SLAB;
 	s->blk = b;
+	s->off = b->off;
 	s->cls = cls;
+	s->size = class_size[cls];
+	s->recip = (uint32_t)((1ULL << 32) / s->size + 1);
 	s->nslots = s->nfree = n;
 	partial_add(h, s);
 	return s;
@@ -369,46 +413,64 @@ static void *slab_alloc(struct uo_heap *h, unsigned int cls)
 
 	if (!s && !(s = slab_new(h, cls)))
 		return NULL;
-	for (w = 0; ~s->used[w] == 0; w++)
+	for (w = s->hint; ~s->used[w] == 0; w++)
 		;
+	s->hint = w;
 	bit = (unsigned int)__builtin_ctzll(~s->used[w]);
 	s->used[w] |= 1ULL << bit;
 	if (!--s->nfree)
 		partial_del(h, s);
-	h->used += class_size[cls];
-	return h->base + s->blk->off + (size_t)(w * 64 + bit) * class_size[cls];
+	h->used += s->size;
+	return h->base + s->off + (size_t)(w * 64 + bit) * s->size;
 }
 
 /* The slab and slot of a live small block at off, or NULL. */
 static struct uo_slab *slab_of(const struct uo_heap *h, size_t off,
 			       unsigned int *slot)
 {
-	struct uo_hslot *e = table_find(h, slab_key(off));
-	struct uo_slab *s;
-	size_t in;
+	struct uo_slab **m = smap_slot(h, off), *s = m ? *m : NULL;
+	uint64_t in, q;
 
-	if (!e)
+	if (!s)
 		return NULL;
-	s = e->val;
-	in = off - s->blk->off;
-	if (in % class_size[s->cls] || in / class_size[s->cls] >= s->nslots)
+	/*
+	 * in / size without a division: in < 2^14 and size < 2^12, so the
+	 * quotient of an exact multiple is exact, and any other offset
+	 * fails the product check.
+	 */
+	in = off - s->off;
+	q = in * s->recip >> 32;
+	if (q * s->size != in || q >= s->nslots)
 		return NULL;
-	*slot = (unsigned int)(in / class_size[s->cls]);
+	*slot = (unsigned int)q;
 	if (!(s->used[*slot / 64] & 1ULL << (*slot % 64)))
 		return NULL;
 	return s;
 }
 
+/* A slab whose hint skips a word with a free slot. */
+static bool slab_hint_wrong(const struct uo_slab *s)
+{
+	unsigned int w;
+
+	for (w = 0; w < s->hint; w++)
+		if (~s->used[w])
+			return true;
+	return false;
+}
+
 static void slab_free(struct uo_heap *h, struct uo_slab *s, unsigned int slot)
 {
 	s->used[slot / 64] &= ~(1ULL << (slot % 64));
-	h->used -= class_size[s->cls];
+	if (slot / 64 < s->hint)
+		s->hint = slot / 64;
+	h->used -= s->size;
 	if (!s->nfree++)
 		partial_add(h, s);
 	/* An empty slab goes back, unless it is its class's only room. */
 	if (s->nfree == s->nslots && (s->next || s->prev)) {
 		partial_del(h, s);
-		table_del(h, slab_key(s->blk->off));
+		*smap_slot(h, s->off) = NULL;
 		blk_free(h, s->blk);
 		free(s);
 	}
@@ -426,12 +488,14 @@ void uo_heap_init(struct uo_heap *h, void *base, size_t cap)
 void uo_heap_destroy(struct uo_heap *h)
 {
 	struct uo_blk *b = h->tail, *p;
-	size_t i;
+	size_t i, j;
 
-	for (i = 0; i < h->tsize; i++)
-		if (h->table[i].key != EMPTY_KEY &&
-		    h->table[i].key != DEAD_KEY && (h->table[i].key & SLAB_TAG))
-			free(h->table[i].val);
+	for (i = 0; i < h->smap_n; i++) {
+		for (j = 0; h->smap[i] && j < SMAP_CHUNK; j++)
+			free(h->smap[i][j]);
+		free(h->smap[i]);
+	}
+	free(h->smap);
 	for (; b; b = p) {
 		p = b->prev;
 		free(b);
@@ -546,14 +610,15 @@ size_t uo_heap_block_size(const struct uo_heap *h, const void *ptr)
 		return 0;
 	s = slab_of(h, off, &slot);
 	if (s)
-		return class_size[s->cls];
+		return s->size;
 	b = blk_of(h, off);
 	return b ? b->size : 0;
 }
 
 int uo_heap_check(const struct uo_heap *h)
 {
-	size_t off = 0, used = 0, nfree = 0, binned = 0, live = 0, i;
+	size_t off = 0, used = 0, nfree = 0, binned = 0, live = 0, slabs = 0;
+	size_t i, j;
 	const struct uo_blk *b, *prev = NULL;
 
 	for (b = h->tail; b && b->prev; b = b->prev)
@@ -572,15 +637,16 @@ int uo_heap_check(const struct uo_heap *h)
 			used += b->size;
 			live++;
 		} else {
-			const struct uo_hslot *e = table_find(h, slab_key(b->off));
-			const struct uo_slab *s = e ? e->val : NULL;
+			struct uo_slab **m = smap_slot(h, b->off);
+			const struct uo_slab *s = m ? *m : NULL;
 
-			if (!s || s->blk != b || b->size != UO_HEAP_SLAB ||
-			    b->off % UO_HEAP_SLAB)
+			if (!s || s->blk != b || s->off != b->off ||
+			    s->size != class_size[s->cls] ||
+			    b->size != UO_HEAP_SLAB || b->off % UO_HEAP_SLAB ||
+			    slab_hint_wrong(s))
 				return -4;
-			used += (size_t)(s->nslots - s->nfree) *
-				class_size[s->cls];
-			live++;
+			used += (size_t)(s->nslots - s->nfree) * s->size;
+			slabs++;
 		}
 		off += b->size;
 	}
@@ -596,5 +662,9 @@ int uo_heap_check(const struct uo_heap *h)
 	for (i = 0; i < h->tsize; i++)
 		if (h->table[i].key != EMPTY_KEY && h->table[i].key != DEAD_KEY)
 			live--;
-	return binned == nfree && used == h->used && !live ? 0 : -7;
+	for (i = 0; i < h->smap_n; i++)
+		for (j = 0; h->smap[i] && j < SMAP_CHUNK; j++)
+			if (h->smap[i][j])
+				slabs--;
+	return binned == nfree && used == h->used && !live && !slabs ? 0 : -7;
 }

@@ -9,8 +9,10 @@
  * Blocks up to UO_HEAP_SMALL bytes come from slabs (UO_HEAP_SLAB bytes,
  * aligned, one size class each, a bitmap of used slots); larger blocks
  * are runs of 16-byte units in an address-ordered list whose free
- * neighbours coalesce.  A pointer finds its slab or block through one
- * hash table, so a bad pointer is recognised (EINVAL), never followed.
+ * neighbours coalesce.  A pointer finds its slab through a map indexed by
+ * slab (a chunk of it per 16 MiB of the area that holds slabs), or its
+ * block through a hash table, so a bad pointer is recognised (EINVAL),
+ * never followed.
  */
 #ifndef UO_HEAP_H
 #define UO_HEAP_H
@@ -36,7 +38,9 @@ struct uo_heap {
 	struct uo_blk *tail;	/* last block below top, address order */
 	struct uo_blk *bins[UO_HEAP_BINS];	/* free blocks by log2 size */
 	struct uo_slab *partial[UO_HEAP_CLASSES];	/* slabs with room */
-	struct uo_hslot *table;	/* key -> block or slab */
+	struct uo_slab ***smap;	/* slab index -> slab: smap_n chunks */
+	size_t smap_n;
+	struct uo_hslot *table;	/* large block offset -> block */
 	size_t tsize, tused;	/* slots, slots not empty (live + dead) */
 	size_t blk_off, blk_len;	/* the block the last free released */
 	size_t run_off, run_len;	/* the free run it is part of now */

@@ -230,6 +230,58 @@ static void bad_sizes_and_pointers_are_rejected(void **state)
 	assert_int_equal(uo_heap_check(h), 0);
 }
 
+/* A small block gets the smallest size class that holds it. */
+static void small_sizes_get_the_smallest_class(void **state)
+{
+	static const size_t cls[] = {
+		16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256,
+		320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536, 1792, 2048,
+	};
+	struct uo_heap *h = *state;
+	size_t size, c = 0;
+	void *p;
+
+	for (size = 1; size <= UO_HEAP_SMALL; size++) {
+		if (cls[c] < size)
+			c++;
+		p = uo_heap_alloc(h, size);
+		assert_non_null(p);
+		assert_int_equal(uo_heap_block_size(h, p), cls[c]);
+		assert_int_equal(uo_heap_free(h, p), 0);
+	}
+	assert_int_equal(uo_heap_check(h), 0);
+}
+
+/* Every 16-byte step of a slab: a live slot's start is a block, nothing else. */
+static void only_live_slot_starts_are_blocks(void **state)
+{
+	static const size_t sizes[] = { 16, 48, 80, 112, 160, 320, 448, 1280, 1792 };
+	struct uo_heap *h = *state;
+	unsigned char *p[3];
+	size_t i, off, size;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size = sizes[i];
+		p[0] = uo_heap_alloc(h, size);
+		p[1] = uo_heap_alloc(h, size);
+		p[2] = uo_heap_alloc(h, size);
+		assert_ptr_equal(p[1], p[0] + size);
+		assert_ptr_equal(p[2], p[1] + size);
+		assert_int_equal(uo_heap_free(h, p[1]), 0);
+		for (off = 0; off < UO_HEAP_SLAB; off += 16) {
+			size_t want = off == 0 || off == 2 * size ? size : 0;
+
+			assert_int_equal(uo_heap_block_size(h, p[0] + off), want);
+		}
+		assert_int_equal(uo_heap_free(h, p[0] + size), -1);
+		assert_int_equal(uo_heap_free(h, p[0] + 16), -1);
+		assert_int_equal(uo_heap_free(h, p[2]), 0);
+		assert_int_equal(uo_heap_free(h, p[0]), 0);
+		assert_int_equal(uo_heap_check(h), 0);
+	}
+	assert_int_equal(h->used, 0);
+}
+
 static void random_workload_keeps_invariants(void **state)
 {
 	struct uo_heap *h = *state;
@@ -278,6 +330,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(empty_slabs_are_given_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(exhaustion_sets_enomem, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_sizes_and_pointers_are_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(small_sizes_get_the_smallest_class,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(only_live_slot_starts_are_blocks,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(random_workload_keeps_invariants, setup, teardown),
 	};
 
