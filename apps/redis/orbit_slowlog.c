@@ -61,7 +61,6 @@ struct sl_batch {
 /* The log: in the orbit's heap (or main's with orbits off). */
 struct sl_log {
 	struct sl_batch *newest, *oldest;
-	struct sl_batch *filling;	/* being logged: not freed meanwhile */
 	unsigned long len;	/* records logged */
 };
 
@@ -116,7 +115,7 @@ static void sl_drop_oldest(struct sl_log *log)
 	struct sl_batch *b = log->oldest;
 
 	log->len--;
-	if (++b->first < b->n || b == log->filling)
+	if (++b->first < b->n)
 		return;
 	log->oldest = b->newer;
 	if (log->oldest)
@@ -138,29 +137,48 @@ static void sl_check_faults(const struct sl_rec *r)
 	}
 }
 
-/* A batch of records, oldest first: logged in order, trimmed as each arrives. */
+/*
+ * A batch of records, oldest first, logged as Redis logs them one by one
+ * (each trims the log to its slowlog-max-len).  The log is always the
+ * newest records, so how many remain is counted first and only those are
+ * copied: with every command logged, a batch holds several times the
+ * default 128.
+ */
 static void sl_record(struct sl_log *log, const unsigned char *data, size_t n)
 {
 	const struct sl_rec *r;
+	unsigned long len = log->len;
 	struct sl_batch *b;
-	uint32_t count = 0, i;
-	size_t off;
+	uint32_t count = 0, keep, i;
+	size_t off, from = 0;
 
 	for (off = 0; off + sizeof(*r) <= n; off += r->len, count++) {
 		r = (const struct sl_rec *)(data + off);
 		if (r->len < sizeof(*r) || r->len > n - off)
 			break;
+		sl_check_faults(r);
+		if (++len > r->max_len)
+			len = r->max_len;
 	}
 	n = off;
-	if (!count)
+	keep = len < count ? (uint32_t)len : count;
+	while (log->len > len - keep)
+		sl_drop_oldest(log);
+	if (!keep)
 		return;
-	b = ztrymalloc(sizeof(*b) + count * sizeof(uint32_t) + n);
+	for (i = 0; i < count - keep; i++)
+		from += ((const struct sl_rec *)(data + from))->len;
+	b = ztrymalloc(sizeof(*b) + keep * sizeof(uint32_t) + (n - from));
 	if (!b)
 		return;	/* out of memory: the batch is not logged */
 	b->off = (uint32_t *)(b + 1);
-	b->data = (unsigned char *)(b->off + count);
-	memcpy(b->data, data, n);
-	b->n = 0;
+	b->data = (unsigned char *)(b->off + keep);
+	memcpy(b->data, data + from, n - from);
+	for (off = 0, i = 0; i < keep; i++, off += r->len) {
+		r = (const struct sl_rec *)(b->data + off);
+		b->off[i] = (uint32_t)off;
+	}
+	b->n = keep;
 	b->first = 0;
 	b->newer = NULL;
 	b->older = log->newest;
@@ -169,22 +187,7 @@ static void sl_record(struct sl_log *log, const unsigned char *data, size_t n)
 	else
 		log->oldest = b;
 	log->newest = b;
-	log->filling = b;
-	for (off = 0, i = 0; i < count; i++, off += r->len) {
-		r = (const struct sl_rec *)(b->data + off);
-		sl_check_faults(r);
-		b->off[i] = (uint32_t)off;
-		b->n = i + 1;
-		log->len++;
-		while (log->len > r->max_len)
-			sl_drop_oldest(log);
-	}
-	log->filling = NULL;
-	if (b->first == b->n) {
-		/* All of it trimmed (slowlog-max-len 0): the log is empty. */
-		log->newest = log->oldest = NULL;
-		zfree(b);
-	}
+	log->len += keep;
 }
 
 struct sl_out {
