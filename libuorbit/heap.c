@@ -28,7 +28,7 @@ struct uo_slab {
 	struct uo_blk *blk;
 	size_t off;			/* blk->off, read on every free */
 	unsigned int cls, size, nslots, nfree;
-	uint32_t recip;			/* ceil(2^32 / size): slot by multiply */
+	uint32_t recip;			/* 2^32 / size + 1: slot by multiply */
 	unsigned int hint;		/* no free slot in used[0..hint) */
 	struct uo_slab *prev, *next;	/* partial list of its class */
 	uint64_t used[];		/* one bit per slot */
