@@ -6,6 +6,9 @@
 #     every request) and at its default (10 ms: the port's heap only):
 #     redis-benchmark SET/GET throughput and p99, stock vs orbit, and the
 #     orbit build with its tasks in the server (ORBIT_REDIS=off);
+#   the same two settings side by side (rside): orbit and stock servers
+#     sharing one vCPU, commands served in the same 2-second windows, and
+#     a stock/stock pair for the method's spread;
 #   Redis BGSAVE with a 1 GiB dataset (DEBUG POPULATE), fork (stock) vs
 #     orbit: the main thread's stall per save (INFO latest_fork_usec: fork,
 #     or the orbit's globals copy and snapshot) for the first save, for
@@ -19,15 +22,15 @@
 # Prints BENCH rows (group,case,unit,orbit,baseline,baseline_value,ratio,
 # target,verdict); a ratio is the median of the per-repetition ratios.
 # ORBIT_BENCH_QUICK=1: small sizes, one repetition; ORBIT_BENCH_ONLY: some
-# of "redis bgsave memcached".
+# of "redis rside bgsave memcached".
 PATH=/usr/bin:$PATH
 R=/apps/redis M=/apps/memcached
 [ -x $R/orbit/src/redis-server ] && [ -x $M/orbit/memcached ] ||
 	{ echo "# bench-apps: no /apps in the guest (apps/overlay.sh)"; exit 1; }
 if [ -n "${ORBIT_BENCH_QUICK:-}" ]; then
-	REPS=1 RN=5000 KEYS=50000 VSIZE=1000 SAVES=2 WRITES=1000 MCN=2000 MCITEMS=5000
+	REPS=1 RN=5000 KEYS=50000 VSIZE=1000 SAVES=2 WRITES=1000 MCN=2000 MCITEMS=5000 CWIN=2
 else
-	REPS=11 RN=20000 KEYS=1000000 VSIZE=1000 SAVES=3 WRITES=10000 MCN=20000 MCITEMS=10000
+	REPS=11 RN=20000 CWIN=6 KEYS=1000000 VSIZE=1000 SAVES=3 WRITES=10000 MCN=20000 MCITEMS=10000
 fi
 MREPS=$(( REPS < 3 ? REPS : 3 ))
 CLI=$R/stock/src/redis-cli BENCH=$R/stock/src/redis-benchmark
@@ -121,10 +124,78 @@ rtput() {	# rtput KEY LABEL SLOWLOG-THRESHOLD
 		pair redis "$t p99 ($2)" "us" /tmp/rb.$1.orbit.$t.p99 stock /tmp/rb.$1.stock.$t.p99 "-"
 	done
 }
-only() { case ${ORBIT_BENCH_ONLY:-redis bgsave memcached} in *$1*) ;; *) false ;; esac; }
+
+# -- Redis throughput, two servers at once: the emulator's speed drifts
+#    by half within seconds, so the pair shares vCPU 0 (each server and
+#    its orbits in a cgroup of its own, equal cpu weight) with their
+#    redis-benchmark clients on vCPU 1, and each 2-second window compares
+#    the commands the two served (INFO's total_commands_processed) in
+#    the same 2 seconds.  Half the windows start X's client first, half
+#    Y's.  A stock/stock pair is the method's own spread.
+CG=/sys/fs/cgroup
+cstart() {	# cstart NAME BUILD [CONFIG...]: rstart in cgroup bench-NAME
+	local name=$1
+	shift
+	mkdir -p $CG/bench-$name 2>/dev/null
+	printf '#!/bin/sh\necho $$ > %s/cgroup.procs 2>/dev/null\nexec taskset -c 0 "$@"\n' \
+		$CG/bench-$name > /tmp/cgexec-$name
+	chmod +x /tmp/cgexec-$name
+	RPIN=/tmp/cgexec-$name rstart "$@"
+}
+cmds() { $CLI -p $1 info stats | tr -d '\r' | sed -n 's/^total_commands_processed://p'; }
+cwindows() {	# cwindows OUT PORT-X PORT-Y TEST: X/Y per window, to OUT
+	local c1 c2 w x0 y0
+	taskset -c 1 $BENCH -p $2 -t $4 -n 1000000000 -c 20 -q > /dev/null 2>&1 &
+	c1=$!
+	taskset -c 1 $BENCH -p $3 -t $4 -n 1000000000 -c 20 -q > /dev/null 2>&1 &
+	c2=$!
+	sleep 3
+	for w in $(seq $CWIN); do
+		x0=$(cmds $2) y0=$(cmds $3)
+		sleep 2
+		awk -v x=$(( $(cmds $2) - x0 )) -v y=$(( $(cmds $3) - y0 )) \
+			'BEGIN { if (y > 0) printf "%.4f\n", x / y }' >> "$1"
+	done
+	kill $c1 $c2 2>/dev/null
+	wait $c1 $c2 2>/dev/null
+}
+rconc() {	# rconc LABEL SLOWLOG-THRESHOLD
+	local b pids= t x y
+	mount -t cgroup2 none $CG 2>/dev/null
+	echo +cpu > $CG/cgroup.subtree_control 2>/dev/null
+	for b in stock orbit stock2; do
+		cstart $b ${b%2} --slowlog-log-slower-than $2 || return 1
+		eval "cport_$b=$port"
+		pids="$pids $rpid"
+		echo "# redis side by side: $b in $(cat /proc/$rpid/cgroup)"
+	done
+	for t in SET GET; do
+		for x in orbit stock2; do
+			rm -f /tmp/rc.$x.$t
+			eval "cwindows /tmp/rc.$x.$t \$cport_$x \$cport_stock $t"
+			eval "cwindows /tmp/rc.$x.$t.r \$cport_stock \$cport_$x $t"
+			awk '{ printf "%.4f\n", 1 / $1 }' /tmp/rc.$x.$t.r >> /tmp/rc.$x.$t
+			rm -f /tmp/rc.$x.$t.r
+		done
+		y="$(median < /tmp/rc.stock2.$t)"
+		row redis "$t throughput side by side ($1)" "ratio" "$(median < /tmp/rc.orbit.$t)" \
+			"stock in the same 2 s" 1 "min:0.97"
+		row redis "$t throughput side by side ($1): stock vs stock" "ratio" "$y" \
+			"stock in the same 2 s" 1 "-"
+		echo "# windows redis $t side by side ($1), orbit/stock: $(tr '\n' ' ' < /tmp/rc.orbit.$t)"
+		echo "# windows redis $t side by side ($1), stock/stock: $(tr '\n' ' ' < /tmp/rc.stock2.$t)"
+	done
+	kill $pids 2>/dev/null
+	wait $pids 2>/dev/null
+}
+only() { case ${ORBIT_BENCH_ONLY:-redis rside bgsave memcached} in *$1*) ;; *) false ;; esac; }
 if only redis; then
 	rtput every "slow log on every command" 0
 	rtput default "slow log at its default 10 ms" 10000
+fi
+if only rside; then
+	rconc "slow log on every command" 0
+	rconc "slow log at its default 10 ms" 10000
 fi
 
 # -- Redis BGSAVE at 1 GiB: fork vs orbit.  Save 1 takes everything; then
