@@ -162,15 +162,18 @@ static void sl_record(struct sl_log *log, const unsigned char *data, size_t n)
 	}
 	n = off;
 	keep = len < count ? (uint32_t)len : count;
+	b = NULL;
+	if (keep) {
+		for (i = 0; i < count - keep; i++)
+			from += ((const struct sl_rec *)(data + from))->len;
+		b = ztrymalloc(sizeof(*b) + keep * sizeof(uint32_t) + (n - from));
+		if (!b)
+			return;	/* out of memory: the batch is not logged */
+	}
 	while (log->len > len - keep)
 		sl_drop_oldest(log);
-	if (!keep)
-		return;
-	for (i = 0; i < count - keep; i++)
-		from += ((const struct sl_rec *)(data + from))->len;
-	b = ztrymalloc(sizeof(*b) + keep * sizeof(uint32_t) + (n - from));
 	if (!b)
-		return;	/* out of memory: the batch is not logged */
+		return;
 	b->off = (uint32_t *)(b + 1);
 	b->data = (unsigned char *)(b->off + keep);
 	memcpy(b->data, data + from, n - from);
