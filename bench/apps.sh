@@ -59,7 +59,8 @@ pair() {
 		awk '$2 > 0 { printf "%.3f ", $1 / $2 }')"
 }
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
-info() { $CLI -p $port info "$1" | tr -d '\r' | sed -n "s/^$2:\(.*\)/\1/p"; }
+# info SECTION FIELD [PORT]: a field of INFO (of the last server started)
+info() { $CLI -p ${3:-$port} info "$1" | tr -d '\r' | sed -n "s/^$2:\(.*\)/\1/p"; }
 
 # rstart BUILD [CONFIG...]: a Redis server of that build on the next port
 rstart() {
@@ -142,7 +143,7 @@ cstart() {	# cstart NAME BUILD [CONFIG...]: rstart in cgroup bench-NAME
 	chmod +x /tmp/cgexec-$name
 	RPIN=/tmp/cgexec-$name rstart "$@"
 }
-cmds() { $CLI -p $1 info stats | tr -d '\r' | sed -n 's/^total_commands_processed://p'; }
+cmds() { info stats total_commands_processed $1; }
 cwindows() {	# cwindows OUT PORT-X PORT-Y TEST: X/Y per window, to OUT
 	local c1 c2 w x0 y0
 	taskset -c 1 $BENCH -p $2 -t $4 -n 1000000000 -c 20 -q > /dev/null 2>&1 &
