@@ -54,7 +54,7 @@ if [ -x "$b/memcached/orbit/memcached" ]; then
 	done
 	cp -a "$b/memcached/orbit/t" "$out/apps/memcached/orbit/"
 	[ -x "$b/memcached/orbit/timedrun" ] && cp -a "$b/memcached/orbit/timedrun" "$out/apps/memcached/orbit/"
-	add /usr/bin/perl /usr/bin/memcslap
+	add /usr/bin/perl /usr/bin/memcslap /usr/bin/memcaslap
 	cp /usr/bin/prove "$out/usr/bin/"
 	for d in /usr/share/perl/5.* /usr/lib/x86_64-linux-gnu/perl/5.* /usr/lib/x86_64-linux-gnu/perl-base /usr/share/perl5; do
 		[ -d "$d" ] && tree "$d"

@@ -15,14 +15,16 @@
 #     saves with nothing written since the last and for saves after SETs
 #     of new keys, and each save's duration (BGSAVE to
 #     rdb_bgsave_in_progress:0);
-#   memcached: memcslap set/get throughput stock vs orbit, alone and with
+#   memcached: set/get throughput stock vs orbit side by side (mside, as
+#     rside, under memaslap), and one after the other under memcslap,
+#     alone and with
 #     `lru_crawler metadump all` in a loop (stock: its crawler thread;
 #     orbit: the port), the p99 of single gets while memcslap runs, and one
 #     dump's duration.
 # Prints BENCH rows (group,case,unit,orbit,baseline,baseline_value,ratio,
 # target,verdict); a ratio is the median of the per-repetition ratios.
 # ORBIT_BENCH_QUICK=1: small sizes, one repetition; ORBIT_BENCH_ONLY: some
-# of "redis rside bgsave memcached".
+# of "redis rside bgsave memcached mside".
 PATH=/usr/bin:$PATH
 R=/apps/redis M=/apps/memcached
 [ -x $R/orbit/src/redis-server ] && [ -x $M/orbit/memcached ] ||
@@ -134,62 +136,85 @@ rtput() {	# rtput KEY LABEL SLOWLOG-THRESHOLD
 #    the same 2 seconds.  Half the windows start X's client first, half
 #    Y's.  A stock/stock pair is the method's own spread.
 CG=/sys/fs/cgroup
+cgwrap() {	# cgwrap NAME: /tmp/cgexec-NAME runs a command on vCPU 0 in cgroup bench-NAME
+	mkdir -p $CG/bench-$1 2>/dev/null
+	printf '#!/bin/sh\necho $$ > %s/cgroup.procs 2>/dev/null\nexec taskset -c 0 "$@"\n' \
+		$CG/bench-$1 > /tmp/cgexec-$1
+	chmod +x /tmp/cgexec-$1
+}
 cstart() {	# cstart NAME BUILD [CONFIG...]: rstart in cgroup bench-NAME
 	local name=$1
 	shift
-	mkdir -p $CG/bench-$name 2>/dev/null
-	printf '#!/bin/sh\necho $$ > %s/cgroup.procs 2>/dev/null\nexec taskset -c 0 "$@"\n' \
-		$CG/bench-$name > /tmp/cgexec-$name
-	chmod +x /tmp/cgexec-$name
+	cgwrap $name
 	RPIN=/tmp/cgexec-$name rstart "$@"
 }
-cmds() { info stats total_commands_processed $1; }
-cwindows() {	# cwindows OUT PORT-X PORT-Y TEST: X/Y per window, to OUT
+# windows OUT PORT-X PORT-Y: under $LOAD PORT (a load until killed) on
+# each, X/Y of the growth of $COUNT PORT (a running count) per window
+windows() {
 	local c1 c2 w x0 y0
-	taskset -c 1 $BENCH -p $2 -t $4 -n 1000000000 -c 20 -q > /dev/null 2>&1 &
-	c1=$!
-	taskset -c 1 $BENCH -p $3 -t $4 -n 1000000000 -c 20 -q > /dev/null 2>&1 &
-	c2=$!
-	sleep 3
+	$LOAD $2 & c1=$!
+	$LOAD $3 & c2=$!
+	sleep $WARM
+	cpustat > /tmp/sb.cpu
 	for w in $(seq $CWIN); do
-		x0=$(cmds $2) y0=$(cmds $3)
+		x0=$($COUNT $2) y0=$($COUNT $3)
 		sleep 2
-		awk -v x=$(( $(cmds $2) - x0 )) -v y=$(( $(cmds $3) - y0 )) \
+		awk -v x=$(( $($COUNT $2) - x0 )) -v y=$(( $($COUNT $3) - y0 )) \
 			'BEGIN { if (y > 0) printf "%.4f\n", x / y }' >> "$1"
 	done
+	cpustat | paste /tmp/sb.cpu - >> /tmp/sb.busy
 	kill $c1 $c2 2>/dev/null
 	wait $c1 $c2 2>/dev/null
 }
-rconc() {	# rconc LABEL SLOWLOG-THRESHOLD
-	local b pids= t x y
+# cpustat: per vCPU, busy and total jiffies
+cpustat() { awk '/^cpu[0-9]/ { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t }' /proc/stat; }
+# sidebyside GROUP SUFFIX TEST...: servers on ports $sb_orbit, $sb_stock
+# and $sb_stock2; per TEST ($CTEST), orbit/stock and stock/stock windows,
+# half of them with the stock server's load started first
+sidebyside() {
+	local g=$1 sfx=$2 x
+	shift 2
+	for CTEST; do
+		rm -f /tmp/sb.busy
+		for x in orbit stock2; do
+			rm -f /tmp/sb.$x /tmp/sb.$x.r
+			eval "windows /tmp/sb.$x \$sb_$x \$sb_stock"
+			eval "windows /tmp/sb.$x.r \$sb_stock \$sb_$x"
+			awk '{ printf "%.4f\n", 1 / $1 }' /tmp/sb.$x.r >> /tmp/sb.$x
+		done
+		row $g "$CTEST throughput side by side$sfx" "ratio" "$(median < /tmp/sb.orbit)" \
+			"stock in the same 2 s" 1 "min:0.97"
+		row $g "$CTEST throughput side by side$sfx: stock vs stock" "ratio" \
+			"$(median < /tmp/sb.stock2)" "stock in the same 2 s" 1 "-"
+		echo "# windows $g $CTEST side by side$sfx, orbit/stock: $(tr '\n' ' ' < /tmp/sb.orbit)"
+		echo "# windows $g $CTEST side by side$sfx, stock/stock: $(tr '\n' ' ' < /tmp/sb.stock2)"
+		# (vCPU 0: the servers; vCPU 1: the load)
+		awk '{ n = NR % 2; i[n] += $3 - $1; t[n] += $4 - $2 } END {
+			printf "# %s %s side by side%s: vCPU 0 busy %.0f %%, vCPU 1 busy %.0f %% in the windows\n",
+				g, c, s, 100 - 100 * i[1] / t[1], 100 - 100 * i[0] / t[0] }' \
+			g=$g c=$CTEST s="$sfx" /tmp/sb.busy
+	done
+}
+sbcgroups() {
 	mount -t cgroup2 none $CG 2>/dev/null
 	echo +cpu > $CG/cgroup.subtree_control 2>/dev/null
+}
+cmds() { info stats total_commands_processed $1; }
+rload() { exec taskset -c 1 $BENCH -p $1 -t $CTEST -n 1000000000 -c 20 -q > /dev/null 2>&1; }
+rconc() {	# rconc LABEL SLOWLOG-THRESHOLD
+	local b pids=
+	sbcgroups
 	for b in stock orbit stock2; do
 		cstart $b ${b%2} --slowlog-log-slower-than $2 || return 1
-		eval "cport_$b=$port"
+		eval "sb_$b=$port"
 		pids="$pids $rpid"
 		echo "# redis side by side: $b in $(cat /proc/$rpid/cgroup)"
 	done
-	for t in SET GET; do
-		for x in orbit stock2; do
-			rm -f /tmp/rc.$x.$t
-			eval "cwindows /tmp/rc.$x.$t \$cport_$x \$cport_stock $t"
-			eval "cwindows /tmp/rc.$x.$t.r \$cport_stock \$cport_$x $t"
-			awk '{ printf "%.4f\n", 1 / $1 }' /tmp/rc.$x.$t.r >> /tmp/rc.$x.$t
-			rm -f /tmp/rc.$x.$t.r
-		done
-		y="$(median < /tmp/rc.stock2.$t)"
-		row redis "$t throughput side by side ($1)" "ratio" "$(median < /tmp/rc.orbit.$t)" \
-			"stock in the same 2 s" 1 "min:0.97"
-		row redis "$t throughput side by side ($1): stock vs stock" "ratio" "$y" \
-			"stock in the same 2 s" 1 "-"
-		echo "# windows redis $t side by side ($1), orbit/stock: $(tr '\n' ' ' < /tmp/rc.orbit.$t)"
-		echo "# windows redis $t side by side ($1), stock/stock: $(tr '\n' ' ' < /tmp/rc.stock2.$t)"
-	done
+	LOAD=rload COUNT=cmds WARM=3 sidebyside redis " ($1)" SET GET
 	kill $pids 2>/dev/null
 	wait $pids 2>/dev/null
 }
-only() { case ${ORBIT_BENCH_ONLY:-redis rside bgsave memcached} in *$1*) ;; *) false ;; esac; }
+only() { case ${ORBIT_BENCH_ONLY:-redis rside bgsave memcached mside} in *$1*) ;; *) false ;; esac; }
 if only redis; then
 	rtput every "slow log on every command" 0
 	rtput default "slow log at its default 10 ms" 10000
@@ -244,13 +269,15 @@ only bgsave && row redis-bgsave "save duration ($gb)" ms "$(median < /tmp/bg.orb
 cat > /tmp/mcb.pl <<'PERL'
 # mcb.pl PORT MODE [N]: "dump": one lru_crawler metadump all, prints its ms
 # and lines; "dumps": dumps until killed; "probe": N single gets, prints
-# the p99 in us.
+# the p99 in us; "stat": the value of the stat named N.
 use strict; use IO::Socket::INET; use Time::HiRes qw(time);
 my ($port, $mode, $n) = @ARGV;
 my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") or die "connect: $!";
 sub dump1 { my $t = time; my $l = 0; print $s "lru_crawler metadump all\r\n";
 	while (<$s>) { last if /^(END|SERVER_ERROR|BUSY|ERROR)/; $l++ } return ((time - $t) * 1000, $l) }
 if ($mode eq "dump") { my ($ms, $l) = dump1(); printf "%.1f %d\n", $ms, $l; }
+elsif ($mode eq "stat") { print $s "stats\r\n";
+	while (<$s>) { last if /^END/; print "$1\n" if /^STAT $n (\d+)/ } }
 elsif ($mode eq "dumps") { while (1) { dump1(); select(undef, undef, undef, 0.05) } }
 else { my @t; for my $i (1 .. $n) { my $t = time; print $s "get memtier-probe-$i\r\n";
 	while (<$s>) { last if /^END/ } push @t, (time - $t) * 1e6 }
@@ -258,7 +285,7 @@ else { my @t; for my $i (1 .. $n) { my $t = time; print $s "get memtier-probe-$i
 PERL
 mstart() {	# mstart BUILD
 	port=$((port + 1))
-	$M/$1/memcached -U 0 -p $port -t 2 -m 512 -u root > /tmp/mc.$port.log 2>&1 &
+	${MPIN:-} $M/$1/memcached -U 0 -p $port -t 2 -m 512 -u root > /tmp/mc.$port.log 2>&1 &
 	mpid=$!
 	for i in $(seq 50); do
 		perl /tmp/mcb.pl $port probe 1 > /dev/null 2>&1 && return 0
@@ -273,6 +300,36 @@ slap() {	# slap TEST: ops/s of one memcslap run
 		sed -n "s/^Time to $1 *\([0-9]*\) keys by .*: *\([0-9.]*\) seconds.*/\1 \2/p" |
 		awk '$2 > 0 { printf "%.0f\n", $1 / $2 }'
 }
+# -- memcached side by side (mside), as rconc does for Redis: an orbit
+#    and a stock server (or two stock) on vCPU 0 in cgroups of their own,
+#    each under memaslap (libmemcached's other load generator, which runs
+#    for a set time: memcslap runs end and load their keys anew, which
+#    left windows without a get) on vCPU 1,
+#    64-byte keys and 1000-byte values, all sets or all gets (of keys it
+#    set first), and per 2-second window the ratio of the sets or gets
+#    the two served (cmd_set/cmd_get).
+mcstat() { perl /tmp/mcb.pl $1 stat cmd_$CTEST; }
+mload() {	# mload PORT: memaslap doing $CTEST until killed
+	printf 'key\n64 64 1\nvalue\n1000 1000 1\ncmd\n0 %s\n1 %s\n' \
+		$([ $CTEST = set ] && echo "1.0 0.0" || echo "0.0 1.0") > /tmp/mload.$1
+	exec taskset -c 1 memcaslap -s 127.0.0.1:$1 -T 1 -c 8 -w 1k -t 36000s \
+		-F /tmp/mload.$1 > /dev/null 2>&1
+}
+mconc() {
+	local b pids=
+	sbcgroups
+	for b in stock orbit stock2; do
+		cgwrap m$b
+		MPIN=/tmp/cgexec-m$b mstart ${b%2} || return 1
+		eval "sb_$b=$port"
+		pids="$pids $mpid"
+		echo "# memcached side by side: $b in $(cat /proc/$mpid/cgroup)"
+	done
+	LOAD=mload COUNT=mcstat WARM=3 sidebyside memcached "" set get
+	kill $pids 2>/dev/null
+	wait $pids 2>/dev/null
+}
+only mside && mconc
 only memcached || exit 0
 for rep in $(seq $MREPS); do
 	for b in stock orbit; do

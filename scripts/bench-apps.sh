@@ -5,7 +5,7 @@
 # VM run per kernel (THP off), medians.  Writes logs/bench-apps-<kernel>/
 # results.{csv,md} and prints the tables.  ORBIT_BENCH_KERNEL names one
 # test kernel (default: both); ORBIT_BENCH_QUICK=1 uses small sizes;
-# ORBIT_BENCH_ONLY picks groups ("redis rside bgsave memcached").
+# ORBIT_BENCH_ONLY picks groups ("redis rside bgsave memcached mside").
 set -u
 cd "$(dirname "$0")/.."
 accel=$(tests/vm/probe-accel.sh)
