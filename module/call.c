@@ -100,7 +100,7 @@ void call_finish(struct orbit_call *call, long retval, int error)
 	smp_store_release(&call->state, CALL_DONE);
 	spin_unlock(&ob->lock);
 	trace_orbit_call_done(ob->id, call->id, retval, error,
-			      ktime_get_ns() - call->issued_ns);
+			      orbit_trace_since(call->issued_ns));
 	wake_up_all(&call->done);
 	call_put(call);
 }
@@ -139,7 +139,7 @@ static struct orbit_call *call_alloc(struct orbit_ctx *ctx,
 	call->tag = req->tag;
 	call->argsize = req->argsize;
 	call->state = CALL_QUEUED;
-	call->issued_ns = ktime_get_ns();
+	call->issued_ns = orbit_trace_clock(trace_orbit_call_done_enabled());
 	ostat_inc(OS_CALLS);
 	return call;
 }
@@ -308,7 +308,7 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 	/* A dead orbit fails at once, before any snapshot work. */
 	if (READ_ONCE(call->orbit->state) == ORBIT_DEAD)
 		err = -ESRCH;
-	t0 = ktime_get_ns();
+	t0 = orbit_trace_clock(trace_orbit_call_issue_enabled());
 	for (i = 0; i < call->nsnap && !err; i++) {
 		err = area_snapshot(call->snap[i].area, &call->snap[i].root,
 				    &cost);
@@ -318,11 +318,11 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 		/* Traced first: its end may be traced before enqueue returns. */
 		trace_orbit_call_issue(pid_nr(ctx->pid), call->orbit->id,
 				       call->id, call->nsnap, cost.frozen,
-				       cost.copied, ktime_get_ns() - t0);
+				       cost.copied, orbit_trace_since(t0));
 		err = orbit_enqueue(call->orbit, call);
 		if (err)
 			trace_orbit_call_done(call->orbit->id, call->id, 0, err,
-					      ktime_get_ns() - call->issued_ns);
+					      orbit_trace_since(call->issued_ns));
 	}
 	if (err) {
 		call_unpublish(ctx, call);

@@ -174,12 +174,12 @@ static bool orbit_has_work(struct orbit_handle *h)
 static int orbit_hand_out(struct orbit_handle *h, struct orbit_call *call,
 			  struct orbit_run *run, void __user *uarg)
 {
-	u64 t0 = ktime_get_ns(), changed = 0;
+	u64 t0 = orbit_trace_clock(trace_orbit_install_enabled()), changed = 0;
 	int err = orbit_install(h->ob, h->gen, call, &changed);
 
 	if (!err)
 		trace_orbit_install(h->ob->id, call->id, call->nsnap, changed,
-				    ktime_get_ns() - t0);
+				    orbit_trace_since(t0));
 
 	if (!err && call->argsize > run->argcap)
 		err = -EINVAL;

@@ -56,6 +56,7 @@
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -544,6 +545,22 @@ void orbit_timeouts_exit(void);
 /* ---- orbit_fd.c: the orbit descriptor ---- */
 int orbit_install_fd(struct orbit *ob, u32 gen, u32 flags, s32 __user *fdp);
 
+/*
+ * Durations reported by trace events.  The clock is read only while the
+ * event is enabled: where the clocksource is the HPET (emulators), a read
+ * is a device access that cost a call more than its snapshot.  A duration
+ * whose start was not read (the event was enabled in between) reads 0.
+ */
+static inline u64 orbit_trace_clock(bool enabled)
+{
+	return enabled ? ktime_get_ns() : 0;
+}
+
+static inline u64 orbit_trace_since(u64 t0)
+{
+	return t0 ? ktime_get_ns() - t0 : 0;
+}
+
 /* ---- call.c: calls, their snapshots and their futures ---- */
 struct orbit_snap {
 	struct orbit_area *area;	/* holds a reference */
@@ -575,7 +592,7 @@ struct orbit_call {
 	void *arg;
 	u32 argsize;
 	size_t charged;		/* bytes charged to the context's user */
-	u64 issued_ns;		/* ktime_get_ns() at issue, for tracing */
+	u64 issued_ns;		/* orbit_trace_clock() at issue */
 	enum call_state state;	/* set under orbit->lock */
 	bool queued;		/* on orbit->queue (orbit->lock) */
 	long retval;
