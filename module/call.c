@@ -131,6 +131,7 @@ static struct orbit_call *call_alloc(struct orbit_ctx *ctx,
 	if (inl)
 		call->arg = &call->snap[req->narea];
 	kref_init(&call->ref);
+	INIT_HLIST_NODE(&call->hnode);
 	init_waitqueue_head(&call->done);
 	INIT_LIST_HEAD(&call->node);
 	INIT_LIST_HEAD(&call->updates);
@@ -194,10 +195,43 @@ static int call_resolve(struct orbit_ctx *ctx, struct orbit_call *call,
 	return 0;
 }
 
+static struct orbit_call *call_find(struct orbit_ctx *ctx, u32 id)
+{
+	struct orbit_call *call;
+
+	lockdep_assert_held(&ctx->calls_lock);
+	hash_for_each_possible(ctx->calls, call, hnode, id)
+		if (call->id == id)
+			return call;
+	return NULL;
+}
+
+/*
+ * Gives the call a future: a fresh id (cyclic, never 0, none in use: the
+ * calls in the table are far fewer than 2^32) and the table's reference.
+ */
+static void call_publish(struct orbit_ctx *ctx, struct orbit_call *call)
+{
+	spin_lock(&ctx->calls_lock);
+	do {
+		call->id = ++ctx->next_call;
+	} while (!call->id || call_find(ctx, call->id));
+	hash_add(ctx->calls, &call->hnode, call->id);
+	call_get(call);
+	spin_unlock(&ctx->calls_lock);
+}
+
+/* Takes the call's future away (once: the first caller drops its ref). */
 static void call_unpublish(struct orbit_ctx *ctx, struct orbit_call *call)
 {
-	if (call->id && xa_cmpxchg(&ctx->calls, call->id, call, NULL,
-				   GFP_KERNEL) == call)
+	bool published;
+
+	spin_lock(&ctx->calls_lock);
+	published = hash_hashed(&call->hnode);
+	if (published)
+		hash_del(&call->hnode);
+	spin_unlock(&ctx->calls_lock);
+	if (published)
 		call_put(call);
 }
 
@@ -292,15 +326,8 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 
 	mutex_lock(&ctx->lock);
 	err = call_resolve(ctx, call, req.orbit_id, ids, req.narea);
-	if (!err && !(req.flags & ORBIT_CALL_NOFUTURE)) {
-		err = xa_alloc_cyclic(&ctx->calls, &call->id, call,
-				      XA_LIMIT(1, U32_MAX), &ctx->next_call,
-				      GFP_KERNEL_ACCOUNT);
-		if (err >= 0) {
-			call_get(call);	/* the future's */
-			err = 0;
-		}
-	}
+	if (!err && !(req.flags & ORBIT_CALL_NOFUTURE))
+		call_publish(ctx, call);
 	mutex_unlock(&ctx->lock);
 	if (err)
 		goto out;
@@ -356,11 +383,11 @@ struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id,
 
 	if (reserved[0] || reserved[1] || !id || id > U32_MAX)
 		return ERR_PTR(-EINVAL);
-	xa_lock(&ctx->calls);
-	call = xa_load(&ctx->calls, id);
+	spin_lock(&ctx->calls_lock);
+	call = call_find(ctx, id);
 	if (call)
 		call_get(call);
-	xa_unlock(&ctx->calls);
+	spin_unlock(&ctx->calls_lock);
 	return call ? call : ERR_PTR(-ENOENT);
 }
 
@@ -388,12 +415,28 @@ long call_wait(struct orbit_ctx *ctx, void __user *uarg)
 	return err;
 }
 
+/* Any call of the table, taken out of it with its reference; or NULL. */
+static struct orbit_call *call_take_any(struct orbit_ctx *ctx)
+{
+	struct orbit_call *call;
+	unsigned int bkt;
+
+	lockdep_assert_held(&ctx->calls_lock);
+	hash_for_each(ctx->calls, bkt, call, hnode) {
+		hash_del(&call->hnode);
+		return call;
+	}
+	return NULL;
+}
+
 void call_drop_futures(struct orbit_ctx *ctx)
 {
 	struct orbit_call *call;
-	unsigned long id;
 
-	xa_for_each(&ctx->calls, id, call)
-		call_unpublish(ctx, call);
-	xa_destroy(&ctx->calls);
+	do {
+		spin_lock(&ctx->calls_lock);
+		call = call_take_any(ctx);
+		spin_unlock(&ctx->calls_lock);
+		call_put(call);
+	} while (call);
 }

@@ -98,7 +98,6 @@ static void ctx_release(struct kref *ref)
 	orbit_list_del(ctx);
 	idr_destroy(&ctx->orbits);
 	idr_destroy(&ctx->areas);
-	xa_destroy(&ctx->calls);
 	put_pid(ctx->spawner);
 	put_pid(ctx->pid);
 	if (ctx->cred)
@@ -136,7 +135,8 @@ struct orbit_ctx *ctx_alloc(void)
 	idr_init_base(&ctx->areas, 1);
 	INIT_LIST_HEAD(&ctx->all);
 	INIT_WORK(&ctx->teardown, ctx_teardown_work);
-	xa_init_flags(&ctx->calls, XA_FLAGS_ALLOC1);
+	spin_lock_init(&ctx->calls_lock);
+	hash_init(ctx->calls);
 	ostat_inc(OS_CONTEXTS);
 	return ctx;
 }

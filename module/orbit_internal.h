@@ -34,9 +34,11 @@
  *
  *   timed_lock (orbits.c, spinlock) -> ob->lock (spinlock)
  *
- *   ob->lock, pool->lock, users_lock and the xarray/idr internal locks are
- *   innermost: nothing but wait-queue locks is taken under them, and no
- *   sleeping call is made with them held.  An area's lock and a view's
+ *   ctx->lock -> ctx->calls_lock (spinlock: the futures' table)
+ *
+ *   ob->lock, pool->lock, users_lock, calls_lock and the xarray/idr
+ *   internal locks are innermost: nothing but wait-queue locks is taken
+ *   under them, and no sleeping call is made with them held.  An area's lock and a view's
  *   lock are never held together.
  */
 #ifndef ORBIT_INTERNAL_H
@@ -46,6 +48,7 @@
 #include <linux/bits.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/hashtable.h>
 #include <linux/idr.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -447,8 +450,14 @@ struct orbit_ctx {
 	 */
 	struct idr orbits;	/* id -> struct orbit (one reference) */
 	struct idr areas;	/* id -> struct orbit_area (one reference) */
-	struct xarray calls;	/* future id -> struct orbit_call (one ref) */
-	u32 next_call;		/* cyclic future id allocation */
+	/*
+	 * Futures: id -> struct orbit_call (one reference), hashed, under
+	 * calls_lock; ids cyclic too.  Not an xarray: a main with one call
+	 * at a time made it allocate and free a node per call.
+	 */
+	spinlock_t calls_lock;
+	DECLARE_HASHTABLE(calls, 6);
+	u32 next_call;
 	unsigned int norbits;	/* entries in orbits */
 	unsigned int nareas;	/* entries in areas */
 	unsigned long area_bytes;
@@ -585,6 +594,7 @@ struct orbit_call {
 	struct kref ref;
 	u32 id;			/* future id, 0 without a future */
 	u32 flags;
+	struct hlist_node hnode;	/* in ctx->calls while it has a future */
 	struct orbit_ctx *ctx;	/* no reference: see above */
 	struct orbit *orbit;
 	u64 func;
