@@ -17,7 +17,6 @@
  * (init_on_alloc, on by default in Debian's kernels) only for the copy to
  * overwrite it.
  */
-#include <linux/bitmap.h>
 #include <linux/highmem.h>
 #include <linux/llist.h>
 #include <linux/slab.h>
@@ -206,10 +205,11 @@ void pt_pool_close(struct pt_pool *pool)
 }
 
 /*
- * A node for pool's trees, every slot NULL.  ERR_PTR(-EDQUOT or -ENOMEM)
- * on failure.
+ * A node for pool's trees; zero: its slots cleared (else the caller fills
+ * every one).  ERR_PTR(-EDQUOT or -ENOMEM) on failure.
  */
-static struct pt_node *pt_alloc(struct pt_pool *pool, unsigned int level)
+static struct pt_node *pt_alloc(struct pt_pool *pool, unsigned int level,
+				bool zero)
 {
 	struct pt_node *n = NULL;
 
@@ -231,9 +231,10 @@ static struct pt_node *pt_alloc(struct pt_pool *pool, unsigned int level)
 			return ERR_PTR(-ENOMEM);
 		}
 		ostat_inc(OS_NODES);
-		memset(n->slot, 0, sizeof(n->slot));
-		bitmap_zero(n->used, PT_FANOUT);
+		zero = true;
 	}
+	if (zero)
+		memset(n->slot, 0, sizeof(n->slot));
 	refcount_set(&n->ref, 1);
 	n->level = level;
 	n->pool = pool;
@@ -248,26 +249,21 @@ struct pt_node *pt_get(struct pt_node *n)
 	return n;
 }
 
-/* Drops what n's slots hold and leaves them NULL (pt_alloc's state). */
 static void pt_free(struct pt_node *n)
 {
 	struct pt_pool *pool = n->pool;
 	unsigned int i;
 
-	for_each_set_bit(i, n->used, PT_FANOUT) {
-		void *slot = n->slot[i];
-
-		if (!slot)
+	for (i = 0; i < PT_FANOUT; i++) {
+		if (!n->slot[i])
 			continue;
-		n->slot[i] = NULL;
 		if (n->level) {
-			pt_put(slot);
+			pt_put(n->slot[i]);
 			cond_resched();	/* a big tree: yield per 2 MiB */
 		} else {
-			opage_put(pool, slot);
+			opage_put(pool, n->slot[i]);
 		}
 	}
-	bitmap_zero(n->used, PT_FANOUT);
 	spin_lock(&pool->lock);
 	if (!pool->closed && pool->nnodes < POOL_NODES) {
 		n->free.next = pool->nodes;
@@ -325,13 +321,12 @@ void pt_flush(void)
 /* Private copy of a shared node: children gain one reference each. */
 static struct pt_node *pt_clone(struct pt_node *n)
 {
-	struct pt_node *c = pt_alloc(n->pool, n->level);
+	struct pt_node *c = pt_alloc(n->pool, n->level, false);
 	unsigned int i;
 
 	if (IS_ERR(c))
 		return c;
-	bitmap_copy(c->used, n->used, PT_FANOUT);
-	for_each_set_bit(i, n->used, PT_FANOUT) {
+	for (i = 0; i < PT_FANOUT; i++) {
 		c->slot[i] = n->slot[i];
 		if (!c->slot[i])
 			continue;
@@ -430,7 +425,7 @@ int pt_set(struct pt_pool *pool, struct pt_node **rootp, unsigned int levels,
 		unsigned int i = pt_index(idx, level);
 
 		if (!n) {
-			n = pt_alloc(pool, level);
+			n = pt_alloc(pool, level, true);
 			if (IS_ERR(n))
 				return PTR_ERR(n);
 			*pp = n;
@@ -443,8 +438,6 @@ int pt_set(struct pt_pool *pool, struct pt_node **rootp, unsigned int levels,
 			*pp = c;
 			n = c;
 		}
-		/* The slot is in use from here (its node, or page). */
-		__set_bit(i, n->used);
 		if (!level) {
 			*old = n->slot[i];
 			n->slot[i] = page;
@@ -472,7 +465,7 @@ struct pt_node *pt_deep_copy(struct pt_node *n)
 		return NULL;
 	if (!c->level)
 		return c;
-	for_each_set_bit(i, c->used, PT_FANOUT) {
+	for (i = 0; i < PT_FANOUT; i++) {
 		struct pt_node *child = c->slot[i];
 
 		if (!child)
@@ -500,24 +493,18 @@ static int pt_diff_level(struct pt_node *a, struct pt_node *b,
 			 struct pt_differ *d)
 {
 	unsigned long span = 1UL << (PT_SHIFT * level);
-	DECLARE_BITMAP(used, PT_FANOUT);
 	unsigned int i;
 	int ret;
 
 	if (a == b)
 		return 0;
-	/* Slots clear in both nodes are NULL in both. */
-	if (a && b)
-		bitmap_or(used, a->used, b->used, PT_FANOUT);
-	else
-		bitmap_copy(used, a ? a->used : b->used, PT_FANOUT);
 	if (!level && d->skip && d->skip(d->ctx, base)) {
-		for_each_set_bit(i, used, PT_FANOUT)
+		for (i = 0; i < PT_FANOUT; i++)
 			d->skipped += (a ? READ_ONCE(a->slot[i]) : NULL) !=
 				      (b ? READ_ONCE(b->slot[i]) : NULL);
 		return 0;
 	}
-	for_each_set_bit(i, used, PT_FANOUT) {
+	for (i = 0; i < PT_FANOUT; i++) {
 		void *sa = a ? READ_ONCE(a->slot[i]) : NULL;
 		void *sb = b ? READ_ONCE(b->slot[i]) : NULL;
 
