@@ -201,18 +201,25 @@ sbcgroups() {
 }
 cmds() { info stats total_commands_processed $1; }
 rload() { exec taskset -c 1 $BENCH -p $1 -t $CTEST -n 1000000000 -c 20 -q > /dev/null 2>&1; }
-rconc() {	# rconc LABEL SLOWLOG-THRESHOLD
-	local b pids=
+# conc APP START SIDEBYSIDE-ARGS...: servers stock, orbit and stock2, each
+# started by "START NAME BUILD" (which sets spid), side by side
+conc() {
+	local app=$1 start=$2 b pids=
+	shift 2
 	sbcgroups
 	for b in stock orbit stock2; do
-		cstart $b ${b%2} --slowlog-log-slower-than $2 || return 1
+		$start $b ${b%2} || return 1
 		eval "sb_$b=$port"
-		pids="$pids $rpid"
-		echo "# redis side by side: $b in $(cat /proc/$rpid/cgroup)"
+		pids="$pids $spid"
+		echo "# $app side by side: $b in $(cat /proc/$spid/cgroup)"
 	done
-	LOAD=rload COUNT=cmds WARM=3 sidebyside redis " ($1)" SET GET
+	sidebyside $app "$@"
 	kill $pids 2>/dev/null
 	wait $pids 2>/dev/null
+}
+rsbstart() { cstart $1 $2 --slowlog-log-slower-than $SLOWLOG && spid=$rpid; }
+rconc() {	# rconc LABEL SLOWLOG-THRESHOLD
+	SLOWLOG=$2 LOAD=rload COUNT=cmds WARM=3 conc redis rsbstart " ($1)" SET GET
 }
 only() { case ${ORBIT_BENCH_ONLY:-redis rside bgsave memcached mside} in *$1*) ;; *) false ;; esac; }
 if only redis; then
@@ -315,20 +322,8 @@ mload() {	# mload PORT: memaslap doing $CTEST until killed
 	exec taskset -c 1 memcaslap -s 127.0.0.1:$1 -T 1 -c 8 -w 1k -t 36000s \
 		-F /tmp/mload.$1 > /dev/null 2>&1
 }
-mconc() {
-	local b pids=
-	sbcgroups
-	for b in stock orbit stock2; do
-		cgwrap m$b
-		MPIN=/tmp/cgexec-m$b mstart ${b%2} || return 1
-		eval "sb_$b=$port"
-		pids="$pids $mpid"
-		echo "# memcached side by side: $b in $(cat /proc/$mpid/cgroup)"
-	done
-	LOAD=mload COUNT=mcstat WARM=3 sidebyside memcached "" set get
-	kill $pids 2>/dev/null
-	wait $pids 2>/dev/null
-}
+msbstart() { cgwrap m$1; MPIN=/tmp/cgexec-m$1 mstart $2 && spid=$mpid; }
+mconc() { LOAD=mload COUNT=mcstat WARM=3 conc memcached msbstart "" set get; }
 only mside && mconc
 only memcached || exit 0
 for rep in $(seq $MREPS); do
