@@ -277,7 +277,7 @@ static void bench_call_size(void)
 	struct orbit *ob = orbit_create("size", read_first, NULL);
 
 	for (i = 0; i < nsz; i++) {
-		int reps = sizes[i] >= (256UL << 20) ? 5 : quick ? 5 : 9;
+		int reps = quick || sizes[i] >= (256UL << 20) ? 5 : 9;
 		struct orbit_area *a = orbit_area_create_ex(sizes[i], sizes[i],
 							    ORBIT_AREA_MODE_COW,
 							    ob);

@@ -38,8 +38,8 @@
  *
  *   ob->lock, pool->lock, users_lock, calls_lock and the xarray/idr
  *   internal locks are innermost: nothing but wait-queue locks is taken
- *   under them, and no sleeping call is made with them held.  An area's lock and a view's
- *   lock are never held together.
+ *   under them, and no sleeping call is made with them held.  An area's
+ *   lock and a view's lock are never held together.
  */
 #ifndef ORBIT_INTERNAL_H
 #define ORBIT_INTERNAL_H
@@ -554,11 +554,12 @@ void orbit_timeouts_exit(void);
 /* ---- orbit_fd.c: the orbit descriptor ---- */
 int orbit_install_fd(struct orbit *ob, u32 gen, u32 flags, s32 __user *fdp);
 
+/* ---- orbit_trace.h: durations reported by trace events ---- */
 /*
- * Durations reported by trace events.  The clock is read only while the
- * event is enabled: where the clocksource is the HPET (emulators), a read
- * is a device access that cost a call more than its snapshot.  A duration
- * whose start was not read (the event was enabled in between) reads 0.
+ * The clock is read only while the event is enabled: where the
+ * clocksource is the HPET (emulators), a read is a device access that
+ * cost a call more than its snapshot.  A duration whose start was not
+ * read (the event was enabled in between) reads 0.
  */
 static inline u64 orbit_trace_clock(bool enabled)
 {
