@@ -41,7 +41,7 @@ scenario() {	# scenario NAME EXPECT(pass|fail) PATTERN TESTS [extra args]
 echo "1..7"
 scenario clean-run pass "" t_smoke
 scenario failing-test fail "not ok .* t_selftest_fail" "t_smoke t_selftest_fail"
-scenario kernel-warning fail "guest kernel log has errors" t_selftest_warn.sh
+scenario kernel-warning fail "first report (console line" t_selftest_warn.sh
 scenario use-after-free fail "Poison overwritten" t_selftest_uaf.sh
 scenario missing-binary fail "test binary missing" "t_smoke t_no_such_test"
 scenario timeout fail "timeout after 5s" t_selftest_hang.sh -T 5

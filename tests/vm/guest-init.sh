@@ -9,6 +9,17 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs tmp /tmp
 mkdir -p /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+# Switch on now, before orbit.ko is loaded, the kernel's static keys that
+# the cgroup tests would otherwise switch on mid-run: the memory and cpu
+# controllers, and CFS bandwidth (an empty group with a quota of ten
+# CPUs, which never throttles).  Switching a key patches kernel text, and
+# multi-threaded TCG now and then appears to run a stale copy of a
+# patched site: seen once in CI as "Oops: int3" in interrupt context
+# during t_cgroup on 6.12.  run-vm.sh boots once more when a guest dies
+# before insmod, not after.
+echo "+memory +cpu" > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+mkdir -p /sys/fs/cgroup/keys-on &&
+	echo "1000000 100000" > /sys/fs/cgroup/keys-on/cpu.max 2>/dev/null
 echo never > /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null
 echo 20 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
 ip link set lo up 2>/dev/null

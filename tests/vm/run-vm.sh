@@ -125,6 +125,15 @@ if grep -aEq "$bad" "$con" "$res"; then
 	echo "  not ok - guest kernel log has errors:"
 	grep -ahE "$bad" "$con" "$res" | sort -u | head -20 | sed 's/^/    /'
 	fail=$((fail + 1))
+	# The first report in full (register dump, call trace) and the test
+	# that was running: CI keeps only the log's tail, not the console.
+	first=$(grep -anE "$bad" "$con" | head -1 | cut -d: -f1)
+	if [ -n "$first" ]; then
+		echo "  first report (console line $first), during:"
+		head -n "$first" "$con" | grep -a '^# test ' | tail -1 |
+			sed 's/^/    /'
+		tail -n "+$first" "$con" | head -60 | sed 's/^/    /'
+	fi
 fi
 echo "kernel $KVER: $pass passed, $fail failed"
 [ "$fail" = 0 ] && [ "$pass" = "$expected" ]
