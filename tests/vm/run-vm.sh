@@ -76,9 +76,15 @@ rm -f "$con" "$res"
 echo "# kernel $KVER: booting under $accel (console: $con, results: $res)"
 boot() {
 	rm -f "$con" "$res"
+	# tsc=reliable: the emulator's TSC follows one virtual clock on every
+	# vCPU, but the kernel's watchdog, timing it against the HPET through
+	# emulated device reads, finds skew when the host is busy, marks it
+	# unstable mid-run and so flips the sched_clock static key: text
+	# patching in the timer tick, which multi-threaded TCG has been seen
+	# to lose ("Oops: int3" at sched_clock_tick).
 	timeout -s KILL "$budget" qemu-system-x86_64 -accel "$accel" -cpu max \
 		-m "$MEM" -smp 2 -kernel "$VMLINUZ" -initrd "$work/initrd.gz" \
-		-append "console=ttyS0 panic=-1 loglevel=7 transparent_hugepage=never $DEBUG" \
+		-append "console=ttyS0 panic=-1 loglevel=7 transparent_hugepage=never tsc=reliable $DEBUG" \
 		-drive "file=$work/disk.img,if=none,id=scratch,format=raw" \
 		-device nvme,serial=orbit-scratch,drive=scratch \
 		-nographic -no-reboot -monitor none \
