@@ -194,13 +194,17 @@ struct pt_pool;
  * (area->cur), or a snapshot (a call's snap[] entry, a view's root); each
  * holds one reference.  A node whose count is above one is shared and is
  * copied before it is changed (path copying).  Each node holds a
- * reference on its pool.
+ * reference on its pool.  A slot whose bit in used is clear is NULL, so
+ * copies, frees and comparisons visit only the slots in use (a small
+ * area fills a few of a leaf's 512); a node in its pool's free list is
+ * all NULL, used empty.
  */
 struct pt_node {
 	refcount_t ref;
 	unsigned int level;	/* 0: slots are pages, else child nodes */
 	struct pt_pool *pool;	/* its area's: where it and its pages go */
 	struct llist_node free;	/* on the deferred free list (pt_put_async) */
+	DECLARE_BITMAP(used, PT_FANOUT);	/* a superset of non-NULL slots */
 	void *slot[PT_FANOUT];
 };
 

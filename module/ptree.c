@@ -17,6 +17,7 @@
  * (init_on_alloc, on by default in Debian's kernels) only for the copy to
  * overwrite it.
  */
+#include <linux/bitmap.h>
 #include <linux/highmem.h>
 #include <linux/llist.h>
 #include <linux/slab.h>
@@ -205,11 +206,10 @@ void pt_pool_close(struct pt_pool *pool)
 }
 
 /*
- * A node for pool's trees; zero: its slots cleared (else the caller fills
- * every one).  ERR_PTR(-EDQUOT or -ENOMEM) on failure.
+ * A node for pool's trees, every slot NULL.  ERR_PTR(-EDQUOT or -ENOMEM)
+ * on failure.
  */
-static struct pt_node *pt_alloc(struct pt_pool *pool, unsigned int level,
-				bool zero)
+static struct pt_node *pt_alloc(struct pt_pool *pool, unsigned int level)
 {
 	struct pt_node *n = NULL;
 
@@ -231,10 +231,9 @@ static struct pt_node *pt_alloc(struct pt_pool *pool, unsigned int level,
 			return ERR_PTR(-ENOMEM);
 		}
 		ostat_inc(OS_NODES);
-		zero = true;
-	}
-	if (zero)
 		memset(n->slot, 0, sizeof(n->slot));
+		bitmap_zero(n->used, PT_FANOUT);
+	}
 	refcount_set(&n->ref, 1);
 	n->level = level;
 	n->pool = pool;
@@ -249,21 +248,26 @@ struct pt_node *pt_get(struct pt_node *n)
 	return n;
 }
 
+/* Drops what n's slots hold and leaves them NULL (pt_alloc's state). */
 static void pt_free(struct pt_node *n)
 {
 	struct pt_pool *pool = n->pool;
 	unsigned int i;
 
-	for (i = 0; i < PT_FANOUT; i++) {
-		if (!n->slot[i])
+	for_each_set_bit(i, n->used, PT_FANOUT) {
+		void *slot = n->slot[i];
+
+		if (!slot)
 			continue;
+		n->slot[i] = NULL;
 		if (n->level) {
-			pt_put(n->slot[i]);
+			pt_put(slot);
 			cond_resched();	/* a big tree: yield per 2 MiB */
 		} else {
-			opage_put(pool, n->slot[i]);
+			opage_put(pool, slot);
 		}
 	}
+	bitmap_zero(n->used, PT_FANOUT);
 	spin_lock(&pool->lock);
 	if (!pool->closed && pool->nnodes < POOL_NODES) {
 		n->free.next = pool->nodes;
@@ -321,12 +325,13 @@ void pt_flush(void)
 /* Private copy of a shared node: children gain one reference each. */
 static struct pt_node *pt_clone(struct pt_node *n)
 {
-	struct pt_node *c = pt_alloc(n->pool, n->level, false);
+	struct pt_node *c = pt_alloc(n->pool, n->level);
 	unsigned int i;
 
 	if (IS_ERR(c))
 		return c;
-	for (i = 0; i < PT_FANOUT; i++) {
+	bitmap_copy(c->used, n->used, PT_FANOUT);
+	for_each_set_bit(i, n->used, PT_FANOUT) {
 		c->slot[i] = n->slot[i];
 		if (!c->slot[i])
 			continue;
@@ -425,7 +430,7 @@ int pt_set(struct pt_pool *pool, struct pt_node **rootp, unsigned int levels,
 		unsigned int i = pt_index(idx, level);
 
 		if (!n) {
-			n = pt_alloc(pool, level, true);
+			n = pt_alloc(pool, level);
 			if (IS_ERR(n))
 				return PTR_ERR(n);
 			*pp = n;
@@ -438,6 +443,8 @@ int pt_set(struct pt_pool *pool, struct pt_node **rootp, unsigned int levels,
 			*pp = c;
 			n = c;
 		}
+		/* The slot is in use from here (its node, or page). */
+		__set_bit(i, n->used);
 		if (!level) {
 			*old = n->slot[i];
 			n->slot[i] = page;
@@ -465,7 +472,7 @@ struct pt_node *pt_deep_copy(struct pt_node *n)
 		return NULL;
 	if (!c->level)
 		return c;
-	for (i = 0; i < PT_FANOUT; i++) {
+	for_each_set_bit(i, c->used, PT_FANOUT) {
 		struct pt_node *child = c->slot[i];
 
 		if (!child)
@@ -493,18 +500,24 @@ static int pt_diff_level(struct pt_node *a, struct pt_node *b,
 			 struct pt_differ *d)
 {
 	unsigned long span = 1UL << (PT_SHIFT * level);
+	DECLARE_BITMAP(used, PT_FANOUT);
 	unsigned int i;
 	int ret;
 
 	if (a == b)
 		return 0;
+	/* Slots clear in both nodes are NULL in both. */
+	if (a && b)
+		bitmap_or(used, a->used, b->used, PT_FANOUT);
+	else
+		bitmap_copy(used, a ? a->used : b->used, PT_FANOUT);
 	if (!level && d->skip && d->skip(d->ctx, base)) {
-		for (i = 0; i < PT_FANOUT; i++)
+		for_each_set_bit(i, used, PT_FANOUT)
 			d->skipped += (a ? READ_ONCE(a->slot[i]) : NULL) !=
 				      (b ? READ_ONCE(b->slot[i]) : NULL);
 		return 0;
 	}
-	for (i = 0; i < PT_FANOUT; i++) {
+	for_each_set_bit(i, used, PT_FANOUT) {
 		void *sa = a ? READ_ONCE(a->slot[i]) : NULL;
 		void *sb = b ? READ_ONCE(b->slot[i]) : NULL;
 
