@@ -82,6 +82,15 @@ struct orbit_future {
 	uint32_t orbit_id;	/* origin of its updates */
 	struct uo_arena *arena;	/* with slot: the call's arena slot */
 	unsigned int slot;	/* UO_NO_SLOT: none */
+	/*
+	 * lock: one pull at a time.  A pull that saw the end collected
+	 * the call in the module (ORBIT_PULL_RELEASE): ended, and the
+	 * result kept for orbit_future_get.
+	 */
+	pthread_mutex_t lock;
+	int ended;
+	int error;
+	long retval;
 };
 
 /* area.c: the virtual-address window that holds every area. */

@@ -504,17 +504,33 @@ struct orbit_future *orbit_call_async(struct orbit *ob, int flags,
 	f->orbit_id = ob->id;
 	f->arena = tag ? ob->arena : NULL;
 	f->slot = slot;
+	pthread_mutex_init(&f->lock, NULL);
+	f->ended = 0;
+	f->error = 0;
+	f->retval = 0;
 	return f;
 }
 
 int orbit_future_get(struct orbit_future *f, long *retval)
 {
-	int ret, err;
+	int ret, err, ended;
 
 	if (uo_own(f, f ? f->epoch : 0))
 		return -1;
-	ret = uo_wait_call(f->call_id, retval);
-	err = errno;
+	pthread_mutex_lock(&f->lock);
+	ended = f->ended;
+	pthread_mutex_unlock(&f->lock);
+	if (ended) {
+		/* A pull collected it at its end. */
+		ret = f->error ? -1 : 0;
+		err = f->error;
+		if (!ret && retval)
+			*retval = f->retval;
+	} else {
+		ret = uo_wait_call(f->call_id, retval);
+		err = errno;
+	}
+	pthread_mutex_destroy(&f->lock);
 	if (f->arena)
 		uo_arena_slot_put(f->arena, f->slot);
 	free(f);
@@ -525,11 +541,18 @@ int orbit_future_get(struct orbit_future *f, long *retval)
 int orbit_cancel(struct orbit_future *f)
 {
 	struct orbit_cancel c;
-	int fd;
+	int fd, ended;
 
 	fd = uo_ctx_fd_for(f, f ? f->epoch : 0);
 	if (fd < 0)
 		return -1;
+	pthread_mutex_lock(&f->lock);
+	ended = f->ended;
+	pthread_mutex_unlock(&f->lock);
+	if (ended) {
+		errno = EALREADY;	/* pulled to its end */
+		return -1;
+	}
 	memset(&c, 0, sizeof(c));
 	c.call_id = f->call_id;
 	return ioctl(fd, ORBIT_IOC_CANCEL, &c) < 0 ? -1 : 0;

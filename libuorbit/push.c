@@ -6,6 +6,7 @@
  * every operation points at main's code.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -20,15 +21,28 @@ __thread uint32_t uo_last_sync_orbit;
 __thread struct uo_arena *uo_last_sync_arena;
 __thread unsigned int uo_last_sync_slot;
 
-void uo_release_sync_updates(void)
+/* Forgets the last sync call; collect: also in the module (WAIT). */
+static void sync_updates_done(int collect)
 {
 	if (!uo_last_sync_call)
 		return;
-	uo_wait_call(uo_last_sync_call, NULL);	/* discards what is left */
+	if (collect)	/* discards what is left */
+		uo_wait_call(uo_last_sync_call, NULL);
 	uo_last_sync_call = 0;
 	if (uo_last_sync_arena)
 		uo_arena_slot_put(uo_last_sync_arena, uo_last_sync_slot);
 	uo_last_sync_arena = NULL;
+}
+
+void uo_release_sync_updates(void)
+{
+	sync_updates_done(1);
+}
+
+/* Can a pull collect the call it ends (ORBIT_FEAT_PULL_END)? */
+static int pull_releases(void)
+{
+	return !!(uo_st.api.features & ORBIT_FEAT_PULL_END);
 }
 
 long orbit_push(struct orbit_update *update, struct orbit_future *f)
@@ -55,6 +69,67 @@ long orbit_push(struct orbit_update *update, struct orbit_future *f)
 	return 0;
 }
 
+/*
+ * One PULL into *bufp (malloc'd, *capp bytes; grown for a larger update),
+ * retried on EINTR: 0 with req filled, or -1 with errno.
+ */
+static int pull_ioctl(int fd, struct orbit_pull *req, void **bufp,
+		      size_t *capp)
+{
+	for (;;) {
+		req->buf = (uintptr_t)*bufp;
+		req->cap = *capp;
+		if (ioctl(fd, ORBIT_IOC_PULL, req) == 0)
+			return 0;
+		if (errno == ENOSPC) {
+			void *nb = realloc(*bufp, req->len);
+
+			if (!nb)
+				return -1;
+			*bufp = nb;
+			*capp = req->len;
+		} else if (errno != EINTR) {
+			return -1;
+		}
+	}
+}
+
+/*
+ * A future's pull, under its lock: one puller at a time, so that the one
+ * whose pull collects the call (ORBIT_PULL_RELEASE) has kept its result
+ * before any other asks the module again.  1: req filled by the module;
+ * 0: the call was pulled to its end before (*err its error); -1: errno.
+ */
+static int pull_future(struct orbit_future *f, int fd, struct orbit_pull *req,
+		       void **bufp, size_t *capp, int *err)
+{
+	int ret = 1;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->ended) {
+		*err = f->error;
+		ret = 0;
+	} else if (pull_ioctl(fd, req, bufp, capp)) {
+		ret = -1;
+	} else if (req->status != ORBIT_PULL_UPDATE &&
+		   (req->flags & ORBIT_PULL_RELEASE)) {
+		f->error = req->error;
+		f->retval = (long)req->retval;
+		f->ended = 1;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+/*
+ * The last sync call's pull reported its end: it is forgotten, with a
+ * WAIT unless the pull collected it (ORBIT_PULL_RELEASE).
+ */
+static void sync_saw_end(const struct orbit_pull *req)
+{
+	sync_updates_done(!(req->flags & ORBIT_PULL_RELEASE));
+}
+
 long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 {
 	struct orbit_pull req;
@@ -64,7 +139,7 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	unsigned int slot;
 	uint32_t origin;
 	void *buf;
-	int fd = uo_ctx_fd(), err;
+	int fd = uo_ctx_fd(), err = 0, ret, ended = 0;
 
 	if (!update) {
 		errno = EINVAL;
@@ -75,6 +150,8 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	if (fd < 0)
 		return -1;
 	memset(&req, 0, sizeof(req));
+	if (pull_releases())
+		req.flags = ORBIT_PULL_RELEASE;
 	if (f) {
 		req.call_id = f->call_id;
 		origin = f->orbit_id;
@@ -91,33 +168,25 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	buf = malloc(cap);
 	if (!buf)
 		return -1;
-	for (;;) {
-		req.buf = (uintptr_t)buf;
-		req.cap = cap;
-		if (ioctl(fd, ORBIT_IOC_PULL, &req) == 0)
-			break;
-		if (errno == ENOSPC) {
-			void *nb = realloc(buf, req.len);
-
-			if (!nb)
-				goto fail;
-			buf = nb;
-			cap = req.len;
-		} else if (errno != EINTR) {
-			goto fail;
-		}
-	}
-	if (req.status == ORBIT_PULL_END) {
+	ret = f ? pull_future(f, fd, &req, &buf, &cap, &err) :
+		  pull_ioctl(fd, &req, &buf, &cap) ? -1 : 1;
+	if (ret < 0)
+		goto fail;
+	if (ret == 0 || req.status == ORBIT_PULL_END) {
+		/* The end, now or before: its error, if the call failed. */
 		free(buf);
-		if (!f) {
-			uo_release_sync_updates();
-		}
-		if (req.error) {
-			errno = req.error;
+		if (ret)
+			err = req.error;
+		if (ret && !f)
+			sync_saw_end(&req);
+		if (err) {
+			errno = err;
 			return -1;
 		}
 		return 0;
 	}
+	/* A sync call's end waits for the placing: the update's slot use. */
+	ended = !f && req.status == ORBIT_PULL_UPDATE_END;
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		goto fail;
@@ -135,13 +204,20 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	u->origin = origin;
 	if (uo_update_validate(buf, req.len)) {
 		orbit_update_free(u);
+		buf = NULL;
 		errno = EBADMSG;
-		return -1;
+		goto fail;
 	}
+	if (ended)
+		sync_saw_end(&req);
 	*update = u;
 	return 1;
 fail:
+	err = errno;
 	free(buf);
+	if (ended)
+		sync_saw_end(&req);
+	errno = err;
 	return -1;
 }
 

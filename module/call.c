@@ -222,7 +222,7 @@ static void call_publish(struct orbit_ctx *ctx, struct orbit_call *call)
 }
 
 /* Takes the call's future away (once: the first caller drops its ref). */
-static void call_unpublish(struct orbit_ctx *ctx, struct orbit_call *call)
+void call_unpublish(struct orbit_ctx *ctx, struct orbit_call *call)
 {
 	bool published;
 
@@ -373,15 +373,15 @@ out:
 }
 
 /*
- * The future's call named by a wait or pull request, with a reference:
- * EINVAL for a malformed request, ENOENT if there is no such future.
+ * The future's call named by a wait, pull or cancel request, with a
+ * reference: EINVAL for an id that cannot be one, ENOENT if there is no
+ * such future.
  */
-struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id,
-			       const u64 reserved[2])
+struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id)
 {
 	struct orbit_call *call;
 
-	if (reserved[0] || reserved[1] || !id || id > U32_MAX)
+	if (!id || id > U32_MAX)
 		return ERR_PTR(-EINVAL);
 	spin_lock(&ctx->calls_lock);
 	call = call_find(ctx, id);
@@ -399,7 +399,9 @@ long call_wait(struct orbit_ctx *ctx, void __user *uarg)
 
 	if (copy_from_user(&w, uarg, sizeof(w)))
 		return -EFAULT;
-	call = call_lookup(ctx, w.call_id, w.reserved);
+	if (memchr_inv(w.reserved, 0, sizeof(w.reserved)))
+		return -EINVAL;
+	call = call_lookup(ctx, w.call_id);
 	if (IS_ERR(call))
 		return PTR_ERR(call);
 	if (wait_event_interruptible(call->done, call_done(call))) {

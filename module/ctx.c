@@ -665,7 +665,6 @@ static long ctx_cancel(struct orbit_ctx *ctx, void __user *uarg)
 {
 	struct orbit_cancel c;
 	struct orbit_call *call;
-	u64 reserved[2] = { 0, 0 };
 	int err;
 
 	if (copy_from_user(&c, uarg, sizeof(c)))
@@ -673,7 +672,7 @@ static long ctx_cancel(struct orbit_ctx *ctx, void __user *uarg)
 	if (c.flags || c.pad || memchr_inv(c.reserved, 0, sizeof(c.reserved)) ||
 	    !ctx_has(ctx, ORBIT_FEAT_CANCEL))
 		return -EINVAL;
-	call = call_lookup(ctx, c.call_id, reserved);
+	call = call_lookup(ctx, c.call_id);
 	if (IS_ERR(call))
 		return PTR_ERR(call);
 	err = orbit_cancel_call(call->orbit, call);

@@ -628,8 +628,8 @@ void call_put(struct orbit_call *call);
 struct pt_node *call_take_root(struct orbit_call *call, unsigned int i);
 void call_drop_futures(struct orbit_ctx *ctx);
 bool call_done(struct orbit_call *call);
-struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id,
-			       const u64 reserved[2]);
+struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id);
+void call_unpublish(struct orbit_ctx *ctx, struct orbit_call *call);
 
 /* ---- update.c: update transport and apply checks ---- */
 long update_push(struct orbit *ob, u32 gen, void __user *uarg);

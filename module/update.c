@@ -203,11 +203,12 @@ static bool pull_ready(struct orbit_call *call)
 
 /*
  * The next update of the call (off its list, *u), or NULL with the call
- * ended.  Another puller may empty the list between the wakeup and the
- * lock: then wait again, never report an end the call has not reached.
+ * ended; *last: the call has ended and *u was its last update.  Another
+ * puller may empty the list between the wakeup and the lock: then wait
+ * again, never report an end the call has not reached.
  */
 static int pull_next(struct orbit_call *call, size_t cap,
-		     struct orbit_upd **u, size_t *len)
+		     struct orbit_upd **u, size_t *len, bool *last)
 {
 	struct orbit *ob = call->orbit;
 	int err;
@@ -228,6 +229,8 @@ static int pull_next(struct orbit_call *call, size_t cap,
 			} else {
 				list_del_init(&(*u)->node);
 				call->upd_bytes -= (*u)->len;
+				*last = call->state == CALL_DONE &&
+					list_empty(&call->updates);
 				err = 0;
 			}
 		} else if (call->state == CALL_DONE) {
@@ -239,7 +242,11 @@ static int pull_next(struct orbit_call *call, size_t cap,
 	}
 }
 
-/* ORBIT_IOC_PULL, from main: the next update of a call, or its end. */
+/*
+ * ORBIT_IOC_PULL, from main: the next update of a call, or its end; with
+ * ORBIT_PULL_RELEASE, a pull that reports the end also collects the
+ * future (the last update and the end together when both are there).
+ */
 long update_pull(struct orbit_ctx *ctx, void __user *uarg)
 {
 	struct orbit_pull __user *ureq = uarg;
@@ -247,16 +254,20 @@ long update_pull(struct orbit_ctx *ctx, void __user *uarg)
 	struct orbit_call *call;
 	struct orbit_pull req;
 	struct orbit *ob;
+	bool last = false;
 	size_t len = 0;
 	int err;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	call = call_lookup(ctx, req.call_id, req.reserved);
+	if (req.pad || (req.flags & ~ORBIT_PULL_RELEASE) ||
+	    (req.flags && !(ctx->features & ORBIT_FEAT_PULL_END)))
+		return -EINVAL;
+	call = call_lookup(ctx, req.call_id);
 	if (IS_ERR(call))
 		return PTR_ERR(call);
 	ob = call->orbit;
-	err = pull_next(call, req.cap, &u, &len);
+	err = pull_next(call, req.cap, &u, &len, &last);
 	if (err == -ENOSPC) {
 		/* Tell the caller the size it needs. */
 		if (put_user((u64)len, &ureq->len))
@@ -279,11 +290,22 @@ long update_pull(struct orbit_ctx *ctx, void __user *uarg)
 		req.status = ORBIT_PULL_UPDATE;
 		req.len = len;
 		req.error = 0;
+		req.retval = 0;
+		if (last && (req.flags & ORBIT_PULL_RELEASE)) {
+			req.status = ORBIT_PULL_UPDATE_END;
+			req.error = -call->error;
+			req.retval = call->retval;
+		}
 	} else {
 		req.status = ORBIT_PULL_END;
 		req.len = 0;
 		req.error = -call->error;
+		req.retval = call->retval;
 	}
+	/* Collected before it is told: a racing WAIT then finds no future. */
+	if (req.status != ORBIT_PULL_UPDATE &&
+	    (req.flags & ORBIT_PULL_RELEASE))
+		call_unpublish(ctx, call);
 	if (copy_to_user(uarg, &req, sizeof(req)))
 		err = -EFAULT;
 out:

@@ -54,8 +54,9 @@
 #define ORBIT_FEAT_TAG		(1ULL << 11)	/* orbit_call_req.tag */
 #define ORBIT_FEAT_DISCARD	(1ULL << 12)	/* ORBIT_IOC_AREA_DISCARD */
 #define ORBIT_FEAT_QUIET	(1ULL << 13)	/* ORBIT_CALL_QUIET */
+#define ORBIT_FEAT_PULL_END	(1ULL << 14)	/* ORBIT_PULL_RELEASE, .retval */
 /* Every feature this header defines. */
-#define ORBIT_FEAT_ALL		((1ULL << 14) - 1)
+#define ORBIT_FEAT_ALL		((1ULL << 15) - 1)
 
 #define ORBIT_NAME_MAX		32
 
@@ -275,6 +276,20 @@ struct orbit_push {
 /* struct orbit_pull.status */
 #define ORBIT_PULL_END		0	/* the call ended; error tells how */
 #define ORBIT_PULL_UPDATE	1	/* one update copied to buf */
+/*
+ * One update copied to buf, the call's last: the call has ended and
+ * error and retval tell how, as with END, which does not follow.  Only
+ * with ORBIT_PULL_RELEASE.
+ */
+#define ORBIT_PULL_UPDATE_END	2
+
+/*
+ * struct orbit_pull.flags (ORBIT_FEAT_PULL_END).  RELEASE: a pull that
+ * reports the call's end (END or UPDATE_END) also collects the future,
+ * as ORBIT_IOC_WAIT would: its id is gone, and retval and error are the
+ * call's result.  A main that pulls a call to its end then needs no WAIT.
+ */
+#define ORBIT_PULL_RELEASE	(1U << 0)
 
 struct orbit_pull {
 	__u64 call_id;	/* in: future id */
@@ -283,7 +298,9 @@ struct orbit_pull {
 	__u64 len;	/* out: update size */
 	__u32 status;	/* out: ORBIT_PULL_* */
 	__s32 error;	/* out: with END, 0 or the call's errno */
-	__u64 reserved[2];
+	__s64 retval;	/* out: with END (ORBIT_FEAT_PULL_END), the result */
+	__u32 flags;	/* in: ORBIT_PULL_* flags, 0 without the feature */
+	__u32 pad;	/* must be zero */
 };
 
 /* struct orbit_check_entry.kind */

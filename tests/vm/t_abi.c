@@ -150,6 +150,28 @@ static void reserved_words_are_checked(void)
 	close(fd);
 }
 
+/* ORBIT_PULL_RELEASE needs its feature; other flags and pad are refused. */
+static void pull_flags_are_checked(void)
+{
+	int fd = ctx_with(ORBIT_FEAT_UPDATES);
+	struct orbit_pull pl = { .call_id = 1, .flags = ORBIT_PULL_RELEASE };
+
+	require(fd >= 0, "a context with updates but not ORBIT_FEAT_PULL_END");
+	ok(fails(ioctl(fd, ORBIT_IOC_PULL, &pl), EINVAL),
+	   "pull: ORBIT_PULL_RELEASE without ORBIT_FEAT_PULL_END: EINVAL");
+	close(fd);
+	fd = ctx_with(ORBIT_FEAT_UPDATES | ORBIT_FEAT_PULL_END);
+	require(fd >= 0, "a context with ORBIT_FEAT_PULL_END");
+	ok(fails(ioctl(fd, ORBIT_IOC_PULL, &pl), ENOENT),
+	   "pull: ORBIT_PULL_RELEASE with the feature: accepted (ENOENT: no such call)");
+	pl.flags = 1U << 1;
+	ok(fails(ioctl(fd, ORBIT_IOC_PULL, &pl), EINVAL), "pull: unknown flag");
+	pl.flags = ORBIT_PULL_RELEASE;
+	pl.pad = 1;
+	ok(fails(ioctl(fd, ORBIT_IOC_PULL, &pl), EINVAL), "pull: pad");
+	close(fd);
+}
+
 static void cloexec_is_honoured(void)
 {
 	int fd = ctx_with(0x3f);
@@ -259,6 +281,7 @@ int main(void)
 	handshake();
 	features_are_enforced();
 	reserved_words_are_checked();
+	pull_flags_are_checked();
 	cloexec_is_honoured();
 	task_loop_rules();
 	ok(counters_back_to(&start), "module counters back to their start values");
