@@ -102,6 +102,7 @@ void call_finish(struct orbit_call *call, long retval, int error)
 	trace_orbit_call_done(ob->id, call->id, retval, error,
 			      orbit_trace_since(call->issued_ns));
 	wake_up_all(&call->done);
+	wake_up_all(&call->pullq);
 	call_put(call);
 }
 
@@ -133,6 +134,7 @@ static struct orbit_call *call_alloc(struct orbit_ctx *ctx,
 	kref_init(&call->ref);
 	INIT_HLIST_NODE(&call->hnode);
 	init_waitqueue_head(&call->done);
+	init_waitqueue_head(&call->pullq);
 	INIT_LIST_HEAD(&call->node);
 	INIT_LIST_HEAD(&call->updates);
 	call->flags = req->flags;

@@ -612,7 +612,8 @@ struct orbit_call {
 	bool queued;		/* on orbit->queue (orbit->lock) */
 	long retval;
 	int error;		/* 0 or a negative errno */
-	wait_queue_head_t done;	/* main waits here: end, updates */
+	wait_queue_head_t done;	/* WAIT and sync calls wait here: the end */
+	wait_queue_head_t pullq;	/* pulls wait here: an update, the end */
 	struct list_head node;	/* in orbit->queue */
 	struct list_head updates;	/* pushed, not pulled (orbit->lock) */
 	size_t upd_bytes;	/* their size (orbit->lock) */

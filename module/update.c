@@ -190,7 +190,7 @@ long update_push(struct orbit *ob, u32 gen, void __user *uarg)
 	if (err)
 		upd_free(ob->ctx, u);
 	else
-		wake_up_all(&call->done);
+		wake_up_all(&call->pullq);	/* not the end's waiters */
 out:
 	call_put(call);
 	return err;
@@ -214,7 +214,7 @@ static int pull_next(struct orbit_call *call, size_t cap,
 	int err;
 
 	for (;;) {
-		if (wait_event_interruptible(call->done, pull_ready(call)))
+		if (wait_event_interruptible(call->pullq, pull_ready(call)))
 			return -ERESTARTSYS;
 		spin_lock(&ob->lock);
 		err = -EAGAIN;
