@@ -20,6 +20,14 @@ mkdir -p /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 echo "+memory +cpu" > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
 mkdir -p /sys/fs/cgroup/keys-on &&
 	echo "1000000 100000" > /sys/fs/cgroup/keys-on/cpu.max 2>/dev/null
+# Likewise tracing: while any trace event is enabled, the kernel records
+# task names through probes on sched_switch and sched_wakeup, so the
+# first event t_tracepoints enables would patch the scheduler (seen: the
+# same Oops at ttwu_do_activate).  One event that fires only at insmod
+# keeps those probes on from here.
+mkdir -p /sys/kernel/tracing &&
+	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+echo 1 > /sys/kernel/tracing/events/module/module_load/enable 2>/dev/null
 echo never > /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null
 echo 20 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
 ip link set lo up 2>/dev/null
