@@ -83,15 +83,22 @@ struct orbit_future {
 	struct uo_arena *arena;	/* with slot: the call's arena slot */
 	unsigned int slot;	/* UO_NO_SLOT: none */
 	/*
-	 * lock: one pull at a time.  A pull that saw the end collected
-	 * the call in the module (ORBIT_PULL_RELEASE): ended, and the
-	 * result kept for orbit_future_get.
+	 * lock: one pull at a time (held across its ioctl, which may wait
+	 * long: nothing else takes it).  A pull that saw the end collected
+	 * the call in the module (ORBIT_PULL_RELEASE): it keeps error and
+	 * retval, then sets ended (release; read by uo_future_ended).
 	 */
 	pthread_mutex_t lock;
 	int ended;
 	int error;
 	long retval;
 };
+
+/* Has a pull collected f's call at its end (its result is in f)? */
+static inline int uo_future_ended(struct orbit_future *f)
+{
+	return __atomic_load_n(&f->ended, __ATOMIC_ACQUIRE);
+}
 
 /* area.c: the virtual-address window that holds every area. */
 int uo_va_reserve(void);

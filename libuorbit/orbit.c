@@ -513,14 +513,11 @@ struct orbit_future *orbit_call_async(struct orbit *ob, int flags,
 
 int orbit_future_get(struct orbit_future *f, long *retval)
 {
-	int ret, err, ended;
+	int ret, err;
 
 	if (uo_own(f, f ? f->epoch : 0))
 		return -1;
-	pthread_mutex_lock(&f->lock);
-	ended = f->ended;
-	pthread_mutex_unlock(&f->lock);
-	if (ended) {
+	if (uo_future_ended(f)) {
 		/* A pull collected it at its end. */
 		ret = f->error ? -1 : 0;
 		err = f->error;
@@ -541,15 +538,12 @@ int orbit_future_get(struct orbit_future *f, long *retval)
 int orbit_cancel(struct orbit_future *f)
 {
 	struct orbit_cancel c;
-	int fd, ended;
+	int fd;
 
 	fd = uo_ctx_fd_for(f, f ? f->epoch : 0);
 	if (fd < 0)
 		return -1;
-	pthread_mutex_lock(&f->lock);
-	ended = f->ended;
-	pthread_mutex_unlock(&f->lock);
-	if (ended) {
+	if (uo_future_ended(f)) {
 		errno = EALREADY;	/* pulled to its end */
 		return -1;
 	}

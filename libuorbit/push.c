@@ -106,7 +106,7 @@ static int pull_future(struct orbit_future *f, int fd, struct orbit_pull *req,
 	int ret = 1;
 
 	pthread_mutex_lock(&f->lock);
-	if (f->ended) {
+	if (uo_future_ended(f)) {
 		*err = f->error;
 		ret = 0;
 	} else if (pull_ioctl(fd, req, bufp, capp)) {
@@ -115,7 +115,7 @@ static int pull_future(struct orbit_future *f, int fd, struct orbit_pull *req,
 		   (req->flags & ORBIT_PULL_RELEASE)) {
 		f->error = req->error;
 		f->retval = (long)req->retval;
-		f->ended = 1;
+		__atomic_store_n(&f->ended, 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&f->lock);
 	return ret;
@@ -139,7 +139,7 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	unsigned int slot;
 	uint32_t origin;
 	void *buf;
-	int fd = uo_ctx_fd(), err = 0, ret, ended = 0;
+	int fd = uo_ctx_fd(), err = 0, ret, sync_end = 0;
 
 	if (!update) {
 		errno = EINVAL;
@@ -186,7 +186,7 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 		return 0;
 	}
 	/* A sync call's end waits for the placing: the update's slot use. */
-	ended = !f && req.status == ORBIT_PULL_UPDATE_END;
+	sync_end = !f && req.status == ORBIT_PULL_UPDATE_END;
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		goto fail;
@@ -208,14 +208,14 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 		errno = EBADMSG;
 		goto fail;
 	}
-	if (ended)
+	if (sync_end)
 		sync_saw_end(&req);
 	*update = u;
 	return 1;
 fail:
 	err = errno;
 	free(buf);
-	if (ended)
+	if (sync_end)
 		sync_saw_end(&req);
 	errno = err;
 	return -1;
