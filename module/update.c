@@ -254,7 +254,7 @@ long update_pull(struct orbit_ctx *ctx, void __user *uarg)
 	struct orbit_call *call;
 	struct orbit_pull req;
 	struct orbit *ob;
-	bool last = false;
+	bool last = false, ended;
 	size_t len = 0;
 	int err;
 
@@ -287,24 +287,18 @@ long update_pull(struct orbit_ctx *ctx, void __user *uarg)
 			goto out;
 		}
 		upd_free(ctx, u);
-		req.status = ORBIT_PULL_UPDATE;
+		req.status = last && (req.flags & ORBIT_PULL_RELEASE) ?
+			     ORBIT_PULL_UPDATE_END : ORBIT_PULL_UPDATE;
 		req.len = len;
-		req.error = 0;
-		req.retval = 0;
-		if (last && (req.flags & ORBIT_PULL_RELEASE)) {
-			req.status = ORBIT_PULL_UPDATE_END;
-			req.error = -call->error;
-			req.retval = call->retval;
-		}
 	} else {
 		req.status = ORBIT_PULL_END;
 		req.len = 0;
-		req.error = -call->error;
-		req.retval = call->retval;
 	}
+	ended = req.status != ORBIT_PULL_UPDATE;
+	req.error = ended ? -call->error : 0;
+	req.retval = ended ? call->retval : 0;
 	/* Collected before it is told: a racing WAIT then finds no future. */
-	if (req.status != ORBIT_PULL_UPDATE &&
-	    (req.flags & ORBIT_PULL_RELEASE))
+	if (ended && (req.flags & ORBIT_PULL_RELEASE))
 		call_unpublish(ctx, call);
 	if (copy_to_user(uarg, &req, sizeof(req)))
 		err = -EFAULT;
