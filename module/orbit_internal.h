@@ -18,26 +18,26 @@
  *
  * Lock order (outermost first; as fs/userfaultfd.c documents its own):
  *
- *   ctx_list_lock (stats.c, mutex: the listing's list of contexts)
- *     ctx->lock (mutex: a context's tables, accounting and spawner)
- *       ob->view_lock (mutex: an orbit generation's views)
- *         mmap_lock of main's or of the orbit's mm (vm_mmap, faults),
- *         or the faulting VMA's lock (per-VMA lock faults, 6.4+)
- *           area->lock, view->lock (mutexes: faults, snapshots, installs)
- *             area->swap_lock (rwsem: read under view->lock around a
- *             view's lookup and map; under area->lock only ever
- *             trylocked for writing, by copy-out)
- *               area->views_lock (mutex: copy-out, view create/release)
- *             page lock (area_page_mkwrite, snapshot quiescing)
- *               i_mmap_rwsem, page-table locks (unmap_mapping_pages,
- *               vm_insert_pages, apply_to_existing_page_range)
+ *   ctx->lock (mutex: a context's tables, accounting and spawner)
+ *     ob->view_lock (mutex: an orbit generation's views)
+ *       mmap_lock of main's or of the orbit's mm (vm_mmap, faults),
+ *       or the faulting VMA's lock (per-VMA lock faults, 6.4+)
+ *         area->lock, view->lock (mutexes: faults, snapshots, installs)
+ *           area->swap_lock (rwsem: read under view->lock around a
+ *           view's lookup and map; under area->lock only ever
+ *           trylocked for writing, by copy-out)
+ *             area->views_lock (mutex: copy-out, view create/release)
+ *           page lock (area_page_mkwrite, snapshot quiescing)
+ *             i_mmap_rwsem, page-table locks (unmap_mapping_pages,
+ *             vm_insert_pages, apply_to_existing_page_range)
  *
  *   timed_lock (orbits.c, spinlock) -> ob->lock (spinlock)
  *
  *   ctx->lock -> ctx->calls_lock (spinlock: the futures' table)
  *
- *   ob->lock, pool->lock, users_lock, calls_lock and the xarray/idr
- *   internal locks are innermost: nothing but wait-queue locks is taken
+ *   ob->lock, pool->lock, users_lock, calls_lock, ctx_list_lock (stats.c:
+ *   the listing's list of contexts) and the xarray/idr internal locks
+ *   are innermost: nothing but wait-queue locks is taken
  *   under them, and no sleeping call is made with them held.  An area's
  *   lock and a view's lock are never held together.
  */

@@ -46,22 +46,35 @@ long orbit_stats_ioctl(void __user *arg)
 	return 0;
 }
 
-/* Every handshaken context, for ORBIT_IOC_LIST. */
+/*
+ * Every handshaken context, for ORBIT_IOC_LIST.  A context is on the list
+ * from its handshake until its last reference is dropped (ctx_release),
+ * so one found here under ctx_list_lock is not freed yet; a listing takes
+ * a reference (unless it is already going) and reads it after the lock is
+ * dropped.  The lock is a spinlock and nothing sleeps under it: a listing
+ * that waits for a busy context's lock must not hold up other listings,
+ * or the creation and the end of every context in the system.
+ */
 static LIST_HEAD(ctx_list);
-static DEFINE_MUTEX(ctx_list_lock);	/* protects ctx_list; before ctx->lock */
+static DEFINE_SPINLOCK(ctx_list_lock);
+static unsigned int ctx_list_len;	/* under ctx_list_lock */
 
 void orbit_list_add(struct orbit_ctx *ctx)
 {
-	mutex_lock(&ctx_list_lock);
+	spin_lock(&ctx_list_lock);
 	list_add_tail(&ctx->all, &ctx_list);
-	mutex_unlock(&ctx_list_lock);
+	ctx_list_len++;
+	spin_unlock(&ctx_list_lock);
 }
 
 void orbit_list_del(struct orbit_ctx *ctx)
 {
-	mutex_lock(&ctx_list_lock);
-	list_del_init(&ctx->all);
-	mutex_unlock(&ctx_list_lock);
+	spin_lock(&ctx_list_lock);
+	if (!list_empty(&ctx->all)) {
+		list_del_init(&ctx->all);
+		ctx_list_len--;
+	}
+	spin_unlock(&ctx_list_lock);
 }
 
 static void orbit_info_fill(struct orbit_ctx *ctx, struct orbit *ob,
@@ -99,15 +112,63 @@ static void orbit_info_fill(struct orbit_ctx *ctx, struct orbit *ob,
 	spin_unlock(&ob->lock);
 }
 
+/*
+ * References on at most max listed contexts, into ctxs (oldest first);
+ * how many.
+ */
+static unsigned int orbit_list_get(struct orbit_ctx **ctxs, unsigned int max)
+{
+	struct orbit_ctx *ctx;
+	unsigned int n = 0;
+
+	spin_lock(&ctx_list_lock);
+	list_for_each_entry(ctx, &ctx_list, all) {
+		if (n == max)
+			break;
+		if (kref_get_unless_zero(&ctx->ref))
+			ctxs[n++] = ctx;
+	}
+	spin_unlock(&ctx_list_lock);
+	return n;
+}
+
+/* The contexts' orbits the caller may see, into oi[0..cap); how many. */
+static int orbit_list_fill(struct orbit_ctx **ctxs, unsigned int nctx,
+			   struct orbit_info *oi, u32 cap, u32 *count)
+{
+	bool all = capable(CAP_SYS_ADMIN);
+	struct orbit *ob;
+	unsigned int i;
+	int id, err = 0;
+
+	for (i = 0; i < nctx; i++) {
+		struct orbit_ctx *ctx = ctxs[i];
+
+		if (!err && mutex_lock_interruptible(&ctx->lock))
+			err = -ERESTARTSYS;	/* a signal: none filled */
+		if (!err) {
+			if (all || uid_eq(ctx->cred->euid, current_euid()))
+				idr_for_each_entry(&ctx->orbits, ob, id) {
+					if (*count < cap)
+						orbit_info_fill(ctx, ob,
+								&oi[*count]);
+					(*count)++;
+				}
+			mutex_unlock(&ctx->lock);
+		}
+		ctx_put(ctx);
+	}
+	return err;
+}
+
 long orbit_list_ioctl(void __user *uarg)
 {
+	struct orbit_ctx **ctxs;
 	struct orbit_list req;
 	struct orbit_info *oi;
-	struct orbit_ctx *ctx;
-	struct orbit *ob;
-	bool all = capable(CAP_SYS_ADMIN);
+	unsigned int nctx;
 	u32 count = 0, cap;
-	int id, err = 0;
+	int err;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -115,27 +176,23 @@ long orbit_list_ioctl(void __user *uarg)
 		return -EINVAL;
 	cap = min_t(u32, req.cap, ORBIT_LIST_MAX);
 	oi = kvcalloc(max_t(u32, cap, 1), sizeof(*oi), GFP_KERNEL_ACCOUNT);
-	if (!oi)
+	/* Contexts handshaken after this are not listed: they are new. */
+	nctx = READ_ONCE(ctx_list_len);
+	ctxs = kvmalloc_array(max_t(unsigned int, nctx, 1), sizeof(*ctxs),
+			      GFP_KERNEL_ACCOUNT);
+	if (!oi || !ctxs) {
+		kvfree(ctxs);
+		kvfree(oi);
 		return -ENOMEM;
-	mutex_lock(&ctx_list_lock);
-	list_for_each_entry(ctx, &ctx_list, all) {
-		mutex_lock(&ctx->lock);
-		if (!all && !uid_eq(ctx->cred->euid, current_euid())) {
-			mutex_unlock(&ctx->lock);
-			continue;
-		}
-		idr_for_each_entry(&ctx->orbits, ob, id) {
-			if (count < cap)
-				orbit_info_fill(ctx, ob, &oi[count]);
-			count++;
-		}
-		mutex_unlock(&ctx->lock);
 	}
-	mutex_unlock(&ctx_list_lock);
-	if (copy_to_user(u64_to_user_ptr(req.buf), oi,
-			 array_size(min(count, cap), sizeof(*oi))) ||
-	    put_user(count, &((struct orbit_list __user *)uarg)->count))
+	nctx = orbit_list_get(ctxs, nctx);
+	err = orbit_list_fill(ctxs, nctx, oi, cap, &count);
+	if (!err &&
+	    (copy_to_user(u64_to_user_ptr(req.buf), oi,
+			  array_size(min(count, cap), sizeof(*oi))) ||
+	     put_user(count, &((struct orbit_list __user *)uarg)->count)))
 		err = -EFAULT;
+	kvfree(ctxs);
 	kvfree(oi);
 	return err;
 }

@@ -353,6 +353,9 @@ struct orbit_stats {
  * whose main program runs as the caller's effective user.  Pids are given
  * in the caller's pid namespace (0 for a process outside it).  count is
  * the number visible; at most cap records (and ORBIT_LIST_MAX) are written.
+ * It waits for each context's lock in turn, interruptibly: EINTR when a
+ * signal arrives meanwhile (nothing is written then).  A context whose
+ * main has just started may or may not be listed.
  */
 #define ORBIT_STATE_SPAWNING	0
 #define ORBIT_STATE_READY	1	/* attached, idle or running */

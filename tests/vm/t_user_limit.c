@@ -111,14 +111,11 @@ static int run(void (*fn)(int, int), int uid, long *a, long *b,
 	pid_t pid;
 
 	*a = *b = -1;
-	if (pipe(p))
+	pid = fork_piped(p);
+	if (pid < 0)
 		return -1;
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
+	if (pid == 0)
 		fn(uid, p[1]);
-	}
-	close(p[1]);
 	if (read(p[0], a, sizeof(*a)) != sizeof(*a) ||
 	    (fn == call_case && read(p[0], b, sizeof(*b)) != sizeof(*b)))
 		*a = -2;

@@ -140,4 +140,26 @@ static inline double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+/*
+ * A child that reports to its parent through a pipe: 0 in the child, which
+ * writes to p[1]; the child's pid in the parent, which reads p[0]; -1 on
+ * failure (no pipe left open).
+ */
+static inline pid_t fork_piped(int p[2])
+{
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		return 0;
+	}
+	close(p[1]);
+	if (pid < 0)
+		close(p[0]);
+	return pid;
+}
+
 #endif

@@ -81,6 +81,8 @@ static struct orbit_info *fetch(unsigned int *n)
 		req.buf = (uintptr_t)buf;
 		req.cap = cap;
 		if (ioctl(fd, ORBIT_IOC_LIST, &req) < 0) {
+			if (errno == EINTR)
+				continue;	/* a handler ran: again */
 			fprintf(stderr, "orbitctl: listing orbits: %s\n",
 				strerror(errno));
 			break;
