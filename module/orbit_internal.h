@@ -37,9 +37,9 @@
  *
  *   ob->lock, pool->lock, users_lock, calls_lock, ctx_list_lock (stats.c:
  *   the listing's list of contexts) and the xarray/idr internal locks
- *   are innermost: nothing but wait-queue locks is taken
- *   under them, and no sleeping call is made with them held.  An area's
- *   lock and a view's lock are never held together.
+ *   are innermost: nothing but wait-queue locks is taken under them, and
+ *   no sleeping call is made with them held.  An area's lock and a view's
+ *   lock are never held together.
  */
 #ifndef ORBIT_INTERNAL_H
 #define ORBIT_INTERNAL_H
