@@ -240,6 +240,7 @@ struct pt_node *pt_get(struct pt_node *n);
 void pt_put(struct pt_node *n);
 void pt_put_async(struct pt_node *n);
 void pt_flush(void);
+int pt_wait_freed(void);
 unsigned int pt_levels(unsigned long npages);
 struct page *pt_lookup(struct pt_node *root, unsigned long idx, bool *shared);
 struct pt_node *pt_leaf(struct pt_node *root, unsigned long idx);

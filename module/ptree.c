@@ -288,18 +288,33 @@ void pt_put(struct pt_node *n)
 		pt_free(n);
 }
 
-/* Trees dropped by pt_put_async, freed by pt_free_work. */
+/*
+ * Trees dropped by pt_put_async, freed by pt_free_work a batch at a time
+ * (a work item never runs on two CPUs at once).  pt_queued counts the
+ * trees queued, pt_freed those freed, a batch's count added when all of
+ * it is freed: once pt_freed reaches a value pt_queued had, every tree
+ * whose pt_put_async had returned by then is freed (a tree queued before
+ * another is freed in the same batch or an earlier one).
+ */
 static LLIST_HEAD(pt_free_list);
+static atomic64_t pt_queued = ATOMIC64_INIT(0);
+static atomic64_t pt_freed = ATOMIC64_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(pt_freed_wq);
 
 static void pt_free_fn(struct work_struct *work)
 {
 	struct llist_node *list = llist_del_all(&pt_free_list);
 	struct pt_node *n, *next;
+	s64 nr = 0;
 
 	llist_for_each_entry_safe(n, next, list, free) {
 		pt_free(n);
+		nr++;
 		cond_resched();
 	}
+	/* The frees (and their counters) before the count. */
+	atomic64_add_return_release(nr, &pt_freed);
+	wake_up_all(&pt_freed_wq);
 }
 
 static DECLARE_WORK(pt_free_work, pt_free_fn);
@@ -311,12 +326,28 @@ static DECLARE_WORK(pt_free_work, pt_free_fn);
  */
 void pt_put_async(struct pt_node *n)
 {
-	if (n && refcount_dec_and_test(&n->ref) &&
-	    llist_add(&n->free, &pt_free_list))
+	if (!n || !refcount_dec_and_test(&n->ref))
+		return;
+	atomic64_inc(&pt_queued);
+	if (llist_add(&n->free, &pt_free_list))
 		schedule_work(&pt_free_work);
 }
 
-/* Waits until every tree dropped by pt_put_async is freed. */
+/*
+ * Waits, interruptibly, until every tree pt_put_async dropped before the
+ * call is freed: 0 or -ERESTARTSYS.  Trees dropped meanwhile do not
+ * prolong the wait.
+ */
+int pt_wait_freed(void)
+{
+	s64 target = atomic64_read(&pt_queued);
+
+	return wait_event_interruptible(pt_freed_wq,
+					atomic64_read_acquire(&pt_freed) >=
+					target);
+}
+
+/* Waits until every tree dropped by pt_put_async is freed (module exit). */
 void pt_flush(void)
 {
 	flush_work(&pt_free_work);

@@ -14,7 +14,6 @@ atomic64_t orbit_stats[OS_NR];
 
 static void orbit_stats_fill(struct orbit_stats *st)
 {
-	pt_flush();	/* live counts include no tree already dropped */
 	memset(st, 0, sizeof(*st));
 	st->contexts = atomic64_read(&orbit_stats[OS_CONTEXTS]);
 	st->orbits = atomic64_read(&orbit_stats[OS_ORBITS]);
@@ -39,7 +38,16 @@ static void orbit_stats_fill(struct orbit_stats *st)
 long orbit_stats_ioctl(void __user *arg)
 {
 	struct orbit_stats st;
+	int err;
 
+	/*
+	 * Live counts include no tree already dropped.  A free of a huge
+	 * tree takes long: the wait ends at a signal (another user's drop
+	 * must not hold this one up uninterruptibly).
+	 */
+	err = pt_wait_freed();
+	if (err)
+		return err;
 	orbit_stats_fill(&st);
 	if (copy_to_user(arg, &st, sizeof(st)))
 		return -EFAULT;

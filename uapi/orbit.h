@@ -325,7 +325,11 @@ struct orbit_check {
 	__u64 reserved[2];
 };
 
-/* Module-wide counters (ORBIT_IOC_STATS); any /dev/orbit fd, no handshake. */
+/*
+ * Module-wide counters (ORBIT_IOC_STATS); any /dev/orbit fd, no handshake.
+ * The live counts include no snapshot dropped before the request: it
+ * waits until those are freed, interruptibly (EINTR without SA_RESTART).
+ */
 struct orbit_stats {
 	__u64 contexts;		/* live main contexts */
 	__u64 orbits;		/* live orbits */
