@@ -9,11 +9,13 @@
  * come once that free is done and count only the pages still held; with
  * a signal 10 ms into the same wait, the read fails with EINTR at once.
  * The wait used to be uninterruptible: another user's large drop held up
- * every reader of the counters, unkillable but by SIGKILL.
+ * every reader of the counters, unkillable but by SIGKILL.  Last, a main
+ * exits while such a free runs: the tree outlives its area and context.
  */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 
 #include "tap.h"
 #include "util.h"
@@ -48,6 +50,36 @@ static int drop_a_snapshot(struct orbit *ob, struct orbit_area *area,
 	return orbit_call(ob, 1, &area, NULL, NULL, 0) == 0 ? 0 : -1;
 }
 
+/*
+ * An orbit and a 256 MiB COPY area (each snapshot holds its own copy of
+ * every page written): 0 or -1.
+ */
+static int setup(struct orbit **ob, struct orbit_area **area)
+{
+	*ob = orbit_create("stats-intr", nothing, NULL);
+	*area = *ob ? orbit_area_create_ex(NPAGES * PAGE, NPAGES * PAGE,
+					   ORBIT_AREA_MODE_COPY, *ob) : NULL;
+	return *area ? 0 : -1;
+}
+
+/*
+ * A main whose last call dropped a snapshot exits while the worker frees
+ * it: the tree outlives its area, its orbit and its context.
+ */
+static int exit_during_free(void)
+{
+	struct orbit_area *area;
+	struct orbit *ob;
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(setup(&ob, &area) || drop_a_snapshot(ob, area, 1) ||
+		      drop_a_snapshot(ob, area, 2) ? 1 : 0);
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	       WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 int main(void)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
@@ -60,11 +92,7 @@ int main(void)
 
 	if (orbit_module_stats(&start) || sigaction(SIGALRM, &sa, NULL))
 		return 1;
-	ob = orbit_create("stats-intr", nothing, NULL);
-	/* COPY: each snapshot holds its own copy of every page written. */
-	area = orbit_area_create_ex(NPAGES * PAGE, NPAGES * PAGE,
-				    ORBIT_AREA_MODE_COPY, ob);
-	if (!ob || !area)
+	if (setup(&ob, &area))
 		return 1;
 	ok(drop_a_snapshot(ob, area, 1) == 0 &&
 	   drop_a_snapshot(ob, area, 2) == 0, "two calls on %d MiB", MIB);
@@ -100,6 +128,9 @@ int main(void)
 
 	orbit_destroy(ob);
 	orbit_area_destroy(area);
+	ok(exit_during_free() == 0,
+	   "a main exits right after a call that dropped a snapshot of %d MiB",
+	   MIB);
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }
