@@ -57,8 +57,7 @@ static void call_release(struct kref *ref)
 		area_put(call->snap[i].area);
 	upd_free_list(ctx, &call->updates);
 	orbit_uncharge(&ctx->acct, call->charged);
-	if (call->argsize > CALL_INLINE_ARG)
-		kvfree(call->arg);
+	argbuf_put(ctx, call->argalloc ? call->arg : NULL, call->argalloc);
 	orbit_put(call->orbit);	/* may free ctx: last */
 	kfree(call);
 	ostat_dec(OS_CALLS);
@@ -108,7 +107,8 @@ void call_finish(struct orbit_call *call, long retval, int error)
 
 /*
  * A call with room for req's areas, and for its argument if small, its
- * size charged to the context's user.  ERR_PTR(-EDQUOT or -ENOMEM).
+ * size charged to the context's user (a large argument's buffer charges
+ * its own, argbuf.c).  ERR_PTR(-EDQUOT or -ENOMEM).
  */
 static struct orbit_call *call_alloc(struct orbit_ctx *ctx,
 				     struct orbit_call_req *req)
@@ -116,19 +116,18 @@ static struct orbit_call *call_alloc(struct orbit_ctx *ctx,
 	size_t inl = req->argsize <= CALL_INLINE_ARG ? req->argsize : 0;
 	struct orbit_call *call;
 	size_t size = size_add(struct_size(call, snap, req->narea), inl);
-	size_t charge = size + (inl ? 0 : req->argsize);
 	int err;
 
-	err = orbit_charge(&ctx->acct, charge);
+	err = orbit_charge(&ctx->acct, size);
 	if (err)
 		return ERR_PTR(err);
 	call = kzalloc(size, GFP_KERNEL_ACCOUNT);
 	if (!call) {
-		orbit_uncharge(&ctx->acct, charge);
+		orbit_uncharge(&ctx->acct, size);
 		return ERR_PTR(-ENOMEM);
 	}
 	call->ctx = ctx;
-	call->charged = charge;
+	call->charged = size;
 	if (inl)
 		call->arg = &call->snap[req->narea];
 	kref_init(&call->ref);
@@ -150,12 +149,15 @@ static struct orbit_call *call_alloc(struct orbit_ctx *ctx,
 /* Copies the argument in (charged memory, unlike memdup_user). */
 static int call_copy_arg(struct orbit_call *call, u64 uarg)
 {
+	int err;
+
 	if (!call->argsize)
 		return 0;
 	if (!call->arg) {
-		call->arg = kvmalloc(call->argsize, GFP_KERNEL_ACCOUNT);
+		call->arg = argbuf_get(call->ctx, call->argsize,
+				       &call->argalloc, &err);
 		if (!call->arg)
-			return -ENOMEM;
+			return err;
 	}
 	if (copy_from_user(call->arg, u64_to_user_ptr(uarg), call->argsize))
 		return -EFAULT;

@@ -96,6 +96,7 @@ static void ctx_release(struct kref *ref)
 	struct orbit_ctx *ctx = container_of(ref, struct orbit_ctx, ref);
 
 	orbit_list_del(ctx);
+	argbuf_drop(ctx);	/* before the acct it is charged to */
 	idr_destroy(&ctx->orbits);
 	idr_destroy(&ctx->areas);
 	put_pid(ctx->spawner);
@@ -136,6 +137,7 @@ struct orbit_ctx *ctx_alloc(void)
 	INIT_LIST_HEAD(&ctx->all);
 	INIT_WORK(&ctx->teardown, ctx_teardown_work);
 	spin_lock_init(&ctx->calls_lock);
+	argbuf_init(&ctx->argbufs);
 	hash_init(ctx->calls);
 	ostat_inc(OS_CONTEXTS);
 	return ctx;

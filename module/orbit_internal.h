@@ -36,7 +36,8 @@
  *   ctx->lock -> ctx->calls_lock (spinlock: the futures' table)
  *
  *   ob->lock, pool->lock, users_lock, calls_lock, ctx_list_lock (stats.c:
- *   the listing's list of contexts) and the xarray/idr internal locks
+ *   the listing's list of contexts), argbufs.lock (argbuf.c: a context's
+ *   kept argument buffers) and the xarray/idr internal locks
  *   are innermost: nothing but wait-queue locks is taken under them, and
  *   no sleeping call is made with them held.  An area's lock and a view's
  *   lock are never held together.
@@ -420,7 +421,25 @@ unsigned long view_install(struct orbit_view *view, struct pt_node *root);
 void view_unmap(struct orbit_view *view);
 void views_unmap_page(struct orbit_area *area, unsigned long idx);
 
-/* ---- ctx.c: main contexts ---- */
+/* ---- argbuf.c: large call arguments' buffers, kept per context ---- */
+#define ARGBUF_KEEP	4
+
+struct argbuf_kept {
+	void *data;
+	size_t alloc;		/* bytes allocated and charged */
+};
+
+/* A context's kept buffers, buf[0..n) in no order; lock innermost. */
+struct argbuf_keep {
+	spinlock_t lock;	/* n and buf */
+	unsigned int n;
+	struct argbuf_kept buf[ARGBUF_KEEP];
+};
+
+void argbuf_init(struct argbuf_keep *keep);
+void *argbuf_get(struct orbit_ctx *ctx, size_t size, size_t *alloc, int *err);
+void argbuf_put(struct orbit_ctx *ctx, void *data, size_t alloc);
+void argbuf_drop(struct orbit_ctx *ctx);
 
 /*
  * A main context.  References: the /dev/orbit file (until released), each
@@ -469,6 +488,7 @@ struct orbit_ctx {
 	struct pid *spawner;	/* library's spawner, killed with main */
 	struct list_head all;	/* in the listing's list of contexts */
 	struct work_struct teardown;	/* queued when main's mm goes */
+	struct argbuf_keep argbufs;	/* large arguments' buffers for reuse */
 };
 
 extern struct workqueue_struct *orbit_wq;	/* main.c */
@@ -591,8 +611,9 @@ enum call_state { CALL_QUEUED, CALL_RUNNING, CALL_DONE };
  * context's calls table, until waited for or the context ends), a sync
  * caller's while it waits, and one per thread looking at it (lookups,
  * the task loop while it installs it).  It holds a reference on its
- * orbit (once resolved) and on each area it names.  Its charge (struct
- * and argument) is returned to ctx->acct when it is freed; ctx stays
+ * orbit (once resolved) and on each area it names.  Its charge (the
+ * struct, with a small argument) is returned to ctx->acct when it is
+ * freed, and a large argument's buffer is kept in ctx (argbuf.c); ctx stays
  * valid as long as the call, through the orbit's reference or (before
  * the orbit is resolved) the issuing thread's file.
  */
@@ -605,7 +626,8 @@ struct orbit_call {
 	struct orbit *orbit;
 	u64 func;
 	u64 tag;		/* opaque to the module, for the task */
-	void *arg;
+	void *arg;		/* inline, or a buffer of argalloc bytes (argbuf.c) */
+	size_t argalloc;	/* 0: inline or none */
 	u32 argsize;
 	size_t charged;		/* bytes charged to the context's user */
 	u64 issued_ns;		/* orbit_trace_clock() at issue */
