@@ -30,21 +30,28 @@
  * Bytes of records per call: the call's argument, header included, stays
  * within orbit.ko's default max_arg (64 KiB).  Every call switches the
  * server's CPU to the orbit and back; with every command logged, 16 KiB
- * batches were about 120 calls a second at 19,000 requests a second.
+ * batches were about 120 calls a second at 19,000 requests a second, 64
+ * KiB batches of 104-byte records about 30 (a redis-benchmark SET is a
+ * 72-byte record now).
  */
 #define SL_BATCH	(64 * 1024 - sizeof(struct sl_call))
 #define SL_BATCH_MS	100
-#define SL_CNAME_MAX	4096		/* client names kept, bytes */
+#define SL_CNAME_MAX	4096		/* client name, peer id kept: bytes (u16) */
 #define SL_UPDATE	(32 * 1024)	/* reply bytes per update */
 
-/* A record: this header, then peer id, client name, and argc arguments. */
+/*
+ * A record: this header, then peer id, client name, and argc arguments.
+ * What all records of a batch share is in the batch's call header (struct
+ * sl_call): the ids (consecutive from first_id), the time the first was
+ * logged, and slowlog-max-len (a change of it starts a new batch).  Every
+ * byte here is copied twice on its way to the orbit, so it stays small.
+ */
 struct sl_rec {
+	int64_t duration;
 	uint32_t len;		/* the whole record, bytes, 8-aligned */
-	uint32_t argc;
-	int64_t id, time, duration;
-	uint64_t max_len;	/* slowlog-max-len when it was logged */
-	uint32_t peer_len, name_len;
-	unsigned char data[];	/* peer, name, then per argument u32 len + bytes */
+	int32_t dtime;		/* logged at the batch's time + dtime, seconds */
+	uint16_t argc, peer_len, name_len, reserved;
+	unsigned char data[];	/* peer, name, then per argument u16 len + bytes */
 };
 
 /*
@@ -54,6 +61,7 @@ struct sl_rec {
 struct sl_batch {
 	struct sl_batch *newer, *older;
 	uint32_t n, first;	/* records; the oldest one still logged */
+	int64_t id, time;	/* record 0's id; the batch's time */
 	uint32_t *off;		/* n offsets into data */
 	unsigned char *data;
 };
@@ -75,6 +83,10 @@ struct sl_call {
 	uint32_t op;
 	uint32_t reserved;
 	int64_t count;		/* SL_GET: entries; SL_RECORD: batch bytes */
+	/* SL_RECORD: */
+	int64_t id;		/* the first record's id; the others follow it */
+	int64_t time;		/* when the first was logged (unix seconds) */
+	uint64_t max_len;	/* slowlog-max-len for all of them */
 };
 
 /*
@@ -128,12 +140,12 @@ static void sl_drop_oldest(struct sl_log *log)
 static void sl_check_faults(const struct sl_rec *r)
 {
 	const unsigned char *p = r->data + r->peer_len + r->name_len;
-	uint32_t i, n;
+	uint16_t i, n;
 
 	for (i = 0; i < r->argc; i++) {
-		memcpy(&n, p, 4);
-		orbit_app_fault(p + 4, n);
-		p += 4 + n;
+		memcpy(&n, p, 2);
+		orbit_app_fault(p + 2, n);
+		p += 2 + n;
 	}
 }
 
@@ -144,23 +156,24 @@ static void sl_check_faults(const struct sl_rec *r)
  * copied: with every command logged, a batch holds several times the
  * default 128.
  */
-static void sl_record(struct sl_log *log, const unsigned char *data, size_t n)
+static void sl_record(struct sl_log *log, const struct sl_call *c,
+		      const unsigned char *data)
 {
 	const struct sl_rec *r;
-	unsigned long len = log->len;
+	unsigned long len;
 	struct sl_batch *b;
 	uint32_t count = 0, keep, i;
-	size_t off, from = 0;
+	size_t off, from = 0, n = (size_t)c->count;
 
 	for (off = 0; off + sizeof(*r) <= n; off += r->len, count++) {
 		r = (const struct sl_rec *)(data + off);
 		if (r->len < sizeof(*r) || r->len > n - off)
 			break;
 		sl_check_faults(r);
-		if (++len > r->max_len)
-			len = r->max_len;
 	}
 	n = off;
+	/* Each record trims the log to max_len as Redis's push does. */
+	len = log->len + count < c->max_len ? log->len + count : c->max_len;
 	keep = len < count ? (uint32_t)len : count;
 	b = NULL;
 	if (keep) {
@@ -183,6 +196,8 @@ static void sl_record(struct sl_log *log, const unsigned char *data, size_t n)
 	}
 	b->n = keep;
 	b->first = 0;
+	b->id = c->id + (count - keep);
+	b->time = c->time;
 	b->newer = NULL;
 	b->older = log->newest;
 	if (log->newest)
@@ -241,17 +256,18 @@ static long sl_get(struct sl_log *log, long count, struct sl_out *o)
 		for (i = b->n; i-- > b->first && count; count--, sent++) {
 			const struct sl_rec *r = sl_rec_at(b, i);
 			const unsigned char *p = r->data + r->peer_len + r->name_len;
-			uint32_t j, n;
+			uint32_t j;
+			uint16_t n;
 
 			sl_put(o, "*6\r\n", 4);
-			sl_putf(o, ":%lld\r\n", r->id);
-			sl_putf(o, ":%lld\r\n", r->time);
+			sl_putf(o, ":%lld\r\n", b->id + i);
+			sl_putf(o, ":%lld\r\n", b->time + r->dtime);
 			sl_putf(o, ":%lld\r\n", r->duration);
 			sl_putf(o, "*%lld\r\n", r->argc);
 			for (j = 0; j < r->argc; j++) {
-				memcpy(&n, p, 4);
-				sl_bulk(o, p + 4, n);
-				p += 4 + n;
+				memcpy(&n, p, 2);
+				sl_bulk(o, p + 2, n);
+				p += 2 + n;
 			}
 			sl_bulk(o, r->data, r->peer_len);
 			sl_bulk(o, r->data + r->peer_len, r->name_len);
@@ -287,7 +303,7 @@ static long sl_task(void *arg, void *store)
 		return -ENOMEM;
 	switch (call->op) {
 	case SL_RECORD:	/* the argument's size is the batch's */
-		sl_record(log, (const unsigned char *)(call + 1), (size_t)call->count);
+		sl_record(log, call, (const unsigned char *)(call + 1));
 		return 0;
 	case SL_GET:
 		n = sl_get(log, (long)call->count, &o);
@@ -316,11 +332,11 @@ static void sl_flush(void)
 	if (!sl.used)
 		return;
 	ob = sl_orbit();
+	sl.batch.call.op = SL_RECORD;
+	sl.batch.call.count = (int64_t)sl.used;
 	if (!ob) {
-		sl_record(&sl.local, sl.batch.buf, sl.used);
+		sl_record(&sl.local, &sl.batch.call, sl.batch.buf);
 	} else {
-		sl.batch.call.op = SL_RECORD;
-		sl.batch.call.count = (int64_t)sl.used;
 		if (!orbit_call_async(ob, ORBIT_NOFUTURE, 0, NULL, NULL, &sl.batch,
 				      (size_t)(sl.batch.buf - (unsigned char *)&sl.batch) +
 				      sl.used) &&
@@ -361,6 +377,7 @@ int orbitSlowlogPush(client *c, robj **argv, int argc, long long duration)
 	unsigned char *w;
 	struct sl_rec *r;
 	char tmp[64], more[64];
+	time_t now;
 	int j;
 
 	if (server.slowlog_log_slower_than < 0 ||
@@ -372,25 +389,33 @@ int orbitSlowlogPush(client *c, robj **argv, int argc, long long duration)
 		if (name_len > SL_CNAME_MAX)
 			name_len = SL_CNAME_MAX;
 	}
+	if (peer_len > SL_CNAME_MAX)
+		peer_len = SL_CNAME_MAX;
 	/* Room for the record at its largest. */
 	len = sizeof(*r) + peer_len + name_len +
-	      (size_t)slargc * (4 + SLOWLOG_ENTRY_MAX_STRING + sizeof(more));
+	      (size_t)slargc * (2 + SLOWLOG_ENTRY_MAX_STRING + sizeof(more));
 	len = sl_align(len);
 	if (sl.used && (sl.used + len > SL_BATCH ||
-			server.mstime - sl.first_ms >= SL_BATCH_MS))
+			server.mstime - sl.first_ms >= SL_BATCH_MS ||
+			(uint64_t)server.slowlog_max_len != sl.batch.call.max_len))
 		sl_flush();
 	if (len > SL_BATCH)
 		return 1;	/* cannot happen with the limits above */
-	if (!sl.used)
+	now = time(NULL);
+	if (!sl.used) {
 		sl.first_ms = server.mstime;
+		sl.batch.call.id = server.slowlog_entry_id;
+		sl.batch.call.time = now;
+		sl.batch.call.max_len = (uint64_t)server.slowlog_max_len;
+	}
 	r = (struct sl_rec *)(sl.batch.buf + sl.used);
-	r->argc = (uint32_t)slargc;
-	r->id = server.slowlog_entry_id++;
-	r->time = time(NULL);
+	server.slowlog_entry_id++;
 	r->duration = duration;
-	r->max_len = server.slowlog_max_len;
-	r->peer_len = (uint32_t)peer_len;
-	r->name_len = (uint32_t)name_len;
+	r->dtime = (int32_t)(now - sl.batch.call.time);
+	r->argc = (uint16_t)slargc;
+	r->peer_len = (uint16_t)peer_len;
+	r->name_len = (uint16_t)name_len;
+	r->reserved = 0;
 	w = r->data;
 	memcpy(w, peer, peer_len);
 	w += peer_len;
@@ -399,7 +424,7 @@ int orbitSlowlogPush(client *c, robj **argv, int argc, long long duration)
 	for (j = 0; j < slargc; j++) {
 		const char *p;
 		size_t n;
-		uint32_t n32;
+		uint16_t n16;
 
 		if (slargc != argc && j == slargc - 1) {
 			n = (size_t)snprintf(more, sizeof(more),
@@ -410,19 +435,19 @@ int orbitSlowlogPush(client *c, robj **argv, int argc, long long duration)
 			n = sl_arg(argv[j], tmp, sizeof(tmp), &p);
 		}
 		if (n > SLOWLOG_ENTRY_MAX_STRING) {
-			n32 = (uint32_t)(SLOWLOG_ENTRY_MAX_STRING +
+			n16 = (uint16_t)(SLOWLOG_ENTRY_MAX_STRING +
 				snprintf(more, sizeof(more), "... (%lu more bytes)",
 					 (unsigned long)(n - SLOWLOG_ENTRY_MAX_STRING)));
-			memcpy(w, &n32, 4);
-			memcpy(w + 4, p, SLOWLOG_ENTRY_MAX_STRING);
-			memcpy(w + 4 + SLOWLOG_ENTRY_MAX_STRING, more,
-			       n32 - SLOWLOG_ENTRY_MAX_STRING);
-			w += 4 + n32;
+			memcpy(w, &n16, 2);
+			memcpy(w + 2, p, SLOWLOG_ENTRY_MAX_STRING);
+			memcpy(w + 2 + SLOWLOG_ENTRY_MAX_STRING, more,
+			       n16 - SLOWLOG_ENTRY_MAX_STRING);
+			w += 2 + n16;
 		} else {
-			n32 = (uint32_t)n;
-			memcpy(w, &n32, 4);
-			memcpy(w + 4, p, n);
-			w += 4 + n;
+			n16 = (uint16_t)n;
+			memcpy(w, &n16, 2);
+			memcpy(w + 2, p, n);
+			w += 2 + n;
 		}
 	}
 	r->len = (uint32_t)sl_align((size_t)(w - (unsigned char *)r));
