@@ -90,6 +90,10 @@ rstop() { kill $rpid 2>/dev/null; wait $rpid 2>/dev/null; }
 #    the emulator's speed drifts by half between phases of a few seconds,
 #    so only figures taken seconds apart compare (with a server restarted
 #    between them, SET ratios of idle servers on 6.12 spread 0.75x-1.43x).
+#    Even so a run's medians move by several percent (memcached's request
+#    path, which its port does not change, read 0.79x-1.27x of stock this
+#    way), so these rows carry no target: the side-by-side rows below,
+#    with their stock/stock control, do.
 #    The servers run on vCPU 0 (an orbit inherits its main's affinity, so
 #    it shares that vCPU) and redis-benchmark on vCPU 1: unpinned, the
 #    ratios of one run still spread 0.61x-1.48x, pinned 0.85x-1.11x.
@@ -121,7 +125,7 @@ rtput() {	# rtput KEY LABEL SLOWLOG-THRESHOLD
 	kill $pids 2>/dev/null
 	wait $pids 2>/dev/null
 	for t in SET GET; do
-		pair redis "$t throughput ($2)" "req/s" /tmp/rb.$1.orbit.$t.rps stock /tmp/rb.$1.stock.$t.rps "min:0.97"
+		pair redis "$t throughput ($2)" "req/s" /tmp/rb.$1.orbit.$t.rps stock /tmp/rb.$1.stock.$t.rps "-"
 		pair redis "$t throughput ($2)" "req/s" /tmp/rb.$1.orbit.$t.rps \
 			"orbit build with ORBIT_REDIS=off" /tmp/rb.$1.inserver.$t.rps "-"
 		pair redis "$t p99 ($2)" "us" /tmp/rb.$1.orbit.$t.p99 stock /tmp/rb.$1.stock.$t.p99 "-"
@@ -341,11 +345,12 @@ for rep in $(seq $MREPS); do
 		mstop
 	done
 done
-# (metadump is a rare task: the loop is a stress figure, with no target)
+# (one after the other: no target, see rtput, mside carries it; metadump
+# is a rare task: the loop is a stress figure)
 for t in set get getdump; do
-	c=$t tg=min:0.97
-	[ $t = getdump ] && c="get with metadump all in a loop" tg=-
-	pair memcached "$c throughput" "ops/s" /tmp/mc.orbit.$t stock /tmp/mc.stock.$t "$tg"
+	c=$t
+	[ $t = getdump ] && c="get with metadump all in a loop"
+	pair memcached "$c throughput" "ops/s" /tmp/mc.orbit.$t stock /tmp/mc.stock.$t "-"
 done
 pair memcached "get p99 under memcslap load" us /tmp/mc.orbit.p99 stock /tmp/mc.stock.p99 "-"
 pair memcached "metadump all ($MCITEMS+ items)" ms /tmp/mc.orbit.dumpms "stock crawler" /tmp/mc.stock.dumpms "-"
