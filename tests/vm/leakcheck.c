@@ -25,13 +25,14 @@ int main(void)
 		}
 		close(fd);
 		/* contexts - 1: our own descriptor was open while reading. */
-		if (st.contexts == 1 && !st.charged && !st.orbits && !st.areas && !st.views &&
-		    !st.pages && !st.nodes && !st.calls && !st.updates)
+		if (st.contexts == 1 && !st.charged && !st.orbits &&
+		    !st.areas && !st.views && !st.pages && !st.nodes &&
+		    !st.calls && !st.updates)
 			return 0;
 		usleep(50000);
 	}
 	printf("# leak: contexts %llu charged %llu orbits %llu areas %llu views %llu pages %llu nodes %llu calls %llu updates %llu\n",
-	       st.contexts - 1, st.charged, st.orbits, st.areas, st.views, st.pages,
-	       st.nodes, st.calls, st.updates);
+	       st.contexts - 1, st.charged, st.orbits, st.areas, st.views,
+	       st.pages, st.nodes, st.calls, st.updates);
 	return 1;
 }

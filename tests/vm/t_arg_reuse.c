@@ -5,11 +5,14 @@
  * size came before it (larger, smaller, the same), from one thread or
  * from several at once, synchronous or fire-and-forget; and what the kept
  * buffers hold stays bounded (a few of the largest arguments), not one per
- * call.  The runner's leak check then finds nothing charged once the
- * process is gone.
+ * call.  Buffers of calls still queued when their orbit is destroyed, or
+ * when their main exits, are freed and uncharged: the orbit's with the
+ * calls, the main's with its context.  The runner's leak check then finds
+ * nothing charged once the process is gone.
  */
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 
 #include "tap.h"
 #include "util.h"
@@ -18,6 +21,7 @@
 #define MAXARG	65536
 #define CALLS	600
 #define THREADS	4
+#define QUEUED	16	/* large calls left queued behind a slow one */
 
 struct hdr {
 	uint32_t size;		/* the whole argument, header included */
@@ -65,6 +69,13 @@ static long check(void *arg, void *store)
 	return 1;
 }
 
+/* Keeps the calls behind it queued. */
+static long slow(void *arg, void *store)
+{
+	usleep(20000);
+	return 1;
+}
+
 static void fill(unsigned char *buf, size_t size, uint32_t seed)
 {
 	struct hdr h = { (uint32_t)size, seed };
@@ -85,6 +96,34 @@ static uint64_t charged(void)
 	if (fd >= 0)
 		close(fd);
 	return st.charged;
+}
+
+/* Waits up to 5 s for the module's charged bytes to fall to at most v. */
+static uint64_t charged_down_to(uint64_t v)
+{
+	uint64_t now = charged();
+	int i;
+
+	for (i = 0; i < 100 && now > v; i++) {
+		usleep(50000);
+		now = charged();
+	}
+	return now;
+}
+
+/* QUEUED fire-and-forget 64 KiB calls to a slow orbit: 0 if all went. */
+static int queue_slow(struct orbit *slowob, unsigned char *buf)
+{
+	int i;
+
+	fill(buf, MAXARG, 7);
+	for (i = 0; i < QUEUED; i++) {
+		errno = 0;
+		if (!orbit_call_async(slowob, ORBIT_NOFUTURE, 0, NULL, NULL,
+				      buf, MAXARG) && errno)
+			return -1;
+	}
+	return 0;
 }
 
 static struct orbit *ob;
@@ -113,11 +152,29 @@ int main(void)
 {
 	static unsigned char buf[MAXARG];
 	struct hdr report = { sizeof(report), 0 };
+	struct orbit *slowob;
 	pthread_t t[THREADS];
-	uint64_t c0, c1;
+	uint64_t c0, c1, c2;
 	long ret, wrong = 0, sent = 0;
+	int i, status;
+	pid_t pid;
 	void *w;
-	int i;
+
+	/* Main exits with its large calls queued (before this process has
+	 * a context of its own: the child's is the only one). */
+	c0 = charged();
+	pid = fork();
+	if (pid == 0) {
+		slowob = orbit_create("argexit", slow, NULL);
+		_exit(!slowob || queue_slow(slowob, buf));	/* no cleanup */
+	}
+	require(pid > 0, "fork");
+	ok(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	   !WEXITSTATUS(status), "a main queued %d calls of 64 KiB and exited",
+	   QUEUED);
+	c1 = charged_down_to(c0);
+	ok(c1 == c0, "its calls' buffers, kept or not, were all uncharged "
+	   "(%llu bytes left)", (unsigned long long)(c1 - c0));
 
 	ob = orbit_create("argreuse", check, init);
 	require(ob, "orbit_create");
@@ -166,5 +223,16 @@ int main(void)
 	   "bytes charged after %d large calls (at most 4 x 64 KiB)",
 	   (unsigned long long)(c1 - c0), CALLS + CALLS);
 	ok(orbit_destroy(ob) == 0, "orbit_destroy");
+
+	/* An orbit destroyed with large calls queued: they end, and their
+	 * buffers join the kept ones or are freed. */
+	c1 = charged();
+	slowob = orbit_create("argslow", slow, NULL);
+	require(slowob, "orbit_create (slow)");
+	ok(queue_slow(slowob, buf) == 0, "%d calls of 64 KiB queued", QUEUED);
+	ok(orbit_destroy(slowob) == 0, "orbit_destroy with them queued");
+	c2 = charged_down_to(c1 + 4 * MAXARG);
+	ok(c2 <= c1 + 4 * MAXARG, "their buffers were freed or kept (at most "
+	   "4 x 64 KiB more charged: %lld)", (long long)(c2 - c1));
 	return tap_done();
 }
