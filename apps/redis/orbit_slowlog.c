@@ -137,15 +137,24 @@ static void sl_drop_oldest(struct sl_log *log)
 	zfree(b);
 }
 
+/* A record's argument at *p (u16 length, bytes): its bytes; *p moves on. */
+static const unsigned char *sl_next_arg(const unsigned char **p, uint16_t *n)
+{
+	const unsigned char *arg = *p + 2;
+
+	memcpy(n, *p, 2);
+	*p = arg + *n;
+	return arg;
+}
+
 static void sl_check_faults(const struct sl_rec *r)
 {
-	const unsigned char *p = r->data + r->peer_len + r->name_len;
+	const unsigned char *p = r->data + r->peer_len + r->name_len, *arg;
 	uint16_t i, n;
 
 	for (i = 0; i < r->argc; i++) {
-		memcpy(&n, p, 2);
-		orbit_app_fault(p + 2, n);
-		p += 2 + n;
+		arg = sl_next_arg(&p, &n);
+		orbit_app_fault(arg, n);
 	}
 }
 
@@ -265,9 +274,9 @@ static long sl_get(struct sl_log *log, long count, struct sl_out *o)
 			sl_putf(o, ":%lld\r\n", r->duration);
 			sl_putf(o, "*%lld\r\n", r->argc);
 			for (j = 0; j < r->argc; j++) {
-				memcpy(&n, p, 2);
-				sl_bulk(o, p + 2, n);
-				p += 2 + n;
+				const unsigned char *arg = sl_next_arg(&p, &n);
+
+				sl_bulk(o, arg, n);
 			}
 			sl_bulk(o, r->data, r->peer_len);
 			sl_bulk(o, r->data + r->peer_len, r->name_len);
@@ -438,17 +447,15 @@ int orbitSlowlogPush(client *c, robj **argv, int argc, long long duration)
 			n16 = (uint16_t)(SLOWLOG_ENTRY_MAX_STRING +
 				snprintf(more, sizeof(more), "... (%lu more bytes)",
 					 (unsigned long)(n - SLOWLOG_ENTRY_MAX_STRING)));
-			memcpy(w, &n16, 2);
 			memcpy(w + 2, p, SLOWLOG_ENTRY_MAX_STRING);
 			memcpy(w + 2 + SLOWLOG_ENTRY_MAX_STRING, more,
 			       n16 - SLOWLOG_ENTRY_MAX_STRING);
-			w += 2 + n16;
 		} else {
 			n16 = (uint16_t)n;
-			memcpy(w, &n16, 2);
 			memcpy(w + 2, p, n);
-			w += 2 + n;
 		}
+		memcpy(w, &n16, 2);	/* as sl_next_arg reads it */
+		w += 2 + n16;
 	}
 	r->len = (uint32_t)sl_align((size_t)(w - (unsigned char *)r));
 	sl.used += r->len;
