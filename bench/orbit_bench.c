@@ -811,6 +811,85 @@ static int calls(void *ob, int n, double *out)
 	return i;
 }
 
+/*
+ * The lock manager's detector path, one call at a time: main changes its
+ * table (a one-page area) and calls; the task reads it and pushes a
+ * verdict as the example's does (data, a modify of main's table and an
+ * operation); main pulls the update and applies it.  What a pipe round
+ * trip to a helper process pays instead is the example's IPC floor.
+ * Without the area (the task reads the table of an earlier call) or
+ * without the update, the rows show what each part adds.
+ */
+struct verdict_table {
+	long changes;
+	int cancel;
+};
+
+struct verdict_arg {
+	struct verdict_table *t;
+	int push;
+};
+
+static long verdict_op(void *arg)
+{
+	return 0;
+}
+
+static long verdict_task(void *arg, void *store)
+{
+	const struct verdict_arg *a = arg;
+	struct orbit_update *u;
+	long v[3] = { a->t->changes, 1, 2 };
+
+	if (!a->push)
+		return 0;
+	u = orbit_update_create();
+	if (!u || orbit_update_add_data(u, v, sizeof(v)) ||
+	    orbit_update_add_modify(u, &a->t->cancel, &(int){ 1 }, sizeof(int)) ||
+	    orbit_update_add_operation(u, verdict_op, NULL) ||
+	    orbit_push(u, NULL)) {
+		orbit_update_free(u);
+		return -1;
+	}
+	return 0;
+}
+
+struct verdicts {
+	struct orbit *ob;
+	struct orbit_area *area;
+	struct verdict_arg arg;
+	size_t narea;
+};
+
+/* Times n detector round trips into out; returns how many succeeded. */
+static int verdicts(void *arg, int n, double *out)
+{
+	struct verdicts *vd = arg;
+	struct orbit_update *u;
+	int i, applied;
+	long ret;
+
+	for (i = 0; i < n; i++) {
+		double t0 = now_us();
+		struct orbit_future *f;
+
+		vd->arg.t->changes++;
+		f = orbit_call_async(vd->ob, 0, vd->narea, &vd->area, NULL,
+				     &vd->arg, sizeof(vd->arg));
+		if (!f)
+			break;
+		applied = 0;
+		while (pull_orbit(f, &u) == 1) {
+			applied += orbit_apply(u) == 0;
+			orbit_update_free(u);
+		}
+		if (orbit_future_get(f, &ret) || ret || applied != vd->arg.push)
+			break;
+		out[i] = now_us() - t0;
+	}
+	return i;
+}
+
 /* A series of timed round trips: run(arg, n, out) times n of them. */
 struct series {
 	int (*run)(void *arg, int n, double *out);
@@ -889,6 +968,54 @@ static pid_t pid_of(const char *name)
 }
 
 /*
+ * The detector path against a pipe round trip to a process: unpinned, as
+ * the lock manager makes them, also without the area or the update, and
+ * whole with main and the orbit on CPU 0; all is main's affinity.
+ */
+static void bench_verdict(int n, const cpu_set_t *all)
+{
+	static const struct { int narea, push, pinned; const char *cs; } r[] = {
+		{ 1, 1, 0, "detector path: one-page area call + 3-entry update pulled and applied" },
+		{ 1, 0, 0, "detector path without the update: one-page area call" },
+		{ 0, 1, 0, "detector path without the area: call + 3-entry update pulled and applied" },
+		{ 1, 1, 1, "detector path on one CPU" },
+	};
+	struct pp pp = { 0 };
+	struct verdicts vd = { .ob = orbit_create("verdict", verdict_task, NULL) };
+	struct series v = { verdicts, &vd }, p = { pingpong, &pp };
+	pid_t opid = vd.ob ? pid_of("verdict") : -1;
+	double call, pipe_rt;
+	unsigned int i;
+
+	vd.area = opid < 0 ? NULL : orbit_area_create(PG, vd.ob);
+	vd.arg.t = vd.area ? orbit_alloc(vd.area, sizeof(*vd.arg.t)) : NULL;
+	if (!vd.arg.t) {
+		printf("# roundtrip: no orbit for the detector path (%s)\n",
+		       strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
+		if (r[i].pinned && (pin_cpu0(0) || pin_cpu0(opid)))
+			break;
+		vd.narea = r[i].narea;
+		vd.arg.push = r[i].push;
+		alternate(&v, &p, n, &call, &pipe_rt);
+		if (!call) {
+			printf("# roundtrip: a detector call failed (%s)\n",
+			       strerror(errno));
+			break;
+		}
+		row("roundtrip", r[i].cs, "us", call, r[i].pinned ?
+		    "pipe ping-pong on one CPU" : "pipe ping-pong", pipe_rt,
+		    call / pipe_rt, "", 0);
+	}
+	sched_setaffinity(0, sizeof(*all), all);
+out:
+	if (vd.ob)
+		orbit_destroy(vd.ob);
+}
+
+/*
  * Where the scheduler places the two sides of a round trip decides its
  * cost under TCG: on one vCPU a wakeup is a switch, across vCPUs an IPI.
  * That placement changes from run to run (a pipe ping-pong took 122 to
@@ -944,6 +1071,7 @@ static void bench_roundtrip(void)
 			    "us", pr, "to a thread", tr, ratio, "", 0);
 	}
 	sched_setaffinity(0, sizeof(all), &all);
+	bench_verdict(n, &all);
 	for (i = 0; i < 21; i++) {
 		pthread_t t;
 		double t0 = now_us();
