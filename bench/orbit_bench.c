@@ -131,6 +131,8 @@ static void bench_first_call(void)
 		ob = orbit_create("first", nothing, NULL);
 		if (!ob || orbit_call(ob, 0, NULL, NULL, NULL, 0) < 0) {
 			perror("first call");
+			if (ob)
+				orbit_destroy(ob);
 			return;
 		}
 		c[k] = now_us() - t0;
@@ -178,6 +180,11 @@ static void bench_create(void)
 								NULL);
 
 				c[i][k] = now_us() - t0;
+				if (!ob) {	/* no figure from a failed create */
+					perror("create");
+					free(heap);
+					goto out;
+				}
 				orbit_call(ob, 0, NULL, NULL, NULL, 0);
 				orbit_destroy(ob);
 			}
@@ -353,12 +360,19 @@ static void bench_incremental(void)
 	size_t dirty = quick ? 256UL << 10 : 2UL << 20;
 	int reps = quick ? 5 : 9;
 	struct orbit *ob = orbit_create("incr", read_first, NULL);
-	struct orbit_area *a = orbit_area_create_ex(size, size,
-						    ORBIT_AREA_MODE_COW, ob);
-	unsigned char *p = orbit_area_base(a);
+	struct orbit_area *a = ob ? orbit_area_create_ex(size, size,
+							 ORBIT_AREA_MODE_COW,
+							 ob) : NULL;
+	unsigned char *p = a ? orbit_area_base(a) : NULL;
 	double inc, full;
 	char cs[96];
 
+	if (!p) {
+		perror("incremental: orbit");
+		if (ob)
+			orbit_destroy(ob);
+		return;
+	}
 	touch(p, size, 1);
 	orbit_call(ob, 1, &a, NULL, &p, sizeof(p));
 	inc = incremental_run(ob, a, size, dirty, reps);
