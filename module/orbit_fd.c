@@ -214,6 +214,9 @@ static long orbit_run(struct orbit_handle *h, void __user *uarg)
 		call = orbit_take_running(ob, h->gen, NULL);
 		if (call)
 			call_finish(call, run.retval, 0);
+		/* The caller is woken: the time to free old snapshots. */
+		if (call && list_empty_careful(&ob->queue))
+			orbit_retire(ob, h->gen);
 	}
 	for (;;) {
 		/*

@@ -399,9 +399,15 @@ struct orbit_view {
 	struct address_space *mapping;	/* inode's, for zaps */
 	struct list_head node;	/* in orbit->views */
 	struct list_head area_node;	/* in area->views, while mapped */
-	/* Protects root and priv: view faults and installs serialise. */
+	/* Protects root, retired, priv: view faults and installs serialise. */
 	struct mutex lock;
 	struct pt_node *root;	/* installed snapshot */
+	/*
+	 * The snapshot installed before root, if big: freed by view_retire
+	 * once the task has run (off the call's path), else by the next
+	 * install (a worker) or the view's release.
+	 */
+	struct pt_node *retired;
 	/* The view's own pages: written, zero fill, and mirrors (view.c). */
 	struct xarray priv;
 	unsigned int nmirrors;	/* priv entries marked VIEW_MIRROR */
@@ -418,6 +424,7 @@ struct orbit_view {
 struct orbit_view *view_create(struct orbit_area *area);
 void view_put(struct orbit_view *view);
 unsigned long view_install(struct orbit_view *view, struct pt_node *root);
+void view_retire(struct orbit_view *view);
 void view_unmap(struct orbit_view *view);
 void views_unmap_page(struct orbit_area *area, unsigned long idx);
 
@@ -574,6 +581,7 @@ struct orbit_call *orbit_take_running(struct orbit *ob, u32 gen,
 bool orbit_gen_alive(struct orbit *ob, u32 gen);
 int orbit_install(struct orbit *ob, u32 gen, struct orbit_call *call,
 		  u64 *changed);
+void orbit_retire(struct orbit *ob, u32 gen);
 void orbit_timeouts_exit(void);
 
 /* ---- orbit_fd.c: the orbit descriptor ---- */

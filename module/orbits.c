@@ -480,6 +480,22 @@ static struct orbit_view *orbit_view_of(struct orbit *ob,
 }
 
 /*
+ * Frees the snapshots generation gen's installs replaced: its task loop
+ * calls this once a call has ended and no other waits, so that the
+ * freeing is on no call's path.
+ */
+void orbit_retire(struct orbit *ob, u32 gen)
+{
+	struct orbit_view *view;
+
+	mutex_lock(&ob->view_lock);
+	if (ob->views_gen == gen)
+		list_for_each_entry(view, &ob->views, node)
+			view_retire(view);
+	mutex_unlock(&ob->view_lock);
+}
+
+/*
  * Installs the call's snapshots in the calling orbit process (generation
  * gen).  A generation that is over adds no view: its death took the list
  * (or will, under view_lock), and a view left by an older generation is

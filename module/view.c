@@ -269,6 +269,7 @@ static void view_release(struct kref *ref)
 	bitmap_free(view->used);
 	bitmap_free(view->unmapped);
 	pt_put(view->root);
+	pt_put(view->retired);
 	if (view->inode)
 		iput(view->inode);
 	area_put(view->area);
@@ -574,7 +575,7 @@ static struct vm_area_struct *view_vma(struct orbit_view *view)
 unsigned long view_install(struct orbit_view *view, struct pt_node *root)
 {
 	struct view_install vi = { .view = view };
-	struct pt_node *old = view->root;
+	struct pt_node *old = view->root, *older = NULL;
 	unsigned long idx;
 	struct page *page;
 	bool locked;
@@ -606,16 +607,31 @@ unsigned long view_install(struct orbit_view *view, struct pt_node *root)
 	}
 	view_install_flush(&vi);
 	view_install_blocks(&vi);
+	/*
+	 * The old root holds about the pages that changed since.  Many are
+	 * freed once the task has run (view_retire), a few now.
+	 */
+	if (vi.changed > VIEW_FREE_ASYNC) {
+		older = view->retired;
+		view->retired = old;
+		old = NULL;
+	}
 	mutex_unlock(&view->lock);
 	if (locked)
 		mmap_read_unlock(view->mm);
-	/*
-	 * The old root holds about the pages that changed since.  Many are
-	 * freed beside the task; a few cost less than waking a worker.
-	 */
-	if (vi.changed > VIEW_FREE_ASYNC)
-		pt_put_async(old);
-	else
-		pt_put(old);
+	pt_put(old);
+	pt_put_async(older);	/* not retired: calls were queued */
 	return vi.changed;
+}
+
+/* Frees the snapshot the last install replaced (see view->retired). */
+void view_retire(struct orbit_view *view)
+{
+	struct pt_node *old;
+
+	mutex_lock(&view->lock);
+	old = view->retired;
+	view->retired = NULL;
+	mutex_unlock(&view->lock);
+	pt_put(old);
 }
