@@ -1057,6 +1057,12 @@ static int area_snapshot_freeze(struct orbit_area *area,
 	return 0;
 }
 
+/* Pages written since the last snapshot, read without area->lock. */
+unsigned long area_dirty_hint(struct orbit_area *area)
+{
+	return READ_ONCE(area_dirty(area)->count);
+}
+
 /*
  * Below this many dirty pages a snapshot zaps main's PTEs: flushing a
  * few pages from the TLB costs less than the whole mm's flush that
@@ -1081,7 +1087,7 @@ static struct mm_struct *area_wp_mm(struct orbit_area *area,
 	struct vm_area_struct *vma;
 
 	*vmap = NULL;
-	if (READ_ONCE(area_dirty(area)->count) < WP_MIN_PAGES ||
+	if (area_dirty_hint(area) < WP_MIN_PAGES ||
 	    !mmget_not_zero(mm))
 		return NULL;
 	if (mmap_read_lock_killable(mm)) {

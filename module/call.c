@@ -141,6 +141,7 @@ static struct orbit_call *call_alloc(struct orbit_ctx *ctx,
 	call->tag = req->tag;
 	call->argsize = req->argsize;
 	call->state = CALL_QUEUED;
+	call->wait_cpu = -1;
 	call->issued_ns = orbit_trace_clock(trace_orbit_call_done_enabled());
 	ostat_inc(OS_CALLS);
 	return call;
@@ -271,13 +272,41 @@ static u32 *call_read_ids(struct orbit_call_req *req, u32 *stack, u32 **heap)
 	return ids;
 }
 
+static bool call_done_poll(void *call)
+{
+	return call_done(call);
+}
+
+/*
+ * Waits for a sync call's end; woken early (wake.c), polls for it once,
+ * then sleeps until it.  0, or -EINTR on a signal.
+ */
+static int call_wait_end(struct orbit_call *call)
+{
+	bool polled = false, spent;
+
+	for (;;) {
+		WRITE_ONCE(call->wait_cpu, raw_smp_processor_id());
+		if (wait_event_interruptible(call->done, call_done(call) ||
+					     (!polled && READ_ONCE(call->early))))
+			return -EINTR;
+		if (call_done(call))
+			return 0;
+		polled = true;
+		if (orbit_poll(call_done_poll, call, &spent))
+			return 0;
+		if (spent)
+			orbit_early_missed(call->orbit);
+	}
+}
+
 /* Waits for a sync call and fills in its result. */
 static int call_wait_sync(struct orbit_ctx *ctx, struct orbit_call *call,
 			  struct orbit_call_req *req, void __user *uarg)
 {
 	int err;
 
-	if (wait_event_interruptible(call->done, call_done(call)))
+	if (call_wait_end(call))
 		return -EINTR;	/* collect with ORBIT_IOC_WAIT */
 	err = call->error;
 	if (err)
@@ -299,6 +328,7 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 	struct snap_cost cost = { 0 };
 	struct orbit_call_req req;
 	struct orbit_call *call;
+	bool prewoken = false;
 	unsigned int i;
 	u64 t0;
 	int err;
@@ -339,6 +369,8 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 	/* A dead orbit fails at once, before any snapshot work. */
 	if (READ_ONCE(call->orbit->state) == ORBIT_DEAD)
 		err = -ESRCH;
+	else
+		prewoken = orbit_prewake_begin(call->orbit, call);
 	t0 = orbit_trace_clock(trace_orbit_call_issue_enabled());
 	for (i = 0; i < call->nsnap && !err; i++) {
 		err = area_snapshot(call->snap[i].area, &call->snap[i].root,
@@ -355,6 +387,7 @@ long call_issue(struct orbit_ctx *ctx, void __user *uarg)
 			trace_orbit_call_done(call->orbit->id, call->id, 0, err,
 					      orbit_trace_since(call->issued_ns));
 	}
+	orbit_prewake_end(call->orbit, prewoken);
 	if (err) {
 		call_unpublish(ctx, call);
 		goto out;

@@ -67,6 +67,11 @@ module_param_named(max_user_bytes, orbit_max_user_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_user_bytes,
 		 "Bytes of area pages, snapshots, calls and updates one user may hold (EDQUOT beyond; default half of memory)");
 
+unsigned int orbit_poll_us = 500;
+module_param_named(poll_us, orbit_poll_us, uint, 0644);
+MODULE_PARM_DESC(poll_us,
+		 "Microseconds a woken-early sleeper of a sync call may poll (0: no early wakeups; default 500)");
+
 /* The module's own work: contexts' teardowns (flushed at unload). */
 struct workqueue_struct *orbit_wq;
 

@@ -170,6 +170,36 @@ static bool orbit_has_work(struct orbit_handle *h)
 	return orbit_gone(h) || !list_empty_careful(&h->ob->queue);
 }
 
+/* A prewoken loop's poll: work, or no caller snapshotting any more. */
+static bool orbit_prewake_over(void *h)
+{
+	struct orbit_handle *oh = h;
+
+	return orbit_has_work(oh) || !atomic_read(&oh->ob->prewake);
+}
+
+/*
+ * Waits for work; prewoken (wake.c), polls for it once, then sleeps.
+ * -ERESTARTSYS on a signal.
+ */
+static int orbit_wait_work(struct orbit_handle *h)
+{
+	struct orbit *ob = h->ob;
+	bool polled = false, spent;
+
+	for (;;) {
+		WRITE_ONCE(ob->loop_cpu, raw_smp_processor_id());
+		if (wait_event_interruptible(ob->wq, orbit_has_work(h) ||
+					     (!polled &&
+					      atomic_read(&ob->prewake))))
+			return -ERESTARTSYS;
+		if (orbit_has_work(h))
+			return 0;
+		polled = true;
+		orbit_poll(orbit_prewake_over, h, &spent);
+	}
+}
+
 /* Hands a call to the task: snapshot installed, argument copied out. */
 static int orbit_hand_out(struct orbit_handle *h, struct orbit_call *call,
 			  struct orbit_run *run, void __user *uarg)
@@ -231,10 +261,9 @@ static long orbit_run(struct orbit_handle *h, void __user *uarg)
 			err = -EINVAL;	/* a call still waits for its result */
 			break;
 		}
-		if (wait_event_interruptible(ob->wq, orbit_has_work(h))) {
-			err = -ERESTARTSYS;
+		err = orbit_wait_work(h);
+		if (err)
 			break;
-		}
 		if (orbit_gone(h)) {
 			err = -ESRCH;
 			break;
@@ -242,6 +271,7 @@ static long orbit_run(struct orbit_handle *h, void __user *uarg)
 		call = orbit_next_call(ob, h->gen);
 		if (!call)
 			continue;
+		orbit_wake_early(ob, call);
 		err = orbit_hand_out(h, call, &run, uarg);
 		if (!err) {
 			call_put(call);

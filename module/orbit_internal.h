@@ -91,7 +91,7 @@ enum orbit_stat {
 	OS_CONTEXTS, OS_ORBITS, OS_AREAS, OS_VIEWS, OS_PAGES, OS_NODES,
 	OS_CALLS, OS_UPDATES, OS_CALLS_TOTAL, OS_CALLS_FAILED, OS_COW_FAULTS,
 	OS_COPY_PAGES, OS_SNAPSHOTS, OS_ORBIT_DEATHS, OS_UPDATE_PAGES,
-	OS_INSTALL_FAILURES, OS_CHARGED, OS_NR
+	OS_INSTALL_FAILURES, OS_CHARGED, OS_POLLS, OS_POLLS_MISSED, OS_NR
 };
 
 extern atomic64_t orbit_stats[OS_NR];
@@ -378,6 +378,7 @@ struct snap_cost {
 int area_snapshot(struct orbit_area *area, struct pt_node **root,
 		  struct snap_cost *cost);
 void area_snapshot_end(struct orbit_area *area);
+unsigned long area_dirty_hint(struct orbit_area *area);
 bool area_mapped_at(struct orbit_area *area, struct vm_area_struct *vma);
 void area_set_mode(struct orbit_area *area, unsigned int flags);
 void area_discard(struct orbit_area *area, unsigned long first,
@@ -559,6 +560,10 @@ struct orbit {
 	struct list_head views;	/* of generation views_gen */
 	u32 views_gen;
 	struct xarray bound;	/* ids of the areas bound to it */
+	/* Early wakeups (wake.c): hints, no lock. */
+	atomic_t prewake;	/* callers snapshotting after a prewake */
+	int loop_cpu;		/* where the task loop last slept; -1 */
+	unsigned int early_skip;	/* early wakes not to make */
 };
 
 #define ORBIT_ANY_GEN	U32_MAX
@@ -648,6 +653,9 @@ struct orbit_call {
 	struct list_head node;	/* in orbit->queue */
 	struct list_head updates;	/* pushed, not pulled (orbit->lock) */
 	size_t upd_bytes;	/* their size (orbit->lock) */
+	/* Early wake (wake.c): hints, no lock. */
+	bool early;		/* the orbit has it: a sync caller may poll */
+	int wait_cpu;		/* where a sync caller last slept; -1 */
 	unsigned int nsnap;
 	struct orbit_snap snap[];	/* then a small argument, inline */
 };
@@ -662,6 +670,22 @@ void call_drop_futures(struct orbit_ctx *ctx);
 bool call_done(struct orbit_call *call);
 struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id);
 void call_unpublish(struct orbit_ctx *ctx, struct orbit_call *call);
+
+/* ---- wake.c: early wakeups of a sync call's sleepers ---- */
+extern unsigned int orbit_poll_us;
+/*
+ * Polls ready(arg) for at most poll_us: true once it holds; false when the
+ * CPU is wanted or a signal is pending, or (*spent) the time ran out.
+ */
+bool orbit_poll(bool (*ready)(void *arg), void *arg, bool *spent);
+/* Before a call's snapshot: wakes the task loop to poll; true if it did. */
+bool orbit_prewake_begin(struct orbit *ob, struct orbit_call *call);
+/* After the call is queued (or failed): ends what _begin started. */
+void orbit_prewake_end(struct orbit *ob, bool prewoken);
+/* The task loop took call: wakes a sync caller to poll for its end. */
+void orbit_wake_early(struct orbit *ob, struct orbit_call *call);
+/* A sync caller's poll ran out: the orbit's next early wakes are skipped. */
+void orbit_early_missed(struct orbit *ob);
 
 /* ---- update.c: update transport and apply checks ---- */
 long update_push(struct orbit *ob, u32 gen, void __user *uarg);

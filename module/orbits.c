@@ -237,6 +237,8 @@ struct orbit *orbit_alloc(struct orbit_ctx *ctx, const char *name,
 	strscpy(ob->name, name, sizeof(ob->name));
 	spin_lock_init(&ob->lock);
 	init_waitqueue_head(&ob->wq);
+	atomic_set(&ob->prewake, 0);
+	ob->loop_cpu = -1;
 	INIT_LIST_HEAD(&ob->queue);
 	mutex_init(&ob->view_lock);
 	INIT_LIST_HEAD(&ob->views);

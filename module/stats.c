@@ -33,6 +33,8 @@ static void orbit_stats_fill(struct orbit_stats *st)
 	st->install_failures =
 		atomic64_read(&orbit_stats[OS_INSTALL_FAILURES]);
 	st->charged = atomic64_read(&orbit_stats[OS_CHARGED]);
+	st->polls = atomic64_read(&orbit_stats[OS_POLLS]);
+	st->polls_missed = atomic64_read(&orbit_stats[OS_POLLS_MISSED]);
 }
 
 long orbit_stats_ioctl(void __user *arg)

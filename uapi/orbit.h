@@ -348,7 +348,9 @@ struct orbit_stats {
 	__u64 update_pages;	/* update pages moved instead of copied */
 	__u64 install_failures;	/* calls an orbit could not install */
 	__u64 charged;		/* bytes charged to users (pages, calls, updates) */
-	__u64 reserved[5];
+	__u64 polls;		/* sleepers that polled after an early wakeup */
+	__u64 polls_missed;	/* such polls that ran out of time (poll_us) */
+	__u64 reserved[3];
 };
 
 /*

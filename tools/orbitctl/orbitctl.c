@@ -407,7 +407,7 @@ static int cmd_stats(void)
 		"contexts", "orbits", "areas", "views", "pages", "nodes",
 		"calls", "updates", "calls_total", "calls_failed", "cow_faults",
 		"copy_pages", "snapshots", "orbit_deaths", "update_pages",
-		"install_failures", "charged_bytes",
+		"install_failures", "charged_bytes", "polls", "polls_missed",
 	};
 	struct orbit_stats st;
 	const __u64 *v = &st.contexts;
