@@ -68,9 +68,20 @@ MODULE_PARM_DESC(max_user_bytes,
 		 "Bytes of area pages, snapshots, calls and updates one user may hold (EDQUOT beyond; default half of memory)");
 
 unsigned int orbit_poll_us = 500;
-module_param_named(poll_us, orbit_poll_us, uint, 0644);
+
+static int poll_us_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, ORBIT_POLL_US_MAX);
+}
+
+static const struct kernel_param_ops poll_us_ops = {
+	.set = poll_us_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(poll_us, &poll_us_ops, &orbit_poll_us, 0644);
 MODULE_PARM_DESC(poll_us,
-		 "Microseconds a woken-early sleeper of a sync call may poll (0: no early wakeups; default 500)");
+		 "Microseconds a woken-early sleeper of a sync call may poll (0: no early wakeups; default 500, at most 1 s)");
 
 /* The module's own work: contexts' teardowns (flushed at unload). */
 struct workqueue_struct *orbit_wq;

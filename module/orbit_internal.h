@@ -673,6 +673,7 @@ void call_unpublish(struct orbit_ctx *ctx, struct orbit_call *call);
 
 /* ---- wake.c: early wakeups of a sync call's sleepers ---- */
 extern unsigned int orbit_poll_us;
+#define ORBIT_POLL_US_MAX	USEC_PER_SEC
 /*
  * Polls ready(arg) for at most poll_us: true once it holds; false when the
  * CPU is wanted or a signal is pending, or (*spent) the time ran out.

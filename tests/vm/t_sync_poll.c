@@ -13,6 +13,7 @@
  *    (the module's counters polls and polls_missed);
  *  - a signal ends main's poll at once: the call's result still comes
  *    back (the library collects it), and the handler ran;
+ *  - poll_us is at most 1 s;
  *  - nothing leaks (the snapshot an install replaced is freed once the
  *    task has run).
  */
@@ -136,6 +137,8 @@ int main(void)
 	int n;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
+	ok(write_file(POLL_US, "1000001") == -1 && errno == EINVAL,
+	   "poll_us above 1 s: EINVAL");
 	require(write_file(POLL_US, "500") == 0, "set poll_us");
 	ob = orbit_create("poll", page_sum, NULL);
 	a = ob ? orbit_area_create(AREA, ob) : NULL;
