@@ -45,19 +45,23 @@ module_param_named(max_main_bytes, orbit_max_main_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_main_bytes,
 		 "Area address space per main program (default 256 GiB)");
 
+/*
+ * A uint parameter whose setter rejects values above max with EINVAL
+ * (the ops name##_ops, their setter name##_set).
+ */
+#define ORBIT_PARAM_UINT_MAX(name, var, max)				\
+static int name##_set(const char *val, const struct kernel_param *kp)	\
+{									\
+	return param_set_uint_minmax(val, kp, 0, max);			\
+}									\
+static const struct kernel_param_ops name##_ops = {			\
+	.set = name##_set,						\
+	.get = param_get_uint,						\
+};									\
+module_param_cb(name, &name##_ops, &(var), 0644)
+
 unsigned int orbit_max_update = 16 << 20;
-
-static int max_update_set(const char *val, const struct kernel_param *kp)
-{
-	return param_set_uint_minmax(val, kp, 0, ORBIT_MAX_UPDATE_LIMIT);
-}
-
-static const struct kernel_param_ops max_update_ops = {
-	.set = max_update_set,
-	.get = param_get_uint,
-};
-
-module_param_cb(max_update, &max_update_ops, &orbit_max_update, 0644);
+ORBIT_PARAM_UINT_MAX(max_update, orbit_max_update, ORBIT_MAX_UPDATE_LIMIT);
 MODULE_PARM_DESC(max_update,
 		 "Bytes per update (default 16 MiB, at most 1 GiB); 4x that may wait per call");
 
@@ -68,18 +72,7 @@ MODULE_PARM_DESC(max_user_bytes,
 		 "Bytes of area pages, snapshots, calls and updates one user may hold (EDQUOT beyond; default half of memory)");
 
 unsigned int orbit_poll_us = 500;
-
-static int poll_us_set(const char *val, const struct kernel_param *kp)
-{
-	return param_set_uint_minmax(val, kp, 0, ORBIT_POLL_US_MAX);
-}
-
-static const struct kernel_param_ops poll_us_ops = {
-	.set = poll_us_set,
-	.get = param_get_uint,
-};
-
-module_param_cb(poll_us, &poll_us_ops, &orbit_poll_us, 0644);
+ORBIT_PARAM_UINT_MAX(poll_us, orbit_poll_us, ORBIT_POLL_US_MAX);
 MODULE_PARM_DESC(poll_us,
 		 "Microseconds a woken-early sleeper of a sync call may poll (0: no early wakeups; default 500, at most 1 s)");
 
