@@ -404,9 +404,11 @@ struct orbit_view {
 	struct mutex lock;
 	struct pt_node *root;	/* installed snapshot */
 	/*
-	 * The snapshot installed before root, if big: freed by view_retire
-	 * once the task has run (off the call's path), else by the next
-	 * install (a worker) or the view's release.
+	 * The snapshot installed before root, if big: handed to the free
+	 * worker by view_retire when the task has ended, before its call
+	 * does (so that the worker does not take the orbit's CPU before the
+	 * task, nor a counters read miss it), else by the next install or
+	 * the view's release.
 	 */
 	struct pt_node *retired;
 	/* The view's own pages: written, zero fill, and mirrors (view.c). */

@@ -482,9 +482,10 @@ static struct orbit_view *orbit_view_of(struct orbit *ob,
 }
 
 /*
- * Frees the snapshots generation gen's installs replaced: its task loop
- * calls this once a call has ended and no other waits, so that the
- * freeing is on no call's path.
+ * Frees the snapshots generation gen's installs replaced, by the free
+ * worker: its task loop calls this when a task has ended, before the
+ * call's end wakes its caller, so that the freeing runs after the task
+ * and a counters read after the call waits for it.
  */
 void orbit_retire(struct orbit *ob, u32 gen)
 {

@@ -609,7 +609,7 @@ unsigned long view_install(struct orbit_view *view, struct pt_node *root)
 	view_install_blocks(&vi);
 	/*
 	 * The old root holds about the pages that changed since.  Many are
-	 * freed once the task has run (view_retire), a few now.
+	 * freed by a worker once the task has run (view_retire), a few now.
 	 */
 	if (vi.changed > VIEW_FREE_ASYNC) {
 		older = view->retired;
@@ -624,7 +624,10 @@ unsigned long view_install(struct orbit_view *view, struct pt_node *root)
 	return vi.changed;
 }
 
-/* Frees the snapshot the last install replaced (see view->retired). */
+/*
+ * Hands the snapshot the last install replaced (see view->retired) to the
+ * free worker, which counters readers wait for (pt_wait_freed).
+ */
 void view_retire(struct orbit_view *view)
 {
 	struct pt_node *old;
@@ -633,5 +636,5 @@ void view_retire(struct orbit_view *view)
 	old = view->retired;
 	view->retired = NULL;
 	mutex_unlock(&view->lock);
-	pt_put(old);
+	pt_put_async(old);
 }
