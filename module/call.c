@@ -25,8 +25,10 @@ static void call_drop_roots(struct orbit_call *call)
 {
 	unsigned int i;
 
-	for (i = 0; i < call->nsnap; i++)
+	for (i = 0; i < call->nsnap; i++) {
 		pt_put(xchg(&call->snap[i].root, NULL));
+		pt_put_async(xchg(&call->snap[i].replaced, NULL));
+	}
 }
 
 /* Ends the call's snapshots' life (area->live_snaps), once. */
@@ -42,6 +44,17 @@ static void call_end_snaps(struct orbit_call *call)
 struct pt_node *call_take_root(struct orbit_call *call, unsigned int i)
 {
 	return xchg(&call->snap[i].root, NULL);
+}
+
+/*
+ * Keeps the snapshot that snapshot i's install replaced until the call
+ * ends (see struct orbit_snap); a call that ended meanwhile drops it when
+ * it is freed.
+ */
+void call_keep_replaced(struct orbit_call *call, unsigned int i,
+			struct pt_node *old)
+{
+	pt_put_async(xchg(&call->snap[i].replaced, old));
 }
 
 static void call_release(struct kref *ref)

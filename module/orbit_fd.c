@@ -241,8 +241,6 @@ static long orbit_run(struct orbit_handle *h, void __user *uarg)
 	if (err)
 		return err;
 	if (run.flags & ORBIT_RUN_HAVE_RESULT) {
-		/* The task has run: the time to free replaced snapshots. */
-		orbit_retire(ob, h->gen);
 		call = orbit_take_running(ob, h->gen, NULL);
 		if (call)
 			call_finish(call, run.retval, 0);

@@ -400,17 +400,9 @@ struct orbit_view {
 	struct address_space *mapping;	/* inode's, for zaps */
 	struct list_head node;	/* in orbit->views */
 	struct list_head area_node;	/* in area->views, while mapped */
-	/* Protects root, retired, priv: view faults and installs serialise. */
+	/* Protects root, priv: view faults and installs serialise. */
 	struct mutex lock;
 	struct pt_node *root;	/* installed snapshot */
-	/*
-	 * The snapshot installed before root, if big: handed to the free
-	 * worker by view_retire when the task has ended, before its call
-	 * does (so that the worker does not take the orbit's CPU before the
-	 * task, nor a counters read miss it), else by the next install or
-	 * the view's release.
-	 */
-	struct pt_node *retired;
 	/* The view's own pages: written, zero fill, and mirrors (view.c). */
 	struct xarray priv;
 	unsigned int nmirrors;	/* priv entries marked VIEW_MIRROR */
@@ -426,8 +418,8 @@ struct orbit_view {
 
 struct orbit_view *view_create(struct orbit_area *area);
 void view_put(struct orbit_view *view);
-unsigned long view_install(struct orbit_view *view, struct pt_node *root);
-void view_retire(struct orbit_view *view);
+unsigned long view_install(struct orbit_view *view, struct pt_node *root,
+			   struct pt_node **replaced);
 void view_unmap(struct orbit_view *view);
 void views_unmap_page(struct orbit_area *area, unsigned long idx);
 
@@ -588,7 +580,6 @@ struct orbit_call *orbit_take_running(struct orbit *ob, u32 gen,
 bool orbit_gen_alive(struct orbit *ob, u32 gen);
 int orbit_install(struct orbit *ob, u32 gen, struct orbit_call *call,
 		  u64 *changed);
-void orbit_retire(struct orbit *ob, u32 gen);
 void orbit_timeouts_exit(void);
 
 /* ---- orbit_fd.c: the orbit descriptor ---- */
@@ -615,6 +606,13 @@ static inline u64 orbit_trace_since(u64 t0)
 struct orbit_snap {
 	struct orbit_area *area;	/* holds a reference */
 	struct pt_node *root;	/* the snapshot, until the orbit takes it */
+	/*
+	 * The snapshot its install replaced, if big (view_install): handed
+	 * to the free worker when the call ends (call_finish), so after the
+	 * task, which it would delay, and before the caller is woken, so a
+	 * counters read after the call waits for it.  xchg.
+	 */
+	struct pt_node *replaced;
 	int live;		/* counted in area->live_snaps (xchg) */
 };
 
@@ -668,6 +666,8 @@ void call_finish(struct orbit_call *call, long retval, int error);
 void call_get(struct orbit_call *call);
 void call_put(struct orbit_call *call);
 struct pt_node *call_take_root(struct orbit_call *call, unsigned int i);
+void call_keep_replaced(struct orbit_call *call, unsigned int i,
+			struct pt_node *old);
 void call_drop_futures(struct orbit_ctx *ctx);
 bool call_done(struct orbit_call *call);
 struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id);

@@ -482,23 +482,6 @@ static struct orbit_view *orbit_view_of(struct orbit *ob,
 }
 
 /*
- * Frees the snapshots generation gen's installs replaced, by the free
- * worker: its task loop calls this when a task has ended, before the
- * call's end wakes its caller, so that the freeing runs after the task
- * and a counters read after the call waits for it.
- */
-void orbit_retire(struct orbit *ob, u32 gen)
-{
-	struct orbit_view *view;
-
-	mutex_lock(&ob->view_lock);
-	if (ob->views_gen == gen)
-		list_for_each_entry(view, &ob->views, node)
-			view_retire(view);
-	mutex_unlock(&ob->view_lock);
-}
-
-/*
  * Installs the call's snapshots in the calling orbit process (generation
  * gen).  A generation that is over adds no view: its death took the list
  * (or will, under view_lock), and a view left by an older generation is
@@ -523,13 +506,16 @@ int orbit_install(struct orbit *ob, u32 gen, struct orbit_call *call,
 	orbit_reap_views(ob);
 	for (i = 0; i < call->nsnap; i++) {
 		struct orbit_view *view = orbit_view_of(ob, call->snap[i].area);
+		struct pt_node *replaced;
 
 		if (IS_ERR(view)) {
 			err = PTR_ERR(view);
 			break;
 		}
 		/* NULL if the call ended meanwhile: installs an empty view. */
-		*changed += view_install(view, call_take_root(call, i));
+		*changed += view_install(view, call_take_root(call, i),
+					 &replaced);
+		call_keep_replaced(call, i, replaced);
 	}
 out:
 	mutex_unlock(&ob->view_lock);

@@ -269,7 +269,6 @@ static void view_release(struct kref *ref)
 	bitmap_free(view->used);
 	bitmap_free(view->unmapped);
 	pt_put(view->root);
-	pt_put(view->retired);
 	if (view->inode)
 		iput(view->inode);
 	area_put(view->area);
@@ -571,11 +570,14 @@ static struct vm_area_struct *view_vma(struct orbit_view *view)
  * page the orbit wrote, by the new snapshot's, mapped here in the blocks
  * the task has used, so that reading them again takes no fault.  Runs in
  * the orbit, which is between calls.  Returns how many pages changed.
+ * The snapshot it replaced is freed here if few pages changed, else
+ * handed to the caller (*replaced) to free once the task has run.
  */
-unsigned long view_install(struct orbit_view *view, struct pt_node *root)
+unsigned long view_install(struct orbit_view *view, struct pt_node *root,
+			   struct pt_node **replaced)
 {
 	struct view_install vi = { .view = view };
-	struct pt_node *old = view->root, *older = NULL;
+	struct pt_node *old = view->root;
 	unsigned long idx;
 	struct page *page;
 	bool locked;
@@ -607,34 +609,14 @@ unsigned long view_install(struct orbit_view *view, struct pt_node *root)
 	}
 	view_install_flush(&vi);
 	view_install_blocks(&vi);
-	/*
-	 * The old root holds about the pages that changed since.  Many are
-	 * freed by a worker once the task has run (view_retire), a few now.
-	 */
-	if (vi.changed > VIEW_FREE_ASYNC) {
-		older = view->retired;
-		view->retired = old;
-		old = NULL;
-	}
 	mutex_unlock(&view->lock);
 	if (locked)
 		mmap_read_unlock(view->mm);
-	pt_put(old);
-	pt_put_async(older);	/* not retired: calls were queued */
+	/* The old root holds about the pages that changed since. */
+	*replaced = NULL;
+	if (vi.changed > VIEW_FREE_ASYNC)
+		*replaced = old;
+	else
+		pt_put(old);
 	return vi.changed;
-}
-
-/*
- * Hands the snapshot the last install replaced (see view->retired) to the
- * free worker, which counters readers wait for (pt_wait_freed).
- */
-void view_retire(struct orbit_view *view)
-{
-	struct pt_node *old;
-
-	mutex_lock(&view->lock);
-	old = view->retired;
-	view->retired = NULL;
-	mutex_unlock(&view->lock);
-	pt_put_async(old);
 }
