@@ -581,7 +581,7 @@ struct orbit_area *area_create(unsigned long addr, unsigned long size,
 	area = kzalloc(sizeof(*area), GFP_KERNEL_ACCOUNT);
 	if (!area)
 		return ERR_PTR(-ENOMEM);
-	area->pool = pt_pool_create(acct);
+	area->pool = pt_pool_create(acct, size >> PAGE_SHIFT);
 	if (!area->pool) {
 		kfree(area);
 		return ERR_PTR(-ENOMEM);

@@ -235,7 +235,8 @@ static inline bool opage_referenced(struct page *page)
 	return page_ref_count(page) > 1 + opage_mapcount(page);
 }
 
-struct pt_pool *pt_pool_create(const struct orbit_acct *acct);
+struct pt_pool *pt_pool_create(const struct orbit_acct *acct,
+			       unsigned long npages);
 void pt_pool_close(struct pt_pool *pool);
 struct pt_node *pt_get(struct pt_node *n);
 void pt_put(struct pt_node *n);
