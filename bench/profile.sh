@@ -1,8 +1,10 @@
 #!/bin/sh
 # Guest side of `make profile`: traces the module's snapshot and install
 # paths with the function_graph tracer while orbit_bench's call-size
-# group runs (quick sizes; ORBIT_BENCH_ONLY picks another group), then
-# sums time per traced function by depth.
+# group runs (quick sizes; ORBIT_BENCH_ONLY picks another group,
+# ORBIT_PROFILE_FULL=1 full sizes, ORBIT_PROFILE_FUNCS the functions whose
+# calls are traced, ORBIT_PROFILE_DEPTH how deep), then sums time per
+# traced function by depth.
 # The tracer slows every traced call down, so read the shares, not the
 # absolute times.
 T=/sys/kernel/tracing
@@ -12,12 +14,13 @@ echo 0 > $T/tracing_on
 echo 262144 > $T/buffer_size_kb
 echo function_graph > $T/current_tracer
 echo ${ORBIT_PROFILE_DEPTH:-3} > $T/max_graph_depth
-echo 'area_snapshot view_install area_fault area_page_mkwrite view_fault' > $T/set_graph_function || exit 1
+echo "${ORBIT_PROFILE_FUNCS:-area_snapshot view_install area_fault area_page_mkwrite view_fault}" > $T/set_graph_function || exit 1
 echo nofuncgraph-irqs > $T/trace_options 2>/dev/null
 echo funcgraph-tail > $T/trace_options	# name the function on its closing line
 : > $T/trace
 echo 1 > $T/tracing_on
-ORBIT_BENCH_QUICK=1 ORBIT_BENCH_ONLY=${ORBIT_BENCH_ONLY:-size} "$(dirname "$0")/t_bench" | grep '^BENCH,[a-z]' | sed 's/^/    # /'
+[ -n "${ORBIT_PROFILE_FULL:-}" ] || export ORBIT_BENCH_QUICK=1
+ORBIT_BENCH_ONLY=${ORBIT_BENCH_ONLY:-size} "$(dirname "$0")/t_bench" | grep '^BENCH,[a-z]' | sed 's/^/    # /'
 echo 0 > $T/tracing_on
 echo "    # trace lines: $(wc -l < $T/trace), overruns: $(grep -h overrun $T/per_cpu/cpu*/stats | awk '{ s += $2 } END { print s }')"
 # Lines look like " 1)   3.456 us    |      name();" (a leaf) or

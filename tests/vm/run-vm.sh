@@ -59,7 +59,7 @@ for t in $TESTS; do echo "$t" >> "$root/tests/list"; done
 echo "$PER_TEST" > "$root/tests/timeout"
 # Settings passed through to guest tests, quoted for the guest's shell
 # (a value may hold spaces: ORBIT_BENCH_EXAMPLES="kvserver watchdog").
-env | grep -E '^ORBIT_(FUZZ_[A-Z]+|STRESS_SECS|BENCH_[A-Z_]+)=' |
+env | grep -E '^ORBIT_(FUZZ_[A-Z]+|STRESS_SECS|BENCH_[A-Z_]+|PROFILE_[A-Z]+)=' |
 	sed -e "s/'/'\\\\''/g" -e "s/=/='/" -e "s/\$/'/" > "$root/tests/env" || true
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$work/initrd.gz" ||
 	die "could not build the initramfs"
