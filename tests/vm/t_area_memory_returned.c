@@ -5,11 +5,12 @@
  * to main's memory cgroup but not counted in the module's page counter
  * until handed out, so leakcheck would not see the unused rest of a run
  * that outlived its area; the cgroup's memory.current does.  Eight
- * 64 MiB areas, each written in part (the last run it took half used),
- * snapshotted and read by a call: with all of them live the cgroup holds
- * at least their written pages, and once they and the orbit are gone it is back
- * within 1 MiB of where it started (a leak of the runs' unused rest
- * would be 4 MiB).
+ * 64 MiB areas, each written in part (the last run it took a quarter
+ * used), snapshotted and read by a call: with all of them live the
+ * cgroup holds at least their written pages, and once they and the
+ * orbit are gone it is back within 2 MiB of where it started (the
+ * memory controller's per-CPU charge caches alone may hold 256 KiB a
+ * CPU; a leak of the runs' unused rest would be 6 MiB).
  */
 #include <sys/stat.h>
 
@@ -20,7 +21,7 @@
 #define PG	4096UL
 #define NAREA	8
 #define ASIZE	(64UL << 20)
-#define TOUCH	384	/* pages: one whole 256-page run, half the next */
+#define TOUCH	320	/* pages: one whole 256-page run, a quarter of the next */
 #define MIB	(1L << 20)
 
 static long sum_first(void *argbuf, void *store)
@@ -72,8 +73,10 @@ int main(void)
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	require(write_file(CG "/cgroup.procs", pid) == 0,
 		"move the test into its own memory cgroup");
-	warm_up();
 	require(orbit_module_stats(&start) == 0, "read module counters");
+	warm_up();
+	require(counters_back_to(&start),
+		"the warm-up orbit's objects are gone (freed asynchronously)");
 	base = memory_current();
 	require(base > 0, "read memory.current (%ld)", base);
 
@@ -107,8 +110,8 @@ int main(void)
 	after = memory_current();
 	diag("memory.current: %ld KiB after destroying the areas and the orbit",
 	     after >> 10);
-	ok(after - base < MIB,
-	   "the cgroup is back within 1 MiB of its start (%+ld KiB)",
+	ok(after - base < 2 * MIB,
+	   "the cgroup is back within 2 MiB of its start (%+ld KiB)",
 	   (after - base) >> 10);
 	return tap_done();
 }
