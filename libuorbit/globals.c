@@ -19,11 +19,11 @@
  *
  * How: main copies those ranges into a hidden area (pages that did not
  * change are not written, so they cost nothing; where the kernel can say
- * which pages main wrote since the last copy, written.c, only those are
- * compared, else every page is) and queues the library's
- * own call, tagged UO_TAG_GLOBALS, before any other call of the orbit's
- * process; the orbit's task loop copies the area's snapshot into place
- * before it runs init.  The area lives while main has orbits.
+ * which pages main wrote since the last copy, written.c, and the globals
+ * reach WRITTEN_MIN_BYTES, only those are compared, else every page is)
+ * and queues the library's own call, tagged UO_TAG_GLOBALS, before any
+ * other call of the orbit's process; the orbit's task loop copies the
+ * area's snapshot into place before it runs init.  The area lives while main has orbits.
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -38,6 +38,12 @@
 
 #define MAX_RANGES	512
 #define GLOBALS_MAGIC	0x6f72626974676c62ULL	/* "orbitglb" */
+/*
+ * Globals smaller than this are compared whole at every send: cheaper
+ * than tracking main's writes (a PAGEMAP_SCAN that protects the pages
+ * again, with its TLB flush, and a fault at main's next write to each).
+ */
+#define WRITTEN_MIN_BYTES	(64UL << 10)
 
 struct range {
 	uint64_t addr;
@@ -319,6 +325,7 @@ static int globals_fill_locked(struct collect *c)
 {
 	size_t need = hdr_size(c->n) + c->bytes;
 	struct globals_hdr *h;
+	int track = c->bytes >= WRITTEN_MIN_BYTES;
 	unsigned char *p;
 	unsigned int i;
 
@@ -337,7 +344,7 @@ static int globals_fill_locked(struct collect *c)
 	}
 	h = orbit_area_base(uo_st.globals_area);
 	p = (unsigned char *)h + hdr_size(c->n);
-	if (uo_st.globals_tracked && h->magic == GLOBALS_MAGIC &&
+	if (track && uo_st.globals_tracked && h->magic == GLOBALS_MAGIC &&
 	    h->count == c->n &&
 	    !memcmp(h->r, c->r, c->n * sizeof(struct range))) {
 		struct fill f = { c, p };
@@ -346,7 +353,12 @@ static int globals_fill_locked(struct collect *c)
 			return 0;	/* only what main wrote */
 	}
 	/* Protect first, then copy: a write during the copy is seen next time. */
-	uo_st.globals_tracked = !uo_written_arm(c->s, c->ns);
+	if (track) {
+		uo_st.globals_tracked = !uo_written_arm(c->s, c->ns);
+	} else {
+		uo_written_reset();	/* main's writes take no faults */
+		uo_st.globals_tracked = 0;
+	}
 	if (h->magic != GLOBALS_MAGIC)
 		h->magic = GLOBALS_MAGIC;
 	if (h->count != c->n)
