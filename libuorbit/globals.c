@@ -23,7 +23,8 @@
  * reach WRITTEN_MIN_BYTES, only those are compared, else every page is)
  * and queues the library's own call, tagged UO_TAG_GLOBALS, before any
  * other call of the orbit's process; the orbit's task loop copies the
- * area's snapshot into place before it runs init.  The area lives while main has orbits.
+ * area's snapshot into place before it runs init.  The area lives while
+ * main has orbits.
  */
 #define _GNU_SOURCE
 #include <elf.h>

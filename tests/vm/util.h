@@ -25,6 +25,22 @@ static inline int write_file(const char *path, const char *val)
 	return ok ? 0 : -1;
 }
 
+/*
+ * A write by the kernel, not by a store: the byte c read(2) from a pipe
+ * into dst.  0, or -1.
+ */
+static inline int kernel_write_byte(void *dst, char c)
+{
+	int p[2], ok;
+
+	if (pipe(p))
+		return -1;
+	ok = write(p[1], &c, 1) == 1 && read(p[0], dst, 1) == 1;
+	close(p[0]);
+	close(p[1]);
+	return ok ? 0 : -1;
+}
+
 /* Live objects (contexts aside: the test holds its own). */
 static inline int live_equal(const struct orbit_module_stats *a,
 			     const struct orbit_module_stats *b)
