@@ -290,36 +290,13 @@ static bool call_done_poll(void *call)
 	return call_done(call);
 }
 
-/*
- * Waits for a sync call's end; woken early (wake.c), polls for it once,
- * then sleeps until it.  0, or -EINTR on a signal.
- */
-static int call_wait_end(struct orbit_call *call)
-{
-	bool polled = false, spent;
-
-	for (;;) {
-		WRITE_ONCE(call->wait_cpu, raw_smp_processor_id());
-		if (wait_event_interruptible(call->done, call_done(call) ||
-					     (!polled && READ_ONCE(call->early))))
-			return -EINTR;
-		if (call_done(call))
-			return 0;
-		polled = true;
-		if (orbit_poll(call_done_poll, call, &spent))
-			return 0;
-		if (spent)
-			orbit_early_missed(call->orbit);
-	}
-}
-
 /* Waits for a sync call and fills in its result. */
 static int call_wait_sync(struct orbit_ctx *ctx, struct orbit_call *call,
 			  struct orbit_call_req *req, void __user *uarg)
 {
 	int err;
 
-	if (call_wait_end(call))
+	if (orbit_wait_call(call, &call->done, call_done_poll))
 		return -EINTR;	/* collect with ORBIT_IOC_WAIT */
 	err = call->error;
 	if (err)
@@ -454,7 +431,7 @@ long call_wait(struct orbit_ctx *ctx, void __user *uarg)
 	call = call_lookup(ctx, w.call_id);
 	if (IS_ERR(call))
 		return PTR_ERR(call);
-	if (wait_event_interruptible(call->done, call_done(call))) {
+	if (orbit_wait_call(call, &call->done, call_done_poll)) {
 		call_put(call);
 		return -ERESTARTSYS;
 	}

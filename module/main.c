@@ -74,7 +74,7 @@ MODULE_PARM_DESC(max_user_bytes,
 unsigned int orbit_poll_us = 500;
 ORBIT_PARAM_UINT_MAX(poll_us, orbit_poll_us, ORBIT_POLL_US_MAX);
 MODULE_PARM_DESC(poll_us,
-		 "Microseconds a woken-early sleeper of a sync call may poll (0: no early wakeups; default 500, at most 1 s)");
+		 "Microseconds a woken-early waiter of a call may poll (0: no early wakeups; default 500, at most 1 s)");
 
 /* The module's own work: contexts' teardowns (flushed at unload). */
 struct workqueue_struct *orbit_wq;

@@ -655,8 +655,8 @@ struct orbit_call {
 	struct list_head updates;	/* pushed, not pulled (orbit->lock) */
 	size_t upd_bytes;	/* their size (orbit->lock) */
 	/* Early wake (wake.c): hints, no lock. */
-	bool early;		/* the orbit has it: a sync caller may poll */
-	int wait_cpu;		/* where a sync caller last slept; -1 */
+	bool early;		/* the orbit has it: its waiters may poll */
+	int wait_cpu;		/* where a waiter last slept; -1 */
 	unsigned int nsnap;
 	struct orbit_snap snap[];	/* then a small argument, inline */
 };
@@ -674,7 +674,7 @@ bool call_done(struct orbit_call *call);
 struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id);
 void call_unpublish(struct orbit_ctx *ctx, struct orbit_call *call);
 
-/* ---- wake.c: early wakeups of a sync call's sleepers ---- */
+/* ---- wake.c: early wakeups of a call's sleepers ---- */
 extern unsigned int orbit_poll_us;
 #define ORBIT_POLL_US_MAX	USEC_PER_SEC
 /*
@@ -686,10 +686,16 @@ bool orbit_poll(bool (*ready)(void *arg), void *arg, bool *spent);
 bool orbit_prewake_begin(struct orbit *ob, struct orbit_call *call);
 /* After the call is queued (or failed): ends what _begin started. */
 void orbit_prewake_end(struct orbit *ob, bool prewoken);
-/* The task loop took call: wakes a sync caller to poll for its end. */
+/* The task loop took call: wakes its waiters to poll for what they wait for. */
 void orbit_wake_early(struct orbit *ob, struct orbit_call *call);
-/* A sync caller's poll ran out: the orbit's next early wakes are skipped. */
+/* A waiter's poll ran out: the orbit's next early wakes are skipped. */
 void orbit_early_missed(struct orbit *ob);
+/*
+ * Sleeps on wq (call->done or call->pullq) until ready(call); woken early,
+ * polls for it once first.  0, or -ERESTARTSYS on a signal.
+ */
+int orbit_wait_call(struct orbit_call *call, struct wait_queue_head *wq,
+		    bool (*ready)(void *call));
 
 /* ---- update.c: update transport and apply checks ---- */
 long update_push(struct orbit *ob, u32 gen, void __user *uarg);

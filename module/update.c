@@ -196,8 +196,10 @@ out:
 	return err;
 }
 
-static bool pull_ready(struct orbit_call *call)
+static bool pull_ready(void *arg)
 {
+	struct orbit_call *call = arg;
+
 	return !list_empty_careful(&call->updates) || call_done(call);
 }
 
@@ -214,7 +216,7 @@ static int pull_next(struct orbit_call *call, size_t cap,
 	int err;
 
 	for (;;) {
-		if (wait_event_interruptible(call->pullq, pull_ready(call)))
+		if (orbit_wait_call(call, &call->pullq, pull_ready))
 			return -ERESTARTSYS;
 		spin_lock(&ob->lock);
 		err = -EAGAIN;

@@ -1,24 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Early wakeups: a sync call's two sleepers woken when their wait's last
+ * Early wakeups: a call's two sleepers woken when their wait's last
  * stretch starts, to poll through it, instead of when it ends.
  *
  * A CPU that has idled for a while wakes slowly: a deep C-state on
  * hardware, and under an emulator a vCPU thread that the host has put to
  * sleep (traced under QEMU TCG: 150..450 us from the wakeup to the task
- * running, against about 20 us on a busy vCPU).  A sync call pays that
+ * running, against about 20 us on a busy vCPU).  A call pays that
  * twice: the task loop is woken once main has snapshotted the call, and
- * main once the task has ended.  Both stretches are known when they
- * start:
+ * main once the task has pushed an update or ended.  Both stretches are
+ * known when they start:
  *
  *  - prewake: a caller whose snapshot has enough pages to freeze wakes
  *    the sleeping task loop before it snapshots; the loop polls for the
  *    call while the caller works (orbit_prewake_begin/end, orbit_run).
- *  - early wake: the task loop, taking a sync call, wakes its caller
- *    before it installs the snapshot; the caller polls for the end
- *    while the loop installs and the task runs (orbit_wake_early,
- *    call_wait_sync).  The caller tells the orbit when a poll ran out,
- *    and the next EARLY_SKIP early wakes of that orbit are not made.
+ *  - early wake: the task loop, taking a call that has a future, wakes
+ *    whoever waits on it (a sync caller, a WAIT, a PULL) before it
+ *    installs the snapshot; the waiter polls for what it waits for (the
+ *    end, or an update) while the loop installs and the task runs
+ *    (orbit_wake_early, orbit_wait_call).  A waiter tells the orbit when
+ *    a poll ran out, and the next EARLY_SKIP early wakes of that orbit
+ *    are not made.
  *
  * A poll lasts at most poll_us (module parameter; 0 turns both off) and
  * ends as soon as the CPU is wanted: need_resched, another task runnable
@@ -31,8 +33,8 @@
  *
  * State: ob->prewake (callers between prewake_begin and _end), ob->loop_cpu
  * and ob->early_skip (hints, read and written without a lock), call->early
- * and call->wait_cpu (the same); all live as long as the orbit and the
- * call they are in.
+ * and call->wait_cpu (the same; wait_cpu is the last waiter's CPU when
+ * several wait); all live as long as the orbit and the call they are in.
  */
 #include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
@@ -97,7 +99,7 @@ void orbit_wake_early(struct orbit *ob, struct orbit_call *call)
 {
 	unsigned int skip = READ_ONCE(ob->early_skip);
 
-	if (!(call->flags & ORBIT_CALL_SYNC) || !READ_ONCE(orbit_poll_us) ||
+	if ((call->flags & ORBIT_CALL_NOFUTURE) || !READ_ONCE(orbit_poll_us) ||
 	    READ_ONCE(call->wait_cpu) == raw_smp_processor_id())
 		return;
 	if (skip) {
@@ -106,6 +108,27 @@ void orbit_wake_early(struct orbit *ob, struct orbit_call *call)
 	}
 	WRITE_ONCE(call->early, true);
 	wake_up(&call->done);
+	wake_up(&call->pullq);
+}
+
+int orbit_wait_call(struct orbit_call *call, struct wait_queue_head *wq,
+		    bool (*ready)(void *call))
+{
+	bool polled = false, spent;
+
+	for (;;) {
+		WRITE_ONCE(call->wait_cpu, raw_smp_processor_id());
+		if (wait_event_interruptible(*wq, ready(call) ||
+					     (!polled && READ_ONCE(call->early))))
+			return -ERESTARTSYS;
+		if (ready(call))
+			return 0;
+		polled = true;
+		if (orbit_poll(ready, call, &spent))
+			return 0;
+		if (spent)
+			orbit_early_missed(call->orbit);
+	}
 }
 
 void orbit_early_missed(struct orbit *ob)

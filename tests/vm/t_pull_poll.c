@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Early wakeups of a future's waiters (a pull, orbit_future_get; module
+ * parameter poll_us), as a sync caller's (t_sync_poll): the task loop
+ * wakes them when it takes the call, and they poll for an update or the
+ * end.  That changes when they wake, never what they get:
+ *  - with main and the orbit on different CPUs, every call's updates
+ *    come whole and in push order and then its result, with poll_us 500
+ *    and 0; with 500 the pullers polled, with 0 nobody did;
+ *  - orbit_future_get of an async call polls as well;
+ *  - main does not poll through tasks longer than the poll: of 200 calls
+ *    whose task sleeps 5 ms before it pushes, at most one in 17 has its
+ *    pulls run out of their poll (the orbit's back-off);
+ *  - a signal ends a pull's poll at once: the handler runs and the
+ *    update and the result still come;
+ *  - nothing leaks.
+ */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
+
+#include "../../uapi/orbit.h"
+#include "tap.h"
+#include "util.h"
+
+#define POLL_US		"/sys/module/orbit/parameters/poll_us"
+#define CALLS		60
+#define UPDATES		3
+
+#define SPIN_US		100	/* a task's work before it pushes */
+
+struct push_arg {
+	long seq;
+	unsigned int sleep_ms;
+	unsigned int updates;
+};
+
+/*
+ * The task: SPIN_US of work (so that main waits when the task loop takes
+ * the call) or a sleep, then pushes seq * 10 + i for each update i.
+ */
+static long pusher(void *argbuf, void *store)
+{
+	const struct push_arg *a = argbuf;
+	struct orbit_update *u;
+	double t0 = now_us();
+	unsigned int i;
+	long v;
+
+	if (a->sleep_ms)
+		usleep(a->sleep_ms * 1000);
+	else
+		while (now_us() - t0 < SPIN_US)
+			;
+	for (i = 0; i < a->updates; i++) {
+		v = a->seq * 10 + i;
+		u = orbit_update_create();
+		if (!u || orbit_update_add_data(u, &v, sizeof(v)) ||
+		    orbit_push(u, NULL)) {
+			orbit_update_free(u);
+			return -1;
+		}
+	}
+	return a->seq;
+}
+
+/*
+ * One async call of the pusher, pulled to its end: 1 when its updates
+ * came in order and whole, then its result.
+ */
+static int pulled_right(struct orbit *ob, struct push_arg *a)
+{
+	const struct orbit_update_entry *e;
+	struct orbit_future *f;
+	struct orbit_update *u;
+	unsigned int got = 0, right = 0;
+	long ret, v;
+
+	f = orbit_call_async(ob, 0, 0, NULL, NULL, a, sizeof(*a));
+	if (!f)
+		return 0;
+	while (pull_orbit(f, &u) == 1) {
+		e = orbit_update_first(u);
+		if (e && e->type == ORBIT_UPDATE_DATA && e->len == sizeof(v)) {
+			memcpy(&v, e->data, sizeof(v));
+			right += v == a->seq * 10 + got;
+		}
+		got++;
+		orbit_update_free(u);
+	}
+	return orbit_future_get(f, &ret) == 0 && ret == a->seq &&
+	       got == a->updates && right == got;
+}
+
+static int calls_right(struct orbit *ob, unsigned int sleep_ms, int n)
+{
+	struct push_arg a = { 0, sleep_ms, UPDATES };
+	int right = 0;
+
+	for (a.seq = 1; a.seq <= n; a.seq++)
+		right += pulled_right(ob, &a);
+	return right;
+}
+
+/* The module's counters of polls (raw: the library does not give them). */
+static void polls(unsigned long long *polled, unsigned long long *missed)
+{
+	struct orbit_stats st;
+	int fd = open("/dev/orbit", O_RDONLY | O_CLOEXEC);
+
+	memset(&st, 0, sizeof(st));
+	if (fd < 0 || ioctl(fd, ORBIT_IOC_STATS, &st) < 0)
+		st.polls = st.polls_missed = ~0ULL;
+	if (fd >= 0)
+		close(fd);
+	*polled = st.polls;
+	*missed = st.polls_missed;
+}
+
+static int pin(pid_t pid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(pid, sizeof(set), &set);
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	alarms++;
+}
+
+int main(void)
+{
+	struct orbit_module_stats start;
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+	struct itimerval it = { .it_value = { 0, 20000 } };
+	struct push_arg a = { 7, 0, 0 };	/* no update */
+	unsigned long long p0, p1, m0, m1;
+	struct orbit_future *f;
+	struct orbit_status st;
+	struct orbit *ob;
+	int n, waited;
+	long ret;
+
+	require(orbit_module_stats(&start) == 0, "read module counters");
+	require(write_file(POLL_US, "500") == 0, "set poll_us");
+	ob = orbit_create("pullpoll", pusher, NULL);
+	require(ob && orbit_status(ob, &st) == 0 && st.pid > 0,
+		"an orbit and its process");
+	/* Apart: a waiter on the task loop's own CPU is not woken early. */
+	require(pin(0, 0) == 0 && pin(st.pid, 1) == 0,
+		"main on CPU 0, the orbit on CPU 1");
+	calls_right(ob, 0, 17);	/* its first calls, past any back-off */
+
+	polls(&p0, &m0);
+	n = calls_right(ob, 0, CALLS);
+	polls(&p1, &m1);
+	ok(n == CALLS,
+	   "poll_us=500: %d of %d calls pulled their %d updates in order, then the result",
+	   n, CALLS, UPDATES);
+	ok(p1 - p0 >= CALLS / 2,
+	   "and the pullers polled (%llu times in %d calls, %llu ran out)",
+	   p1 - p0, CALLS, m1 - m0);
+
+	polls(&p0, &m0);
+	for (n = 0, waited = 0; n < CALLS; n++) {
+		f = orbit_call_async(ob, 0, 0, NULL, NULL, &a, sizeof(a));
+		waited += f && orbit_future_get(f, &ret) == 0 && ret == a.seq;
+	}
+	polls(&p1, &m1);
+	ok(waited == CALLS && p1 - p0 >= CALLS / 2,
+	   "orbit_future_get: %d of %d results, %llu polls, %llu ran out",
+	   waited, CALLS, p1 - p0, m1 - m0);
+
+	require(write_file(POLL_US, "0") == 0, "set poll_us");
+	polls(&p0, &m0);
+	n = calls_right(ob, 0, CALLS);
+	polls(&p1, &m1);
+	ok(n == CALLS && p1 == p0,
+	   "poll_us=0: %d of %d calls right, %llu polls", n, CALLS, p1 - p0);
+
+	require(write_file(POLL_US, "500") == 0, "set poll_us");
+	polls(&p0, &m0);
+	n = calls_right(ob, 5, 200);
+	polls(&p1, &m1);
+	/* A call whose pull ran out may also run out pulling its end. */
+	ok(n == 200 && p1 - p0 >= 1 && m1 - m0 <= 2 * (200 / 17 + 1),
+	   "200 calls of 5 ms tasks: %d right, %llu polls, %llu ran out", n,
+	   p1 - p0, m1 - m0);
+
+	/* A pull polls (a 1 s poll, a 200 ms task) when the alarm comes. */
+	require(write_file(POLL_US, "1000000") == 0, "set poll_us");
+	calls_right(ob, 0, 17);	/* past the back-off */
+	sigaction(SIGALRM, &sa, NULL);
+	polls(&p0, &m0);
+	setitimer(ITIMER_REAL, &it, NULL);
+	n = calls_right(ob, 200, 1);
+	polls(&p1, &m1);
+	ok(n == 1 && alarms == 1 && p1 - p0 >= 1,
+	   "a signal during a pull's poll: the handler ran (%d), the updates and the result came (%llu polls)",
+	   (int)alarms, p1 - p0);
+
+	require(write_file(POLL_US, "500") == 0, "set poll_us");
+	orbit_destroy(ob);
+	ok(counters_back_to(&start), "module counters back to their start values");
+	return tap_done();
+}
