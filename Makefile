@@ -132,7 +132,7 @@ $(B)/unit/test_%: tests/unit/test_%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WFLAGS) $(VFLAGS) -o $@ $< $(LIB_SRCS) -lcmocka -pthread
 
-$(B)/vmtests/%: tests/vm/%.c tests/vm/tap.h tests/vm/util.h $(B)/lib/libuorbit.a
+$(B)/vmtests/%: tests/vm/%.c $(wildcard tests/vm/*.h) $(B)/lib/libuorbit.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WFLAGS) $(VFLAGS) -static -Ilibuorbit -o $@ $< $(B)/lib/libuorbit.a -pthread
 

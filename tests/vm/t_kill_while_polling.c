@@ -24,6 +24,7 @@
 #include <signal.h>
 
 #include "tap.h"
+#include "polls.h"
 #include "util.h"
 
 #define POLL_US		"/sys/module/orbit/parameters/poll_us"
@@ -49,15 +50,6 @@ static long page_sum(void *argbuf, void *store)
 	return (long)sum;
 }
 
-static int pin(pid_t pid, int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(pid, sizeof(set), &set);
-}
-
 /* The process state letter of pid (R, S, D, Z...), or 0. */
 static char proc_state(pid_t pid)
 {
@@ -81,7 +73,7 @@ static void *killer(void *unused)
 {
 	double t;
 
-	pin(0, 0);
+	pin_to_cpu(0, 0);
 	for (;;) {
 		sem_wait(&go);
 		if (quit)
@@ -120,7 +112,7 @@ static bool ready_on_cpu1(struct orbit *ob, struct orbit_area *a,
 		if (orbit_call(ob, 1, &a, NULL, &base, sizeof(base)) >= 0)
 			break;
 	return i < 3 && orbit_status(ob, st) == 0 && st->pid > 0 &&
-	       pin(st->pid, 1) == 0 &&
+	       pin_to_cpu(st->pid, 1) == 0 &&
 	       orbit_call(ob, 1, &a, NULL, &base, sizeof(base)) >= 0;
 }
 
@@ -146,7 +138,7 @@ int main(void)
 	require(a, "an orbit that restarts, and a %lu MiB area", AREA >> 20);
 	base = orbit_area_base(a);
 	memset(base, 1, AREA);
-	require(pin(0, 0) == 0, "pin main to CPU 0");
+	require(pin_to_cpu(0, 0) == 0, "pin main to CPU 0");
 	sem_init(&go, 0, 0);
 	sem_init(&done, 0, 0);
 	require(pthread_create(&thr, NULL, killer, NULL) == 0, "a killer");

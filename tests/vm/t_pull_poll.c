@@ -16,13 +16,9 @@
  *  - nothing leaks.
  */
 #define _GNU_SOURCE
-#include <sched.h>
-#include <signal.h>
-#include <sys/ioctl.h>
-#include <sys/time.h>
 
-#include "../../uapi/orbit.h"
 #include "tap.h"
+#include "polls.h"
 #include "util.h"
 
 #define POLL_US		"/sys/module/orbit/parameters/poll_us"
@@ -104,42 +100,9 @@ static int calls_right(struct orbit *ob, unsigned int sleep_ms, int n)
 	return right;
 }
 
-/* The module's counters of polls (raw: the library does not give them). */
-static void polls(unsigned long long *polled, unsigned long long *missed)
-{
-	struct orbit_stats st;
-	int fd = open("/dev/orbit", O_RDONLY | O_CLOEXEC);
-
-	memset(&st, 0, sizeof(st));
-	if (fd < 0 || ioctl(fd, ORBIT_IOC_STATS, &st) < 0)
-		st.polls = st.polls_missed = ~0ULL;
-	if (fd >= 0)
-		close(fd);
-	*polled = st.polls;
-	*missed = st.polls_missed;
-}
-
-static int pin(pid_t pid, int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(pid, sizeof(set), &set);
-}
-
-static volatile sig_atomic_t alarms;
-
-static void on_alarm(int sig)
-{
-	alarms++;
-}
-
 int main(void)
 {
 	struct orbit_module_stats start;
-	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
-	struct itimerval it = { .it_value = { 0, 20000 } };
 	struct push_arg a = { 7, 0, 0 };	/* no update */
 	unsigned long long p0, p1, m0, m1;
 	struct orbit_future *f;
@@ -154,13 +117,13 @@ int main(void)
 	require(ob && orbit_status(ob, &st) == 0 && st.pid > 0,
 		"an orbit and its process");
 	/* Apart: a waiter on the task loop's own CPU is not woken early. */
-	require(pin(0, 0) == 0 && pin(st.pid, 1) == 0,
+	require(pin_to_cpu(0, 0) == 0 && pin_to_cpu(st.pid, 1) == 0,
 		"main on CPU 0, the orbit on CPU 1");
 	calls_right(ob, 0, 17);	/* its first calls, past any back-off */
 
-	polls(&p0, &m0);
+	module_polls(&p0, &m0);
 	n = calls_right(ob, 0, CALLS);
-	polls(&p1, &m1);
+	module_polls(&p1, &m1);
 	ok(n == CALLS,
 	   "poll_us=500: %d of %d calls pulled their %d updates in order, then the result",
 	   n, CALLS, UPDATES);
@@ -168,27 +131,27 @@ int main(void)
 	   "and the pullers polled (%llu times in %d calls, %llu ran out)",
 	   p1 - p0, CALLS, m1 - m0);
 
-	polls(&p0, &m0);
+	module_polls(&p0, &m0);
 	for (n = 0, waited = 0; n < CALLS; n++) {
 		f = orbit_call_async(ob, 0, 0, NULL, NULL, &a, sizeof(a));
 		waited += f && orbit_future_get(f, &ret) == 0 && ret == a.seq;
 	}
-	polls(&p1, &m1);
+	module_polls(&p1, &m1);
 	ok(waited == CALLS && p1 - p0 >= CALLS / 2,
 	   "orbit_future_get: %d of %d results, %llu polls, %llu ran out",
 	   waited, CALLS, p1 - p0, m1 - m0);
 
 	require(write_file(POLL_US, "0") == 0, "set poll_us");
-	polls(&p0, &m0);
+	module_polls(&p0, &m0);
 	n = calls_right(ob, 0, CALLS);
-	polls(&p1, &m1);
+	module_polls(&p1, &m1);
 	ok(n == CALLS && p1 == p0,
 	   "poll_us=0: %d of %d calls right, %llu polls", n, CALLS, p1 - p0);
 
 	require(write_file(POLL_US, "500") == 0, "set poll_us");
-	polls(&p0, &m0);
+	module_polls(&p0, &m0);
 	n = calls_right(ob, 5, 200);
-	polls(&p1, &m1);
+	module_polls(&p1, &m1);
 	/* A call whose pull ran out may also run out pulling its end. */
 	ok(n == 200 && p1 - p0 >= 1 && m1 - m0 <= 2 * (200 / 17 + 1),
 	   "200 calls of 5 ms tasks: %d right, %llu polls, %llu ran out", n,
@@ -197,11 +160,10 @@ int main(void)
 	/* A pull polls (a 1 s poll, a 200 ms task) when the alarm comes. */
 	require(write_file(POLL_US, "1000000") == 0, "set poll_us");
 	calls_right(ob, 0, 17);	/* past the back-off */
-	sigaction(SIGALRM, &sa, NULL);
-	polls(&p0, &m0);
-	setitimer(ITIMER_REAL, &it, NULL);
+	module_polls(&p0, &m0);
+	alarm_in_ms(20);
 	n = calls_right(ob, 200, 1);
-	polls(&p1, &m1);
+	module_polls(&p1, &m1);
 	ok(n == 1 && alarms == 1 && p1 - p0 >= 1,
 	   "a signal during a pull's poll: the handler ran (%d), the updates and the result came (%llu polls)",
 	   (int)alarms, p1 - p0);

@@ -18,13 +18,9 @@
  *    task has run).
  */
 #define _GNU_SOURCE
-#include <sched.h>
-#include <signal.h>
-#include <sys/ioctl.h>
-#include <sys/time.h>
 
-#include "../../uapi/orbit.h"
 #include "tap.h"
+#include "polls.h"
 #include "util.h"
 
 #define POLL_US		"/sys/module/orbit/parameters/poll_us"
@@ -91,42 +87,9 @@ static double cpu_ms(void)
 	return ns / 1e6;
 }
 
-/* The module's counters of polls (raw: the library does not give them). */
-static void polls(unsigned long long *polled, unsigned long long *missed)
-{
-	struct orbit_stats st;
-	int fd = open("/dev/orbit", O_RDONLY | O_CLOEXEC);
-
-	memset(&st, 0, sizeof(st));
-	if (fd < 0 || ioctl(fd, ORBIT_IOC_STATS, &st) < 0)
-		st.polls = st.polls_missed = ~0ULL;
-	if (fd >= 0)
-		close(fd);
-	*polled = st.polls;
-	*missed = st.polls_missed;
-}
-
-static int pin(pid_t pid, int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(pid, sizeof(set), &set);
-}
-
-static volatile sig_atomic_t alarms;
-
-static void on_alarm(int sig)
-{
-	alarms++;
-}
-
 int main(void)
 {
 	struct orbit_module_stats start;
-	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
-	struct itimerval it = { .it_value = { 0, 20000 } };
 	struct orbit_status st;
 	struct orbit_area *a;
 	struct sum_arg arg;
@@ -146,9 +109,9 @@ int main(void)
 	memset(orbit_area_base(a), 1, AREA);
 	arg.base = orbit_area_base(a);
 
-	polls(&p0, &m0);
+	module_polls(&p0, &m0);
 	n = snapshots_seen(ob, a);
-	polls(&p1, &m1);
+	module_polls(&p1, &m1);
 	ok(n == CALLS, "poll_us=500: %d of %d calls saw their snapshot", n,
 	   CALLS);
 	ok(p1 - p0 >= CALLS / 2,
@@ -161,10 +124,10 @@ int main(void)
 	require(write_file(POLL_US, "500") == 0, "set poll_us");
 	arg.base = NULL;
 	arg.sleep_ms = 5;
-	polls(&p0, &m0);
+	module_polls(&p0, &m0);
 	for (n = 0; n < 200; n++)
 		orbit_call(ob, 0, NULL, NULL, &arg, sizeof(arg));
-	polls(&p1, &m1);
+	module_polls(&p1, &m1);
 	ok(p1 - p0 >= 1 && m1 - m0 <= 200 / 17 + 1,
 	   "200 calls of 5 ms tasks: main polled %llu times, %llu ran out",
 	   p1 - p0, m1 - m0);
@@ -175,10 +138,9 @@ int main(void)
 	arg.sleep_ms = 0;
 	for (n = 0; n < 17; n++)	/* past the back-off */
 		orbit_call(ob, 1, &a, NULL, &arg, sizeof(arg));
-	sigaction(SIGALRM, &sa, NULL);
 	arg.sleep_ms = 200;
 	t0 = cpu_ms();
-	setitimer(ITIMER_REAL, &it, NULL);
+	alarm_in_ms(20);
 	ret = orbit_call(ob, 1, &a, NULL, &arg, sizeof(arg));
 	printf("    # main's CPU during the interrupted call: %.1f ms\n",
 	       cpu_ms() - t0);
@@ -188,8 +150,8 @@ int main(void)
 
 	require(write_file(POLL_US, "500") == 0, "set poll_us");
 	arg.sleep_ms = 0;
-	if (orbit_status(ob, &st) == 0 && st.pid > 0 && pin(0, 0) == 0 &&
-	    pin(st.pid, 0) == 0) {
+	if (orbit_status(ob, &st) == 0 && st.pid > 0 && pin_to_cpu(0, 0) == 0 &&
+	    pin_to_cpu(st.pid, 0) == 0) {
 		n = snapshots_seen(ob, a);
 		ok(n == CALLS, "on one CPU: %d of %d calls saw their snapshot",
 		   n, CALLS);
