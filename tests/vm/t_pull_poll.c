@@ -114,12 +114,14 @@ int main(void)
 	require(orbit_module_stats(&start) == 0, "read module counters");
 	require(write_file(POLL_US, "500") == 0, "set poll_us");
 	ob = orbit_create("pullpoll", pusher, NULL);
-	require(ob && orbit_status(ob, &st) == 0 && st.pid > 0,
-		"an orbit and its process");
+	require(ob, "an orbit");
+	/* Its first calls (its process runs them), past any back-off. */
+	n = calls_right(ob, 0, 17);
+	require(n == 17 && orbit_status(ob, &st) == 0 && st.pid > 0,
+		"17 first calls right (%d) and the orbit's process", n);
 	/* Apart: a waiter on the task loop's own CPU is not woken early. */
 	require(pin_to_cpu(0, 0) == 0 && pin_to_cpu(st.pid, 1) == 0,
 		"main on CPU 0, the orbit on CPU 1");
-	calls_right(ob, 0, 17);	/* its first calls, past any back-off */
 
 	module_polls(&p0, &m0);
 	n = calls_right(ob, 0, CALLS);
@@ -127,7 +129,12 @@ int main(void)
 	ok(n == CALLS,
 	   "poll_us=500: %d of %d calls pulled their %d updates in order, then the result",
 	   n, CALLS, UPDATES);
-	ok(p1 - p0 >= CALLS / 2,
+	/*
+	 * About one poll a call (the first pull's; the end is mostly there
+	 * by the last); a poll that ran out would stop 16 calls' polls, so
+	 * a quarter leaves room for two.  The module before polled none.
+	 */
+	ok(p1 - p0 >= CALLS / 4,
 	   "and the pullers polled (%llu times in %d calls, %llu ran out)",
 	   p1 - p0, CALLS, m1 - m0);
 
@@ -137,7 +144,7 @@ int main(void)
 		waited += f && orbit_future_get(f, &ret) == 0 && ret == a.seq;
 	}
 	module_polls(&p1, &m1);
-	ok(waited == CALLS && p1 - p0 >= CALLS / 2,
+	ok(waited == CALLS && p1 - p0 >= CALLS / 4,
 	   "orbit_future_get: %d of %d results, %llu polls, %llu ran out",
 	   waited, CALLS, p1 - p0, m1 - m0);
 
