@@ -13,9 +13,15 @@
  *    pulls run out of their poll (the orbit's back-off);
  *  - a signal ends a pull's poll at once: the handler runs and the
  *    update and the result still come;
+ *  - a pull that polls ends with ESRCH as soon as the orbit is killed,
+ *    and a process may exit (another thread's _exit) while it pulls;
  *  - nothing leaks.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "tap.h"
 #include "polls.h"
@@ -100,18 +106,87 @@ static int calls_right(struct orbit *ob, unsigned int sleep_ms, int n)
 	return right;
 }
 
+struct kill_arg {
+	pid_t pid;
+	unsigned int ms;
+};
+
+static void *kill_later(void *arg)
+{
+	const struct kill_arg *k = arg;
+
+	usleep(k->ms * 1000);
+	kill(k->pid, SIGKILL);
+	return NULL;
+}
+
+static void *exit_later(void *unused)
+{
+	usleep(20000);
+	_exit(0);
+}
+
+/*
+ * In a child: its own orbit, apart on CPU 1, and a pull that polls for a
+ * 200 ms task (poll_us 1 s) when another thread exits the process 20 ms
+ * in.  Before the pull it writes the module's poll count to fd.
+ */
+static int exit_while_pulling(int fd)
+{
+	struct push_arg a = { 1, 200, 1 };
+	struct orbit_future *f;
+	struct orbit_update *u;
+	struct orbit_status st;
+	unsigned long long p0, m0;
+	struct orbit *ob;
+	pthread_t t;
+
+	ob = orbit_create("exitpoll", pusher, NULL);
+	if (!ob || calls_right(ob, 0, 3) != 3 || orbit_status(ob, &st) ||
+	    pin_to_cpu(0, 0) || pin_to_cpu(st.pid, 1))
+		return 2;
+	module_polls(&p0, &m0);
+	if (write(fd, &p0, sizeof(p0)) != sizeof(p0))
+		return 3;
+	f = orbit_call_async(ob, 0, 0, NULL, NULL, &a, sizeof(a));
+	if (!f || pthread_create(&t, NULL, exit_later, NULL))
+		return 4;
+	pull_orbit(f, &u);
+	return 5;	/* the pull came back before the exit */
+}
+
 int main(void)
 {
 	struct orbit_module_stats start;
 	struct push_arg a = { 7, 0, 0 };	/* no update */
 	unsigned long long p0, p1, m0, m1;
+	struct kill_arg ka = { 0, 20 };
+	int n, waited, err, status = -1, cp[2];
 	struct orbit_future *f;
+	struct orbit_update *u;
 	struct orbit_status st;
+	pthread_t killer;
 	struct orbit *ob;
-	int n, waited;
+	double t0, dt;
+	pid_t child;
+	ssize_t got;
 	long ret;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
+	require(write_file(POLL_US, "1000000") == 0, "set poll_us");
+	child = fork_piped(cp);
+	if (child == 0)
+		_exit(exit_while_pulling(cp[1]));
+	require(child > 0, "fork");
+	got = read(cp[0], &p0, sizeof(p0));
+	waitpid(child, &status, 0);
+	close(cp[0]);
+	module_polls(&p1, &m1);
+	ok(got == sizeof(p0) && WIFEXITED(status) && !WEXITSTATUS(status) &&
+	   p1 - p0 >= 1 && counters_back_to(&start),
+	   "a process exits while its pull polls: status %d, %llu polls, its objects freed",
+	   status, p1 - p0);
+
 	require(write_file(POLL_US, "500") == 0, "set poll_us");
 	ob = orbit_create("pullpoll", pusher, NULL);
 	require(ob, "an orbit");
@@ -122,6 +197,7 @@ int main(void)
 	/* Apart: a waiter on the task loop's own CPU is not woken early. */
 	require(pin_to_cpu(0, 0) == 0 && pin_to_cpu(st.pid, 1) == 0,
 		"main on CPU 0, the orbit on CPU 1");
+	ka.pid = st.pid;
 
 	module_polls(&p0, &m0);
 	n = calls_right(ob, 0, CALLS);
@@ -174,6 +250,25 @@ int main(void)
 	ok(n == 1 && alarms == 1 && p1 - p0 >= 1,
 	   "a signal during a pull's poll: the handler ran (%d), the updates and the result came (%llu polls)",
 	   (int)alarms, p1 - p0);
+
+	/* The orbit killed while a pull polls (a 1 s poll, a 200 ms task). */
+	calls_right(ob, 0, 17);
+	a = (struct push_arg){ 1, 200, 1 };
+	module_polls(&p0, &m0);
+	f = orbit_call_async(ob, 0, 0, NULL, NULL, &a, sizeof(a));
+	t0 = now_us();
+	require(f && pthread_create(&killer, NULL, kill_later, &ka) == 0,
+		"an async call and a thread to kill its orbit");
+	n = pull_orbit(f, &u);
+	err = errno;
+	dt = now_us() - t0;
+	pthread_join(killer, NULL);
+	module_polls(&p1, &m1);
+	ok(n == -1 && err == ESRCH && p1 - p0 >= 1 && dt < 150000,
+	   "the orbit killed while a pull polls: ESRCH after %.0f ms, not the task's 200 (%llu polls)",
+	   dt / 1000, p1 - p0);
+	ok(orbit_future_get(f, &ret) == -1 && errno == ESRCH,
+	   "and orbit_future_get reports ESRCH");
 
 	require(write_file(POLL_US, "500") == 0, "set poll_us");
 	orbit_destroy(ob);
