@@ -9,7 +9,8 @@
 #include "internal.h"
 
 #define RESTART_TRIES	3	/* restarts one call may trigger */
-#define ATTR_FLAGS	(ORBIT_OBSERVE_ONLY | ORBIT_SPAWNER_GLOBALS)
+#define ATTR_FLAGS	(ORBIT_OBSERVE_ONLY | ORBIT_SPAWNER_GLOBALS | \
+			 ORBIT_BACKGROUND)
 
 _Static_assert(ORBIT_DIED_CLOSED == ORBIT_DEATH_CLOSED &&
 	       ORBIT_DIED_EXIT == ORBIT_DEATH_EXIT,

@@ -37,6 +37,7 @@ enum orbit_restart {
 /* struct orbit_attr.flags */
 #define ORBIT_OBSERVE_ONLY	(1U << 0)	/* pushes fail with EPERM */
 #define ORBIT_SPAWNER_GLOBALS	(1U << 1)	/* no fresh copy of main's globals */
+#define ORBIT_BACKGROUND	(1U << 2)	/* SCHED_BATCH: never runs ahead of its caller */
 
 struct orbit_attr {
 	enum orbit_restart restart;	/* default ORBIT_RESTART_NEVER */

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,8 @@ struct spawn_req {
 	uint64_t slot_size;
 	uint32_t id;		/* orbit_self() */
 	uint32_t globals;	/* a globals call comes first: init after it */
+	uint32_t background;	/* ORBIT_BACKGROUND: runs SCHED_BATCH */
+	uint32_t pad;
 	char name[ORBIT_NAME_MAX];
 	char cgroup[256];
 };
@@ -208,6 +211,13 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 	int inited = 0;
 
 	prctl(PR_SET_NAME, req->name[0] ? req->name : "orbit");
+	/*
+	 * A background orbit is not run ahead of the thread whose call woke
+	 * it: SCHED_BATCH tasks do not preempt on wakeup.
+	 */
+	if (req->background &&
+	    sched_setscheduler(0, SCHED_BATCH, &(struct sched_param){ 0 }))
+		_exit(123);
 	/* Nothing of the spawner's but stdio; the handle becomes fd 3. */
 	if (fd != SPAWNER_FD && dup3(fd, SPAWNER_FD, O_CLOEXEC) < 0)
 		_exit(125);
@@ -505,6 +515,7 @@ int uo_spawn(struct orbit *ob, int orbit_fd, pid_t *pid)
 	req.init = (uintptr_t)ob->init;
 	req.id = ob->id;
 	req.globals = (uint32_t)ob->globals;
+	req.background = !!(ob->attr.flags & ORBIT_BACKGROUND);
 	uo_arena_region(ob->arena, &arena, &slot);
 	req.arena_base = (uintptr_t)arena;
 	req.slot_size = slot;
