@@ -9,7 +9,8 @@
 # in a thread of its own process: the wakeups without the switches between
 # address spaces) and mode "sfloor" (the floor plus the detector deciding
 # on a copy of the tables taken at the call, as any detector in another
-# process must, instead of on the live tables).  Prints BENCH rows (time
+# process must, instead of on the live tables), and mode "obg" (the orbit
+# created with ORBIT_BACKGROUND, rows "lockmgr background vs ...").  Prints BENCH rows (time
 # per operation = 1e6 / throughput, so lower is better):
 #   BENCH,e2e,<example> vs <mode>,us/op,orbit,<mode>,<mode>_value,ratio,target,verdict
 # A run lasts SECS (lock manager), WDSECS (watchdog), SNAPSECS
@@ -48,6 +49,8 @@ run() {
 		elif [ "$2" = tfloor ]; then
 			"$B/ex_lockmgr" --mode thread --ipc-floor --echo-thread \
 				--seconds $SECS
+		elif [ "$2" = obg ]; then
+			"$B/ex_lockmgr" --mode orbit --background --seconds $SECS
 		elif [ "$2" = sfloor ]; then
 			"$B/ex_lockmgr" --mode thread --ipc-floor --snapshot-floor \
 				--seconds $SECS
@@ -79,21 +82,22 @@ median() {
 	for r in $(seq $REPS); do per_s $out/$1.$2.$r; done | mid
 }
 
-# ratio EXAMPLE BASE: the median over the repetitions of orbit's time per
-# operation over BASE's in the same repetition.  The modes' runs are
-# interleaved, so a change in the emulator's speed between repetitions
-# cancels out of each pair.
+# ratio EXAMPLE BASE [MODE]: the median over the repetitions of MODE's
+# (default orbit) time per operation over BASE's in the same repetition.
+# The modes' runs are interleaved, so a change in the emulator's speed
+# between repetitions cancels out of each pair.
 ratio() {
 	for r in $(seq $REPS); do
-		echo "$(per_s $out/$1.orbit.$r) $(per_s $out/$1.$2.$r)"
+		echo "$(per_s $out/$1.${3:-orbit}.$r) $(per_s $out/$1.$2.$r)"
 	done | awk 'NF == 2 && $1 > 0 { print $2 / $1 }' | mid
 }
 
-# row EXAMPLE BASE TARGET: orbit vs BASE, as time per operation (medians)
-# and their paired ratio
+# row EXAMPLE BASE TARGET [MODE]: MODE (default orbit) vs BASE, as time
+# per operation (medians) and their paired ratio
 row() {
-	o=$(median $1 orbit) b=$(median $1 $2) r=$(ratio $1 $2) label=$1
+	o=$(median $1 ${4:-orbit}) b=$(median $1 $2) r=$(ratio $1 $2 $4) label=$1
 	[ $1 = snapshot ] && label="snapshotter writers"
+	[ "${4:-}" = obg ] && label="$1 background"
 	awk -v ex="$label" -v base="$2" -v o="$o" -v b="$b" -v r="$r" -v t="$3" \
 		-v quick="${ORBIT_BENCH_QUICK:-}" 'BEGIN {
 		ou = o > 0 ? 1e6 / o : 0; bu = b > 0 ? 1e6 / b : 0
@@ -105,7 +109,7 @@ row() {
 
 for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 	modes="orbit thread fork"
-	[ $ex = lockmgr ] && modes="$modes floor tfloor sfloor"
+	[ $ex = lockmgr ] && modes="$modes floor tfloor sfloor obg"
 	for r in $(seq $REPS); do
 		for m in $modes; do
 			run $ex $m $r
@@ -118,6 +122,8 @@ for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 		row $ex floor ""
 		row $ex tfloor ""
 		row $ex sfloor ""
+		row $ex floor "" obg
+		row $ex sfloor "" obg
 	elif [ $ex = snapshot ]; then
 		row $ex fork "<=1 at full size"	# writers at least as fast
 	else

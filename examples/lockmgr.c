@@ -17,6 +17,9 @@
  *           pushes data (victim, version), a modify (the victim's cancel
  *           flag) and an operation (wake the waiters); a resolver thread
  *           pulls, checks the version is still current, and applies
+ * --background (orbit mode) creates the detector's orbit with
+ * ORBIT_BACKGROUND (SCHED_BATCH): a waiter's call then never runs the
+ * detector on the waiter's CPU ahead of the waiter, which holds the latch.
  * The application also keeps --heap MiB of its own data (a buffer pool),
  * which a fork has to copy page tables for and an orbit does not see.
  *
@@ -41,7 +44,7 @@
  *   lockmgr [--mode thread|fork|orbit] [--threads N] [--txns N | --seconds S]
  *           [--locks N] [--heap MiB] [--hold-us N] [--check-us N]
  *           [--wait-ms N] [--crash N]
- *           [--ipc-floor [--echo-thread | --snapshot-floor]]
+ *           [--ipc-floor [--echo-thread | --snapshot-floor]] [--background]
  * Prints one RESULT line; exits 0 when every lock was released and every
  * committed transaction's writes are accounted for.
  */
@@ -98,6 +101,7 @@ static long check_us = 1000;
 static long heap_mib = 64, crash_at;
 static int ipc_floor, echo_thread;	/* --ipc-floor, --echo-thread */
 static int copy_floor;			/* --snapshot-floor */
+static int background;			/* --background */
 static pthread_t echo_tid;
 static int echo_req[2] = { -1, -1 }, echo_rep[2] = { -1, -1 };
 static double seconds;
@@ -572,6 +576,7 @@ static int parse(int argc, char **argv)
 		{ "--ipc-floor", 'f', &ipc_floor },
 		{ "--echo-thread", 'f', &echo_thread },
 		{ "--snapshot-floor", 'f', &copy_floor },
+		{ "--background", 'f', &background },
 		{ NULL }
 	};
 
@@ -581,7 +586,8 @@ static int parse(int argc, char **argv)
 	       nlocks > MAXLOCKS || wait_ms < 1 || check_us < 0 ||
 	       (ipc_floor && mode != EX_THREAD) ||
 	       ((echo_thread || copy_floor) && !ipc_floor) ||
-	       (echo_thread && copy_floor) ? -1 : 0;
+	       (echo_thread && copy_floor) ||
+	       (background && mode != EX_ORBIT) ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -596,7 +602,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: lockmgr [--mode thread|fork|orbit] [--threads 2..%d] [--txns N | --seconds S]\n"
 				"               [--locks %d..%d] [--heap MiB] [--hold-us N] [--check-us N]\n"
 				"               [--wait-ms N] [--crash N]\n"
-				"               [--ipc-floor [--echo-thread | --snapshot-floor] (thread)]\n",
+				"               [--ipc-floor [--echo-thread | --snapshot-floor] (thread)]\n"
+				"               [--background (orbit)]\n",
 			MAXTHREADS, KMAX, MAXLOCKS);
 		return 2;
 	}
@@ -610,6 +617,8 @@ int main(int argc, char **argv)
 
 		orbit_attr_init(&attr);
 		attr.restart = ORBIT_RESTART_ALWAYS;
+		if (background)
+			attr.flags |= ORBIT_BACKGROUND;
 		ob = orbit_create_ex("deadlock", detect, NULL, &attr);
 		area = ob ? orbit_area_create(sizeof(*db), ob) : NULL;
 		db = area ? orbit_alloc(area, sizeof(*db)) : NULL;
@@ -660,7 +669,8 @@ int main(int argc, char **argv)
 	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld checks=%ld check_failures=%ld check_p50_us=%.0f check_p99_us=%.0f invoke_p50_us=%.0f consistent=%s\n",
 	       echo_thread ? "thread+ipc-floor-thread" :
 	       copy_floor ? "thread+ipc-floor-snapshot" :
-	       ipc_floor ? "thread+ipc-floor" : ex_mode_names[mode], nthreads,
+	       ipc_floor ? "thread+ipc-floor" :
+	       background ? "orbit+background" : ex_mode_names[mode], nthreads,
 	       commits, secs, commits / secs,
 	       deadlocks, stale, rollbacks, checks, check_failures,
 	       ex_percentile(lat.v, lat.n, 50), ex_percentile(lat.v, lat.n, 99),

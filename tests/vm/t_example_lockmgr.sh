@@ -3,7 +3,8 @@
 # finds the cycles and its pushed updates cancel a victim.  Every
 # transaction commits, every lock is released and every write is
 # accounted for, also when the detector crashes (orbit, fork); a crash of
-# the detector in a thread kills the program.
+# the detector in a thread kills the program.  The orbit also runs with
+# ORBIT_BACKGROUND (--background).
 . /tests/tap.sh
 EX=/tests/ex_lockmgr
 
@@ -44,6 +45,13 @@ check "IPC-floor control deciding on copies: completes, every check echoed" \
 	sh -c "[ $rc = 0 ] && grep -q 'mode=thread+ipc-floor-snapshot .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/sfloor.out"
 check "IPC-floor control deciding on copies: its verdicts resolve deadlocks" \
 	[ "$(field /tmp/sfloor.out deadlocks)" -gt 0 ]
+run bg --mode orbit --background --txns 50 --heap 16
+check "orbit with ORBIT_BACKGROUND: completes consistently" \
+	sh -c "[ $rc = 0 ] && grep -q 'mode=orbit+background .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/bg.out"
+check "orbit with ORBIT_BACKGROUND: its verdicts resolve deadlocks" \
+	[ "$(field /tmp/bg.out deadlocks)" -gt 0 ]
+run badbg --mode thread --background --txns 1
+check "--background outside orbit mode is a usage error" [ "$rc" = 2 ]
 run badflag --mode orbit --echo-thread --txns 1
 check "--echo-thread without --ipc-floor is a usage error" [ "$rc" = 2 ]
 run tcrash --mode thread --txns 100 --heap 16 --crash 3
