@@ -10,8 +10,9 @@
 # address spaces) and mode "sfloor" (the floor plus the detector deciding
 # on a copy of the tables taken at the call, as any detector in another
 # process must, instead of on the live tables), and mode "obg" (the orbit
-# created with ORBIT_BACKGROUND, rows "lockmgr background vs ...").  Prints BENCH rows (time
-# per operation = 1e6 / throughput, so lower is better):
+# created with ORBIT_BACKGROUND, rows "lockmgr background vs ...").
+# Prints BENCH rows (time per operation = 1e6 / throughput, so lower is
+# better):
 #   BENCH,e2e,<example> vs <mode>,us/op,orbit,<mode>,<mode>_value,ratio,target,verdict
 # A run lasts SECS (lock manager), WDSECS (watchdog), SNAPSECS
 # (snapshotter) or KVREQ requests (key-value server, about 4 s): shorter

@@ -68,7 +68,7 @@ int main(void)
 	struct orbit_module_stats start;
 	struct orbit_attr attr;
 	struct orbit *bg, *plain;
-	pid_t pid, again;
+	pid_t pid, again, plain_pid;
 	int n;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
@@ -82,15 +82,15 @@ int main(void)
 	pid = orbit_pid(bg);
 	ok(pid > 0 && sched_getscheduler(pid) == SCHED_BATCH,
 	   "the background orbit's process runs SCHED_BATCH (pid %d)", pid);
-	ok(orbit_pid(plain) > 0 &&
-	   sched_getscheduler(orbit_pid(plain)) == SCHED_OTHER,
+	plain_pid = orbit_pid(plain);
+	ok(plain_pid > 0 && sched_getscheduler(plain_pid) == SCHED_OTHER,
 	   "the plain orbit's process runs SCHED_OTHER");
 
 	n = ahead_of_caller(bg, pid);
 	ok(n >= 0 && n <= CALLS / 100,
 	   "a call on the caller's CPU does not run the background task before it returns (%d of %d did)",
 	   n, CALLS);
-	n = ahead_of_caller(plain, orbit_pid(plain));
+	n = ahead_of_caller(plain, plain_pid);
 	ok(n >= 0, "the same calls to the plain orbit");
 	diag("the plain orbit's task ran before the call returned in %d of %d calls",
 	     n, CALLS);
