@@ -958,16 +958,6 @@ static double process_vs_thread(int n, const unsigned char *ws, size_t pages,
 	return *proc && *thr ? *proc / *thr : 0;
 }
 
-/* Pins pid (0: the calling thread) to CPU 0; -1 when it cannot. */
-static int pin_cpu0(pid_t pid)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	return sched_setaffinity(pid, sizeof(set), &set);
-}
-
 /* The pid of a process named name (comm), waiting up to a second for a
  * new orbit to take its name; -1 if none.
  */
@@ -1009,7 +999,7 @@ static void bench_verdict(int n, const cpu_set_t *all)
 		goto out;
 	}
 	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
-		if (r[i].pinned && (pin_cpu0(0) || pin_cpu0(opid)))
+		if (r[i].pinned && (pin_to_cpu(0, 0) || pin_to_cpu(opid, 0)))
 			break;
 		vd.narea = r[i].narea;
 		vd.arg.push = r[i].push;
@@ -1064,7 +1054,7 @@ static void bench_roundtrip(void)
 	    call / pipe_rt, "", 0);
 	row("roundtrip", "empty sync call", "us", call_th,
 	    "pipe ping-pong with a thread", pipe_th, call_th / pipe_th, "", 0);
-	if (!pin_cpu0(0) && !pin_cpu0(opid)) {
+	if (!pin_to_cpu(0, 0) && !pin_to_cpu(opid, 0)) {
 		call_vs_pipe(ob, n, 0, &call1, &pipe1);
 		if (call1)
 			row("roundtrip", "empty sync call on one CPU", "us",

@@ -2,14 +2,13 @@
 /*
  * Helpers of the early-wakeup tests (module parameter poll_us): the
  * module's poll counters, read raw (the library does not give them),
- * pinning a thread or process to one CPU, and an alarm to interrupt a
- * poll.  Include after _GNU_SOURCE.
+ * and an alarm to interrupt a poll (pin_to_cpu is in util.h).  Include
+ * after _GNU_SOURCE.
  */
 #ifndef ORBIT_TEST_POLLS_H
 #define ORBIT_TEST_POLLS_H
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -32,16 +31,6 @@ static inline void module_polls(unsigned long long *polled,
 		close(fd);
 	*polled = st.polls;
 	*missed = st.polls_missed;
-}
-
-/* Pins pid (0: the calling thread) to CPU cpu: 0, or -1. */
-static inline int pin_to_cpu(pid_t pid, int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(pid, sizeof(set), &set);
 }
 
 /* SIGALRMs handled since alarm_in_ms() first armed one. */

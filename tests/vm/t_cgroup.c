@@ -94,15 +94,6 @@ static double main_share(long *loops)
 	return best;
 }
 
-static void pin_cpu0(void)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 int main(void)
 {
 	struct orbit_module_stats start;
@@ -115,7 +106,8 @@ int main(void)
 	int mine = 7;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
-	pin_cpu0();	/* main, spawner and orbits share one CPU */
+	require(pin_to_cpu(0, 0) == 0,
+		"pin main to CPU 0 (main, spawner and orbits share it)");
 	require(write_file(CG "/cgroup.subtree_control", "+memory +cpu") == 0,
 		"enable the memory and cpu controllers");
 	mkdir(CG "/orbit-mem", 0755);

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <orbit.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,5 +178,17 @@ static inline pid_t fork_piped(int p[2])
 		close(p[0]);
 	return pid;
 }
+
+#ifdef CPU_ZERO	/* the includer defined _GNU_SOURCE */
+/* Pins pid (0: the calling thread) to CPU cpu: 0, or -1. */
+static inline int pin_to_cpu(pid_t pid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(pid, sizeof(set), &set);
+}
+#endif
 
 #endif
