@@ -10,7 +10,6 @@
 
 #include "tap.h"
 #include "util.h"
-#include "polls.h"
 
 #define CALLS	300
 

@@ -24,7 +24,6 @@
 #include <signal.h>
 
 #include "tap.h"
-#include "polls.h"
 #include "util.h"
 
 #define POLL_US		"/sys/module/orbit/parameters/poll_us"
