@@ -77,17 +77,15 @@ static inline int counters_back_to(const struct orbit_module_stats *start)
 }
 
 /*
- * Number of processes whose comm is name; with pid, stores the pid of the
- * last one found (-1 when none).
+ * Number of processes whose comm is name; stores the pids of the first max
+ * found in pids.
  */
-static inline int procs_named(const char *name, pid_t *pid)
+static inline int procs_named_pids(const char *name, pid_t *pids, int max)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 	int n = 0;
 
-	if (pid)
-		*pid = -1;
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
@@ -102,15 +100,26 @@ static inline int procs_named(const char *name, pid_t *pid)
 			continue;
 		if (fgets(comm, sizeof(comm), f)) {
 			comm[strcspn(comm, "\n")] = 0;
-			if (!strcmp(comm, name)) {
-				n++;
-				if (pid)
-					*pid = atoi(e->d_name);
-			}
+			if (!strcmp(comm, name) && n++ < max)
+				pids[n - 1] = atoi(e->d_name);
 		}
 		fclose(f);
 	}
 	closedir(d);
+	return n;
+}
+
+/*
+ * Number of processes whose comm is name; with pid, stores the pid of one
+ * of them (-1 when none).
+ */
+static inline int procs_named(const char *name, pid_t *pid)
+{
+	pid_t one = -1;
+	int n = procs_named_pids(name, &one, 1);
+
+	if (pid)
+		*pid = one;
 	return n;
 }
 
