@@ -134,7 +134,7 @@ void uo_globals_install(void *argbuf);
 void uo_globals_drop(void);
 
 /* spawner.c: the per-main spawner and the orbit-side task loop. */
-int uo_spawn(struct orbit *ob, int orbit_fd, pid_t *pid);
+int uo_spawn(struct orbit *ob, int orbit_fd);
 /* orbit.c: issues the library's own call (tag UO_TAG_GLOBALS, no future). */
 int uo_call_internal(struct orbit *ob, struct orbit_area *area, uint64_t tag,
 		     void *arg, size_t argsize);

@@ -91,12 +91,11 @@ static void handle_free(struct orbit *ob)
  */
 static int start_process(struct orbit *ob, int fd)
 {
-	pid_t pid;
 	int ret;
 
 	ob->globals = !(ob->attr.flags & ORBIT_SPAWNER_GLOBALS) &&
 		      uo_globals_send(ob) == 0;
-	ret = uo_spawn(ob, fd, &pid);
+	ret = uo_spawn(ob, fd);
 	close(fd);	/* the orbit holds it now */
 	return ret ? -1 : 0;
 }

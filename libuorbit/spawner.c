@@ -10,15 +10,23 @@
  * and hands it to a child that attaches to the module and runs the task
  * loop.
  *
- * The child is forked ahead of time: once a creation is SPARE_DELAY_MS
- * behind it, the spawner forks a spare, which waits on its own socket for
- * the next request, so that a create or a restart does not wait for a
- * fork (back-to-back creates still do).  A spare is a fork
- * of the same spawner at another moment, and the spawner never changes
- * between requests, so an orbit started from a spare is the orbit a fork
- * would have made.  An orbit placed in a cgroup is forked when asked for,
- * so that all it ever allocates is charged there.  A spare exits with its
- * spawner; orbits do not.
+ * The child is forked ahead of time.  After its first request the spawner
+ * forks the forker, which does nothing but fork spares: children that wait
+ * on their own sockets for the request that makes each an orbit.  The
+ * forker hands main its end of each spare's socket, and main keeps
+ * UO_SPARES of them, so that it starts an orbit by sending the request to
+ * a spare, without a round trip to the spawner, and creates in a row find
+ * a spare too (the next is forked beside them).  The spawner, the forker
+ * and so every spare are forks of the same spawner at other moments, and
+ * the spawner never changes between requests, so an orbit started from a
+ * spare is the orbit a fork would have made.  An orbit placed in a cgroup
+ * is forked by the spawner when asked for, so that all it ever allocates
+ * is charged there.
+ *
+ * Lifetimes: the spawner, the forker and a spare that got no request each
+ * exit when main's end of their socket closes (main exits, or the library
+ * drops them: a new spawner after dlopen); the module also kills the
+ * spawner with main.  Orbits do not depend on any of them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,8 +47,9 @@
 
 #include "internal.h"
 
-#define SPAWNER_FD	3
-#define SPARE_DELAY_MS	5
+#define SPAWNER_FD	3	/* in the spawner, the forker, a spare: main */
+#define FORKER_FD	4	/* in the spawner: the forker's, until it is forked */
+#define SPARE_WAIT_MS	100	/* main's wait for a spare on its way */
 
 struct spawn_req {
 	uint64_t entry;
@@ -57,6 +66,11 @@ struct spawn_req {
 
 struct spawn_reply {
 	int32_t pid;	/* > 0, or -errno */
+};
+
+/* What the forker sends main with its end of a new spare's socket. */
+struct spare_msg {
+	int32_t pid;	/* > 0, or -errno (without a socket) */
 };
 
 /* Sends a request and a descriptor: 0, or -1 with errno set. */
@@ -80,11 +94,11 @@ static int send_with_fd(int sock, const void *buf, size_t len, int fd)
 }
 
 /*
- * Receives a request of exactly len bytes and its descriptor: 1; 0 for a
+ * Receives a message of exactly len bytes and its descriptor: 1; 0 for a
  * short or descriptor-less message (*fd is -1 then); -1 at the end of the
- * stream or on an error.
+ * stream (ECONNRESET) or on an error.
  */
-static int recv_with_fd(int sock, void *buf, size_t len, int *fd)
+static int recv_with_fd(int sock, void *buf, size_t len, int *fd, int flags)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { buf, len };
@@ -97,8 +111,10 @@ static int recv_with_fd(int sock, void *buf, size_t len, int *fd)
 
 	*fd = -1;
 	do {
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
 	} while (n < 0 && errno == EINTR);
+	if (n == 0)
+		errno = ECONNRESET;
 	if (n <= 0)
 		return -1;
 	cm = CMSG_FIRSTHDR(&msg);
@@ -309,17 +325,11 @@ static pid_t spawn_orbit(const struct spawn_req *req, int fd)
 	return err ? err : pid;
 }
 
-/* The spawner's spare: a forked child waiting for its orbit. */
-struct spare {
-	pid_t pid;
-	int sock;	/* the spawner's end; -1 without a spare */
-};
-
 /*
- * The spawner holds the only other end of sock: the spare exits when the
- * spawner does (main closed it, or the module killed it with main).
+ * A spare: its socket with main is SPAWNER_FD.  With batch, it waits as
+ * SCHED_BATCH and takes SCHED_OTHER back with its request.
  */
-static __attribute__((noreturn)) void spare_main(int sock)
+static __attribute__((noreturn)) void spare_main(int batch)
 {
 	struct spawn_req req;
 	void *argbuf;
@@ -327,72 +337,83 @@ static __attribute__((noreturn)) void spare_main(int sock)
 
 	prctl(PR_SET_NAME, "orbit-spare");
 	argbuf = orbit_prepare();
-	if (recv_with_fd(sock, &req, sizeof(req), &fd) != 1)
-		_exit(0);	/* the spawner is gone, or gave up on us */
+	if (recv_with_fd(SPAWNER_FD, &req, sizeof(req), &fd, 0) != 1)
+		_exit(0);	/* main is gone, or dropped us */
 	if (req.cgroup[0])
-		_exit(126);	/* never sent: see spawn_request() */
+		_exit(126);	/* never sent: see uo_spawn() */
+	if (batch && !req.background &&
+	    sched_setscheduler(0, SCHED_OTHER, &(struct sched_param){ 0 }))
+		_exit(123);
 	orbit_main(&req, fd, argbuf);
 }
 
-/* Forks a spare if there is none; without one, orbits are forked later. */
-static void spare_fill(struct spare *sp)
+/*
+ * The forker: forks a spare for every byte main sends on SPAWNER_FD (its
+ * socket with main here) and hands main its end of the spare's socket,
+ * until main's end closes.
+ *
+ * Main wakes the forker, to fork, and a spare, to start an orbit, in the
+ * middle of a create: a woken SCHED_OTHER task would take main's CPU
+ * first (wakeup preemption), and main would wait for the fork or the
+ * orbit's start.  A SCHED_BATCH task does not preempt on wakeup, so the
+ * forker and its spares run as such when the spawner runs as SCHED_OTHER.
+ */
+static __attribute__((noreturn)) void forker_main(void)
 {
-	int sv[2];
-	pid_t pid;
+	struct spare_msg msg;
+	int sv[2], sent, batch;
+	char c;
 
-	if (sp->sock >= 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return;
-	pid = fork();
-	if (pid == 0) {
-		/* Main must see the end of its socket when the spawner dies. */
-		close(SPAWNER_FD);
+	prctl(PR_SET_NAME, "orbit-forker");
+	batch = sched_getscheduler(0) == SCHED_OTHER &&
+		sched_setscheduler(0, SCHED_BATCH, &(struct sched_param){ 0 }) == 0;
+	while (read(SPAWNER_FD, &c, 1) == 1) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+			       sv) < 0) {
+			msg.pid = -errno;
+			if (send(SPAWNER_FD, &msg, sizeof(msg), MSG_NOSIGNAL) < 0)
+				break;
+			continue;
+		}
+		msg.pid = fork();
+		if (msg.pid == 0) {
+			/* Its socket only: it must see main's end close. */
+			if (dup2(sv[1], SPAWNER_FD) < 0)
+				_exit(127);
+			close_range(SPAWNER_FD + 1, ~0U, 0);
+			spare_main(batch);
+		}
+		if (msg.pid < 0) {
+			msg.pid = -errno;
+			sent = send(SPAWNER_FD, &msg, sizeof(msg), MSG_NOSIGNAL);
+		} else {
+			sent = send_with_fd(SPAWNER_FD, &msg, sizeof(msg), sv[0]);
+		}
 		close(sv[0]);
-		spare_main(sv[1]);
+		close(sv[1]);
+		if (sent < 0)
+			break;
 	}
-	close(sv[1]);
-	if (pid < 0) {
-		close(sv[0]);
-		return;
-	}
-	sp->pid = pid;
-	sp->sock = sv[0];
+	_exit(0);
 }
 
-/*
- * Forks the spare once no request came for SPARE_DELAY_MS: the new orbit
- * starts meanwhile, without a fork beside it taking a CPU.
- */
-static void spare_fill_idle(struct spare *sp)
+/* In the spawner: forks the forker and gives it FORKER_FD. */
+static void forker_start(void)
 {
-	struct pollfd pfd = { .fd = SPAWNER_FD, .events = POLLIN };
-
-	if (sp->sock < 0 && poll(&pfd, 1, SPARE_DELAY_MS) == 0)
-		spare_fill(sp);
-}
-
-/*
- * Starts the requested orbit: from the spare if there is one that takes
- * the request, else by a fork; its pid or -errno.
- */
-static pid_t spawn_request(struct spare *sp, const struct spawn_req *req,
-			   int fd)
-{
-	pid_t pid = sp->pid;
-	int sent;
-
-	if (req->cgroup[0] || sp->sock < 0)
-		return spawn_orbit(req, fd);
-	sent = send_with_fd(sp->sock, req, sizeof(*req), fd) == 0;
-	close(sp->sock);	/* a spare that did not get it exits */
-	sp->sock = -1;
-	return sent ? pid : spawn_orbit(req, fd);
+	if (fork() == 0) {
+		/* Main must see the end of the spawner's socket. */
+		if (dup2(FORKER_FD, SPAWNER_FD) < 0)
+			_exit(127);
+		close_range(FORKER_FD, ~0U, 0);
+		forker_main();
+	}
+	close(FORKER_FD);	/* without a forker, main sees the end */
 }
 
 /* base, size: main's area window, as it was before the fork. */
 static __attribute__((noreturn)) void spawner_main(void *base, size_t size)
 {
-	struct spare spare = { .sock = -1 };
+	int forker = 0;
 
 	prctl(PR_SET_NAME, "orbit-spawner");
 	reset_signals();
@@ -407,20 +428,102 @@ static __attribute__((noreturn)) void spawner_main(void *base, size_t size)
 		struct spawn_reply rep;
 		int fd, got;
 
-		got = recv_with_fd(SPAWNER_FD, &req, sizeof(req), &fd);
+		got = recv_with_fd(SPAWNER_FD, &req, sizeof(req), &fd, 0);
 		if (got < 0)
 			_exit(0);	/* main closed its end: it is gone */
-		rep.pid = got ? spawn_request(&spare, &req, fd) : -EINVAL;
+		rep.pid = got ? spawn_orbit(&req, fd) : -EINVAL;
 		if (fd >= 0)
 			close(fd);
 		if (send(SPAWNER_FD, &rep, sizeof(rep), MSG_NOSIGNAL) < 0)
 			_exit(0);
-		spare_fill_idle(&spare);
+		if (!forker++)
+			forker_start();
 	}
+}
+
+/* ---- main's side: the spares it holds ---------------------------------- */
+
+static void forker_gone_locked(void)
+{
+	close(uo_st.forker_sock);
+	uo_st.forker_sock = -1;
+	uo_st.spares_asked = 0;
+}
+
+/* Closes the spares and the forker's socket: they exit. */
+static void spares_drop_locked(void)
+{
+	while (uo_st.nspares)
+		close(uo_st.spares[--uo_st.nspares]);
+	if (uo_st.forker_sock >= 0)
+		forker_gone_locked();
+}
+
+/*
+ * Takes in the spares the forker has handed over; with wait, waits up to
+ * SPARE_WAIT_MS for one on its way when none is held (a forker that
+ * stopped must not stop creates: they fall back to the spawner).
+ */
+static void spares_collect_locked(int wait)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct spare_msg msg;
+	int fd, got;
+
+	while (uo_st.forker_sock >= 0 && uo_st.spares_asked) {
+		pfd.fd = uo_st.forker_sock;
+		if (poll(&pfd, 1, wait && !uo_st.nspares ? SPARE_WAIT_MS : 0) == 0)
+			return;
+		got = recv_with_fd(uo_st.forker_sock, &msg, sizeof(msg), &fd,
+				   MSG_DONTWAIT);
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (got < 0) {
+			forker_gone_locked();	/* orbits are forked now */
+			return;
+		}
+		uo_st.spares_asked--;
+		if (got == 1 && msg.pid > 0 && uo_st.nspares < UO_SPARES)
+			uo_st.spares[uo_st.nspares++] = fd;
+		else if (fd >= 0)
+			close(fd);	/* that spare sees the end, exits */
+	}
+}
+
+/* Asks the forker for spares until the pool will be full. */
+static void spares_ask_locked(void)
+{
+	while (uo_st.forker_sock >= 0 &&
+	       uo_st.nspares + uo_st.spares_asked < UO_SPARES) {
+		if (send(uo_st.forker_sock, "s", 1, MSG_NOSIGNAL) != 1) {
+			forker_gone_locked();
+			return;
+		}
+		uo_st.spares_asked++;
+	}
+}
+
+/* Hands the request to the oldest spare that takes it: 0, or -1. */
+static int spares_use_locked(const struct spawn_req *req, int orbit_fd)
+{
+	int sock, sent;
+
+	spares_collect_locked(1);
+	while (uo_st.nspares) {
+		sock = uo_st.spares[0];
+		memmove(&uo_st.spares[0], &uo_st.spares[1],
+			--uo_st.nspares * sizeof(uo_st.spares[0]));
+		sent = send_with_fd(sock, req, sizeof(*req), orbit_fd) == 0;
+		close(sock);	/* a spare that did not get it exits */
+		if (sent)
+			return 0;
+	}
+	return -1;
 }
 
 static void spawner_stop_locked(void)
 {
+	spares_drop_locked();
 	if (uo_st.spawner_sock < 0)
 		return;
 	close(uo_st.spawner_sock);	/* the spawner exits on EOF */
@@ -431,7 +534,7 @@ static void spawner_stop_locked(void)
 
 static int spawner_start_locked(void)
 {
-	int ctx = uo_ctx_fd(), sv[2];
+	int ctx = uo_ctx_fd(), sv[2], fv[2], f;
 	struct orbit_spawner req;
 	void *base;
 	size_t size;
@@ -441,24 +544,35 @@ static int spawner_start_locked(void)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
-	uo_st.spawner_adds = loaded_objects();
-	uo_va_window(&base, &size);
-	pid = fork();
-	if (pid < 0) {
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fv) < 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
+	uo_st.spawner_adds = loaded_objects();
+	uo_va_window(&base, &size);
+	pid = fork();
 	if (pid == 0) {
-		if (dup2(sv[1], SPAWNER_FD) < 0)
+		/* Nothing of main's but stdio and the two sockets. */
+		f = fcntl(fv[1], F_DUPFD, FORKER_FD + 1);
+		if (f < 0 || dup2(sv[1], SPAWNER_FD) < 0 ||
+		    dup2(f, FORKER_FD) < 0)
 			_exit(127);
-		/* Nothing of main's but stdio and the socket. */
-		close_range(SPAWNER_FD + 1, ~0U, 0);
+		close_range(FORKER_FD + 1, ~0U, 0);
 		spawner_main(base, size);
 	}
 	close(sv[1]);
+	close(fv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		close(fv[0]);
+		return -1;
+	}
 	uo_st.spawner_sock = sv[0];
 	uo_st.spawner_pid = pid;
+	uo_st.forker_sock = fv[0];
+	uo_st.nspares = 0;
+	uo_st.spares_asked = 0;
 	/* The module kills the spawner when main goes away. */
 	memset(&req, 0, sizeof(req));
 	req.pid = pid;
@@ -473,6 +587,7 @@ static void spawner_atfork_child(void)
 		close(uo_st.spawner_sock);
 	uo_st.spawner_sock = -1;
 	uo_st.spawner_pid = 0;
+	spares_drop_locked();	/* the parent's */
 }
 
 
@@ -481,7 +596,8 @@ static void spawner_register_atfork(void)
 	pthread_atfork(NULL, NULL, spawner_atfork_child);
 }
 
-static int spawn_once(const struct spawn_req *req, int orbit_fd, pid_t *pid)
+/* Has the spawner fork the orbit: 0, or -1 (EPIPE: the spawner died). */
+static int spawn_once(const struct spawn_req *req, int orbit_fd)
 {
 	struct spawn_reply rep;
 	ssize_t n;
@@ -499,11 +615,15 @@ static int spawn_once(const struct spawn_req *req, int orbit_fd, pid_t *pid)
 		errno = -rep.pid;
 		return -1;
 	}
-	*pid = rep.pid;
 	return 0;
 }
 
-int uo_spawn(struct orbit *ob, int orbit_fd, pid_t *pid)
+/*
+ * Starts the process for orbit_fd: in a spare if one takes it, else forked
+ * by the spawner (a new spawner once main has new code, or when the old
+ * one died); 0 or -1.
+ */
+int uo_spawn(struct orbit *ob, int orbit_fd)
 {
 	struct spawn_req req;
 	int ret, tries;
@@ -531,7 +651,13 @@ int uo_spawn(struct orbit *ob, int orbit_fd, pid_t *pid)
 			ret = -1;
 			break;
 		}
-		ret = spawn_once(&req, orbit_fd, pid);
+		if (!req.cgroup[0]) {
+			ret = spares_use_locked(&req, orbit_fd);
+			spares_ask_locked();
+			if (!ret)
+				break;
+		}
+		ret = spawn_once(&req, orbit_fd);
 		if (!ret || errno != EPIPE)
 			break;
 		spawner_stop_locked();	/* the spawner died: a new one */

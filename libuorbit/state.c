@@ -12,6 +12,7 @@ struct uo_state uo_st = {
 	.spawner_lock = PTHREAD_MUTEX_INITIALIZER,
 	.spawner_once = PTHREAD_ONCE_INIT,
 	.spawner_sock = -1,
+	.forker_sock = -1,
 	.orbit_fd = -1,
 	.update_limit = UO_UPDATE_MAX,
 	.list_lock = PTHREAD_MUTEX_INITIALIZER,

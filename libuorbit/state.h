@@ -24,6 +24,7 @@
 
 #define UO_VA_MAX_HOLES	256
 #define UO_WRITTEN_SPANS	512
+#define UO_SPARES		2	/* spare orbit processes kept ready */
 
 struct orbit;
 struct orbit_area;
@@ -53,6 +54,9 @@ struct uo_state {
 	pthread_once_t spawner_once;
 	pid_t spawner_pid;
 	int spawner_sock;		/* -1 without a spawner */
+	int forker_sock;		/* -1 without, or once it is gone */
+	int spares[UO_SPARES];		/* sockets of spares, oldest first */
+	unsigned int nspares, spares_asked;
 	unsigned long long spawner_adds;
 	pid_t loaded_in;		/* the process that loaded the library */
 

@@ -48,13 +48,19 @@ static long memory_current(void)
 	return v;
 }
 
-/* An orbit created and destroyed: the spawner and its spare exist. */
+/*
+ * An orbit created and destroyed: the spawner, its forker and its two
+ * spares exist (as they do at the end).
+ */
 static void warm_up(void)
 {
 	struct orbit *ob = orbit_create("areamem-warm", sum_first, NULL);
+	int i;
 
 	if (ob)
 		orbit_destroy(ob);
+	for (i = 0; i < 200 && procs_named("orbit-spare", NULL) < 2; i++)
+		usleep(25000);
 }
 
 int main(void)

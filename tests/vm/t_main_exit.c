@@ -68,8 +68,9 @@ static void scenario(const char *how, int kill_it)
 	waitpid(pid, &status, 0);
 	ok(procs_gone("exit-o1") && procs_gone("exit-o2"),
 	   "%s: orbits are gone", how);
-	ok(procs_gone("orbit-spawner") && procs_gone("orbit-spare"),
-	   "%s: spawner and its spare are gone", how);
+	ok(procs_gone("orbit-spawner") && procs_gone("orbit-spare") &&
+	   procs_gone("orbit-forker"),
+	   "%s: spawner, forker and spares are gone", how);
 	ok(counters_back_to(&start), "%s: module counters back to start", how);
 }
 

@@ -72,8 +72,9 @@ int main(void)
 	ok(started == ROUNDS, "%d of %d mains were killed mid-calls", started,
 	   ROUNDS);
 	ok(procs_gone("killed-orbit"), "no orbit survives");
-	ok(procs_gone("orbit-spawner") && procs_gone("orbit-spare"),
-	   "no spawner or spare survives");
+	ok(procs_gone("orbit-spawner") && procs_gone("orbit-spare") &&
+	   procs_gone("orbit-forker"),
+	   "no spawner, forker or spare survives");
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }
