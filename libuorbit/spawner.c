@@ -64,13 +64,12 @@ struct spawn_req {
 	char cgroup[256];
 };
 
+/*
+ * A new process: the spawner's reply to a request, and what the forker
+ * sends main with its end of a new spare's socket (none with -errno).
+ */
 struct spawn_reply {
 	int32_t pid;	/* > 0, or -errno */
-};
-
-/* What the forker sends main with its end of a new spare's socket. */
-struct spare_msg {
-	int32_t pid;	/* > 0, or -errno (without a socket) */
 };
 
 /* Sends a request and a descriptor: 0, or -1 with errno set. */
@@ -360,22 +359,17 @@ static __attribute__((noreturn)) void spare_main(int batch)
  */
 static __attribute__((noreturn)) void forker_main(void)
 {
-	struct spare_msg msg;
-	int sv[2], sent, batch;
+	struct spawn_reply msg;
+	int sv[2], paired, sent, batch;
 	char c;
 
 	prctl(PR_SET_NAME, "orbit-forker");
 	batch = sched_getscheduler(0) == SCHED_OTHER &&
 		sched_setscheduler(0, SCHED_BATCH, &(struct sched_param){ 0 }) == 0;
 	while (read(SPAWNER_FD, &c, 1) == 1) {
-		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
-			       sv) < 0) {
-			msg.pid = -errno;
-			if (send(SPAWNER_FD, &msg, sizeof(msg), MSG_NOSIGNAL) < 0)
-				break;
-			continue;
-		}
-		msg.pid = fork();
+		paired = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+				    sv) == 0;
+		msg.pid = paired ? fork() : -1;
 		if (msg.pid == 0) {
 			/* Its socket only: it must see main's end close. */
 			if (dup2(sv[1], SPAWNER_FD) < 0)
@@ -389,8 +383,10 @@ static __attribute__((noreturn)) void forker_main(void)
 		} else {
 			sent = send_with_fd(SPAWNER_FD, &msg, sizeof(msg), sv[0]);
 		}
-		close(sv[0]);
-		close(sv[1]);
+		if (paired) {
+			close(sv[0]);
+			close(sv[1]);
+		}
 		if (sent < 0)
 			break;
 	}
@@ -436,8 +432,10 @@ static __attribute__((noreturn)) void spawner_main(void *base, size_t size)
 			close(fd);
 		if (send(SPAWNER_FD, &rep, sizeof(rep), MSG_NOSIGNAL) < 0)
 			_exit(0);
-		if (!forker++)
+		if (!forker) {
 			forker_start();
+			forker = 1;
+		}
 	}
 }
 
@@ -467,7 +465,7 @@ static void spares_drop_locked(void)
 static void spares_collect_locked(int wait)
 {
 	struct pollfd pfd = { .events = POLLIN };
-	struct spare_msg msg;
+	struct spawn_reply msg;
 	int fd, got;
 
 	while (uo_st.forker_sock >= 0 && uo_st.spares_asked) {
@@ -476,7 +474,7 @@ static void spares_collect_locked(int wait)
 			return;
 		got = recv_with_fd(uo_st.forker_sock, &msg, sizeof(msg), &fd,
 				   MSG_DONTWAIT);
-		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		if (got < 0 && errno == EAGAIN)
 			return;
 		if (got < 0) {
 			forker_gone_locked();	/* orbits are forked now */
