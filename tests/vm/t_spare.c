@@ -44,37 +44,32 @@ static long crash(void *argbuf, void *store)
 
 #define SPARES	2
 
+static int is_one_of(pid_t pid, const pid_t *set, int n)
+{
+	while (n-- > 0)
+		if (set[n] == pid)
+			return 1;
+	return 0;
+}
+
 /*
  * Waits until SPARES spares wait, at least fresh of them not in
  * old[0..nold); stores their pids in sp.  0, or -1 after 5 s.
  */
 static int spares_wait(pid_t *sp, const pid_t *old, int nold, int fresh)
 {
-	int i, j, k, n;
+	int i, j, n;
 
 	for (i = 0; i < 200; i++) {
 		if (procs_named_pids("orbit-spare", sp, SPARES) == SPARES) {
-			for (n = 0, j = 0; j < SPARES; j++) {
-				for (k = 0; k < nold && sp[j] != old[k]; k++)
-					;
-				n += k == nold;
-			}
+			for (n = 0, j = 0; j < SPARES; j++)
+				n += !is_one_of(sp[j], old, nold);
 			if (n >= fresh)
 				return 0;
 		}
 		usleep(25000);
 	}
 	return -1;
-}
-
-static int is_one_of(pid_t pid, const pid_t *sp)
-{
-	int j;
-
-	for (j = 0; j < SPARES; j++)
-		if (sp[j] == pid)
-			return 1;
-	return 0;
 }
 
 static long call_int(struct orbit *ob, int v)
@@ -106,7 +101,8 @@ static void spares(void)
 	o2 = orbit_create("spare-o2", whoami, NULL);
 	require(o2, "create the second orbit");
 	r = call_int(o2, 0);
-	ok(is_one_of(r / 100, sp), "the second orbit is a spare (%ld)", r / 100);
+	ok(is_one_of(r / 100, sp, SPARES), "the second orbit is a spare (%ld)",
+	   r / 100);
 	ok(r % 100 == 1, "it holds stdio and its handle only (%ld)", r % 100);
 	ok(procs_named("spare-o2", NULL) == 1, "it carries its orbit's name");
 	ok(sched_getscheduler(r / 100) == SCHED_OTHER,
@@ -121,7 +117,7 @@ static void spares(void)
 	for (i = 0; i < SPARES; i++) {
 		b[i] = orbit_create("spare-burst", whoami, NULL);
 		r = b[i] ? call_int(b[i], 0) : -1;
-		good &= r > 0 && is_one_of(r / 100, old) && r % 100 == 1;
+		good &= r > 0 && is_one_of(r / 100, old, SPARES) && r % 100 == 1;
 	}
 	ok(good, "%d creates back to back each get a spare", SPARES);
 	for (i = 0; i < SPARES; i++)
@@ -133,7 +129,7 @@ static void spares(void)
 	ok(procs_gone("orbit-spare"), "the killed spares are gone");
 	o3 = orbit_create("spare-o3", whoami, NULL);
 	r = o3 ? call_int(o3, 0) : -1;
-	ok(r > 0 && !is_one_of(r / 100, sp),
+	ok(r > 0 && !is_one_of(r / 100, sp, SPARES),
 	   "a create after the spares were killed forks its orbit");
 	memcpy(old, sp, sizeof(sp));
 	ok(spares_wait(sp, old, SPARES, SPARES) == 0, "then spares wait again");
@@ -146,7 +142,7 @@ static void spares(void)
 		b[i] = orbit_create("spare-stopped", whoami, NULL);
 		r = b[i] ? call_int(b[i], 0) : -1;
 		good &= r > 0 && r % 100 == 1 &&
-			(i == SPARES || is_one_of(r / 100, sp));
+			(i == SPARES || is_one_of(r / 100, sp, SPARES));
 	}
 	ok(good, "with the forker stopped, %d creates in a row start orbits",
 	   SPARES + 1);
@@ -164,10 +160,10 @@ static void spares(void)
 	o4 = orbit_create_ex("spare-o4", crash, NULL, &attr);
 	require(o4, "create a restarting orbit");
 	r = call_int(o4, 0);
-	ok(is_one_of(r / 100, sp), "a restarting orbit is a spare");
+	ok(is_one_of(r / 100, sp, SPARES), "a restarting orbit is a spare");
 	usleep(100000);
 	ok(procs_named_pids("orbit-spare", old, SPARES) == 1 &&
-	   is_one_of(old[0], sp), "with the forker gone, none replaces it");
+	   is_one_of(old[0], sp, SPARES), "with the forker gone, none replaces it");
 	ok(call_int(o4, 1) < 0, "its task crashes");
 	r = call_int(o4, 0);
 	ok(r > 0 && r / 100 == old[0] && r % 100 == 1,
