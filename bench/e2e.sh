@@ -14,6 +14,8 @@
 # Prints BENCH rows (time per operation = 1e6 / throughput, so lower is
 # better):
 #   BENCH,e2e,<example> vs <mode>,us/op,orbit,<mode>,<mode>_value,ratio,target,verdict
+# and, for the lock manager, how long its latch was held per commit
+# (rows "lockmgr latch held per commit vs ...", us; no target).
 # A run lasts SECS (lock manager), WDSECS (watchdog), SNAPSECS
 # (snapshotter) or KVREQ requests (key-value server, about 4 s): shorter
 # runs spread by 10% and more.
@@ -36,8 +38,12 @@ case $REPS in *[!0-9]*) REPS=0 ;; esac
 out=/tmp/e2e
 mkdir -p $out
 
+field() {	# field NAME FILE: the RESULT line's NAME=
+	sed -n "s/^RESULT .* $1=\\([^ ]*\\).*/\\1/p" "$2"
+}
+
 per_s() {	# per_s FILE: the RESULT line's per_s
-	sed -n 's/^RESULT .* per_s=\([^ ]*\).*/\1/p' "$1"
+	field per_s "$1"
 }
 
 # run EXAMPLE MODE REP: one run, its output in $out/EXAMPLE.MODE.REP
@@ -108,6 +114,19 @@ row() {
 	}'
 }
 
+# latch_row BASE: the lock manager's latch, held per commit (us, summed
+# over its threads; medians), orbit vs BASE, and their paired ratio: every
+# transaction passes through the latch and the detector is called under
+# it, so the row shows the share of the call's own time in the workers'.
+latch_row() {
+	o=$(for r in $(seq $REPS); do field latch_us_per_commit $out/lockmgr.orbit.$r; done | mid)
+	b=$(for r in $(seq $REPS); do field latch_us_per_commit $out/lockmgr.$1.$r; done | mid)
+	r=$(for r in $(seq $REPS); do
+		echo "$(field latch_us_per_commit $out/lockmgr.orbit.$r) $(field latch_us_per_commit $out/lockmgr.$1.$r)"
+	done | awk 'NF == 2 && $2 > 0 { print $1 / $2 }' | mid)
+	printf "BENCH,e2e,lockmgr latch held per commit vs %s,us,%s,%s,%s,%.3f,,\n" "$1" "$o" "$1" "$b" "$r"
+}
+
 for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 	modes="orbit thread fork"
 	[ $ex = lockmgr ] && modes="$modes floor tfloor sfloor obg"
@@ -125,6 +144,8 @@ for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 		row $ex sfloor ""
 		row $ex floor "" obg
 		row $ex sfloor "" obg
+		latch_row floor
+		latch_row sfloor
 	elif [ $ex = snapshot ]; then
 		row $ex fork "<=1 at full size"	# writers at least as fast
 	else
