@@ -42,10 +42,6 @@ field() {	# field NAME FILE: the RESULT line's NAME=
 	sed -n "s/^RESULT .* $1=\\([^ ]*\\).*/\\1/p" "$2"
 }
 
-per_s() {	# per_s FILE: the RESULT line's per_s
-	field per_s "$1"
-}
-
 # run EXAMPLE MODE REP: one run, its output in $out/EXAMPLE.MODE.REP
 run() {
 	f=$out/$1.$2.$3
@@ -84,9 +80,23 @@ mid() {
 	sort -g | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'
 }
 
+# fmedian FIELD EXAMPLE MODE: the median of a RESULT field over the
+# repetitions
+fmedian() {
+	for r in $(seq $REPS); do field $1 $out/$2.$3.$r; done | mid
+}
+
 # median EXAMPLE MODE: median throughput over the repetitions
 median() {
-	for r in $(seq $REPS); do per_s $out/$1.$2.$r; done | mid
+	fmedian per_s $1 $2
+}
+
+# pairs FIELD EXAMPLE MODE BASE: one line per repetition, MODE's field
+# and BASE's
+pairs() {
+	for r in $(seq $REPS); do
+		echo "$(field $1 $out/$2.$3.$r) $(field $1 $out/$2.$4.$r)"
+	done
 }
 
 # ratio EXAMPLE BASE [MODE]: the median over the repetitions of MODE's
@@ -94,9 +104,8 @@ median() {
 # The modes' runs are interleaved, so a change in the emulator's speed
 # between repetitions cancels out of each pair.
 ratio() {
-	for r in $(seq $REPS); do
-		echo "$(per_s $out/$1.${3:-orbit}.$r) $(per_s $out/$1.$2.$r)"
-	done | awk 'NF == 2 && $1 > 0 { print $2 / $1 }' | mid
+	pairs per_s $1 ${3:-orbit} $2 |
+		awk 'NF == 2 && $1 > 0 { print $2 / $1 }' | mid
 }
 
 # row EXAMPLE BASE TARGET [MODE]: MODE (default orbit) vs BASE, as time
@@ -119,11 +128,10 @@ row() {
 # transaction passes through the latch and the detector is called under
 # it, so the row shows the share of the call's own time in the workers'.
 latch_row() {
-	o=$(for r in $(seq $REPS); do field latch_us_per_commit $out/lockmgr.orbit.$r; done | mid)
-	b=$(for r in $(seq $REPS); do field latch_us_per_commit $out/lockmgr.$1.$r; done | mid)
-	r=$(for r in $(seq $REPS); do
-		echo "$(field latch_us_per_commit $out/lockmgr.orbit.$r) $(field latch_us_per_commit $out/lockmgr.$1.$r)"
-	done | awk 'NF == 2 && $2 > 0 { print $1 / $2 }' | mid)
+	o=$(fmedian latch_us_per_commit lockmgr orbit)
+	b=$(fmedian latch_us_per_commit lockmgr $1)
+	r=$(pairs latch_us_per_commit lockmgr orbit $1 |
+		awk 'NF == 2 && $2 > 0 { print $1 / $2 }' | mid)
 	printf "BENCH,e2e,lockmgr latch held per commit vs %s,us,%s,%s,%s,%.3f,,\n" "$1" "$o" "$1" "$b" "$r"
 }
 
