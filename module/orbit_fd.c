@@ -226,24 +226,70 @@ static int orbit_hand_out(struct orbit_handle *h, struct orbit_call *call,
 	return err;
 }
 
+/*
+ * The update a RUN pushes with the result (ORBIT_RUN_PUSH), read before
+ * RUN does anything.  Whether the update is acceptable (see
+ * orbit_run_end) is the call's business, not RUN's.
+ */
+static int orbit_run_push_read(struct orbit_handle *h,
+			       const struct orbit_run *run,
+			       struct orbit_push *push)
+{
+	u64 need = ORBIT_FEAT_RUN_PUSH | ORBIT_FEAT_UPDATES;
+
+	if (!(run->flags & ORBIT_RUN_HAVE_RESULT) ||
+	    (h->ob->ctx->features & need) != need)
+		return -EINVAL;
+	return update_req_read(push, u64_to_user_ptr(run->push));
+}
+
+/*
+ * Ends the call the task loop took off the orbit (its reference moves
+ * here): its update first, if RUN brought one, then its result.  An
+ * update ORBIT_IOC_PUSH would refuse fails the call with that error; a
+ * call without a future drops it.
+ */
+static void orbit_run_end(struct orbit *ob, struct orbit_call *call,
+			  const struct orbit_run *run,
+			  const struct orbit_push *push)
+{
+	int err = 0;
+
+	if (run->flags & ORBIT_RUN_PUSH) {
+		err = ob->observe ? -EPERM :
+		      update_append(ob, call, push, false);
+		if (err == -EPIPE)
+			err = 0;	/* nobody would pull it */
+	}
+	call_finish(call, err ? 0 : run->retval, err);
+}
+
 static long orbit_run(struct orbit_handle *h, void __user *uarg)
 {
 	struct orbit *ob = h->ob;
+	struct orbit_push push;
 	struct orbit_call *call;
 	struct orbit_run run;
 	int err;
 
 	if (copy_from_user(&run, uarg, sizeof(run)))
 		return -EFAULT;
-	if ((run.flags & ~ORBIT_RUN_FLAGS) || run.pad || run.reserved)
+	if ((run.flags & ~ORBIT_RUN_FLAGS) || run.pad)
 		return -EINVAL;
+	if (run.flags & ORBIT_RUN_PUSH) {
+		err = orbit_run_push_read(h, &run, &push);
+		if (err)
+			return err;
+	} else if (run.push) {
+		return -EINVAL;
+	}
 	err = orbit_loop_enter(h);
 	if (err)
 		return err;
 	if (run.flags & ORBIT_RUN_HAVE_RESULT) {
 		call = orbit_take_running(ob, h->gen, NULL);
 		if (call)
-			call_finish(call, run.retval, 0);
+			orbit_run_end(ob, call, &run, &push);
 	}
 	for (;;) {
 		/*

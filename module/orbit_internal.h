@@ -698,6 +698,9 @@ int orbit_wait_call(struct orbit_call *call, struct wait_queue_head *wq,
 		    bool (*ready)(void *call));
 
 /* ---- update.c: update transport and apply checks ---- */
+int update_req_read(struct orbit_push *req, void __user *uarg);
+int update_append(struct orbit *ob, struct orbit_call *call,
+		  const struct orbit_push *req, bool wake);
 long update_push(struct orbit *ob, u32 gen, void __user *uarg);
 long update_pull(struct orbit_ctx *ctx, void __user *uarg);
 long update_check(struct orbit_ctx *ctx, void __user *uarg);

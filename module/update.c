@@ -150,48 +150,66 @@ static struct orbit_call *upd_running_call(struct orbit *ob, u32 gen)
 	return call;
 }
 
-/* ORBIT_IOC_PUSH, from the orbit, onto the call it is running. */
-long update_push(struct orbit *ob, u32 gen, void __user *uarg)
+/* Reads a push request (ORBIT_IOC_PUSH, or with ORBIT_IOC_RUN). */
+int update_req_read(struct orbit_push *req, void __user *uarg)
+{
+	if (copy_from_user(req, uarg, sizeof(*req)))
+		return -EFAULT;
+	if (memchr_inv(req->reserved, 0, sizeof(req->reserved)))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Appends the update req names to call, which the orbit runs or has just
+ * taken to end it (see orbit_run): the call's pullers are woken if wake,
+ * else by the end that follows.  EPIPE for a call without a future.
+ */
+int update_append(struct orbit *ob, struct orbit_call *call,
+		  const struct orbit_push *req, bool wake)
 {
 	u64 limit = READ_ONCE(orbit_max_update);
-	struct orbit_push req;
-	struct orbit_call *call;
 	struct orbit_upd *u;
 	int err = 0;
 
-	if (copy_from_user(&req, uarg, sizeof(req)))
-		return -EFAULT;
-	if (memchr_inv(req.reserved, 0, sizeof(req.reserved)))
-		return -EINVAL;
-	if (req.len > limit)
+	if (req->len > limit)
 		return -EMSGSIZE;
-	call = upd_running_call(ob, gen);
-	if (!call)
-		return -EINVAL;	/* not inside a task */
-	if (call->flags & ORBIT_CALL_NOFUTURE) {
-		err = -EPIPE;	/* fire and forget: nobody will pull */
-		goto out;
-	}
-	u = upd_from_user(ob->ctx, req.buf, req.len);
-	if (IS_ERR(u)) {
-		err = PTR_ERR(u);
-		goto out;
-	}
+	if (call->flags & ORBIT_CALL_NOFUTURE)
+		return -EPIPE;	/* fire and forget: nobody will pull */
+	u = upd_from_user(ob->ctx, req->buf, req->len);
+	if (IS_ERR(u))
+		return PTR_ERR(u);
 	spin_lock(&ob->lock);
 	if (call->state == CALL_DONE)
 		err = -ESRCH;
-	else if ((u64)call->upd_bytes + req.len > limit * 4)
+	else if ((u64)call->upd_bytes + req->len > limit * 4)
 		err = -ENOBUFS;
 	if (!err) {
 		list_add_tail(&u->node, &call->updates);
-		call->upd_bytes += req.len;
+		call->upd_bytes += req->len;
 	}
 	spin_unlock(&ob->lock);
 	if (err)
 		upd_free(ob->ctx, u);
-	else
+	else if (wake)
 		wake_up_all(&call->pullq);	/* not the end's waiters */
-out:
+	return err;
+}
+
+/* ORBIT_IOC_PUSH, from the orbit, onto the call it is running. */
+long update_push(struct orbit *ob, u32 gen, void __user *uarg)
+{
+	struct orbit_push req;
+	struct orbit_call *call;
+	int err;
+
+	err = update_req_read(&req, uarg);
+	if (err)
+		return err;
+	call = upd_running_call(ob, gen);
+	if (!call)
+		return -EINVAL;	/* not inside a task */
+	err = update_append(ob, call, &req, true);
 	call_put(call);
 	return err;
 }

@@ -55,8 +55,9 @@
 #define ORBIT_FEAT_DISCARD	(1ULL << 12)	/* ORBIT_IOC_AREA_DISCARD */
 #define ORBIT_FEAT_QUIET	(1ULL << 13)	/* ORBIT_CALL_QUIET */
 #define ORBIT_FEAT_PULL_END	(1ULL << 14)	/* ORBIT_PULL_RELEASE, .retval */
+#define ORBIT_FEAT_RUN_PUSH	(1ULL << 15)	/* ORBIT_RUN_PUSH */
 /* Every feature this header defines. */
-#define ORBIT_FEAT_ALL		((1ULL << 15) - 1)
+#define ORBIT_FEAT_ALL		((1ULL << 16) - 1)
 
 #define ORBIT_NAME_MAX		32
 
@@ -238,7 +239,18 @@ struct orbit_attach {
 
 /* struct orbit_run.flags (in) */
 #define ORBIT_RUN_HAVE_RESULT	(1U << 0)	/* retval holds the last result */
-#define ORBIT_RUN_FLAGS		ORBIT_RUN_HAVE_RESULT
+/*
+ * With HAVE_RESULT (ORBIT_FEAT_RUN_PUSH): push is a user pointer to a
+ * struct orbit_push, the update appended to the call just before its end,
+ * so that main's pull finds both together (ORBIT_PULL_UPDATE_END).  RUN
+ * fails (EFAULT, EINVAL) only if it cannot read the request or a reserved
+ * word is set.  An update ORBIT_IOC_PUSH would refuse (EPERM, EMSGSIZE,
+ * ENOBUFS, EDQUOT, EFAULT) ends the call with that error instead of its
+ * result; for a call without a future it is dropped.  A RUN restarted
+ * after a signal finds no call to end and pushes nothing.
+ */
+#define ORBIT_RUN_PUSH		(1U << 1)
+#define ORBIT_RUN_FLAGS		(ORBIT_RUN_HAVE_RESULT | ORBIT_RUN_PUSH)
 
 /*
  * One thread of an orbit runs its task loop: from the moment it enters
@@ -255,7 +267,7 @@ struct orbit_run {
 	__u32 argsize;	/* out: bytes written to argbuf */
 	__u32 pad;
 	__u64 tag;	/* out: the call's orbit_call_req.tag */
-	__u64 reserved;
+	__u64 push;	/* in: with ORBIT_RUN_PUSH; else zero */
 };
 
 /*

@@ -6,7 +6,8 @@
  * be used; every structure's unknown flags and non-zero pad or reserved
  * words are rejected with EINVAL; ORBIT_CREATE_CLOEXEC decides whether
  * the orbit descriptor is close-on-exec; the task loop wants the result
- * of the call it handed out before it hands out another.
+ * of the call it handed out before it hands out another, and an update
+ * it pushes with that result (ORBIT_RUN_PUSH) reaches main with the end.
  */
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -196,6 +197,7 @@ static void cloexec_is_honoured(void)
  */
 static int raw_orbit(int ofd, int wfd)
 {
+	struct orbit_push push = { .buf = (uintptr_t)"hi", .len = 2 };
 	struct orbit_attach at;
 	struct orbit_run run;
 	char buf[64];
@@ -215,10 +217,13 @@ static int raw_orbit(int ofd, int wfd)
 	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EINVAL))
 		rc |= 4;
 	run.pad = 0;
-	run.reserved = 1;
+	run.push = (uintptr_t)&push;	/* without ORBIT_RUN_PUSH */
 	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EINVAL))
 		rc |= 4;
-	run.reserved = 0;
+	run.flags = ORBIT_RUN_PUSH;	/* without a result */
+	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EINVAL))
+		rc |= 128;
+	run.push = 0;
 	run.flags = 4;
 	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EINVAL))
 		rc |= 4;
@@ -229,19 +234,30 @@ static int raw_orbit(int ofd, int wfd)
 		rc |= 32;	/* the call's tag, unchanged */
 	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EINVAL))
 		rc |= 16;	/* no result for the call it holds */
+	run.flags = ORBIT_RUN_HAVE_RESULT | ORBIT_RUN_PUSH;
+	run.retval = 42;
+	run.push = 8;			/* unreadable: the call stays held */
+	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EFAULT))
+		rc |= 256;
+	run.push = (uintptr_t)&push;
+	push.reserved[1] = 1;
+	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EINVAL))
+		rc |= 256;
+	push.reserved[1] = 0;
 	if (write(wfd, &rc, sizeof(rc)) != sizeof(rc))
 		return rc | 64;
-	run.flags = ORBIT_RUN_HAVE_RESULT;
-	run.retval = 42;
 	ioctl(ofd, ORBIT_IOC_RUN, &run);	/* answers, then waits: killed */
 	return rc;
 }
 
 static void task_loop_rules(void)
 {
-	int fd = ctx_with(0x3f | ORBIT_FEAT_TAG), status, rc = -1, p[2];
+	int fd = ctx_with(0x3f | ORBIT_FEAT_TAG | ORBIT_FEAT_PULL_END |
+			  ORBIT_FEAT_RUN_PUSH), status, rc = -1, p[2];
 	struct orbit_create cr = { .name = "raw" };
 	struct orbit_call_req cq;
+	struct orbit_pull pl;
+	char got[8] = "";
 	pid_t pid;
 
 	require(fd >= 0 && ioctl(fd, ORBIT_IOC_CREATE, &cr) == 0 &&
@@ -255,8 +271,19 @@ static void task_loop_rules(void)
 	cq.orbit_id = cr.id;
 	cq.flags = ORBIT_CALL_SYNC;
 	cq.tag = 0x5eed0000cafeULL;
-	ok(ioctl(fd, ORBIT_IOC_CALL, &cq) == 0 && cq.retval == 42,
-	   "a sync call gets the raw orbit's answer");
+	ok(ioctl(fd, ORBIT_IOC_CALL, &cq) == 0 && cq.retval == 42 &&
+	   (cq.result & ORBIT_RESULT_UPDATES),
+	   "a sync call gets the raw orbit's answer, with an update");
+	memset(&pl, 0, sizeof(pl));
+	pl.call_id = cq.call_id;
+	pl.buf = (uintptr_t)got;
+	pl.cap = sizeof(got);
+	pl.flags = ORBIT_PULL_RELEASE;
+	ok(ioctl(fd, ORBIT_IOC_PULL, &pl) == 0 &&
+	   pl.status == ORBIT_PULL_UPDATE_END && pl.len == 2 &&
+	   !memcmp(got, "hi", 2) && pl.retval == 42 && pl.error == 0,
+	   "the update RUN pushed with the result comes with the end (%u, %llu)",
+	   pl.status, (unsigned long long)pl.len);
 	/* The child holds the context too (fork): destroy, not close. */
 	ioctl(fd, ORBIT_IOC_DESTROY, &(struct orbit_ref){ .id = cr.id });
 	close(fd);
@@ -267,7 +294,10 @@ static void task_loop_rules(void)
 	close(p[0]);
 	require(rc >= 0, "the raw orbit reported (status %#x)", status);
 	ok(!(rc & 1), "attach: reserved word set: EINVAL");
-	ok(!(rc & 4), "run: pad, reserved word, unknown flag: EINVAL");
+	ok(!(rc & 4), "run: pad, push without its flag, unknown flag: EINVAL");
+	ok(!(rc & 128), "run: ORBIT_RUN_PUSH without a result: EINVAL");
+	ok(!(rc & 256),
+	   "run: an unreadable push request EFAULT, a reserved word EINVAL");
 	ok(!(rc & 16), "run without the result of the call it holds: EINVAL");
 	ok(!(rc & 32), "the task gets the call's tag (ORBIT_FEAT_TAG)");
 	ok(!(rc & (2 | 8 | 64)), "attach and run work (%#x)", rc);
