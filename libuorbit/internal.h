@@ -143,6 +143,13 @@ int uo_call_internal(struct orbit *ob, struct orbit_area *area, uint64_t tag,
 int uo_wait_call(uint64_t call_id, long *retval);
 /* push.c: the calling thread's last sync call, if it left updates. */
 void uo_release_sync_updates(void);
+/*
+ * The task loop's side of orbit_push_last: arm adds the held update to
+ * the RUN that ends the call (1 if it did); sent frees it once that RUN
+ * has returned (the module has taken it, or failed the call).
+ */
+int uo_push_last_arm(struct orbit_run *run);
+void uo_push_last_sent(void);
 extern __thread uint64_t uo_last_sync_call;
 extern __thread uint32_t uo_last_sync_orbit;
 extern __thread struct uo_arena *uo_last_sync_arena;

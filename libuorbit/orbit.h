@@ -158,6 +158,7 @@ int orbit_update_add_operation(struct orbit_update *u, orbit_operation op,
 			       void *arg);
 void *orbit_update_alloc(struct orbit_update *u, size_t size);
 long orbit_push(struct orbit_update *update, struct orbit_future *f);
+long orbit_push_last(struct orbit_update *update);
 long pull_orbit(struct orbit_future *f, struct orbit_update **update);
 int orbit_apply(struct orbit_update *u);
 int orbit_apply_one(struct orbit_update *u);

@@ -45,11 +45,46 @@ static int pull_releases(void)
 	return !!(uo_st.api.features & ORBIT_FEAT_PULL_END);
 }
 
-long orbit_push(struct orbit_update *update, struct orbit_future *f)
+/* An update pushed: large buffers' pages now belong to the module. */
+static void pushed(struct orbit_update *update)
+{
+	if (update->kind == UO_BUF_SLOT)
+		uo_arena_pushed(update);
+	orbit_update_free(update);
+}
+
+/* PUSH, under uo_st.held_lock (a held update goes before any other). */
+static int push_locked(struct orbit_update *update)
 {
 	struct orbit_push req;
 
-	if (!update || f) {
+	memset(&req, 0, sizeof(req));
+	req.buf = (uintptr_t)update->buf;
+	req.len = update->len;
+	if (ioctl(uo_st.orbit_fd, ORBIT_IOC_PUSH, &req) < 0)
+		return -1;
+	pushed(update);
+	return 0;
+}
+
+/* Sends the held update now, ahead of a later one; dropped on failure. */
+static int push_held_locked(void)
+{
+	struct orbit_update *u = uo_st.held;
+
+	if (!u)
+		return 0;
+	uo_st.held = NULL;
+	if (push_locked(u) == 0)
+		return 0;
+	orbit_update_free(u);
+	return -1;
+}
+
+/* EINVAL for a bad update, EPERM outside a task; else 0. */
+static int push_allowed(const struct orbit_update *update)
+{
+	if (!update) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -57,16 +92,67 @@ long orbit_push(struct orbit_update *update, struct orbit_future *f)
 		errno = EPERM;	/* only a task in an orbit pushes */
 		return -1;
 	}
-	memset(&req, 0, sizeof(req));
-	req.buf = (uintptr_t)update->buf;
-	req.len = update->len;
-	if (ioctl(uo_st.orbit_fd, ORBIT_IOC_PUSH, &req) < 0)
-		return -1;
-	/* Pushed: large buffers' pages now belong to the module. */
-	if (update->kind == UO_BUF_SLOT)
-		uo_arena_pushed(update);
-	orbit_update_free(update);
 	return 0;
+}
+
+long orbit_push(struct orbit_update *update, struct orbit_future *f)
+{
+	int err;
+
+	if (f) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (push_allowed(update))
+		return -1;
+	pthread_mutex_lock(&uo_st.held_lock);
+	err = push_held_locked();
+	if (!err)
+		err = push_locked(update);
+	pthread_mutex_unlock(&uo_st.held_lock);
+	return err;
+}
+
+long orbit_push_last(struct orbit_update *update)
+{
+	int err;
+
+	if (push_allowed(update))
+		return -1;
+	if (!(uo_st.api.features & ORBIT_FEAT_RUN_PUSH))
+		return orbit_push(update, NULL);
+	pthread_mutex_lock(&uo_st.held_lock);
+	err = push_held_locked();
+	if (!err)
+		uo_st.held = update;
+	pthread_mutex_unlock(&uo_st.held_lock);
+	return err;
+}
+
+int uo_push_last_arm(struct orbit_run *run)
+{
+	struct orbit_update *u;
+
+	pthread_mutex_lock(&uo_st.held_lock);
+	u = uo_st.held;
+	uo_st.held = NULL;	/* a push from now on goes on its own */
+	pthread_mutex_unlock(&uo_st.held_lock);
+	uo_st.held_sent = u;
+	if (!u)
+		return 0;
+	memset(&uo_st.held_req, 0, sizeof(uo_st.held_req));
+	uo_st.held_req.buf = (uintptr_t)u->buf;
+	uo_st.held_req.len = u->len;
+	run->flags |= ORBIT_RUN_PUSH;
+	run->push = (uintptr_t)&uo_st.held_req;
+	return 1;
+}
+
+void uo_push_last_sent(void)
+{
+	if (uo_st.held_sent)
+		pushed(uo_st.held_sent);
+	uo_st.held_sent = NULL;
 }
 
 /*

@@ -265,7 +265,12 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 				continue;
 			_exit(0);	/* main is gone or destroyed us */
 		}
+		if (run.flags & ORBIT_RUN_PUSH) {
+			uo_push_last_sent();
+			uo_arena_leave();
+		}
 		run.flags = ORBIT_RUN_HAVE_RESULT;
+		run.push = 0;
 		if (run.tag & UO_TAG_GLOBALS) {
 			/* The library's own call: main's globals, fresh. */
 			uo_globals_install(argbuf);
@@ -283,7 +288,9 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 		uo_arena_enter(run.tag);
 		fn = run.func ? (orbit_entry)(uintptr_t)run.func : entry;
 		run.retval = fn ? fn(argbuf, store) : -1;
-		uo_arena_leave();
+		/* An update pushed last may be in the slot: it goes after RUN. */
+		if (!uo_push_last_arm(&run))
+			uo_arena_leave();
 	}
 }
 

@@ -15,6 +15,7 @@ struct uo_state uo_st = {
 	.forker_sock = -1,
 	.orbit_fd = -1,
 	.update_limit = UO_UPDATE_MAX,
+	.held_lock = PTHREAD_MUTEX_INITIALIZER,
 	.list_lock = PTHREAD_MUTEX_INITIALIZER,
 	.globals_lock = PTHREAD_MUTEX_INITIALIZER,
 	.written_uffd = -1,

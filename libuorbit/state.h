@@ -68,6 +68,13 @@ struct uo_state {
 	unsigned char *slot;		/* the running call's slot in it */
 	size_t slot_size, slot_used;
 	int slot_busy;			/* an arena update is being built */
+	/*
+	 * push.c: orbit_push_last's update (held_lock), then, once the task
+	 * has returned, the task loop's (held_sent, in held_req for RUN).
+	 */
+	pthread_mutex_t held_lock;
+	struct orbit_update *held, *held_sent;
+	struct orbit_push held_req;
 
 	/* update.c */
 	size_t update_limit;		/* bytes per update */

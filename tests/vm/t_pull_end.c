@@ -34,24 +34,6 @@ static long push_then_crash(void *argbuf, void *store)
 	return *(volatile long *)0;
 }
 
-/* The module's live calls, polled up to two seconds until want. */
-static int live_calls_become(uint64_t want)
-{
-	struct orbit_module_stats st;
-	int i;
-
-	for (i = 0; i < 40; i++) {
-		if (orbit_module_stats(&st))
-			return 0;
-		if (st.calls == want)
-			return 1;
-		usleep(50000);
-	}
-	diag("live calls: %llu, expected %llu", (unsigned long long)st.calls,
-	     (unsigned long long)want);
-	return 0;
-}
-
 /* Waits until the orbit has ended n calls in all (no pull involved). */
 static int calls_done_reach(struct orbit *ob, uint64_t n)
 {

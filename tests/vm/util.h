@@ -76,6 +76,24 @@ static inline int counters_back_to(const struct orbit_module_stats *start)
 	return 0;
 }
 
+/* The module's live calls, polled up to two seconds until want. */
+static inline int live_calls_become(uint64_t want)
+{
+	struct orbit_module_stats st;
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		if (orbit_module_stats(&st))
+			return 0;
+		if (st.calls == want)
+			return 1;
+		usleep(50000);
+	}
+	printf("    # live calls: %llu, expected %llu\n",
+	       (unsigned long long)st.calls, (unsigned long long)want);
+	return 0;
+}
+
 /*
  * Number of processes whose comm is name; stores the pids of the first max
  * found in pids.
