@@ -144,10 +144,13 @@ int uo_wait_call(uint64_t call_id, long *retval);
 /* push.c: the calling thread's last sync call, if it left updates. */
 void uo_release_sync_updates(void);
 /*
- * The task loop's side of orbit_push_last: arm adds the held update to
- * the RUN that ends the call (1 if it did); sent frees it once that RUN
- * has returned (the module has taken it, or failed the call).
+ * The task loop's side of orbit_push_last: begin as the task starts (an
+ * update is held only while it runs); arm, as it has returned, adds the
+ * held update to the RUN that ends the call (1 if it did); sent frees it
+ * once that RUN has returned (the module has taken it, or failed the
+ * call).
  */
+void uo_push_last_begin(void);
 int uo_push_last_arm(struct orbit_run *run);
 void uo_push_last_sent(void);
 extern __thread uint64_t uo_last_sync_call;

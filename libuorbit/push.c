@@ -122,6 +122,11 @@ long orbit_push_last(struct orbit_update *update)
 	if (!(uo_st.api.features & ORBIT_FEAT_RUN_PUSH))
 		return orbit_push(update, NULL);
 	pthread_mutex_lock(&uo_st.held_lock);
+	if (!uo_st.in_task) {
+		/* No task of the loop's runs (a thread it left): at once. */
+		pthread_mutex_unlock(&uo_st.held_lock);
+		return orbit_push(update, NULL);
+	}
 	err = push_held_locked();
 	if (!err)
 		uo_st.held = update;
@@ -129,11 +134,19 @@ long orbit_push_last(struct orbit_update *update)
 	return err;
 }
 
+void uo_push_last_begin(void)
+{
+	pthread_mutex_lock(&uo_st.held_lock);
+	uo_st.in_task = 1;
+	pthread_mutex_unlock(&uo_st.held_lock);
+}
+
 int uo_push_last_arm(struct orbit_run *run)
 {
 	struct orbit_update *u;
 
 	pthread_mutex_lock(&uo_st.held_lock);
+	uo_st.in_task = 0;
 	u = uo_st.held;
 	uo_st.held = NULL;	/* a push from now on goes on its own */
 	pthread_mutex_unlock(&uo_st.held_lock);

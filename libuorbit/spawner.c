@@ -287,6 +287,7 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 		inited = 1;
 		uo_arena_enter(run.tag);
 		fn = run.func ? (orbit_entry)(uintptr_t)run.func : entry;
+		uo_push_last_begin();
 		run.retval = fn ? fn(argbuf, store) : -1;
 		/* An update pushed last may be in the slot: it goes after RUN. */
 		if (!uo_push_last_arm(&run))

@@ -69,10 +69,12 @@ struct uo_state {
 	size_t slot_size, slot_used;
 	int slot_busy;			/* an arena update is being built */
 	/*
-	 * push.c: orbit_push_last's update (held_lock), then, once the task
-	 * has returned, the task loop's (held_sent, in held_req for RUN).
+	 * push.c: orbit_push_last's update, held while the loop's task runs
+	 * (held_lock: in_task, held), then, once the task has returned, the
+	 * task loop's (held_sent, in held_req for RUN).
 	 */
 	pthread_mutex_t held_lock;
+	int in_task;
 	struct orbit_update *held, *held_sent;
 	struct orbit_push held_req;
 

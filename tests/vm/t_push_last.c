@@ -6,15 +6,31 @@
  * crashes after it delivers nothing of it; one the module refuses fails
  * the call with the error orbit_push would have given (EMSGSIZE); a
  * fire-and-forget call drops it and still succeeds.  A large update
- * built in arena memory arrives intact, call after call.
+ * built in arena memory arrives intact, call after call.  A thread the
+ * task left behind, pushing between calls, is not held over to the next.
  */
+#include <pthread.h>
+
 #include "tap.h"
 #include "util.h"
 
 #define LATE_MS	300
 #define ARENA	(64 << 10)
 
-enum { T_LATE, T_ORDER, T_CRASH, T_BIG, T_NOFUTURE, T_ARENA };
+enum { T_LATE, T_ORDER, T_CRASH, T_BIG, T_NOFUTURE, T_ARENA, T_LEAVE,
+       T_LEFT };
+
+static int push(int v, int last);
+
+/* What a thread a task left behind got from orbit_push_last. */
+static volatile long left_ret = 1;
+
+static void *leftover(void *unused)
+{
+	usleep(100000);		/* the task has returned by now */
+	left_ret = push(9, 1) ? -errno : 0;
+	return NULL;
+}
 
 struct req {
 	int what;
@@ -96,6 +112,13 @@ static long task(void *argbuf, void *store)
 		return push(1, 1) ? -1 : 8;
 	case T_ARENA:
 		return arena(r->seq);
+	case T_LEAVE: {
+		pthread_t t;
+
+		return pthread_create(&t, NULL, leftover, NULL) ? -1 : 0;
+	}
+	case T_LEFT:
+		return left_ret;
 	}
 	return -1;
 }
@@ -227,6 +250,21 @@ int main(void)
 	}
 	ok(good == 4, "64 KiB built in arena memory and pushed last: intact, "
 	   "4 calls in a row (%d)", good);
+
+	r.what = T_LEAVE;
+	f = orbit_call_async(ob, 0, 0, NULL, NULL, &r, sizeof(r));
+	require(f, "a task that leaves a thread behind");
+	n = pull_values(f, v, 8, &last);
+	orbit_future_get(f, NULL);
+	usleep(300000);
+	r.what = T_LEFT;
+	f = orbit_call_async(ob, 0, 0, NULL, NULL, &r, sizeof(r));
+	require(f, "and the next call");
+	n += pull_values(f, v, 8, &last);
+	r2 = orbit_future_get(f, &ret);
+	ok(n == 0 && r2 == 0 && ret == -EINVAL,
+	   "orbit_push_last from that thread between calls pushes at once and "
+	   "fails (EINVAL); no call gets its update (%d, %ld)", n, ret);
 
 	r.what = T_CRASH;
 	f = orbit_call_async(ob, 0, 0, NULL, NULL, &r, sizeof(r));
