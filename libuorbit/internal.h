@@ -145,14 +145,16 @@ int uo_wait_call(uint64_t call_id, long *retval);
 void uo_release_sync_updates(void);
 /*
  * The task loop's side of orbit_push_last: begin as the task starts (an
- * update is held only while it runs); arm, as it has returned, adds the
- * held update to the RUN that ends the call (1 if it did); sent frees it
+ * update is held only while it runs); arm, as it has returned, hands the
+ * held update to the RUN that ends the call, in *req (which must last
+ * until that RUN returns), and returns it (NULL: none); sent frees it
  * once that RUN has returned (the module has taken it, or failed the
  * call).
  */
 void uo_push_last_begin(void);
-int uo_push_last_arm(struct orbit_run *run);
-void uo_push_last_sent(void);
+struct orbit_update *uo_push_last_arm(struct orbit_run *run,
+				      struct orbit_push *req);
+void uo_push_last_sent(struct orbit_update *u);
 extern __thread uint64_t uo_last_sync_call;
 extern __thread uint32_t uo_last_sync_orbit;
 extern __thread struct uo_arena *uo_last_sync_arena;

@@ -141,7 +141,8 @@ void uo_push_last_begin(void)
 	pthread_mutex_unlock(&uo_st.held_lock);
 }
 
-int uo_push_last_arm(struct orbit_run *run)
+struct orbit_update *uo_push_last_arm(struct orbit_run *run,
+				      struct orbit_push *req)
 {
 	struct orbit_update *u;
 
@@ -150,22 +151,19 @@ int uo_push_last_arm(struct orbit_run *run)
 	u = uo_st.held;
 	uo_st.held = NULL;	/* a push from now on goes on its own */
 	pthread_mutex_unlock(&uo_st.held_lock);
-	uo_st.held_sent = u;
 	if (!u)
-		return 0;
-	memset(&uo_st.held_req, 0, sizeof(uo_st.held_req));
-	uo_st.held_req.buf = (uintptr_t)u->buf;
-	uo_st.held_req.len = u->len;
+		return NULL;
+	memset(req, 0, sizeof(*req));
+	req->buf = (uintptr_t)u->buf;
+	req->len = u->len;
 	run->flags |= ORBIT_RUN_PUSH;
-	run->push = (uintptr_t)&uo_st.held_req;
-	return 1;
+	run->push = (uintptr_t)req;
+	return u;
 }
 
-void uo_push_last_sent(void)
+void uo_push_last_sent(struct orbit_update *u)
 {
-	if (uo_st.held_sent)
-		pushed(uo_st.held_sent);
-	uo_st.held_sent = NULL;
+	pushed(u);
 }
 
 /*

@@ -220,6 +220,8 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 {
 	orbit_entry entry = (orbit_entry)(uintptr_t)req->entry;
 	void *(*init)(void) = (void *(*)(void))(uintptr_t)req->init;
+	struct orbit_update *last = NULL;	/* pushed with the result */
+	struct orbit_push last_req;
 	struct orbit_attach at;
 	struct orbit_run run;
 	void *store = NULL;
@@ -265,8 +267,9 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 				continue;
 			_exit(0);	/* main is gone or destroyed us */
 		}
-		if (run.flags & ORBIT_RUN_PUSH) {
-			uo_push_last_sent();
+		if (last) {
+			uo_push_last_sent(last);
+			last = NULL;
 			uo_arena_leave();
 		}
 		run.flags = ORBIT_RUN_HAVE_RESULT;
@@ -290,7 +293,8 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 		uo_push_last_begin();
 		run.retval = fn ? fn(argbuf, store) : -1;
 		/* An update pushed last may be in the slot: it goes after RUN. */
-		if (!uo_push_last_arm(&run))
+		last = uo_push_last_arm(&run, &last_req);
+		if (!last)
 			uo_arena_leave();
 	}
 }

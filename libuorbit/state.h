@@ -70,13 +70,12 @@ struct uo_state {
 	int slot_busy;			/* an arena update is being built */
 	/*
 	 * push.c: orbit_push_last's update, held while the loop's task runs
-	 * (held_lock: in_task, held), then, once the task has returned, the
-	 * task loop's (held_sent, in held_req for RUN).
+	 * (held_lock: in_task, held); once the task has returned, the task
+	 * loop's (uo_push_last_arm).
 	 */
 	pthread_mutex_t held_lock;
 	int in_task;
-	struct orbit_update *held, *held_sent;
-	struct orbit_push held_req;
+	struct orbit_update *held;
 
 	/* update.c */
 	size_t update_limit;		/* bytes per update */
