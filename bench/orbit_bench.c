@@ -973,8 +973,10 @@ static pid_t pid_of(const char *name)
 
 /*
  * The detector path against a pipe round trip to a process: unpinned, as
- * the lock manager makes them, also without the area or the update, and
- * whole with main and the orbit on CPU 0; all is main's affinity.
+ * the lock manager makes them, also without the area or the update; then
+ * with main and the orbit on CPU 0, whole and without each part, where a
+ * round trip's time is its CPU and the rows split the path's cost
+ * steadily; all is main's affinity.
  */
 static void bench_verdict(int n, const cpu_set_t *all)
 {
@@ -983,6 +985,9 @@ static void bench_verdict(int n, const cpu_set_t *all)
 		{ 1, 0, 0, "detector path without the update: one-page area call" },
 		{ 0, 1, 0, "detector path without the area: call + 3-entry update pulled and applied" },
 		{ 1, 1, 1, "detector path on one CPU" },
+		{ 1, 0, 1, "detector path on one CPU without the update" },
+		{ 0, 1, 1, "detector path on one CPU without the area" },
+		{ 0, 0, 1, "detector path on one CPU without area or update" },
 	};
 	struct pp pp = { 0 };
 	struct verdicts vd = { .ob = orbit_create("verdict", verdict_task, NULL) };
