@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ioctl fuzzer.  Requests are built from each command's structure (ids,
- * flags, sizes and pointers that are nearly right) and then damaged at
- * random, or are noise; targets are fresh and handshaken contexts and
- * orbit descriptors.  Phases:
+ * flags, sizes and pointers that are nearly right; futures' ids among
+ * those the thread's calls got) and then damaged at random, or are
+ * noise; targets are fresh contexts, contexts handshaken with every
+ * feature or some, and orbit descriptors.  Phases:
  *  1. one thread, ORBIT_FUZZ_ITERS requests (default 100,000);
  *  2. threads and forked processes sharing the descriptors (passed with
  *     SCM_RIGHTS), while another thread unmaps, protects and advises
  *     every mapping the module made (areas, anchors), ORBIT_FUZZ_SECS
  *     seconds (default 10);
- *  3. threads inside a live orbit fuzzing its own descriptor.
- * Phases 1 and 2 run in processes of their own, so that what they mapped
+ *  3. threads inside a live orbit fuzzing its own descriptor;
+ *  4. main's own descriptor beside a live orbit and area, with requests
+ *     that leave them in place, ORBIT_FUZZ_SECS seconds.
+ * Phases 1, 2 and 4 run in processes of their own, so that what they mapped
  * goes when they exit.  The harness fails the run on any kernel report;
  * here the module must stay usable and its counters must return to where
  * they started.
@@ -33,8 +36,9 @@ static const unsigned int cmds[] = {
 	ORBIT_IOC_API, ORBIT_IOC_CREATE, ORBIT_IOC_DESTROY,
 	ORBIT_IOC_AREA_CREATE, ORBIT_IOC_AREA_DESTROY, ORBIT_IOC_AREA_BIND,
 	ORBIT_IOC_CALL, ORBIT_IOC_WAIT, ORBIT_IOC_SPAWNER, ORBIT_IOC_PULL,
-	ORBIT_IOC_CHECK, ORBIT_IOC_RESPAWN, ORBIT_IOC_ATTACH, ORBIT_IOC_RUN,
-	ORBIT_IOC_PUSH, ORBIT_IOC_STATS, ORBIT_IOC_LIST,
+	ORBIT_IOC_CHECK, ORBIT_IOC_RESPAWN, ORBIT_IOC_CANCEL, ORBIT_IOC_QUERY,
+	ORBIT_IOC_AREA_MODE, ORBIT_IOC_AREA_DISCARD, ORBIT_IOC_ATTACH,
+	ORBIT_IOC_RUN, ORBIT_IOC_PUSH, ORBIT_IOC_STATS, ORBIT_IOC_LIST,
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
@@ -42,11 +46,19 @@ static const unsigned int cmds[] = {
 
 static unsigned char *window;	/* where areas may go: 64 pages */
 static volatile int stop;
+/*
+ * Phase 4's calls reach a live orbit, whose task runs func: there it is
+ * 0 (the orbit's entry) or an address in the window, which faults
+ * (SIGSEGV) where an arbitrary one would also be a general protection
+ * fault or code run at random.
+ */
+static int live_funcs;
 
 /* Per-thread state: a seed and a scratch buffer with a guard page after. */
 struct fz {
 	unsigned int seed;
 	unsigned char *buf;	/* 4096 bytes, then PROT_NONE */
+	uint64_t last_call;	/* the id the last call this thread made got */
 };
 
 static unsigned int rnd(struct fz *z, unsigned int n)
@@ -100,22 +112,41 @@ static uint64_t some_ptr(struct fz *z)
 	return (uintptr_t)(z->buf + 2048);
 }
 
+/* Features to ask for: every one the module has, or some of them. */
+static uint64_t some_features(struct fz *z)
+{
+	return rnd(z, 2) ? ORBIT_FEAT_ALL : rnd64(z) & ORBIT_FEAT_ALL;
+}
+
+/* An orbit or area id: one of the first few handed out, or anything. */
+static uint32_t some_id(struct fz *z)
+{
+	return (uint32_t)near(z, 1 + rnd(z, 4));
+}
+
+/* A future's id: the last one handed out here, a small one, or anything. */
+static uint64_t some_call(struct fz *z)
+{
+	return near(z, rnd(z, 2) ? z->last_call : 1 + rnd(z, 64));
+}
+
 /* Builds cmd's request in z->buf: nearly right, then maybe damaged. */
 static void *build(struct fz *z, unsigned int cmd)
 {
 	uint64_t *w = (uint64_t *)z->buf;
-	unsigned int i, size = _IOC_SIZE(cmd);
+	unsigned int i, first, size = _IOC_SIZE(cmd);
 	uint32_t *ids = (uint32_t *)(z->buf + 2048);
 
 	memset(z->buf, 0, 4096);
-	for (i = 0; i < 16; i++)
-		ids[i] = 1 + rnd(z, 4);
+	/* Area ids: the first four distinct, as a valid call's are. */
+	for (i = 0, first = rnd(z, 4); i < 16; i++)
+		ids[i] = i < 4 ? 1 + (first + i) % 4 : 1 + rnd(z, 4);
 	switch (cmd) {
 	case ORBIT_IOC_API: {
 		struct orbit_api *a = (void *)w;
 
 		a->api = near(z, ORBIT_API_VERSION);
-		a->features = near(z, rnd64(z) & 0x3f);
+		a->features = near(z, some_features(z));
 		break;
 	}
 	case ORBIT_IOC_CREATE: {
@@ -128,7 +159,7 @@ static void *build(struct fz *z, unsigned int cmd)
 	}
 	case ORBIT_IOC_DESTROY:
 	case ORBIT_IOC_AREA_DESTROY:
-		((struct orbit_ref *)w)->id = (uint32_t)near(z, 1 + rnd(z, 4));
+		((struct orbit_ref *)w)->id = some_id(z);
 		break;
 	case ORBIT_IOC_AREA_CREATE: {
 		struct orbit_area_req *a = (void *)w;
@@ -142,24 +173,26 @@ static void *build(struct fz *z, unsigned int cmd)
 	case ORBIT_IOC_AREA_BIND: {
 		struct orbit_bind *b = (void *)w;
 
-		b->area_id = (uint32_t)near(z, 1 + rnd(z, 4));
-		b->orbit_id = (uint32_t)near(z, 1 + rnd(z, 4));
+		b->area_id = some_id(z);
+		b->orbit_id = some_id(z);
 		break;
 	}
 	case ORBIT_IOC_CALL: {
 		struct orbit_call_req *c = (void *)w;
 
-		c->orbit_id = (uint32_t)near(z, 1 + rnd(z, 4));
-		c->flags = (uint32_t)near(z, rnd(z, 3));
+		c->orbit_id = some_id(z);
+		c->flags = rnd(z, 2) ? 0 :
+			   (uint32_t)near(z, rnd(z, 2 * ORBIT_CALL_FLAGS));
 		c->func = rnd(z, 2) ? 0 : rnd64(z);
+		c->tag = rnd(z, 2) ? 0 : rnd64(z);
 		c->narea = (uint32_t)near(z, rnd(z, 4));
 		c->areas = rnd(z, 4) ? (uintptr_t)ids : some_ptr(z);
 		c->argsize = (uint32_t)near(z, rnd(z, 300));
-		c->arg = some_ptr(z);
+		c->arg = rnd(z, 2) ? (uintptr_t)(z->buf + 1536) : some_ptr(z);
 		break;
 	}
 	case ORBIT_IOC_WAIT:
-		((struct orbit_wait *)w)->call_id = near(z, 1 + rnd(z, 64));
+		((struct orbit_wait *)w)->call_id = some_call(z);
 		break;
 	case ORBIT_IOC_SPAWNER:
 		((struct orbit_spawner *)w)->pid = (int32_t)near(z, getpid() +
@@ -168,9 +201,10 @@ static void *build(struct fz *z, unsigned int cmd)
 	case ORBIT_IOC_PULL: {
 		struct orbit_pull *p = (void *)w;
 
-		p->call_id = near(z, 1 + rnd(z, 64));
+		p->call_id = some_call(z);
 		p->buf = some_ptr(z);
 		p->cap = near(z, rnd(z, 4096));
+		p->flags = (uint32_t)near(z, rnd(z, 2) * ORBIT_PULL_RELEASE);
 		break;
 	}
 	case ORBIT_IOC_CHECK: {
@@ -183,20 +217,48 @@ static void *build(struct fz *z, unsigned int cmd)
 		for (i = 0; i < 8; i++) {
 			e[i].addr = some_ptr(z);
 			e[i].len = near(z, 8);
-			e[i].kind = (uint32_t)near(z, 1 + rnd(z, 2));
+			e[i].kind = (uint32_t)near(z, 1 + rnd(z, 3));
 		}
 		break;
 	}
 	case ORBIT_IOC_RESPAWN:
-		((struct orbit_respawn *)w)->id = (uint32_t)near(z, 1 + rnd(z, 4));
+		((struct orbit_respawn *)w)->id = some_id(z);
 		((struct orbit_respawn *)w)->flags = (uint32_t)near(z, 1);
 		break;
+	case ORBIT_IOC_CANCEL:
+		((struct orbit_cancel *)w)->call_id = some_call(z);
+		break;
+	case ORBIT_IOC_QUERY:
+		((struct orbit_query *)w)->id = some_id(z);
+		break;
+	case ORBIT_IOC_AREA_MODE: {
+		struct orbit_area_mode *m = (void *)w;
+
+		m->id = some_id(z);
+		m->flags = (uint32_t)near(z, rnd(z, 2 * ORBIT_AREA_FLAGS));
+		break;
+	}
+	case ORBIT_IOC_AREA_DISCARD: {
+		struct orbit_area_discard *d = (void *)w;
+
+		d->id = some_id(z);
+		d->offset = near(z, 4096ULL * rnd(z, 40));
+		d->len = near(z, 4096ULL << rnd(z, 6));
+		break;
+	}
 	case ORBIT_IOC_RUN: {
 		struct orbit_run *r = (void *)w;
+		struct orbit_push *p = (void *)(z->buf + 1024);
 
-		r->flags = (uint32_t)near(z, rnd(z, 2));
+		r->flags = (uint32_t)near(z, rnd(z, 2 * ORBIT_RUN_FLAGS));
 		r->argcap = (uint32_t)near(z, 512);
 		r->argbuf = some_ptr(z);
+		r->retval = (int64_t)rnd64(z);
+		if (r->flags & ORBIT_RUN_PUSH) {
+			r->push = rnd(z, 4) ? (uintptr_t)p : some_ptr(z);
+			p->buf = some_ptr(z);
+			p->len = near(z, rnd(z, 2) ? 64 : 16384 << rnd(z, 3));
+		}
 		break;
 	}
 	case ORBIT_IOC_PUSH: {
@@ -222,6 +284,9 @@ static void *build(struct fz *z, unsigned int cmd)
 		size = 4096;
 	if (size >= 8 && !rnd(z, 4))
 		w[rnd(z, size / 8)] = rnd(z, 2) ? rnd64(z) : 0;
+	if (cmd == ORBIT_IOC_CALL && live_funcs)
+		((struct orbit_call_req *)w)->func =
+			rnd(z, 4) ? 0 : (uintptr_t)(window + rnd(z, 64) * 4096);
 	switch (rnd(z, 16)) {
 	case 0:
 		return NULL;
@@ -248,7 +313,7 @@ static unsigned int random_cmd(struct fz *z)
 static int new_ctx(struct fz *z)
 {
 	struct orbit_api api = { .api = ORBIT_API_VERSION,
-				 .features = rnd(z, 2) ? 0x3f : rnd(z, 64) };
+				 .features = some_features(z) };
 	int fd = open("/dev/orbit", O_RDWR | O_CLOEXEC);
 
 	if (fd >= 0 && rnd(z, 4))
@@ -258,22 +323,29 @@ static int new_ctx(struct fz *z)
 
 static long succeeded[0x30];	/* per command number, for coverage */
 
-/* One request on fd; a created orbit's descriptor is returned (or -1). */
-static int fuzz_one(struct fz *z, int fd)
+/* Request cmd on fd; a created orbit's descriptor is returned (or -1). */
+static int fuzz_cmd(struct fz *z, int fd, unsigned int cmd)
 {
-	unsigned int cmd = random_cmd(z);
 	void *arg = build(z, cmd);
 	int ret = ioctl(fd, cmd, arg);
 
 	if (!ret && _IOC_TYPE(cmd) == ORBIT_IOC_MAGIC && _IOC_NR(cmd) < 0x30)
 		__atomic_add_fetch(&succeeded[_IOC_NR(cmd)], 1,
 				   __ATOMIC_RELAXED);
+	if (!ret && arg == z->buf && cmd == ORBIT_IOC_CALL)
+		z->last_call = ((struct orbit_call_req *)arg)->call_id;
 	if (!ret && arg == z->buf &&
 	    (cmd == ORBIT_IOC_CREATE || cmd == ORBIT_IOC_RESPAWN))
 		return cmd == ORBIT_IOC_CREATE ?
 		       ((struct orbit_create *)arg)->orbit_fd :
 		       ((struct orbit_respawn *)arg)->orbit_fd;
 	return -1;
+}
+
+/* One random request on fd, as fuzz_cmd. */
+static int fuzz_one(struct fz *z, int fd)
+{
+	return fuzz_cmd(z, fd, random_cmd(z));
 }
 
 /* ---- phase 2: many threads and processes on shared descriptors ---------- */
@@ -507,6 +579,74 @@ static long nothing(void *argbuf, void *store)
 	return 7;
 }
 
+/* ---- phase 4: main's own descriptor, with a live orbit and area ---------- */
+
+/*
+ * Requests that leave main's orbit and area in place, so that calls reach
+ * a live orbit: snapshots, installs, futures pulled, waited and
+ * cancelled, the orbit crashing on a bad function and restarted.  Not
+ * DESTROY, which would unmap the area main writes here, nor RESPAWN,
+ * whose new orbit descriptor would come here instead of to an orbit
+ * process (phases 1 and 2 make both).
+ */
+static const unsigned int live_cmds[] = {
+	ORBIT_IOC_CALL, ORBIT_IOC_WAIT, ORBIT_IOC_PULL, ORBIT_IOC_CHECK,
+	ORBIT_IOC_CANCEL, ORBIT_IOC_QUERY, ORBIT_IOC_AREA_MODE,
+	ORBIT_IOC_AREA_DISCARD, ORBIT_IOC_AREA_BIND, ORBIT_IOC_STATS,
+	ORBIT_IOC_LIST,
+};
+
+#define NLIVE	(sizeof(live_cmds) / sizeof(live_cmds[0]))
+
+static int live_main(long secs)
+{
+	struct fz *z = fz_new(4242);
+	struct orbit_future *f[4] = { NULL };
+	double end = now_us() + secs * 1e6;
+	long n = 0, calls = 0, ret;
+	struct orbit_area *a = NULL;
+	struct orbit_attr attr;
+	unsigned char *p = NULL;
+	struct orbit *ob;
+	int fd, ofd, k;
+
+	orbit_attr_init(&attr);
+	attr.restart = ORBIT_RESTART_ALWAYS;	/* after a crash on func */
+	ob = orbit_create_ex("fuzz-main", nothing, NULL, &attr);
+	if (ob)
+		a = orbit_area_create(16 * 4096, ob);
+	if (a)
+		p = orbit_alloc(a, 8 * 4096);
+	fd = fd_linked_to("/dev/orbit");
+	if (!p || fd < 0)
+		return 1;
+	live_funcs = 1;
+	while (now_us() < end) {
+		p[rnd(z, 8) * 4096 + rnd(z, 4096)] = (unsigned char)n++;
+		/* Up to four calls in flight while the requests go on. */
+		k = (int)rnd(z, 4);
+		if (!rnd(z, 4)) {
+			if (f[k])
+				calls += orbit_future_get(f[k], &ret) == 0;
+			f[k] = orbit_call_async(ob, 0, 1, &a, NULL, NULL, 0);
+		}
+		ofd = fuzz_cmd(z, fd, live_cmds[rnd(z, NLIVE)]);
+		if (ofd >= 0)
+			close(ofd);
+	}
+	for (k = 0; k < 4; k++)
+		if (f[k])
+			calls += orbit_future_get(f[k], &ret) == 0;
+	printf("    # %ld requests, %ld library calls completed\n", n,
+	       calls);
+	for (n = 0; n < (long)NLIVE; n++)
+		printf("    # %#x succeeded %ld times\n", _IOC_NR(live_cmds[n]),
+		       succeeded[_IOC_NR(live_cmds[n])]);
+	orbit_destroy(ob);
+	/* Requests that never reached a live orbit would test nothing here. */
+	return calls && succeeded[_IOC_NR(ORBIT_IOC_CALL)] ? 0 : 1;
+}
+
 /* Phase 1, in a process of its own (what it mapped goes with it). */
 static int sequential(long iters)
 {
@@ -595,6 +735,9 @@ int main(void)
 	   "three threads inside an orbit fuzz its descriptor");
 	if (ob)
 		orbit_destroy(ob);
+	ok(in_child(live_main, secs) == 0,
+	   "%ld s of requests on main's descriptor beside a live orbit and area, calls to it among them",
+	   secs);
 	ob = orbit_create("fuzz-after", nothing, NULL);
 	ok(ob && orbit_call(ob, 0, NULL, NULL, NULL, 0) == 7,
 	   "a fresh orbit works after the fuzzing");
