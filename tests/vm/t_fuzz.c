@@ -13,8 +13,9 @@
  *  3. threads inside a live orbit fuzzing its own descriptor;
  *  4. main's own descriptor beside a live orbit and area, with requests
  *     that leave them in place, ORBIT_FUZZ_SECS seconds.
- * Phases 1, 2 and 4 run in processes of their own, so that what they mapped
- * goes when they exit.  The harness fails the run on any kernel report;
+ * Every thread's seed is fixed, plus ORBIT_FUZZ_SEED (default 0), printed
+ * so that a run can be repeated.  Phases 1, 2 and 4 run in processes of
+ * their own, so that what they mapped goes when they exit.  The harness fails the run on any kernel report;
  * here the module must stay usable and its counters must return to where
  * they started.
  */
@@ -71,11 +72,14 @@ static uint64_t rnd64(struct fz *z)
 	return (uint64_t)rand_r(&z->seed) << 33 ^ (uint64_t)rand_r(&z->seed);
 }
 
+/* Added to every thread's seed: ORBIT_FUZZ_SEED, 0 by default. */
+static unsigned int seed_base;
+
 static struct fz *fz_new(unsigned int seed)
 {
 	struct fz *z = calloc(1, sizeof(*z));
 
-	z->seed = seed;
+	z->seed = seed_base + seed;
 	z->buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	mprotect(z->buf + 4096, 4096, PROT_NONE);
@@ -714,6 +718,10 @@ int main(void)
 	senv = getenv("ORBIT_FUZZ_SECS");
 	if (senv && atol(senv) > 0)
 		secs = atol(senv);
+	senv = getenv("ORBIT_FUZZ_SEED");
+	if (senv)
+		seed_base = (unsigned int)strtoul(senv, NULL, 0);
+	diag("seed base %u (ORBIT_FUZZ_SEED)", seed_base);
 	require(orbit_module_stats(&start) == 0, "read module counters");
 	window = mmap(NULL, 64 * 4096, PROT_NONE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
