@@ -15,9 +15,9 @@
  *     that leave them in place, ORBIT_FUZZ_SECS seconds.
  * Every thread's seed is fixed, plus ORBIT_FUZZ_SEED (default 0), printed
  * so that a run can be repeated.  Phases 1, 2 and 4 run in processes of
- * their own, so that what they mapped goes when they exit.  The harness fails the run on any kernel report;
- * here the module must stay usable and its counters must return to where
- * they started.
+ * their own, so that what they mapped goes when they exit.  The harness
+ * fails the run on any kernel report; here the module must stay usable
+ * and its counters must return to where they started.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -346,6 +346,16 @@ static int fuzz_cmd(struct fz *z, int fd, unsigned int cmd)
 	return -1;
 }
 
+/* How often each of the n commands in list succeeded in this process. */
+static void print_coverage(const unsigned int *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		printf("    # %#x succeeded %ld times\n", _IOC_NR(list[i]),
+		       succeeded[_IOC_NR(list[i])]);
+}
+
 /* One random request on fd, as fuzz_cmd. */
 static int fuzz_one(struct fz *z, int fd)
 {
@@ -643,9 +653,7 @@ static int live_main(long secs)
 			calls += orbit_future_get(f[k], &ret) == 0;
 	printf("    # %ld requests, %ld library calls completed\n", n,
 	       calls);
-	for (n = 0; n < (long)NLIVE; n++)
-		printf("    # %#x succeeded %ld times\n", _IOC_NR(live_cmds[n]),
-		       succeeded[_IOC_NR(live_cmds[n])]);
+	print_coverage(live_cmds, NLIVE);
 	orbit_destroy(ob);
 	/* Requests that never reached a live orbit would test nothing here. */
 	return calls && succeeded[_IOC_NR(ORBIT_IOC_CALL)] ? 0 : 1;
@@ -676,9 +684,7 @@ static int sequential(long iters)
 		else if (fd >= 0)
 			close(fd);
 	}
-	for (i = 0; i < (long)NCMDS; i++)
-		printf("    # %#x succeeded %ld times\n", _IOC_NR(cmds[i]),
-		       succeeded[_IOC_NR(cmds[i])]);
+	print_coverage(cmds, NCMDS);
 	return 0;
 }
 
