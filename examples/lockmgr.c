@@ -45,9 +45,10 @@
  *           [--locks N] [--heap MiB] [--hold-us N] [--check-us N]
  *           [--wait-ms N] [--crash N]
  *           [--ipc-floor [--echo-thread | --snapshot-floor]] [--background]
- * Prints one RESULT line (throughput, detector latency, how long the latch
- * was held and waited for per commit); exits 0 when every lock was
- * released and every committed transaction's writes are accounted for.
+ * Prints one RESULT line (throughput, detector latency, aborts that
+ * resolved no deadlock, how long the latch was held and waited for per
+ * commit); exits 0 when every lock was released and every committed
+ * transaction's writes are accounted for.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -141,6 +142,7 @@ static struct orbit_area *area;
 static volatile int stop;		/* workers: time is up */
 static int resolver_stop;	/* under q_lock: workers are done */
 static long checks, check_failures, deadlocks, stale, rollbacks;
+static long extra_aborts;	/* under the latch: see count_abort */
 
 /* Failures are counted by waiters (under the latch) and by the resolver. */
 static void count_failure(void)
@@ -152,7 +154,13 @@ static struct ex_lat lat, stall;	/* detector latency; latch held to invoke */
 /* ---- the detector: the same code in a thread, a child or an orbit ---- */
 
 /* Follows wait-for edges from start; on a cycle, picks its member that
- * holds the fewest locks (least work lost).
+ * holds the fewest locks (least work lost), the lowest-numbered among
+ * equals: every call that finds a cycle picks the same victim, wherever
+ * its walk entered the cycle.  A detector deciding on a snapshot needs
+ * that: two waiters of one cycle each make a call, and if the calls
+ * picked different victims, both verdicts would pass main's check of
+ * the victim (verdict_current) and two transactions would abort for one
+ * deadlock.
  */
 static struct verdict find_victim(const struct db *d, int start)
 {
@@ -171,7 +179,9 @@ static struct verdict find_victim(const struct db *d, int start)
 	do {
 		if (d->txn[u].cancel)
 			return (struct verdict){ -1, -1, 0 };	/* resolving */
-		if (v.victim < 0 || d->txn[u].nheld < d->txn[v.victim].nheld)
+		if (v.victim < 0 || d->txn[u].nheld < d->txn[v.victim].nheld ||
+		    (d->txn[u].nheld == d->txn[v.victim].nheld &&
+		     u < v.victim))
 			v.victim = u;
 		u = d->lock[d->txn[u].waits_for].holder;
 	} while (u != t);
@@ -223,8 +233,32 @@ static int verdict_current(const struct verdict *v)
 	       !t->cancel;
 }
 
+/*
+ * Under the latch, as a victim is cancelled: counts it in extra_aborts if
+ * its cycle no longer stands in the live tables (an edge gone, or another
+ * member already cancelled), so the abort resolves no deadlock.  Only
+ * counted, for the RESULT line: main applies a verdict on the check of
+ * its victim alone, which is enough because every call picks a cycle's
+ * same victim (find_victim).
+ */
+static void count_abort(int victim)
+{
+	int u = victim, n = 0;
+
+	do {
+		int l = db->txn[u].waits_for;
+
+		if (l < 0 || (u != victim && db->txn[u].cancel))
+			break;
+		u = db->lock[l].holder;
+	} while (u >= 0 && u != victim && ++n < nthreads);
+	if (u != victim)
+		extra_aborts++;
+}
+
 static void cancel_victim(const struct verdict *v)
 {
+	count_abort(v->victim);
 	db->txn[v->victim].cancel = 1;
 	pthread_cond_broadcast(&changed);
 	deadlocks++;
@@ -274,10 +308,12 @@ static void resolve_orbit(struct pending *p)
 		if (e && e->type == ORBIT_UPDATE_DATA &&
 		    e->len == sizeof(v)) {
 			memcpy(&v, e->data, sizeof(v));
-			if (!verdict_current(&v))
+			if (!verdict_current(&v)) {
 				stale++;
-			else if (orbit_apply(u) == 0)
+			} else if (orbit_apply(u) == 0) {
+				count_abort(v.victim);
 				deadlocks++;
+			}
 		}
 		latch_unlock();
 		orbit_update_free(u);
@@ -697,13 +733,14 @@ int main(int argc, char **argv)
 		sum += rows[i];
 		busy += db->lock[i].holder >= 0;
 	}
-	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld checks=%ld check_failures=%ld check_p50_us=%.0f check_p99_us=%.0f invoke_p50_us=%.0f latch_us_per_commit=%.1f latch_wait_us_per_commit=%.1f consistent=%s\n",
+	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld extra_aborts=%ld checks=%ld check_failures=%ld check_p50_us=%.0f check_p99_us=%.0f invoke_p50_us=%.0f latch_us_per_commit=%.1f latch_wait_us_per_commit=%.1f consistent=%s\n",
 	       echo_thread ? "thread+ipc-floor-thread" :
 	       copy_floor ? "thread+ipc-floor-snapshot" :
 	       ipc_floor ? "thread+ipc-floor" :
 	       background ? "orbit+background" : ex_mode_names[mode], nthreads,
 	       commits, secs, commits / secs,
-	       deadlocks, stale, rollbacks, checks, check_failures,
+	       deadlocks, stale, rollbacks, extra_aborts, checks,
+	       check_failures,
 	       ex_percentile(lat.v, lat.n, 50), ex_percentile(lat.v, lat.n, 99),
 	       ex_percentile(stall.v, stall.n, 50),
 	       commits ? latch_held_us / commits : 0,
