@@ -142,7 +142,7 @@ static struct orbit_area *area;
 static volatile int stop;		/* workers: time is up */
 static int resolver_stop;	/* under q_lock: workers are done */
 static long checks, check_failures, deadlocks, stale, rollbacks;
-static long extra_aborts;	/* under the latch: see count_abort */
+static long extra_aborts;	/* under the latch: see cycle_stands */
 
 /* Failures are counted by waiters (under the latch) and by the resolver. */
 static void count_failure(void)
@@ -234,31 +234,33 @@ static int verdict_current(const struct verdict *v)
 }
 
 /*
- * Under the latch, as a victim is cancelled: counts it in extra_aborts if
- * its cycle no longer stands in the live tables (an edge gone, or another
- * member already cancelled), so the abort resolves no deadlock.  Only
- * counted, for the RESULT line: main applies a verdict on the check of
- * its victim alone, which is enough because every call picks a cycle's
+ * Under the latch: does the victim's cycle still stand in the live
+ * tables, every edge there and no other member cancelled?  An abort
+ * whose cycle does not resolves no deadlock; the RESULT line counts them
+ * (extra_aborts).  Only counted: main applies a verdict on the check of
+ * its victim alone, which is enough because every call names a cycle's
  * same victim (find_victim).
  */
-static void count_abort(int victim)
+static int cycle_stands(int victim)
 {
-	int u = victim, n = 0;
+	int u = victim, n, l;
 
-	do {
-		int l = db->txn[u].waits_for;
-
+	for (n = 0; n < nthreads; n++) {
+		l = db->txn[u].waits_for;
 		if (l < 0 || (u != victim && db->txn[u].cancel))
-			break;
+			return 0;
 		u = db->lock[l].holder;
-	} while (u >= 0 && u != victim && ++n < nthreads);
-	if (u != victim)
-		extra_aborts++;
+		if (u < 0)
+			return 0;
+		if (u == victim)
+			return 1;
+	}
+	return 0;
 }
 
 static void cancel_victim(const struct verdict *v)
 {
-	count_abort(v->victim);
+	extra_aborts += !cycle_stands(v->victim);
 	db->txn[v->victim].cancel = 1;
 	pthread_cond_broadcast(&changed);
 	deadlocks++;
@@ -311,7 +313,7 @@ static void resolve_orbit(struct pending *p)
 			if (!verdict_current(&v)) {
 				stale++;
 			} else if (orbit_apply(u) == 0) {
-				count_abort(v.victim);
+				extra_aborts += !cycle_stands(v.victim);
 				deadlocks++;
 			}
 		}
