@@ -258,12 +258,18 @@ static int cycle_stands(int victim)
 	return 0;
 }
 
+/* Under the latch: a victim was cancelled, by main or by an applied update. */
+static void count_abort(int victim)
+{
+	extra_aborts += !cycle_stands(victim);
+	deadlocks++;
+}
+
 static void cancel_victim(const struct verdict *v)
 {
-	extra_aborts += !cycle_stands(v->victim);
+	count_abort(v->victim);
 	db->txn[v->victim].cancel = 1;
 	pthread_cond_broadcast(&changed);
-	deadlocks++;
 }
 
 /* ---- pending detector calls, consumed by the resolver thread --------- */
@@ -310,12 +316,10 @@ static void resolve_orbit(struct pending *p)
 		if (e && e->type == ORBIT_UPDATE_DATA &&
 		    e->len == sizeof(v)) {
 			memcpy(&v, e->data, sizeof(v));
-			if (!verdict_current(&v)) {
+			if (!verdict_current(&v))
 				stale++;
-			} else if (orbit_apply(u) == 0) {
-				extra_aborts += !cycle_stands(v.victim);
-				deadlocks++;
-			}
+			else if (orbit_apply(u) == 0)
+				count_abort(v.victim);
 		}
 		latch_unlock();
 		orbit_update_free(u);
