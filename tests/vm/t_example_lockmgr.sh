@@ -9,6 +9,9 @@
 # floor) pick one victim per cycle, so no verdict cancels a second member
 # of a cycle already resolved (extra_aborts=0; when a tie went to the
 # member where the walk entered the cycle, orbit runs here counted 1..5).
+# The short runs that must see deadlocks use 8 locks: with the default
+# 32, 400 commits can finish before any cycle forms (seen once on 6.12;
+# 25 runs a kernel counted 2..20 deadlocks, against 41..220 with 8).
 . /tests/tap.sh
 EX=/tests/ex_lockmgr
 
@@ -48,14 +51,14 @@ check "IPC-floor control with the echo in a thread: completes, every check echoe
 	sh -c "[ $rc = 0 ] && grep -q 'mode=thread+ipc-floor-thread .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/tfloor.out"
 check "IPC-floor control with the echo in a thread: the detector was called" \
 	[ "$(field /tmp/tfloor.out checks)" -gt 0 ]
-run sfloor --mode thread --ipc-floor --snapshot-floor --txns 50 --heap 16
+run sfloor --mode thread --ipc-floor --snapshot-floor --txns 50 --heap 16 --locks 8
 check "IPC-floor control deciding on copies: completes, every check echoed" \
 	sh -c "[ $rc = 0 ] && grep -q 'mode=thread+ipc-floor-snapshot .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/sfloor.out"
 check "IPC-floor control deciding on copies: its verdicts resolve deadlocks" \
 	[ "$(field /tmp/sfloor.out deadlocks)" -gt 0 ]
 check "IPC-floor control deciding on copies: every abort resolved a deadlock" \
 	[ "$(field /tmp/sfloor.out extra_aborts)" = 0 ]
-run bg --mode orbit --background --txns 50 --heap 16
+run bg --mode orbit --background --txns 50 --heap 16 --locks 8
 check "orbit with ORBIT_BACKGROUND: completes consistently" \
 	sh -c "[ $rc = 0 ] && grep -q 'mode=orbit+background .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/bg.out"
 check "orbit with ORBIT_BACKGROUND: its verdicts resolve deadlocks" \
