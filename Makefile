@@ -205,6 +205,21 @@ check-vm: deps
 	@[ -d $(PKG_OVERLAY) ] || tests/packages.sh $(PKG_OVERLAY) $(TEST_KERNELS)
 	@for k in $(TEST_KERNELS); do tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -r $(PKG_OVERLAY) -r $(APPS_OVERLAY) -l logs/$$k $(if $(T),-t "$(T)") || exit 1; done
 
+# ---- soak: the race and stress tests, round after round ------------------------
+# Not part of `make check`: the tests that race objects against each other
+# run ROUNDS times in a row in one guest per kernel, memory debugging on;
+# t_fuzz draws its requests from SOAK_SEED.  Logs: logs/soak-<kernel>/.
+SOAK_TESTS := t_stress t_crash_storm t_fuzz t_copy_out_race t_freeze_fault_race \
+	t_push_last_teardown t_spawner_race t_kill_during_call t_cancel_while_pulled \
+	t_main_exit t_main_killed t_context_lifetime t_kill_while_polling \
+	t_view_fault_unmap t_pull_threads t_threads t_push_crash t_queued_timeout \
+	t_live_snapshots t_fork_loader_lock
+ROUNDS ?= 4
+SOAK_SEED ?= 1
+soak: deps
+	@$(MAKE) --no-print-directory test-modules lib orbitctl vmtests
+	@for k in $(TEST_KERNELS); do ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -l logs/soak-$$k -t "$(foreach r,$(shell seq $(ROUNDS)),$(SOAK_TESTS))" || exit 1; done
+
 # ---- application ports (apps/) ---------------------------------------------------
 # Redis and memcached from Debian's source packages, stock and ported, and
 # the guest's overlay with them and their test suites' interpreters.
@@ -303,4 +318,4 @@ clean:
 	rm -rf $(B) logs
 	rm -f module/*.o module/*.ko module/*.mod* module/.*.cmd module/modules.order module/Module.symvers
 
-.PHONY: all deps module test-modules lib orbitctl analyze vmtests unit check check-harness check-vm demo bench bench-quick bench-apps apps profile install uninstall dkms-install dkms-uninstall deb clean
+.PHONY: all deps module test-modules lib orbitctl analyze vmtests unit check check-harness check-vm soak demo bench bench-quick bench-apps apps profile install uninstall dkms-install dkms-uninstall deb clean
