@@ -207,18 +207,19 @@ check-vm: deps
 
 # ---- soak: the race and stress tests, round after round ------------------------
 # Not part of `make check`: the tests that race objects against each other
-# run ROUNDS times in a row in one guest per kernel, memory debugging on;
+# run SOAK_ROUNDS times in a row in one guest per kernel, memory debugging on;
 # t_fuzz draws its requests from SOAK_SEED.  Logs: logs/soak-<kernel>/.
 SOAK_TESTS := t_stress t_crash_storm t_fuzz t_copy_out_race t_freeze_fault_race \
 	t_push_last_teardown t_spawner_race t_kill_during_call t_cancel_while_pulled \
 	t_main_exit t_main_killed t_context_lifetime t_kill_while_polling \
 	t_view_fault_unmap t_pull_threads t_threads t_push_crash t_queued_timeout \
 	t_live_snapshots t_fork_loader_lock
-ROUNDS ?= 4
+SOAK_ROUNDS ?= 4
 SOAK_SEED ?= 1
 soak: deps
+	@[ "$(SOAK_ROUNDS)" -ge 1 ] 2>/dev/null || { echo "make soak: SOAK_ROUNDS must be a number of at least 1" >&2; exit 2; }
 	@$(MAKE) --no-print-directory test-modules lib orbitctl vmtests
-	@for k in $(TEST_KERNELS); do ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -l logs/soak-$$k -t "$(foreach r,$(shell seq $(ROUNDS)),$(SOAK_TESTS))" || exit 1; done
+	@for k in $(TEST_KERNELS); do ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -l logs/soak-$$k -t "$(foreach r,$(shell seq $(SOAK_ROUNDS) 2>/dev/null),$(SOAK_TESTS))" || exit 1; done
 
 # ---- application ports (apps/) ---------------------------------------------------
 # Redis and memcached from Debian's source packages, stock and ported, and
