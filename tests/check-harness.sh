@@ -38,13 +38,17 @@ scenario() {	# scenario NAME EXPECT(pass|fail) PATTERN TESTS [extra args]
 		fail=$((fail + 1))
 	fi
 }
-echo "1..7"
+echo "1..8"
 scenario clean-run pass "" t_smoke
 scenario failing-test fail "not ok .* t_selftest_fail" "t_smoke t_selftest_fail"
 scenario kernel-warning fail "first report (console line" t_selftest_warn.sh
 scenario use-after-free fail "Poison overwritten" t_selftest_uaf.sh
 scenario missing-binary fail "test binary missing" "t_smoke t_no_such_test"
 scenario timeout fail "timeout after 5s" t_selftest_hang.sh -T 5
+# No guest reaches insmod in a second: each boot counts as hung, the
+# second one fails the run.
+ORBIT_BOOT_TIMEOUT=1 \
+	scenario boot-hang fail "guest hung while booting: no insmod result" t_smoke
 ORBIT_BENCH_SELFTEST="two words, it's \$HOME" \
 	scenario settings-reach-guest pass "" t_selftest_env.sh
 echo "harness: $pass passed, $fail failed"

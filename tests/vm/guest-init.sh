@@ -16,7 +16,7 @@ mkdir -p /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 # multi-threaded TCG now and then appears to run a stale copy of a
 # patched site: seen once in CI as "Oops: int3" in interrupt context
 # during t_cgroup on 6.12.  run-vm.sh boots once more when a guest dies
-# before insmod, not after.
+# or hangs before insmod, not after.
 echo "+memory +cpu" > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
 mkdir -p /sys/fs/cgroup/keys-on &&
 	echo "1000000 100000" > /sys/fs/cgroup/keys-on/cpu.max 2>/dev/null

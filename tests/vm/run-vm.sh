@@ -13,22 +13,35 @@
 # number) for tests of I/O into area memory.
 #
 # usage: run-vm.sh -k KVER -m orbit.ko -b BINDIR -l LOGDIR [-t "t1 t2"]
-#                  [-T per-test-timeout] [-M guest-MiB] [-r ROOT-OVERLAY]... [-D]
+#                  [-T per-test-timeout] [-M guest-MiB] [-c vCPUs]
+#                  [-i kernel-image] [-r ROOT-OVERLAY]... [-D]
+# -i boots another image than /boot/vmlinuz-KVER (a kernel built with
+# lockdep and KASAN: scripts/debug-kernel.sh).  A guest that crashes, or
+# has no insmod result within ORBIT_BOOT_TIMEOUT seconds (180), before
+# orbit.ko is loaded is booted once more.
 set -u
 KVER= MODULE= BINDIR= LOGDIR= TESTS= PER_TEST=${ORBIT_TEST_TIMEOUT:-300} MEM=3072 OVERLAY=
+CPUS=2 VMLINUZ= BOOT_SECS=${ORBIT_BOOT_TIMEOUT:-180}
 DEBUG="slub_debug=FZPU init_on_free=1 page_poison=1 kfence.sample_interval=1"
-while getopts k:m:b:l:t:T:M:r:D o; do
+while getopts k:m:b:l:t:T:M:c:i:r:D o; do
 	case $o in
 	k) KVER=$OPTARG ;; m) MODULE=$OPTARG ;; b) BINDIR=$OPTARG ;;
 	l) LOGDIR=$OPTARG ;; t) TESTS=$OPTARG ;; T) PER_TEST=$OPTARG ;;
-	M) MEM=$OPTARG ;; r) OVERLAY="$OVERLAY $OPTARG" ;; D) DEBUG= ;; *) exit 2 ;;
+	M) MEM=$OPTARG ;; c) CPUS=$OPTARG ;; i) VMLINUZ=$OPTARG ;;
+	r) OVERLAY="$OVERLAY $OPTARG" ;; D) DEBUG= ;; *) exit 2 ;;
 	esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "run-vm: $*" >&2; echo "kernel $KVER: 0 passed, 1 failed"; exit 1; }
 [ -n "$KVER" ] && [ -n "$MODULE" ] && [ -n "$BINDIR" ] && [ -n "$LOGDIR" ] ||
 	{ echo "usage: $0 -k KVER -m orbit.ko -b BINDIR -l LOGDIR [-t tests]" >&2; exit 2; }
-VMLINUZ=/boot/vmlinuz-$KVER
+case $CPUS in
+''|*[!0-9]*|0) echo "run-vm: -c takes a number of vCPUs, at least 1" >&2; exit 2 ;;
+esac
+case $BOOT_SECS in
+''|*[!0-9]*|0) echo "run-vm: ORBIT_BOOT_TIMEOUT takes a number of seconds, at least 1" >&2; exit 2 ;;
+esac
+[ -n "$VMLINUZ" ] || VMLINUZ=/boot/vmlinuz-$KVER
 [ -r "$VMLINUZ" ] || die "no kernel image $VMLINUZ"
 [ -r "$MODULE" ] || die "no module $MODULE"
 BUSYBOX=$(command -v busybox || echo /bin/busybox)
@@ -74,6 +87,7 @@ budget=$((60 + ntests * PER_TEST))
 con=$LOGDIR/console.log res=$LOGDIR/results.log
 rm -f "$con" "$res"
 echo "# kernel $KVER: booting under $accel (console: $con, results: $res)"
+booted() { grep -qE '^(not )?ok 1 - insmod' "$res" 2>/dev/null; }
 boot() {
 	rm -f "$con" "$res"
 	# tsc=reliable: the emulator's TSC follows one virtual clock on every
@@ -83,21 +97,37 @@ boot() {
 	# patching in the timer tick, which multi-threaded TCG has been seen
 	# to lose ("Oops: int3" at sched_clock_tick).
 	timeout -s KILL "$budget" qemu-system-x86_64 -accel "$accel" -cpu max \
-		-m "$MEM" -smp 2 -kernel "$VMLINUZ" -initrd "$work/initrd.gz" \
+		-m "$MEM" -smp "$CPUS" -kernel "$VMLINUZ" -initrd "$work/initrd.gz" \
 		-append "console=ttyS0 panic=-1 loglevel=7 transparent_hugepage=never tsc=reliable $DEBUG" \
 		-drive "file=$work/disk.img,if=none,id=scratch,format=raw" \
 		-device nvme,serial=orbit-scratch,drive=scratch \
 		-nographic -no-reboot -monitor none \
-		-serial "file:$con" -serial "file:$res" > "$LOGDIR/qemu.log" 2>&1
+		-serial "file:$con" -serial "file:$res" > "$LOGDIR/qemu.log" 2>&1 &
+	qpid=$!
+	# A guest that has not loaded orbit.ko within BOOT_SECS hung while
+	# booting: stopped here rather than at the whole run's budget.
+	hung=0 waited=0
+	while kill -0 $qpid 2>/dev/null && ! booted; do
+		if [ $waited -ge "$BOOT_SECS" ]; then
+			hung=1
+			kill -TERM $qpid	# timeout passes it on to qemu
+			break
+		fi
+		sleep 2
+		waited=$((waited + 2))
+	done
+	wait $qpid
 }
 boot
 qrc=$?
-# Multi-threaded TCG occasionally crashes a stock kernel while it patches
-# its own text during boot.  A guest that died before orbit.ko was even
-# loaded is booted once more (logged); any later failure counts.
-if ! grep -qE '^(not )?ok 1 - insmod' "$res" 2>/dev/null &&
-   grep -aqE 'Oops|Kernel panic' "$con" 2>/dev/null; then
-	echo "# kernel $KVER: guest crashed while booting, before orbit.ko was loaded; retrying once"
+# Multi-threaded TCG occasionally crashes or hangs a stock kernel while it
+# patches its own text during boot.  A guest that died or hung before
+# orbit.ko was even loaded is booted once more (logged); any later failure
+# counts.
+if ! booted && { [ $hung = 1 ] || grep -aqE 'Oops|Kernel panic' "$con" 2>/dev/null; }; then
+	what=crashed
+	[ $hung = 1 ] && what="hung (no insmod result in ${BOOT_SECS}s)"
+	echo "# kernel $KVER: guest $what while booting, before orbit.ko was loaded; retrying once"
 	mv "$con" "$LOGDIR/console-boot-crash.log"
 	boot
 	qrc=$?
@@ -113,6 +143,9 @@ expected=$((ntests + 2))
 reported=$((pass + fail))
 if [ "$qrc" = 137 ]; then
 	echo "  not ok - guest timed out after ${budget}s"
+	fail=$((fail + 1))
+elif [ $hung = 1 ]; then
+	echo "  not ok - guest hung while booting: no insmod result in ${BOOT_SECS}s"
 	fail=$((fail + 1))
 elif ! grep -q '^# guest done' "$res"; then
 	echo "  not ok - guest did not finish (qemu exit $qrc; see $con)"
