@@ -208,7 +208,9 @@ check-vm: deps
 # ---- soak: the race and stress tests, round after round ------------------------
 # Not part of `make check`: the tests that race objects against each other
 # run SOAK_ROUNDS times in a row in one guest per kernel, memory debugging on;
-# t_fuzz draws its requests from SOAK_SEED.  Logs: logs/soak-<kernel>/.
+# t_fuzz draws its requests from SOAK_SEED.  SOAK_CPUS vCPUs (default 2, as
+# in make check): more than the host's cores preempts vCPUs at random points
+# and so widens other race windows.  Logs: logs/soak-<kernel>/.
 SOAK_TESTS := t_stress t_crash_storm t_fuzz t_copy_out_race t_freeze_fault_race \
 	t_push_last_teardown t_spawner_race t_kill_during_call t_cancel_while_pulled \
 	t_main_exit t_main_killed t_context_lifetime t_kill_while_polling \
@@ -216,10 +218,28 @@ SOAK_TESTS := t_stress t_crash_storm t_fuzz t_copy_out_race t_freeze_fault_race 
 	t_live_snapshots t_fork_loader_lock
 SOAK_ROUNDS ?= 4
 SOAK_SEED ?= 1
+SOAK_CPUS ?= 2
+SOAK_LIST = $(foreach r,$(shell seq $(SOAK_ROUNDS) 2>/dev/null),$(SOAK_TESTS))
+define soak_settings
+	@[ "$(SOAK_ROUNDS)" -ge 1 ] 2>/dev/null || { echo "make $@: SOAK_ROUNDS must be a number of at least 1" >&2; exit 2; }
+	@[ "$(SOAK_CPUS)" -ge 1 ] 2>/dev/null || { echo "make $@: SOAK_CPUS must be a number of at least 1" >&2; exit 2; }
+endef
 soak: deps
-	@[ "$(SOAK_ROUNDS)" -ge 1 ] 2>/dev/null || { echo "make soak: SOAK_ROUNDS must be a number of at least 1" >&2; exit 2; }
+	$(soak_settings)
 	@$(MAKE) --no-print-directory test-modules lib orbitctl vmtests
-	@for k in $(TEST_KERNELS); do ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -l logs/soak-$$k -t "$(foreach r,$(shell seq $(SOAK_ROUNDS) 2>/dev/null),$(SOAK_TESTS))" || exit 1; done
+	@for k in $(TEST_KERNELS); do ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -l logs/soak-$$k -c $(SOAK_CPUS) -t "$(SOAK_LIST)" || exit 1; done
+
+# ---- soak-debug: the same tests on a kernel that checks the module's locks ----
+# scripts/debug-kernel.sh builds Debian's 6.1 source with the stock cloud
+# configuration plus lockdep, KASAN and DEBUG_VM (once; about 35 minutes)
+# and orbit.ko against it; tests/soak-debug.sh first checks that kernel
+# reports a planted lock-order inversion.  Logs: logs/soak-debug/.
+DEBUG_DIR := $(B)/debug-kernel
+soak-debug: deps
+	$(soak_settings)
+	@$(MAKE) --no-print-directory lib orbitctl vmtests
+	@scripts/debug-kernel.sh $(DEBUG_DIR)
+	@ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/soak-debug.sh $(DEBUG_DIR) "$(SOAK_LIST)" $(SOAK_CPUS)
 
 # ---- application ports (apps/) ---------------------------------------------------
 # Redis and memcached from Debian's source packages, stock and ported, and
@@ -319,4 +339,4 @@ clean:
 	rm -rf $(B) logs
 	rm -f module/*.o module/*.ko module/*.mod* module/.*.cmd module/modules.order module/Module.symvers
 
-.PHONY: all deps module test-modules lib orbitctl analyze vmtests unit check check-harness check-vm soak demo bench bench-quick bench-apps apps profile install uninstall dkms-install dkms-uninstall deb clean
+.PHONY: all deps module test-modules lib orbitctl analyze vmtests unit check check-harness check-vm soak soak-debug demo bench bench-quick bench-apps apps profile install uninstall dkms-install dkms-uninstall deb clean

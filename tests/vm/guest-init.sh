@@ -116,6 +116,18 @@ for t in $(cat /tests/list); do
 	fi
 done
 
+# A kernel with lockdep (make soak-debug): is it still on, and how many
+# lock classes has it seen whose keys lie in orbit.ko (run-vm.sh wants
+# both)?  rmmod drops them.
+if [ "$loaded" = 1 ] && [ -r /proc/lockdep ]; then
+	set -- $(grep '^orbit ' /proc/modules)
+	lo=$(($6)) hi=$(($6 + $2)) mine=0
+	for key in $(sed -n 's/^\([0-9a-f]\{16\}\) .*/\1/p' /proc/lockdep); do
+		k=$((0x$key))
+		[ $k -ge $lo ] && [ $k -lt $hi ] && mine=$((mine + 1))
+	done
+	echo "# lockdep: debug_locks $(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats), $mine lock classes of orbit.ko"
+fi
 if [ "$loaded" = 1 ] && rmmod orbit; then
 	result 0 rmmod
 else

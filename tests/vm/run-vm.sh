@@ -137,7 +137,7 @@ fi
 [ -f "$res" ] || : > "$res"
 pass=$(grep -cE '^ok [0-9]+ ' "$res")
 fail=$(grep -cE '^not ok [0-9]+ ' "$res")
-grep -E '^# memory debugging' "$res" | sed 's/^/  /'
+grep -E '^# (memory debugging|lockdep):' "$res" | sed 's/^/  /'
 grep -E '^(not )?ok [0-9]+ |^    not ok|^    # ' "$res" | sed 's/^/  /'
 expected=$((ntests + 2))
 reported=$((pass + fail))
@@ -151,6 +151,12 @@ elif ! grep -q '^# guest done' "$res"; then
 	echo "  not ok - guest did not finish (qemu exit $qrc; see $con)"
 	fail=$((fail + 1))
 fi
+# A kernel with lockdep must have kept it on and seen the module's locks.
+if grep -q '^# lockdep:' "$res" &&
+   ! grep -qE '^# lockdep: debug_locks 1, [1-9][0-9]* lock classes' "$res"; then
+	echo "  not ok - lockdep was off, or saw none of orbit.ko's locks"
+	fail=$((fail + 1))
+fi
 if [ "$reported" -lt "$expected" ]; then
 	echo "  not ok - guest reported $reported of $expected results"
 	fail=$((fail + expected - reported))
@@ -160,13 +166,21 @@ fi
 # SLUB reports start "BUG <cache> (...): <what>" (matched by "BUG "), KFENCE
 # ones "BUG: KFENCE: ...", and both name what they found on the next lines.
 bad='Oops|BUG[: ]|WARNING:|lockdep|KASAN|UBSAN|general protection|possible circular locking|INFO: task .* blocked|Show Blocked State|Kernel panic|refcount_t:|list_add corruption|list_del corruption|Bad page|Poison overwritten|Redzone overwritten|Object already free|Freechain corrupt|Objects remaining|memory corruption|detected stall|self-detected stall|soft lockup|hard LOCKUP|kmem_cache_destroy'
-if grep -aEq "$bad" "$con" "$res"; then
+# Not reports: a lockdep kernel's boot line that it checks RCU, and the
+# guest's own lockdep line (above).
+benign='rcu:[[:space:]]+RCU lockdep checking is enabled|^# lockdep: debug_locks'
+reports() {	# reports GREP-OPTION FILE...: the report lines
+	local opt=$1
+	shift
+	grep -a "$opt" -E "$bad" "$@" | grep -avE "$benign"
+}
+if reports -h "$con" "$res" > /dev/null; then
 	echo "  not ok - guest kernel log has errors:"
-	grep -ahE "$bad" "$con" "$res" | sort -u | head -20 | sed 's/^/    /'
+	reports -h "$con" "$res" | sort -u | head -20 | sed 's/^/    /'
 	fail=$((fail + 1))
 	# The first report in full (register dump, call trace) and the test
 	# that was running: CI keeps only the log's tail, not the console.
-	first=$(grep -anE "$bad" "$con" | head -1 | cut -d: -f1)
+	first=$(reports -n "$con" | head -1 | cut -d: -f1)
 	if [ -n "$first" ]; then
 		echo "  first report (console line $first), during:"
 		head -n "$first" "$con" | grep -a '^# test ' | tail -1 |

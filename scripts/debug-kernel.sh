@@ -1,0 +1,79 @@
+#!/bin/bash
+# Builds a debug kernel for `make soak-debug`: Debian's 6.1 source
+# (linux-source-6.1) with the stock 6.1 cloud kernel's configuration plus
+# lockdep (PROVE_LOCKING, PROVE_RCU), sleeping-in-atomic checks, KASAN,
+# DEBUG_VM, DEBUG_LIST, debug objects and DEBUG_PAGEALLOC, no loadable
+# modules but orbit.ko (the guests load none), no debug info, and one
+# change to the source: dump_mm exported (see below); then orbit.ko
+# against it.  The stock kernels compile lockdep_assert_held()
+# and friends to nothing; this one checks every lock the module takes.
+#
+# usage: debug-kernel.sh OUTDIR
+# Leaves OUTDIR/bzImage, OUTDIR/orbit.ko and OUTDIR/kver (the release);
+# OUTDIR/linux is the built tree.  The kernel is built once (about 35
+# minutes on two cores); later runs only check it and rebuild orbit.ko.
+set -eu
+out=${1:?usage: debug-kernel.sh OUTDIR}
+here=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+tree=$out/linux
+
+"$here/scripts/deps.sh" linux-source-6.1 flex bison bc libelf-dev libssl-dev
+if [ ! -f "$tree/.config" ]; then
+	stock=$("$here/scripts/kernels.sh" | grep '^6\.1\.' || true)
+	[ -n "$stock" ] || { echo "debug-kernel: no 6.1 test kernel installed" >&2; exit 1; }
+	rm -rf "$tree" "$out/src"
+	mkdir -p "$out/src"
+	tar -xJf /usr/src/linux-source-6.1.tar.xz -C "$out/src"
+	mv "$out/src/linux-source-6.1" "$tree"
+	rmdir "$out/src"
+	cp "/boot/config-$stock" "$tree/.config"
+	# The guests boot with an initramfs of busybox and the tests: what
+	# the stock kernel has as modules it does not need.
+	sed -i 's/^\(CONFIG_[A-Za-z0-9_]*\)=m$/# \1 is not set/' "$tree/.config"
+	"$tree/scripts/config" --file "$tree/.config" \
+		--disable DEBUG_INFO --disable DEBUG_INFO_DWARF5 \
+		--disable DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT \
+		--disable DEBUG_INFO_BTF --enable DEBUG_INFO_NONE \
+		--set-str SYSTEM_TRUSTED_KEYS "" \
+		--set-str SYSTEM_REVOCATION_KEYS "" \
+		--disable MODULE_SIG_ALL \
+		--set-str LOCALVERSION "-orbitdebug" --disable LOCALVERSION_AUTO \
+		--enable PROVE_LOCKING --enable DEBUG_LOCKDEP --enable PROVE_RCU \
+		--enable DEBUG_ATOMIC_SLEEP --enable DEBUG_MUTEXES \
+		--enable DEBUG_SPINLOCK --enable DEBUG_RWSEMS \
+		--enable KASAN --enable KASAN_GENERIC --enable KASAN_INLINE \
+		--enable DEBUG_VM --enable DEBUG_LIST \
+		--enable DEBUG_OBJECTS --enable DEBUG_OBJECTS_WORK \
+		--enable DEBUG_OBJECTS_TIMERS --enable DEBUG_OBJECTS_RCU_HEAD \
+		--enable DEBUG_PAGEALLOC --disable DEBUG_PAGEALLOC_ENABLE_DEFAULT
+	make -s -C "$tree" olddefconfig
+	for opt in PROVE_LOCKING KASAN DEBUG_VM DEBUG_ATOMIC_SLEEP MODULES; do
+		grep -q "^CONFIG_$opt=y" "$tree/.config" ||
+			{ echo "debug-kernel: CONFIG_$opt did not stay on" >&2; exit 1; }
+	done
+fi
+# DEBUG_VM's checks in inline helpers the module calls (mmap_assert_locked
+# and others) report through dump_mm, which mm/debug.c does not export.
+grep -q '^EXPORT_SYMBOL(dump_mm);' "$tree/mm/debug.c" ||
+	sed -i '/^void dump_mm(const struct mm_struct \*mm)$/,/^}$/ s/^}$/}\nEXPORT_SYMBOL(dump_mm);/' \
+		"$tree/mm/debug.c"
+grep -q '^EXPORT_SYMBOL(dump_mm);' "$tree/mm/debug.c" ||
+	{ echo "debug-kernel: could not export dump_mm" >&2; exit 1; }
+echo "debug-kernel: building $(make -s -C "$tree" kernelrelease) in $tree"
+make -s -C "$tree" -j"$(nproc)" bzImage modules > "$out/build.log" 2>&1 ||
+	{ tail -40 "$out/build.log"; exit 1; }
+make -s -C "$tree" kernelrelease > "$out/kver"
+cp "$tree/arch/x86/boot/bzImage" "$out/bzImage"
+
+rm -rf "$out/module"
+mkdir -p "$out/module/module" "$out/module/uapi"
+cp -p "$here"/module/*.c "$here"/module/*.h "$here"/module/Kbuild \
+	"$here"/module/Makefile "$out/module/module/"
+cp -p "$here/uapi/orbit.h" "$out/module/uapi/"
+make -s -C "$tree" M="$out/module/module" KCFLAGS=-Werror \
+	ORBIT_VERSION="$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$here/debian/changelog")" \
+	modules > "$out/module.log" 2>&1 || { cat "$out/module.log"; exit 1; }
+cp "$out/module/module/orbit.ko" "$out/orbit.ko"
+echo "debug-kernel: $(cat "$out/kver"): $out/bzImage, $out/orbit.ko"

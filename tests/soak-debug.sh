@@ -1,0 +1,28 @@
+#!/bin/bash
+# make soak-debug: the soak's tests on the debug kernel that
+# scripts/debug-kernel.sh built into DIR (lockdep, KASAN, DEBUG_VM), after
+# proving that kernel reports a planted lock-order inversion: a run that
+# could not fail would prove nothing.
+# usage: soak-debug.sh DIR "TESTS" VCPUS
+set -u
+cd "$(dirname "$0")/.."
+dir=$1 tests=$2 cpus=$3
+k=$(cat "$dir/kver") || exit 1
+sb=build/selftest-debug
+rm -rf "$sb"
+mkdir -p "$sb/bin" "$sb/lock"
+cp tests/selftest/lockmod/* "$sb/lock/"
+make -s -C "$dir/linux" M="$PWD/$sb/lock" modules > "$sb/lock.log" 2>&1 ||
+	{ cat "$sb/lock.log"; exit 1; }
+cp "$sb/lock/orbit_selftest_lock.ko" tests/selftest/t_selftest_lock.sh \
+	build/vmtests/leakcheck "$sb/bin/"
+out=$(tests/vm/run-vm.sh -k "$k" -i "$dir/bzImage" -m "$dir/orbit.ko" \
+	-b "$sb/bin" -l logs/soak-debug-selftest -t t_selftest_lock.sh 2>&1)
+if [ $? = 0 ] || ! grep -q 'possible circular locking' <<<"$out"; then
+	echo "not ok - $k did not report a planted lock-order inversion"
+	sed 's/^/    /' <<<"$out"
+	exit 1
+fi
+echo "ok - $k reports a planted lock-order inversion"
+exec tests/vm/run-vm.sh -k "$k" -i "$dir/bzImage" -m "$dir/orbit.ko" \
+	-b build/vmtests -l logs/soak-debug -c "$cpus" -T 900 -t "$tests"
