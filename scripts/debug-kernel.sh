@@ -19,7 +19,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 tree=$out/linux
 
-"$here/scripts/deps.sh" linux-source-6.1 flex bison bc libelf-dev libssl-dev
+"$here/scripts/deps.sh" linux-source-6.1 xz-utils flex bison bc libelf-dev libssl-dev
 if [ ! -f "$tree/.config" ]; then
 	stock=$("$here/scripts/kernels.sh" | grep '^6\.1\.' || true)
 	[ -n "$stock" ] || { echo "debug-kernel: no 6.1 test kernel installed" >&2; exit 1; }
