@@ -35,7 +35,8 @@ CFLAGS     ?= -O2 -g
 WFLAGS     := -Wall -Wextra -Wno-unused-parameter -Werror
 VFLAGS     := -DUO_VERSION='"$(VERSION)"' -I$(B)/include
 TEST_KERNELS = $(shell scripts/kernels.sh)
-KDIR_OF     = $(firstword $(wildcard /lib/modules/$(1)/build /usr/src/linux-headers-$(1)))
+KDIR_OF     = $(firstword $(wildcard /lib/modules/$(1)/build /usr/src/linux-headers-$(1)) \
+	      $(if $(filter %-orbitdebug,$(1)),$(DEBUG_DIR)/linux))
 
 LIB_SRCS   := $(wildcard libuorbit/*.c)
 LIB_HDRS   := $(wildcard libuorbit/*.h) uapi/orbit.h $(B)/include/orbit_version.h
@@ -231,14 +232,16 @@ soak: deps
 
 # ---- soak-debug: the same tests on a kernel that checks the module's locks ----
 # scripts/debug-kernel.sh builds Debian's 6.1 source with the stock cloud
-# configuration plus lockdep, KASAN and DEBUG_VM (once; about 35 minutes)
-# and orbit.ko against it; tests/soak-debug.sh first checks that kernel
-# reports a planted lock-order inversion.  Logs: logs/soak-debug/.
+# configuration plus lockdep, KASAN and DEBUG_VM (once; about 35 minutes),
+# release <version>-orbitdebug, which KDIR_OF finds in DEBUG_DIR for the
+# module's rule; tests/soak-debug.sh first checks that kernel reports a
+# planted lock-order inversion.  Logs: logs/soak-debug/.
 DEBUG_DIR := $(B)/debug-kernel
 soak-debug: deps
 	$(soak_settings)
 	@$(MAKE) --no-print-directory lib orbitctl vmtests
 	@scripts/debug-kernel.sh $(DEBUG_DIR)
+	@$(MAKE) --no-print-directory $(B)/$$(cat $(DEBUG_DIR)/kver)/orbit.ko
 	@ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/soak-debug.sh $(DEBUG_DIR) "$(SOAK_LIST)" $(SOAK_CPUS)
 
 # ---- application ports (apps/) ---------------------------------------------------
