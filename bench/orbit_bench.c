@@ -1101,6 +1101,108 @@ out:
 	free(ws);
 }
 
+/*
+ * 8. A many-threaded main: THR_N threads each write their own page of one
+ * area and make a sync call that snapshots it, against the same threads
+ * each writing their own page and write-protecting it and making it
+ * writable again (mprotect), the least a snapshot of a written page
+ * costs: both change PTEs of an mm whose threads run on every vCPU, so
+ * both flush every vCPU's TLB, and both serialize (area->lock, mmap_lock).
+ * Per iteration of one thread: the run's time over all threads'
+ * iterations.  Run with more vCPUs than host cores (run-vm.sh -c), this
+ * shows what a TLB shootdown costs when vCPUs wait to be scheduled.
+ */
+#define THR_N	16
+
+struct thr {
+	pthread_t th;
+	unsigned char *page;
+	struct orbit *ob;
+	struct orbit_area *a;
+	long iters, bad;
+};
+
+static void *thr_call(void *p)
+{
+	struct thr *t = p;
+	long i;
+
+	for (i = 0; i < t->iters; i++) {
+		t->page[0] = (unsigned char)i;
+		if (orbit_call(t->ob, 1, &t->a, NULL, &t->page,
+			       sizeof(t->page)) != (unsigned char)i)
+			t->bad++;
+	}
+	return NULL;
+}
+
+static void *thr_wp(void *p)
+{
+	struct thr *t = p;
+	long i;
+
+	for (i = 0; i < t->iters; i++) {
+		t->page[0] = (unsigned char)i;
+		if (mprotect(t->page, PG, PROT_READ) ||
+		    mprotect(t->page, PG, PROT_READ | PROT_WRITE))
+			t->bad++;
+	}
+	return NULL;
+}
+
+/* Per thread iteration, in us; < 0 if an iteration failed. */
+static double thr_run(struct thr *t, unsigned char *base, struct orbit *ob,
+		      struct orbit_area *a, void *(*fn)(void *))
+{
+	long iters = quick ? 100 : 250, bad = 0;
+	double t0 = now_us();
+	int i;
+
+	for (i = 0; i < THR_N; i++) {
+		t[i] = (struct thr){ .page = base + 2 * i * PG, .ob = ob,
+				     .a = a, .iters = iters };
+		if (pthread_create(&t[i].th, NULL, fn, &t[i]))
+			return -1;
+	}
+	for (i = 0; i < THR_N; i++) {
+		pthread_join(t[i].th, NULL);
+		bad += t[i].bad;
+	}
+	return bad ? -1 : (now_us() - t0) / (THR_N * iters);
+}
+
+static void bench_threads(void)
+{
+	size_t len = 2 * THR_N * PG;
+	int reps = quick ? 1 : 3, r;
+	double oc[MAXREP], wp[MAXREP], rt[MAXREP];
+	struct orbit *ob = orbit_create("threads", read_first, NULL);
+	struct orbit_area *a = orbit_area_create_ex(len, len, 0, ob);
+	unsigned char *p = orbit_area_base(a), *anon;
+	struct thr t[THR_N];
+
+	anon = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	for (r = 0; r < reps && p && anon != MAP_FAILED; r++) {
+		oc[r] = thr_run(t, p, ob, a, thr_call);
+		wp[r] = thr_run(t, anon, NULL, NULL, thr_wp);
+		if (oc[r] <= 0 || wp[r] <= 0)
+			break;
+		rt[r] = oc[r] / wp[r];
+	}
+	if (anon != MAP_FAILED)
+		munmap(anon, len);
+	orbit_area_destroy(a);
+	orbit_destroy(ob);
+	if (r < reps) {
+		printf("# threads: a call or an mprotect failed\n");
+		return;
+	}
+	row("threads", "16 threads: write own page then call", "us/call",
+	    median(oc, reps), "write it then mprotect it RO and RW",
+	    median(wp, reps), median(rt, reps), "", 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *only = getenv("ORBIT_BENCH_ONLY");
@@ -1128,5 +1230,7 @@ int main(int argc, char **argv)
 		bench_faults();
 	if (!*only || strstr(only, "rewrite"))
 		bench_rewrite();
+	if (!*only || strstr(only, "threads"))
+		bench_threads();
 	return 0;
 }
