@@ -99,6 +99,23 @@ static void set_param(const char *name, const char *val)
 	}
 }
 
+/*
+ * A group's orbit, its area and its anonymous baseline memory go; a
+ * group whose repetitions did not all run says what failed.  True: its
+ * rows can be printed.
+ */
+static int group_end(struct orbit *ob, struct orbit_area *a, void *anon,
+		     size_t len, int failed, const char *what)
+{
+	if (anon != MAP_FAILED)
+		munmap(anon, len);
+	orbit_area_destroy(a);
+	orbit_destroy(ob);
+	if (failed)
+		printf("# %s failed\n", what);
+	return !failed;
+}
+
 /* fork() latency, parent side, with the caller's memory resident. */
 static double fork_us(void)
 {
@@ -638,14 +655,9 @@ static void bench_faults(void)
 		rr[r] = or[r] / cr[r];
 	}
 	unlink(FAULTS_FIFO);
-	if (anon != MAP_FAILED)
-		munmap(anon, len);
-	orbit_area_destroy(a);
-	orbit_destroy(ob);
-	if (r < reps) {
-		printf("# faults: a call or a fork failed\n");
+	if (!group_end(ob, a, anon, len, r < reps,
+		       "faults: a call or a fork"))
 		return;
-	}
 	row("faults", "main's first write per page after a call", "us/page",
 	    median(mw, reps), "after a fork whose child exited",
 	    median(fe, reps), median(wr, reps), "", 0);
@@ -706,14 +718,9 @@ static void bench_rewrite(void)
 		rc[r] = oc[r] / fc[r];
 		rcy[r] = ocy[r] / fcy[r];
 	}
-	if (anon != MAP_FAILED)
-		munmap(anon, len);
-	orbit_area_destroy(a);
-	orbit_destroy(ob);
-	if (r < reps) {
-		printf("# rewrite: a call or a fork failed\n");
+	if (!group_end(ob, a, anon, len, r < reps,
+		       "rewrite: a call or a fork"))
 		return;
-	}
 	row("rewrite", "32 MiB area rewritten whole between calls: the call",
 	    "us", median(oc, reps), "fork-per-call", median(fc, reps),
 	    median(rc, reps), "<= 0.5", median(rc, reps) <= 0.5);
@@ -1190,14 +1197,9 @@ static void bench_threads(void)
 			break;
 		rt[r] = oc[r] / wp[r];
 	}
-	if (anon != MAP_FAILED)
-		munmap(anon, len);
-	orbit_area_destroy(a);
-	orbit_destroy(ob);
-	if (r < reps) {
-		printf("# threads: a call or an mprotect failed\n");
+	if (!group_end(ob, a, anon, len, r < reps,
+		       "threads: a call or an mprotect"))
 		return;
-	}
 	row("threads", "16 threads: write own page then call", "us/call",
 	    median(oc, reps), "write it then mprotect it RO and RW",
 	    median(wp, reps), median(rt, reps), "", 0);
