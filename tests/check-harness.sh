@@ -7,13 +7,8 @@ cd "$(dirname "$0")/.."
 k=$(scripts/kernels.sh | head -n 1)
 [ -n "$k" ] || { echo "check-harness: no test kernel"; echo "harness: 0 passed, 1 failed"; exit 1; }
 sb=build/selftest
-mkdir -p "$sb/bin"
 for m in warn uaf; do
-	mkdir -p "$sb/$m"
-	cp tests/selftest/${m}mod/* "$sb/$m/"
-	make -s -C "/usr/src/linux-headers-$k" M="$PWD/$sb/$m" modules >"$sb/$m.log" 2>&1 ||
-		{ cat "$sb/$m.log"; exit 1; }
-	cp "$sb/$m/orbit_selftest_$m.ko" "$sb/bin/"
+	tests/selftest/build-mod.sh "/usr/src/linux-headers-$k" "$m" "$sb" || exit 1
 done
 cp build/vmtests/t_smoke build/vmtests/leakcheck "$sb/bin/"
 cc -O2 -Wall -static -o "$sb/bin/t_selftest_fail" tests/selftest/t_selftest_fail.c || exit 1

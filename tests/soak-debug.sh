@@ -12,12 +12,8 @@ k=$(cat "$dir/kver") || exit 1
 ko=build/$k/orbit.ko
 sb=build/selftest-debug
 rm -rf "$sb"
-mkdir -p "$sb/bin" "$sb/lock"
-cp tests/selftest/lockmod/* "$sb/lock/"
-make -s -C "$dir/linux" M="$PWD/$sb/lock" modules > "$sb/lock.log" 2>&1 ||
-	{ cat "$sb/lock.log"; exit 1; }
-cp "$sb/lock/orbit_selftest_lock.ko" tests/selftest/t_selftest_lock.sh \
-	build/vmtests/leakcheck "$sb/bin/"
+tests/selftest/build-mod.sh "$dir/linux" lock "$sb" || exit 1
+cp tests/selftest/t_selftest_lock.sh build/vmtests/leakcheck "$sb/bin/"
 out=$(tests/vm/run-vm.sh -k "$k" -i "$dir/bzImage" -m "$ko" \
 	-b "$sb/bin" -l logs/soak-debug-selftest -t t_selftest_lock.sh 2>&1)
 if [ $? = 0 ] || ! grep -q 'possible circular locking' <<<"$out"; then
