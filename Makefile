@@ -239,14 +239,16 @@ soak: deps
 # configuration plus lockdep, KASAN and DEBUG_VM (once; about 35 minutes),
 # release <version>-orbitdebug, which KDIR_OF finds in DEBUG_DIR for the
 # module's rule; tests/soak-debug.sh first checks that kernel reports a
-# planted lock-order inversion.  Logs: logs/soak-debug/.
+# planted lock-order inversion.  Each test's limit is three times
+# SOAK_TIMEOUT's: lockdep and KASAN make the tests 3..5 times slower.
+# Logs: logs/soak-debug/.
 DEBUG_DIR := $(B)/debug-kernel
 soak-debug: deps
 	$(soak_settings)
 	@$(MAKE) --no-print-directory lib orbitctl vmtests
 	@scripts/debug-kernel.sh $(DEBUG_DIR)
 	@$(MAKE) --no-print-directory $(B)/$$(cat $(DEBUG_DIR)/kver)/orbit.ko
-	@ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/soak-debug.sh $(DEBUG_DIR) "$(SOAK_LIST)" $(SOAK_CPUS)
+	@ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/soak-debug.sh $(DEBUG_DIR) "$(SOAK_LIST)" $(SOAK_CPUS) $$(( $(SOAK_TIMEOUT) * 3 ))
 
 # ---- application ports (apps/) ---------------------------------------------------
 # Redis and memcached from Debian's source packages, stock and ported, and

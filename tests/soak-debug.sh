@@ -4,10 +4,10 @@
 # the orbit.ko the Makefile built for it in build/<its release>/, after
 # proving that kernel reports a planted lock-order inversion: a run that
 # could not fail would prove nothing.
-# usage: soak-debug.sh DIR "TESTS" VCPUS
+# usage: soak-debug.sh DIR "TESTS" VCPUS PER-TEST-SECONDS
 set -u
 cd "$(dirname "$0")/.."
-dir=$1 tests=$2 cpus=$3
+dir=$1 tests=$2 cpus=$3 limit=$4
 k=$(cat "$dir/kver") || exit 1
 ko=build/$k/orbit.ko
 sb=build/selftest-debug
@@ -23,4 +23,4 @@ if [ $? = 0 ] || ! grep -q 'possible circular locking' <<<"$out"; then
 fi
 echo "ok - $k reports a planted lock-order inversion"
 exec tests/vm/run-vm.sh -k "$k" -i "$dir/bzImage" -m "$ko" \
-	-b build/vmtests -l logs/soak-debug -c "$cpus" -T 900 -t "$tests"
+	-b build/vmtests -l logs/soak-debug -c "$cpus" -T "$limit" -t "$tests"
