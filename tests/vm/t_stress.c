@@ -4,9 +4,11 @@
  * with threads that issue random sequences of orbit and area creation and
  * destruction (through the library, and raw destroys that race with the
  * library's own use of the ids), bindings, sync, async and fire-and-forget
- * calls, future gets, pushes pulled and applied, tasks that crash, hang,
+ * calls, future gets, cancels, pushes pulled and applied, tasks that crash, hang,
  * unmap their views or take their time, SIGKILLs of orbit processes,
- * munmap of whole areas, fork children that try the inherited handles,
+ * munmap of whole areas, snapshot mode switches (COW, COPY, automatic),
+ * frees that give pages back to the module (discard) and allocate them
+ * again, fork children that try the inherited handles,
  * with random delays.  Half the calls first touch 40 more pages of the
  * area, so that their snapshots write-protect main's PTEs in one walk
  * (the module zaps fewer than 32) while all of the above goes on, and
@@ -115,6 +117,15 @@ struct aslot {
 	char *spread;		/* SPREAD_PAGES pages, touched by some calls */
 };
 
+/* What the mains did that must have happened (shared across them). */
+enum { DID_CANCEL, DID_MODE, DID_FREE, DID_N };
+static long *did;
+
+static void count(int what)
+{
+	__atomic_fetch_add(&did[what], 1, __ATOMIC_RELAXED);
+}
+
 static struct oslot os[ORBITS];
 static struct aslot as[AREAS];
 static int me;			/* which main (names its orbits) */
@@ -177,7 +188,7 @@ static void do_call(unsigned int *s, long t, int what)
 	struct orbit_area *area;
 	struct targ arg;
 	long ret;
-	int sync = rnd(s, 2), err, i;
+	int sync = rnd(s, 2), cancelled = 0, err, i;
 
 	pthread_rwlock_rdlock(&a->lock);
 	area = a->area;
@@ -226,6 +237,13 @@ static void do_call(unsigned int *s, long t, int what)
 	pthread_rwlock_unlock(&a->lock);
 
 	if (!sync && f) {
+		/* A cancel wins only before the task starts (ECANCELED). */
+		if (rnd(s, 8) == 0) {
+			cancelled = orbit_cancel(f) == 0;
+			if (!cancelled && errno != EBUSY && errno != EALREADY &&
+			    errno != ENOENT)
+				FAIL("orbit_cancel: %s", strerror(errno));
+		}
 		if (what == TASK_PUSH && rnd(s, 2)) {
 			/*
 			 * Applying writes main's memory: like any write, not
@@ -245,6 +263,8 @@ static void do_call(unsigned int *s, long t, int what)
 		err = orbit_future_get(f, &ret) ? errno : 0;
 		if (err)
 			ret = -1;
+		if (cancelled && err == ECANCELED)
+			count(DID_CANCEL);
 	} else if (!sync && !f && !call_errno_ok(err)) {
 		FAIL("async call: %s", strerror(err));
 		return;
@@ -253,7 +273,8 @@ static void do_call(unsigned int *s, long t, int what)
 			orbit_update_free(u);
 	}
 	if (ret == -1 && err) {
-		if (!call_errno_ok(err) && !(what == TASK_UNMAP && err == EFAULT))
+		if (!call_errno_ok(err) && !(what == TASK_UNMAP && err == EFAULT) &&
+		    !(cancelled && err == ECANCELED))
 			FAIL("call: %s", strerror(err));
 		return;
 	}
@@ -319,6 +340,38 @@ static void do_area_churn(unsigned int *s)
 			a->obj[t] = a->area ? orbit_alloc(a->area, 16) : NULL;
 		a->spread = a->area ? orbit_alloc(a->area,
 						  SPREAD_PAGES * 4096) : NULL;
+	}
+	pthread_rwlock_unlock(&a->lock);
+}
+
+/*
+ * Snapshot mode switches while other threads write the area and call
+ * with it; or the spread pages freed, which gives them back to the
+ * module (a discard), and allocated again.
+ */
+static void do_area_mode(unsigned int *s)
+{
+	static const unsigned int modes[] = {
+		0, ORBIT_AREA_MODE_COPY, ORBIT_AREA_MODE_COW
+	};
+	struct aslot *a = &as[rnd(s, AREAS)];
+
+	if (rnd(s, 2)) {
+		pthread_rwlock_rdlock(&a->lock);
+		if (!a->area)
+			;
+		else if (!orbit_area_set_mode(a->area, modes[rnd(s, 3)]))
+			count(DID_MODE);
+		else if (errno != ENOENT)
+			FAIL("orbit_area_set_mode: %s", strerror(errno));
+		pthread_rwlock_unlock(&a->lock);
+		return;
+	}
+	pthread_rwlock_wrlock(&a->lock);
+	if (a->area && !a->unmapped && a->spread) {
+		orbit_free(a->area, a->spread);
+		a->spread = orbit_alloc(a->area, SPREAD_PAGES * 4096);
+		count(DID_FREE);
 	}
 	pthread_rwlock_unlock(&a->lock);
 }
@@ -393,6 +446,8 @@ static void *worker(void *p)
 			do_kill_orbit(&s);
 		else if (op < 86)
 			do_fork(&s);
+		else if (op < 89)
+			do_area_mode(&s);
 		else
 			usleep(rnd(&s, 2000));
 	}
@@ -483,6 +538,9 @@ int main(void)
 	int slot_how[MAINS], bad = 0, runs = 0, status, i;
 	unsigned int s = 777;
 
+	did = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	require(did != MAP_FAILED, "map the mains' tally");
 	require(orbit_module_stats(&start) == 0, "read module counters");
 	/* Orbits of killed mains: their orphans are ours to reap. */
 	signal(SIGCHLD, SIG_DFL);
@@ -534,6 +592,9 @@ int main(void)
 		;
 	ok(runs >= MAINS && !bad, "%d mains over %.0f s, every result as documented (%d did not)",
 	   runs, secs, bad);
+	ok(did[DID_CANCEL] && did[DID_MODE] && did[DID_FREE],
+	   "queued calls cancelled (%ld), mode switches (%ld), spread pages freed and allocated again (%ld)",
+	   did[DID_CANCEL], did[DID_MODE], did[DID_FREE]);
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }
