@@ -8,7 +8,8 @@
  * unmap their views or take their time, SIGKILLs of orbit processes,
  * munmap of whole areas, snapshot mode switches (COW, COPY, automatic),
  * frees that give pages back to the module (discard) and allocate them
- * again, fork children that try the inherited handles,
+ * again, global variables copied to orbits (orbit_sync_globals) that the
+ * next call must see, fork children that try the inherited handles,
  * with random delays.  Half the calls first touch 40 more pages of the
  * area, so that their snapshots write-protect main's PTEs in one walk
  * (the module zaps fewer than 32) while all of the above goes on, and
@@ -49,9 +50,14 @@ struct targ {
 	const char *spread;	/* the area's spread pages, read by the task */
 };
 
-enum { TASK_CHECK, TASK_PUSH, TASK_CRASH, TASK_HANG, TASK_UNMAP, TASK_SLOW };
+enum {
+	TASK_CHECK, TASK_PUSH, TASK_CRASH, TASK_HANG, TASK_UNMAP, TASK_SLOW,
+	TASK_GLOBAL
+};
 
 static long bumped;
+/* Each thread's global, which orbit_sync_globals copies to an orbit. */
+static long global[THREADS];
 
 static long bump(void *arg)
 {
@@ -86,6 +92,8 @@ static long task(void *argbuf, void *store)
 	case TASK_SLOW:
 		usleep(20000);
 		break;
+	case TASK_GLOBAL:
+		return global[a->want >> 32];
 	case TASK_PUSH:
 		u = orbit_update_create();
 		v = *a->obj;
@@ -118,7 +126,7 @@ struct aslot {
 };
 
 /* What the mains did that must have happened (shared across them). */
-enum { DID_CANCEL, DID_MODE, DID_FREE, DID_N };
+enum { DID_CANCEL, DID_MODE, DID_FREE, DID_GLOBAL, DID_N };
 static long *did;
 
 static void count(int what)
@@ -376,6 +384,41 @@ static void do_area_mode(unsigned int *s)
 	pthread_rwlock_unlock(&a->lock);
 }
 
+/*
+ * The thread's global changed and copied to an orbit: a call issued after
+ * the copy sees it (arg.want: the thread, and the value it wrote).
+ */
+static void do_globals(unsigned int *s, long t)
+{
+	struct oslot *o = &os[rnd(s, ORBITS)];
+	struct targ arg = { NULL, 0, TASK_GLOBAL, NULL };
+	long ret;
+
+	pthread_mutex_lock(&o->lock);
+	if (!o->ob) {
+		pthread_mutex_unlock(&o->lock);
+		return;
+	}
+	global[t] = t << 32 | (uint32_t)(global[t] + 1);
+	arg.want = global[t];
+	if (orbit_sync_globals(o->ob)) {
+		if (errno != ESRCH && errno != ENOENT && errno != EMFILE &&
+		    errno != EDQUOT)
+			FAIL("orbit_sync_globals: %s", strerror(errno));
+		pthread_mutex_unlock(&o->lock);
+		return;
+	}
+	ret = orbit_call(o->ob, 0, NULL, NULL, &arg, sizeof(arg));
+	if (ret == -1 && !call_errno_ok(errno))
+		FAIL("call after orbit_sync_globals: %s", strerror(errno));
+	else if (ret != -1 && ret != arg.want)
+		FAIL("task saw global %#lx, main had %#lx at the copy", ret,
+		     arg.want);
+	else if (ret != -1)
+		count(DID_GLOBAL);
+	pthread_mutex_unlock(&o->lock);
+}
+
 /* SIGKILL to one of this main's orbit processes. */
 static void do_kill_orbit(unsigned int *s)
 {
@@ -448,6 +491,8 @@ static void *worker(void *p)
 			do_fork(&s);
 		else if (op < 89)
 			do_area_mode(&s);
+		else if (op < 91)
+			do_globals(&s, t);
 		else
 			usleep(rnd(&s, 2000));
 	}
@@ -592,9 +637,9 @@ int main(void)
 		;
 	ok(runs >= MAINS && !bad, "%d mains over %.0f s, every result as documented (%d did not)",
 	   runs, secs, bad);
-	ok(did[DID_CANCEL] && did[DID_MODE] && did[DID_FREE],
-	   "queued calls cancelled (%ld), mode switches (%ld), spread pages freed and allocated again (%ld)",
-	   did[DID_CANCEL], did[DID_MODE], did[DID_FREE]);
+	ok(did[DID_CANCEL] && did[DID_MODE] && did[DID_FREE] && did[DID_GLOBAL],
+	   "queued calls cancelled (%ld), mode switches (%ld), spread pages freed and allocated again (%ld), globals copied and seen (%ld)",
+	   did[DID_CANCEL], did[DID_MODE], did[DID_FREE], did[DID_GLOBAL]);
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }
