@@ -4,7 +4,8 @@
  * with threads that issue random sequences of orbit and area creation and
  * destruction (through the library, and raw destroys that race with the
  * library's own use of the ids), bindings, sync, async and fire-and-forget
- * calls, future gets, cancels, pushes pulled and applied, tasks that crash, hang,
+ * calls, future gets, cancels, pushes pulled, checked and applied (some
+ * built in update arena memory), tasks that crash, hang,
  * unmap their views or take their time, SIGKILLs of orbit processes,
  * munmap of whole areas, snapshot mode switches (COW, COPY, automatic),
  * frees that give pages back to the module (discard) and allocate them
@@ -48,6 +49,18 @@ struct targ {
 	long want;	/* what it holds at the call */
 	int what;	/* TASK_* */
 	const char *spread;	/* the area's spread pages, read by the task */
+	int arena;		/* TASK_PUSH: a list in update arena memory */
+};
+
+/* A pushed update's data entry; list, if any, in the update's arena memory. */
+struct node {
+	long v;
+	const struct node *next;
+};
+
+struct pushed {
+	long v;			/* what the task saw */
+	const struct node *list;	/* v, then ~v in a 3-page block */
 };
 
 enum {
@@ -69,6 +82,7 @@ static long task(void *argbuf, void *store)
 {
 	struct targ *a = argbuf;
 	struct orbit_update *u;
+	struct pushed p;
 	long v, one = 1;
 	int i;
 
@@ -96,8 +110,21 @@ static long task(void *argbuf, void *store)
 		return global[a->want >> 32];
 	case TASK_PUSH:
 		u = orbit_update_create();
-		v = *a->obj;
-		if (!u || orbit_update_add_data(u, &v, sizeof(v)) ||
+		p.v = v = *a->obj;
+		p.list = NULL;
+		if (u && a->arena) {
+			struct node *n1 = orbit_update_alloc(u, sizeof(*n1));
+			struct node *n2 = orbit_update_alloc(u, 3 * 4096);
+
+			if (!n1 || !n2) {
+				orbit_update_free(u);
+				return -1000 - errno;
+			}
+			*n2 = (struct node){ ~v, NULL };
+			*n1 = (struct node){ v, n2 };
+			p.list = n1;
+		}
+		if (!u || orbit_update_add_data(u, &p, sizeof(p)) ||
 		    orbit_update_add_modify(u, a->obj + 1, &one, sizeof(one)) ||
 		    orbit_update_add_operation(u, bump, NULL) ||
 		    orbit_push(u, NULL)) {
@@ -126,7 +153,7 @@ struct aslot {
 };
 
 /* What the mains did that must have happened (shared across them). */
-enum { DID_CANCEL, DID_MODE, DID_FREE, DID_GLOBAL, DID_N };
+enum { DID_CANCEL, DID_MODE, DID_FREE, DID_GLOBAL, DID_ARENA, DID_N };
 static long *did;
 
 static void count(int what)
@@ -186,6 +213,30 @@ static void raw_destroy(unsigned long cmd, uint32_t id)
 		ioctl(fd, cmd, &ref);
 }
 
+/* A pulled update of TASK_PUSH: what the task saw, its list intact. */
+static void check_pushed(const struct orbit_update *u, long want)
+{
+	const struct orbit_update_entry *e = orbit_update_first(u);
+	const struct node *n;
+	struct pushed p;
+
+	while (e && e->type == ORBIT_UPDATE_ARENA)	/* the list's blocks */
+		e = orbit_update_next(u, e);
+	if (!e || e->type != ORBIT_UPDATE_DATA || e->len != sizeof(p)) {
+		FAIL("pushed update: no data entry after its arena blocks");
+		return;
+	}
+	memcpy(&p, e->data, sizeof(p));
+	n = p.list;
+	if (p.v != want)
+		FAIL("pushed %ld, main had %ld at the call", p.v, want);
+	else if (n && (n->v != want || !n->next || n->next->v != ~want ||
+		       n->next->next))
+		FAIL("pushed list in arena memory: not as built");
+	else if (n)
+		count(DID_ARENA);
+}
+
 /* A call on the thread's object in area a; checks what comes back. */
 static void do_call(unsigned int *s, long t, int what)
 {
@@ -215,6 +266,7 @@ static void do_call(unsigned int *s, long t, int what)
 			__atomic_fetch_add(&a->spread[i * 4096], 1,
 					   __ATOMIC_RELAXED);
 	arg.what = what;
+	arg.arena = rnd(s, 2);
 	if (!o->ob) {
 		pthread_mutex_unlock(&o->lock);
 		pthread_rwlock_unlock(&a->lock);
@@ -260,6 +312,7 @@ static void do_call(unsigned int *s, long t, int what)
 			 */
 			pthread_rwlock_rdlock(&a->lock);
 			while (pull_orbit(f, &u) == 1) {
+				check_pushed(u, arg.want);
 				err = a->area == area && !a->unmapped ?
 				      orbit_apply(u) : 0;
 				if (err && errno != EFAULT && errno != ENOENT)
@@ -277,8 +330,10 @@ static void do_call(unsigned int *s, long t, int what)
 		FAIL("async call: %s", strerror(err));
 		return;
 	} else if (sync && ret >= 0 && what == TASK_PUSH) {
-		while (pull_orbit(NULL, &u) == 1)
+		while (pull_orbit(NULL, &u) == 1) {
+			check_pushed(u, arg.want);
 			orbit_update_free(u);
+		}
 	}
 	if (ret == -1 && err) {
 		if (!call_errno_ok(err) && !(what == TASK_UNMAP && err == EFAULT) &&
@@ -391,7 +446,7 @@ static void do_area_mode(unsigned int *s)
 static void do_globals(unsigned int *s, long t)
 {
 	struct oslot *o = &os[rnd(s, ORBITS)];
-	struct targ arg = { NULL, 0, TASK_GLOBAL, NULL };
+	struct targ arg = { NULL, 0, TASK_GLOBAL, NULL, 0 };
 	long ret;
 
 	pthread_mutex_lock(&o->lock);
@@ -441,7 +496,7 @@ static void do_fork(unsigned int *s)
 	pid = fork();
 	if (pid == 0) {
 		struct orbit *mine;
-		struct targ arg = { &(long){ 5 }, 5, TASK_CHECK, NULL };
+		struct targ arg = { &(long){ 5 }, 5, TASK_CHECK, NULL, 0 };
 
 		if (o->ob && (orbit_call(o->ob, 0, NULL, NULL, &arg,
 					 sizeof(arg)) != -1 || errno != EBADF))
@@ -637,9 +692,11 @@ int main(void)
 		;
 	ok(runs >= MAINS && !bad, "%d mains over %.0f s, every result as documented (%d did not)",
 	   runs, secs, bad);
-	ok(did[DID_CANCEL] && did[DID_MODE] && did[DID_FREE] && did[DID_GLOBAL],
-	   "queued calls cancelled (%ld), mode switches (%ld), spread pages freed and allocated again (%ld), globals copied and seen (%ld)",
-	   did[DID_CANCEL], did[DID_MODE], did[DID_FREE], did[DID_GLOBAL]);
+	ok(did[DID_CANCEL] && did[DID_MODE] && did[DID_FREE] &&
+	   did[DID_GLOBAL] && did[DID_ARENA],
+	   "queued calls cancelled (%ld), mode switches (%ld), spread pages freed and allocated again (%ld), globals copied and seen (%ld), updates in arena memory pulled intact (%ld)",
+	   did[DID_CANCEL], did[DID_MODE], did[DID_FREE], did[DID_GLOBAL],
+	   did[DID_ARENA]);
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }
