@@ -10,7 +10,8 @@
  * munmap of whole areas, snapshot mode switches (COW, COPY, automatic),
  * frees that give pages back to the module (discard) and allocate them
  * again, global variables copied to orbits (orbit_sync_globals) that the
- * next call must see, fork children that try the inherited handles,
+ * next call must see, status queries of orbits and of the module, fork
+ * children that try the inherited handles,
  * with random delays.  Half the calls first touch 40 more pages of the
  * area, so that their snapshots write-protect main's PTEs in one walk
  * (the module zaps fewer than 32) while all of the above goes on, and
@@ -153,7 +154,10 @@ struct aslot {
 };
 
 /* What the mains did that must have happened (shared across them). */
-enum { DID_CANCEL, DID_MODE, DID_FREE, DID_GLOBAL, DID_ARENA, DID_N };
+enum {
+	DID_CANCEL, DID_MODE, DID_FREE, DID_GLOBAL, DID_ARENA, DID_STATUS,
+	DID_N
+};
 static long *did;
 
 static void count(int what)
@@ -474,6 +478,28 @@ static void do_globals(unsigned int *s, long t)
 	pthread_mutex_unlock(&o->lock);
 }
 
+/* An orbit's status and the module's counters, while all the rest goes on. */
+static void do_status(unsigned int *s)
+{
+	struct oslot *o = &os[rnd(s, ORBITS)];
+	struct orbit_module_stats ms;
+	struct orbit_status st;
+
+	pthread_mutex_lock(&o->lock);
+	if (o->ob && orbit_status(o->ob, &st) == 0) {
+		if (st.state > ORBIT_STATUS_DEAD || st.id != o->ob->id)
+			FAIL("orbit_status: state %d, id %u of orbit %u",
+			     (int)st.state, st.id, o->ob->id);
+		else
+			count(DID_STATUS);
+	} else if (o->ob && errno != ENOENT) {
+		FAIL("orbit_status: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&o->lock);
+	if (orbit_module_stats(&ms))
+		FAIL("orbit_module_stats: %s", strerror(errno));
+}
+
 /* SIGKILL to one of this main's orbit processes. */
 static void do_kill_orbit(unsigned int *s)
 {
@@ -548,6 +574,8 @@ static void *worker(void *p)
 			do_area_mode(&s);
 		else if (op < 91)
 			do_globals(&s, t);
+		else if (op < 92)
+			do_status(&s);
 		else
 			usleep(rnd(&s, 2000));
 	}
@@ -693,10 +721,10 @@ int main(void)
 	ok(runs >= MAINS && !bad, "%d mains over %.0f s, every result as documented (%d did not)",
 	   runs, secs, bad);
 	ok(did[DID_CANCEL] && did[DID_MODE] && did[DID_FREE] &&
-	   did[DID_GLOBAL] && did[DID_ARENA],
-	   "queued calls cancelled (%ld), mode switches (%ld), spread pages freed and allocated again (%ld), globals copied and seen (%ld), updates in arena memory pulled intact (%ld)",
+	   did[DID_GLOBAL] && did[DID_ARENA] && did[DID_STATUS],
+	   "queued calls cancelled (%ld), mode switches (%ld), spread pages freed and allocated again (%ld), globals copied and seen (%ld), updates in arena memory pulled intact (%ld), status queries (%ld)",
 	   did[DID_CANCEL], did[DID_MODE], did[DID_FREE], did[DID_GLOBAL],
-	   did[DID_ARENA]);
+	   did[DID_ARENA], did[DID_STATUS]);
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }
