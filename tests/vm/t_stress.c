@@ -68,8 +68,7 @@ struct pushed {
 };
 
 enum {
-	TASK_CHECK, TASK_PUSH, TASK_CRASH, TASK_HANG, TASK_UNMAP, TASK_SLOW,
-	TASK_GLOBAL
+	TASK_CHECK, TASK_PUSH, TASK_CRASH, TASK_HANG, TASK_UNMAP, TASK_SLOW
 };
 
 static long bumped;
@@ -110,8 +109,6 @@ static long task(void *argbuf, void *store)
 	case TASK_SLOW:
 		usleep(20000);
 		break;
-	case TASK_GLOBAL:
-		return global[a->want >> 32];
 	case TASK_PUSH:
 		u = orbit_update_create();
 		p.v = v = *a->obj;
@@ -418,11 +415,7 @@ static void do_area_churn(unsigned int *s)
 	pthread_rwlock_unlock(&a->lock);
 }
 
-/*
- * Snapshot mode switches while other threads write the area and call
- * with it; or the spread pages freed, which gives them back to the
- * module (a discard), and allocated again.
- */
+/* A snapshot mode switch while other threads write the area, call with it. */
 static void do_area_mode(unsigned int *s)
 {
 	static const unsigned int modes[] = {
@@ -430,17 +423,22 @@ static void do_area_mode(unsigned int *s)
 	};
 	struct aslot *a = &as[rnd(s, AREAS)];
 
-	if (rnd(s, 2)) {
-		pthread_rwlock_rdlock(&a->lock);
-		if (!a->area)
-			;
-		else if (!orbit_area_set_mode(a->area, modes[rnd(s, 3)]))
-			count(DID_MODE);
-		else if (errno != ENOENT)
-			FAIL("orbit_area_set_mode: %s", strerror(errno));
-		pthread_rwlock_unlock(&a->lock);
-		return;
-	}
+	pthread_rwlock_rdlock(&a->lock);
+	if (a->area && orbit_area_set_mode(a->area, modes[rnd(s, 3)]) == 0)
+		count(DID_MODE);
+	else if (a->area && errno != ENOENT)
+		FAIL("orbit_area_set_mode: %s", strerror(errno));
+	pthread_rwlock_unlock(&a->lock);
+}
+
+/*
+ * The spread pages freed, which gives them back to the module (a
+ * discard), and allocated again.
+ */
+static void do_spread_free(unsigned int *s)
+{
+	struct aslot *a = &as[rnd(s, AREAS)];
+
 	pthread_rwlock_wrlock(&a->lock);
 	if (a->area && !a->unmapped && a->spread) {
 		orbit_free(a->area, a->spread);
@@ -452,12 +450,12 @@ static void do_area_mode(unsigned int *s)
 
 /*
  * The thread's global changed and copied to an orbit: a call issued after
- * the copy sees it (arg.want: the thread, and the value it wrote).
+ * the copy reads it (the orbit's copy of the global) as main wrote it.
  */
 static void do_globals(unsigned int *s, long t)
 {
 	struct oslot *o = &os[rnd(s, ORBITS)];
-	struct targ arg = { NULL, 0, TASK_GLOBAL, NULL, 0, 0 };
+	struct targ arg = { .obj = &global[t], .what = TASK_CHECK };
 	long ret;
 
 	pthread_mutex_lock(&o->lock);
@@ -465,8 +463,7 @@ static void do_globals(unsigned int *s, long t)
 		pthread_mutex_unlock(&o->lock);
 		return;
 	}
-	global[t] = t << 32 | (uint32_t)(global[t] + 1);
-	arg.want = global[t];
+	arg.want = ++global[t];
 	if (orbit_sync_globals(o->ob)) {
 		if (errno != ESRCH && errno != ENOENT && errno != EMFILE &&
 		    errno != EDQUOT)
@@ -529,7 +526,8 @@ static void do_fork(unsigned int *s)
 	pid = fork();
 	if (pid == 0) {
 		struct orbit *mine;
-		struct targ arg = { &(long){ 5 }, 5, TASK_CHECK, NULL, 0, 0 };
+		struct targ arg = { .obj = &(long){ 5 }, .want = 5,
+				    .what = TASK_CHECK };
 
 		if (o->ob && (orbit_call(o->ob, 0, NULL, NULL, &arg,
 					 sizeof(arg)) != -1 || errno != EBADF))
@@ -577,8 +575,10 @@ static void *worker(void *p)
 			do_kill_orbit(&s);
 		else if (op < 86)
 			do_fork(&s);
-		else if (op < 89)
+		else if (op < 89 && rnd(&s, 2))
 			do_area_mode(&s);
+		else if (op < 89)
+			do_spread_free(&s);
 		else if (op < 91)
 			do_globals(&s, t);
 		else if (op < 92)
