@@ -39,10 +39,10 @@ set logscale x 2; set logscale y
 plot '$dir/create.dat' using 1:2 with linespoints title 'orbit_create', \
      '' using 1:3 with linespoints title 'fork'"
 plot call-size "set title 'Call latency vs snapshot size ($title)'
-set xlabel 'snapshot (KiB, every page written)'; set ylabel 'time (us)'
-set logscale x 2; set logscale y
-plot '$dir/call-size.dat' using 1:2 with linespoints title 'orbit call', \
-     '' using 1:3 with linespoints title 'fork per call'"
+set xlabel 'snapshot (every page written)'; set ylabel 'time (us)'
+set logscale x 2; set logscale y; set format x '%.0b %BB'; set format y '%.0f'
+plot '$dir/call-size.dat' using (\$1*1024):2 with linespoints title 'orbit call', \
+     '' using (\$1*1024):3 with linespoints title 'fork per call'"
 plot incremental "set title 'Incremental vs full snapshot ($title)'
 set ylabel 'call time (us)'; set style fill solid 0.6; set boxwidth 0.5
 set yrange [0:*]; unset key
