@@ -424,10 +424,12 @@ static void do_area_mode(unsigned int *s)
 	struct aslot *a = &as[rnd(s, AREAS)];
 
 	pthread_rwlock_rdlock(&a->lock);
-	if (a->area && orbit_area_set_mode(a->area, modes[rnd(s, 3)]) == 0)
-		count(DID_MODE);
-	else if (a->area && errno != ENOENT)
-		FAIL("orbit_area_set_mode: %s", strerror(errno));
+	if (a->area) {
+		if (!orbit_area_set_mode(a->area, modes[rnd(s, 3)]))
+			count(DID_MODE);
+		else if (errno != ENOENT)
+			FAIL("orbit_area_set_mode: %s", strerror(errno));
+	}
 	pthread_rwlock_unlock(&a->lock);
 }
 
