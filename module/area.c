@@ -162,40 +162,48 @@ static struct page *area_cow(struct orbit_area *area, unsigned long idx,
 	return copy;
 }
 
+struct area_pte_check {
+	struct page *page;
+	bool maps;
+};
+
 static int area_pte_maps(pte_t *ptep, unsigned long addr, void *data)
 {
-	struct page **page = data;
+	struct area_pte_check *c = data;
 	pte_t pte = ptep_get(ptep);
 
-	if (!pte_present(pte) || pte_pfn(pte) != page_to_pfn(*page))
-		*page = NULL;
+	c->maps = pte_present(pte) && pte_pfn(pte) == page_to_pfn(c->page);
 	return 0;
 }
 
-/* Does main's PTE that faulted map page?  Read under its page-table lock. */
-static bool area_fault_maps(struct vm_fault *vmf, struct page *page)
+/*
+ * Does main's PTE at addr map page?  Read under its page-table lock.  A
+ * PTE that is none (the walk skips it), or a page table that is gone, is
+ * no mapping: main's PTE may have been zapped since the fault read it
+ * (MADV_DONTNEED by another thread), and then the one mapping the page
+ * still has is not main's.
+ */
+static bool area_main_maps(struct orbit_area *area, unsigned long addr,
+			   struct page *page)
 {
-	struct page *found = page;
+	struct area_pte_check c = { .page = page };
 
-	if (!pte_present(vmf->orig_pte) ||
-	    apply_to_existing_page_range(vmf->vma->vm_mm,
-					 vmf->address & PAGE_MASK, PAGE_SIZE,
-					 area_pte_maps, &found))
-		return false;
-	return found == page;	/* the walk skips a none PTE */
+	return !apply_to_existing_page_range(area->mm, addr, PAGE_SIZE,
+					     area_pte_maps, &c) && c.maps;
 }
 
 /*
  * Copy-out: main's first write to a page a snapshot froze keeps the page;
  * the snapshots get a copy instead, put in their leaf in place
- * (pt_replace).  From page_mkwrite (vmf given: main's PTE maps the page
- * read-only) the PTE just becomes writable: no zap, no TLB flush, no
- * refault; from a write fault on a none PTE (vmf NULL) main maps the page
- * it already had.  With swap_lock held for writing (no view is then
- * between a lookup and its reference), views that map the page (a task
- * read it) are made to let go of it, and the swap happens only if then
- * nothing but main's PTE if any, one tree slot and the fault hold the
- * page: no view maps it, and none can map it after the swap.  The
+ * (pt_replace).  From page_mkwrite or a write fault-around (addr given:
+ * main's PTE there maps the page read-only) the PTE just becomes
+ * writable: no zap, no TLB flush, no refault; from a write fault on a
+ * none PTE (addr 0) main maps the page it already had.  With swap_lock
+ * held for writing (no view is then between a lookup and its reference),
+ * views that map the page (a task read it) are made to let go of it, and
+ * the swap happens only if then nothing but main's PTE at addr if any,
+ * one tree slot and the caller's refs (page_mkwrite's fault holds one)
+ * hold the page: no view maps it, and none can map it after the swap.  The
  * snapshots' copy is made first: the page is read-only everywhere, so it
  * cannot change.  When no call's snapshot is live, the snapshots get no
  * copy: the page just leaves their leaf, and main writes it in place, as
@@ -207,18 +215,16 @@ static bool area_fault_maps(struct vm_fault *vmf, struct page *page)
  * error.
  */
 static int area_copy_out(struct orbit_area *area, unsigned long idx,
-			 struct page *page, struct vm_fault *vmf)
+			 struct page *page, unsigned long addr, int refs)
 {
 	struct pt_node *cur_leaf = pt_leaf(area->cur, idx), *leaf = cur_leaf;
 	long slots = opage_holders(page);
-	int mapped = vmf ? 1 : 0;
+	int mapped = addr ? 1 : 0;
 	bool swapped = false;
 	struct page *copy;
 	int err;
 
 	lockdep_assert_held(&area->lock);
-	if (vmf && !pte_present(vmf->orig_pte))
-		return -EAGAIN;
 	/*
 	 * The leaf to put the copy in: cur's own, which it then shares
 	 * with the snapshots; or, once cur's path was copied (the page
@@ -244,8 +250,8 @@ static int area_copy_out(struct orbit_area *area, unsigned long idx,
 	if (down_write_trylock(&area->swap_lock)) {
 		if (opage_mapcount(page) > mapped)
 			views_unmap_page(area, idx);
-		swapped = opage_held_only_by(page, slots, mapped, mapped) &&
-			  (!vmf || area_fault_maps(vmf, page)) &&
+		swapped = opage_held_only_by(page, slots, mapped, refs) &&
+			  (!addr || area_main_maps(area, addr, page)) &&
 			  pt_replace(leaf, idx, page, copy);
 		up_write(&area->swap_lock);
 	}
@@ -341,7 +347,7 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 		 * written again, and copying now spares the write a second
 		 * fault, a zap and a refault.
 		 */
-		err = write ? area_copy_out(area, idx, page, NULL) : -EAGAIN;
+		err = write ? area_copy_out(area, idx, page, 0, 0) : -EAGAIN;
 		if (err == -EAGAIN)
 			page = area_cow(area, idx, page, write);
 		else if (err)
@@ -399,7 +405,9 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 	if (!page)
 		page = pt_lookup(area->cur, idx, &shared);
 	if (page == vmf->page && shared) {
-		err = area_copy_out(area, idx, page, vmf);
+		err = pte_present(vmf->orig_pte) ?
+		      area_copy_out(area, idx, page, vmf->address & PAGE_MASK,
+				    1) : -EAGAIN;
 		if (!err)
 			goto locked;
 		if (err != -EAGAIN) {
