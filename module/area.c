@@ -390,6 +390,102 @@ static vm_fault_t area_fault(struct vm_fault *vmf)
 	return 0;
 }
 
+/*
+ * Write fault-around.  Main's first write to a page the last snapshot
+ * froze also takes the first write of the pages around it, in the same
+ * aligned block of write_around pages and the same mapping, that main
+ * wrote in the last interval too (the hot set): a program that rewrites
+ * its area between calls then takes one fault per block instead of one
+ * per page.  Each such page gets here what its own page_mkwrite would
+ * give it (copy-out, the dirty mark), then its PTE becomes writable and
+ * dirty, as a write fault's would.  All of it under area->lock, as the
+ * fault's own bookkeeping: a snapshot, which takes that lock, sees every
+ * page made writable here marked dirty, and write-protects it again.
+ * Only when no call's snapshot is live (copy-out then copies nothing), so
+ * a page main does not write after all costs no copy; a page a view maps
+ * lets its 64-page block go from the views, as copy-out does for main's
+ * own fault.
+ */
+struct area_wa {
+	struct vm_area_struct *vma;
+	unsigned long addr;		/* of the block's first page */
+	unsigned long mask;		/* pages whose first write was taken */
+	struct page *page[ORBIT_WRITE_AROUND_MAX];
+};
+
+/*
+ * Makes one of main's PTEs that is present, read-only and maps the page
+ * the block's bookkeeping was done for writable and dirty, under the page
+ * table's lock (apply_to_existing_page_range's).  Raising a PTE's rights
+ * needs no TLB flush: a stale read-only entry faults, and the fault finds
+ * the PTE writable.  On x86 one cmpxchg, so that an Accessed or Dirty bit
+ * the hardware sets meanwhile is kept.
+ */
+static int area_wa_pte(pte_t *ptep, unsigned long addr, void *data)
+{
+	struct area_wa *wa = data;
+	unsigned long i = (addr - wa->addr) >> PAGE_SHIFT;
+	pte_t pte = ptep_get(ptep);
+#ifdef CONFIG_X86
+	pte_t new;
+#endif
+
+	if (!(wa->mask & BIT(i)) || !pte_present(pte) || pte_protnone(pte) ||
+	    pte_write(pte) || pte_pfn(pte) != page_to_pfn(wa->page[i]))
+		return 0;
+#ifdef CONFIG_X86
+	do {
+		new = orbit_pte_mkwrite(pte_mkdirty(pte));
+	} while (!try_cmpxchg(&ptep->pte, &pte.pte, new.pte));
+#else
+	pte = ptep_modify_prot_start(wa->vma, addr, ptep);
+	ptep_modify_prot_commit(wa->vma, addr, ptep, pte,
+				orbit_pte_mkwrite(pte_mkdirty(pte)));
+#endif
+	return 0;
+}
+
+static void area_write_around(struct orbit_area *area, struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned int n = READ_ONCE(orbit_write_around);
+	unsigned long block, first, last, idx, i;
+	struct area_wa wa = { .vma = vma };
+	struct page *page;
+	bool shared;
+
+	lockdep_assert_held(&area->lock);
+	if (n < 2 || area->copy_mode || atomic_read(&area->live_snaps) ||
+	    !pset_test(area_hot(area), vmf->pgoff))
+		return;
+	n = rounddown_pow_of_two(n);
+	block = round_down(vmf->pgoff, n);
+	first = max(block, vma->vm_pgoff);
+	last = min3(block + n, vma->vm_pgoff + vma_pages(vma),
+		    (unsigned long)area->npages);
+	wa.addr = vma->vm_start + ((first - vma->vm_pgoff) << PAGE_SHIFT);
+	for (idx = first; idx < last; idx++) {
+		if (idx == vmf->pgoff || !pset_test(area_hot(area), idx) ||
+		    pset_test(area_dirty(area), idx) ||
+		    xa_load(&area->ovl, idx))
+			continue;
+		page = pt_lookup(area->cur, idx, &shared);
+		if (!page)
+			continue;
+		i = idx - first;
+		if (shared ? area_copy_out(area, idx, page,
+					   wa.addr + (i << PAGE_SHIFT), 0) :
+			     area_mark_dirty(area, idx))
+			continue;
+		wa.mask |= BIT(i);
+		wa.page[i] = page;
+	}
+	if (wa.mask)
+		apply_to_existing_page_range(vma->vm_mm, wa.addr,
+					     (last - first) << PAGE_SHIFT,
+					     area_wa_pte, &wa);
+}
+
 static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 {
 	struct orbit_area *area = vmf->vma->vm_private_data;
@@ -436,6 +532,7 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 		return VM_FAULT_OOM;
 	}
 locked:
+	area_write_around(area, vmf);
 	/* A freeze waits for this lock (area_snapshot_freeze). */
 	lock_page(page);
 	mutex_unlock(&area->lock);

@@ -76,6 +76,11 @@ ORBIT_PARAM_UINT_MAX(poll_us, orbit_poll_us, ORBIT_POLL_US_MAX);
 MODULE_PARM_DESC(poll_us,
 		 "Microseconds a woken-early waiter of a call may poll (0: no early wakeups; default 500, at most 1 s)");
 
+unsigned int orbit_write_around = 16;
+ORBIT_PARAM_UINT_MAX(write_around, orbit_write_around, ORBIT_WRITE_AROUND_MAX);
+MODULE_PARM_DESC(write_around,
+		 "Pages a write fault on an area also makes writable, if main wrote them in the last interval (0: off; default 16, at most 32)");
+
 /* The module's own work: contexts' teardowns (flushed at unload). */
 struct workqueue_struct *orbit_wq;
 

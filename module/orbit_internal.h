@@ -79,6 +79,10 @@ extern unsigned long orbit_max_main_bytes;
 extern unsigned int orbit_max_update;
 extern unsigned long orbit_max_user_bytes;
 extern bool orbit_debug_full_snapshot;
+extern unsigned int orbit_write_around;
+
+/* Largest value write_around may take (pages; rounded down to a power of 2). */
+#define ORBIT_WRITE_AROUND_MAX	32
 
 /* Largest value max_update may take: 4x it must fit a size_t anywhere. */
 #define ORBIT_MAX_UPDATE_LIMIT	BIT(30)
@@ -181,6 +185,20 @@ static inline void orbit_vma_clear_flags(struct vm_area_struct *vma,
 	vm_flags_clear(vma, flags);
 #else
 	vma->vm_flags &= ~flags;
+#endif
+}
+
+/*
+ * A PTE made writable, for a mapping that is not a shadow stack: 6.6 gave
+ * pte_mkwrite a VMA argument (out of line on x86, not exported) and kept
+ * the old one as pte_mkwrite_novma.
+ */
+static inline pte_t orbit_pte_mkwrite(pte_t pte)
+{
+#ifdef ORBIT_HAVE_PTE_MKWRITE_NOVMA
+	return pte_mkwrite_novma(pte);
+#else
+	return pte_mkwrite(pte);
 #endif
 }
 

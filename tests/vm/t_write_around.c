@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Write fault-around: after a call has ended, main's first write to a
+ * page it also wrote before the call makes the pages around it that it
+ * wrote then writable too (module parameter write_around, 16 pages by
+ * default), so a main that rewrites its area between calls takes one
+ * fault per 16 pages, keeping its physical pages.  Pages made writable
+ * that way must still be frozen by the next snapshot, whether main then
+ * writes them or not: a task that reads that snapshot while main writes
+ * them again sees them as they were at its call.  Then a race: two
+ * writers rewrite both areas (a COW one and an auto-mode one) between
+ * calls, from both ends, while a third thread zaps random blocks of main's
+ * mapping (MADV_DONTNEED) and the task reads every page it is given.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include "tap.h"
+#include "util.h"
+
+#define NPAGES	256
+#define PAGE	4096
+#define WORDS	(PAGE / sizeof(long))
+#define BLOCK	16		/* the default write_around */
+#define SECONDS	6
+#define PARAM	"/sys/module/orbit/parameters/write_around"
+
+struct task_arg {
+	long *base[2];
+	int nareas;
+	long delay_us;		/* before the task reads */
+	long want[NPAGES];	/* every word of page p holds want[p] */
+};
+
+/* Words of the areas that differ from what the caller wants. */
+static long check_pages(void *argbuf, void *store)
+{
+	const struct task_arg *a = argbuf;
+	long bad = 0;
+	size_t i;
+	int k;
+
+	usleep(a->delay_us);
+	for (k = 0; k < a->nareas; k++)
+		for (i = 0; i < NPAGES * WORDS; i++)
+			bad += ((volatile long *)a->base[k])[i] !=
+			       a->want[i / WORDS];
+	return bad;
+}
+
+static long *bases[2];
+static struct task_arg arg;
+
+/* Writes v to every word of page p of the first n areas. */
+static void write_page(int n, int p, long v)
+{
+	size_t i;
+	int k;
+
+	for (k = 0; k < n; k++)
+		for (i = 0; i < WORDS; i++)
+			bases[k][p * WORDS + i] = v;
+}
+
+/* The same, and the next call's task is to find v there. */
+static void fill(int n, int p, long v)
+{
+	write_page(n, p, v);
+	arg.want[p] = v;
+}
+
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) ? -1 : ru.ru_minflt;
+}
+
+/* Rewrites every page of area 0 with v: the minor faults it took. */
+static long rewrite_all(long v)
+{
+	long f0 = minor_faults();
+	int p;
+
+	for (p = 0; p < NPAGES; p++)
+		fill(1, p, v);
+	return minor_faults() - f0;
+}
+
+/* The physical page frame behind p (we run as root), 0 if none. */
+static uint64_t pfn_of(const void *p)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), (uintptr_t)p / PAGE * sizeof(e)) !=
+	    sizeof(e))
+		e = 0;
+	close(fd);
+	return e >> 63 ? e & ((1ULL << 55) - 1) : 0;
+}
+
+/*
+ * Pages of area 0 that were present at pfn[p] and are now elsewhere (or
+ * not present).  A snapshot zaps one page to flush the TLB: not present.
+ */
+static int moved_pages(const uint64_t *pfn)
+{
+	int p, n = 0;
+
+	for (p = 0; p < NPAGES; p++)
+		if (pfn[p] && pfn_of(bases[0] + p * WORDS) != pfn[p] &&
+		    n++ < 4)
+			diag("page %d moved", p);
+	return n;
+}
+
+static long call_check(struct orbit *ob, struct orbit_area **areas,
+		       long delay_us)
+{
+	arg.delay_us = delay_us;
+	return orbit_call(ob, arg.nareas, areas, NULL, &arg, sizeof(arg));
+}
+
+/* Behaviour, on the COW area alone. */
+static void single_thread(struct orbit *ob, struct orbit_area **areas)
+{
+	static uint64_t pfn[NPAGES];
+	struct orbit_future *f;
+	long faults, ret;
+	int p, moved;
+
+	arg.nareas = 1;
+	rewrite_all(1);
+	ok(call_check(ob, areas, 0) == 0, "the first call sees every page");
+	for (p = moved = 0; p < NPAGES; p++) {
+		pfn[p] = pfn_of(bases[0] + p * WORDS);
+		moved += !pfn[p];
+	}
+	require(moved <= 1, "main's pages are present after the call (%d not)",
+		moved);
+
+	faults = rewrite_all(2);
+	ok(faults > 0 && faults <= NPAGES / BLOCK + 4,
+	   "rewriting %d pages after a call takes one fault per %d (%ld)",
+	   NPAGES, BLOCK, faults);
+	moved = moved_pages(pfn);
+	ok(moved == 0, "main keeps its physical pages (%d moved)", moved);
+
+	/* The snapshot freezes every page made writable around a fault. */
+	arg.delay_us = 300000;
+	f = orbit_call_async(ob, 0, 1, areas, NULL, &arg, sizeof(arg));
+	require(f, "an async call that reads late");
+	for (p = 0; p < NPAGES; p++)
+		fill(1, p, 3);
+	for (p = 0; p < NPAGES; p++)
+		arg.want[p] = 2;
+	if (orbit_future_get(f, &ret))
+		ret = -1;
+	ok(ret == 0, "main's writes during the call stay out of its snapshot (%ld words differ)",
+	   ret);
+	for (p = 0; p < NPAGES; p++)
+		arg.want[p] = 3;
+	ok(call_check(ob, areas, 0) == 0, "the next call sees them");
+
+	/* Made writable but not written: frozen all the same. */
+	for (p = 0; p < NPAGES; p += BLOCK)
+		fill(1, p, 4);
+	arg.delay_us = 300000;
+	f = orbit_call_async(ob, 0, 1, areas, NULL, &arg, sizeof(arg));
+	require(f, "an async call that reads late");
+	for (p = 0; p < NPAGES; p++)
+		if (p % BLOCK)
+			bases[0][p * WORDS + p % WORDS] = 5;
+	if (orbit_future_get(f, &ret))
+		ret = -1;
+	ok(ret == 0, "pages made writable around a fault and left unwritten are frozen by the next call (%ld words differ)",
+	   ret);
+	for (p = 0; p < NPAGES; p++)
+		fill(1, p, 6);
+	ok(call_check(ob, areas, 0) == 0, "a call after that sees every page");
+
+	/* The kill switch. */
+	require(write_file(PARAM, "0") == 0, "write_around=0");
+	faults = rewrite_all(7);
+	ok(faults >= NPAGES - 4, "with write_around=0 every page faults (%ld)",
+	   faults);
+	require(write_file(PARAM, "16") == 0, "write_around=16");
+	ok(call_check(ob, areas, 0) == 0, "the call sees every page");
+	ok(write_file(PARAM, "33") != 0, "write_around over 32 is refused");
+}
+
+static pthread_barrier_t go, done;
+static volatile int stop, zapping;
+static long next;	/* what the writers write, set before go */
+
+/* Writer n rewrites both areas with next, in its own order. */
+static void *writer(void *a)
+{
+	long n = (long)a;
+	int i;
+
+	for (;;) {
+		pthread_barrier_wait(&go);
+		if (stop)
+			return NULL;
+		for (i = 0; i < NPAGES; i++)
+			write_page(2, n == 1 ? NPAGES - 1 - i :
+				   (i + NPAGES / 2) % NPAGES, next);
+		pthread_barrier_wait(&done);
+	}
+}
+
+/* Zaps random blocks of main's mapping of both areas while writers run. */
+static void *zapper(void *a)
+{
+	unsigned int seed = 7;
+	long zaps = 0;
+	int k, p, n;
+
+	while (!stop) {
+		if (!zapping) {
+			usleep(100);
+			continue;
+		}
+		k = rand_r(&seed) % 2;
+		p = rand_r(&seed) % NPAGES;
+		n = 1 + rand_r(&seed) % BLOCK;
+		if (p + n > NPAGES)
+			n = NPAGES - p;
+		zaps += madvise(bases[k] + p * WORDS, (size_t)n * PAGE,
+				MADV_DONTNEED) == 0;
+	}
+	return (void *)zaps;
+}
+
+static void race(struct orbit *ob, struct orbit_area **areas)
+{
+	long bad = 0, ret, calls = 0;
+	pthread_t th[3];
+	void *zaps;
+	double t0;
+	int i, p;
+
+	arg.nareas = 2;
+	for (p = 0; p < NPAGES; p++)
+		fill(2, p, 100);
+	pthread_barrier_init(&go, NULL, 3);
+	pthread_barrier_init(&done, NULL, 3);
+	for (i = 0; i < 2; i++)
+		require(pthread_create(&th[i], NULL, writer,
+				       (void *)(long)(i + 1)) == 0, "a writer");
+	require(pthread_create(&th[2], NULL, zapper, NULL) == 0, "a zapper");
+	t0 = now_us();
+	while (now_us() - t0 < SECONDS * 1e6) {
+		ret = call_check(ob, areas, 0);
+		if (ret) {
+			diag("call %ld (value %ld): %ld words differ", calls,
+			     arg.want[0], ret);
+			bad += ret > 0 ? ret : 1;
+		}
+		calls++;
+		/* Between calls: both writers and main, with zaps. */
+		next = arg.want[0] + 1;
+		zapping = 1;
+		pthread_barrier_wait(&go);
+		for (p = 0; p < NPAGES; p++)
+			fill(2, p, next);
+		pthread_barrier_wait(&done);
+		zapping = 0;
+	}
+	stop = 1;
+	pthread_barrier_wait(&go);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	pthread_join(th[2], &zaps);
+	ok(calls >= 4 && (long)zaps > 0,
+	   "%ld calls, %ld zaps raced main's rewrites", calls, (long)zaps);
+	ok(bad == 0, "every task saw every page main wrote before its call (%ld)",
+	   bad);
+}
+
+int main(void)
+{
+	struct orbit_module_stats start;
+	struct orbit_area *areas[2];
+	struct orbit *ob;
+	int i;
+
+	require(orbit_module_stats(&start) == 0, "read module counters");
+	ob = orbit_create("write-around", check_pages, NULL);
+	require(ob, "orbit_create");
+	areas[0] = orbit_area_create_ex(NPAGES * PAGE, NPAGES * PAGE,
+					ORBIT_AREA_MODE_COW, ob);
+	areas[1] = orbit_area_create_ex(NPAGES * PAGE, NPAGES * PAGE, 0, ob);
+	require(areas[0] && areas[1], "a COW area and an auto-mode area");
+	for (i = 0; i < 2; i++)
+		arg.base[i] = bases[i] = orbit_area_base(areas[i]);
+
+	single_thread(ob, areas);
+	race(ob, areas);
+
+	orbit_destroy(ob);
+	orbit_area_destroy(areas[0]);
+	orbit_area_destroy(areas[1]);
+	ok(counters_back_to(&start), "module counters back to their start values");
+	return tap_done();
+}
