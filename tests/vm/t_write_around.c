@@ -10,9 +10,19 @@
  * them again sees them as they were at its call.  Then a race: two
  * writers rewrite both areas (a COW one and an auto-mode one) between
  * calls, from both ends, while a third thread zaps random blocks of main's
- * mapping (MADV_DONTNEED) and the task reads every page it is given.
+ * mapping (MADV_DONTNEED) and the task reads every page it is given.  And
+ * a race with the calls themselves: a writer per area rewrites it round
+ * after round without pause while main calls (async, the task reading
+ * late), so that snapshots are taken, and write faults taken around, in
+ * the middle of rewrites: each task must find every page at a round the
+ * writer had finished before the call was made, or a later one it had
+ * started before the call returned; never a round started after.
+ * (Which of the rounds in between each page shows is not fixed: a page
+ * main keeps in the overlay is copied at the start of a snapshot, others
+ * are frozen at its end.)
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -32,8 +42,27 @@ struct task_arg {
 	long *base[2];
 	int nareas;
 	long delay_us;		/* before the task reads */
+	int rounds;		/* race_calls: the rounds seen, not want */
 	long want[NPAGES];	/* every word of page p holds want[p] */
 };
+
+/*
+ * race_calls: the lowest and the highest round in word 0 of the pages of
+ * both areas, as (highest << 32) | lowest.
+ */
+static long round_span(const struct task_arg *a)
+{
+	long lo = LONG_MAX, hi = 0, v;
+	int k, p;
+
+	for (k = 0; k < 2; k++)
+		for (p = NPAGES - 1; p >= 0; p--) {
+			v = ((volatile const long *)a->base[k])[p * WORDS];
+			lo = v < lo ? v : lo;
+			hi = v > hi ? v : hi;
+		}
+	return hi << 32 | lo;
+}
 
 /* Words of the areas that differ from what the caller wants. */
 static long check_pages(void *argbuf, void *store)
@@ -44,6 +73,8 @@ static long check_pages(void *argbuf, void *store)
 	int k;
 
 	usleep(a->delay_us);
+	if (a->rounds)
+		return round_span(a);
 	for (k = 0; k < a->nareas; k++)
 		for (i = 0; i < NPAGES * WORDS; i++)
 			bad += ((volatile long *)a->base[k])[i] !=
@@ -285,6 +316,80 @@ static void race(struct orbit *ob, struct orbit_area **areas)
 	   bad);
 }
 
+static long started[2], finished[2];	/* rounds, per writer */
+
+/* Writer k rewrites word 0 of every page of area k, round after round. */
+static void *rounds_writer(void *a)
+{
+	long k = (long)a, *base = bases[k], g;
+	int p;
+
+	for (g = 1; !stop; g++) {
+		__atomic_store_n(&started[k], g, __ATOMIC_RELEASE);
+		for (p = 0; p < NPAGES; p++)
+			base[p * WORDS] = g;
+		__atomic_store_n(&finished[k], g, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static long lowest(const long *v)
+{
+	long a = __atomic_load_n(&v[0], __ATOMIC_ACQUIRE);
+	long b = __atomic_load_n(&v[1], __ATOMIC_ACQUIRE);
+
+	return a < b ? a : b;
+}
+
+static long highest(const long *v)
+{
+	long a = __atomic_load_n(&v[0], __ATOMIC_ACQUIRE);
+	long b = __atomic_load_n(&v[1], __ATOMIC_ACQUIRE);
+
+	return a > b ? a : b;
+}
+
+static void race_calls(struct orbit *ob, struct orbit_area **areas)
+{
+	long bad = 0, ret, calls = 0, lo, hi;
+	struct orbit_future *f;
+	pthread_t th[2];
+	double t0;
+	int i, p, k;
+
+	for (k = 0; k < 2; k++)
+		for (p = 0; p < NPAGES; p++)
+			bases[k][p * WORDS] = 0;
+	arg.rounds = 1;
+	stop = 0;
+	for (i = 0; i < 2; i++)
+		require(pthread_create(&th[i], NULL, rounds_writer,
+				       (void *)(long)i) == 0, "a writer");
+	t0 = now_us();
+	while (now_us() - t0 < SECONDS * 1e6) {
+		arg.delay_us = calls % 3 ? 0 : 2000;
+		lo = lowest(finished);
+		f = orbit_call_async(ob, 0, 2, areas, NULL, &arg,
+				     sizeof(arg));
+		hi = highest(started);
+		if (!f || orbit_future_get(f, &ret) || ret < 0) {
+			diag("call %ld failed", calls);
+			bad++;
+		} else if ((ret & 0xffffffff) < lo || ret >> 32 > hi) {
+			diag("call %ld: rounds %ld..%ld, not within %ld..%ld",
+			     calls, ret & 0xffffffff, ret >> 32, lo, hi);
+			bad++;
+		}
+		calls++;
+	}
+	stop = 1;
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ok(calls >= 20, "%ld calls raced two writers' rounds", calls);
+	ok(bad == 0, "no task saw a round from before its call's last finished one or after its call (%ld)",
+	   bad);
+}
+
 int main(void)
 {
 	struct orbit_module_stats start;
@@ -304,6 +409,7 @@ int main(void)
 
 	single_thread(ob, areas);
 	race(ob, areas);
+	race_calls(ob, areas);
 
 	orbit_destroy(ob);
 	orbit_area_destroy(areas[0]);
