@@ -55,21 +55,6 @@ static long read_late(void *argbuf, void *store)
 	return a->page[0];
 }
 
-/* The physical page frame behind p (we run as root), 0 if none. */
-static uint64_t pfn_of(const void *p)
-{
-	uint64_t e = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &e, sizeof(e), (uintptr_t)p / PAGE * sizeof(e)) !=
-	    sizeof(e))
-		e = 0;
-	close(fd);
-	return e >> 63 ? e & ((1ULL << 55) - 1) : 0;
-}
-
 static unsigned long long cow_faults(void)
 {
 	struct orbit_module_stats st;

@@ -121,21 +121,6 @@ static long rewrite_all(long v)
 	return minor_faults() - f0;
 }
 
-/* The physical page frame behind p (we run as root), 0 if none. */
-static uint64_t pfn_of(const void *p)
-{
-	uint64_t e = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &e, sizeof(e), (uintptr_t)p / PAGE * sizeof(e)) !=
-	    sizeof(e))
-		e = 0;
-	close(fd);
-	return e >> 63 ? e & ((1ULL << 55) - 1) : 0;
-}
-
 /*
  * Pages of area 0 that were present at pfn[p] and are now elsewhere (or
  * not present).  A snapshot zaps one page to flush the TLB: not present.

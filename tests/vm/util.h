@@ -42,6 +42,24 @@ static inline int kernel_write_byte(void *dst, char c)
 	return ok ? 0 : -1;
 }
 
+/*
+ * The physical page frame behind p (/proc/self/pagemap: the tests run as
+ * root), 0 if the page is not present.
+ */
+static inline uint64_t pfn_of(const void *p)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), (uintptr_t)p / 4096 * sizeof(e)) !=
+	    sizeof(e))
+		e = 0;
+	close(fd);
+	return e >> 63 ? e & ((1ULL << 55) - 1) : 0;
+}
+
 /* Live objects (contexts aside: the test holds its own). */
 static inline int live_equal(const struct orbit_module_stats *a,
 			     const struct orbit_module_stats *b)
