@@ -385,10 +385,8 @@ int main(void)
 	require(orbit_module_stats(&start) == 0, "read module counters");
 	ob = orbit_create("write-around", check_pages, NULL);
 	require(ob, "orbit_create");
-	areas[0] = orbit_area_create_ex(NPAGES * PAGE, NPAGES * PAGE,
-					ORBIT_AREA_MODE_COW, ob);
-	areas[1] = orbit_area_create_ex(NPAGES * PAGE, NPAGES * PAGE, 0, ob);
-	require(areas[0] && areas[1], "a COW area and an auto-mode area");
+	require(cow_and_auto_areas(ob, NPAGES * PAGE, areas) == 0,
+		"a COW area and an auto-mode area");
 	for (i = 0; i < 2; i++)
 		arg.base[i] = bases[i] = orbit_area_base(areas[i]);
 

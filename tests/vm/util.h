@@ -60,6 +60,18 @@ static inline uint64_t pfn_of(const void *p)
 	return e >> 63 ? e & ((1ULL << 55) - 1) : 0;
 }
 
+/*
+ * Two areas of size bytes bound to ob: areas[0] in COW mode, areas[1] in
+ * auto mode (the races of copy-out run on both).  0, or -1.
+ */
+static inline int cow_and_auto_areas(struct orbit *ob, size_t size,
+				     struct orbit_area **areas)
+{
+	areas[0] = orbit_area_create_ex(size, size, ORBIT_AREA_MODE_COW, ob);
+	areas[1] = orbit_area_create_ex(size, size, 0, ob);
+	return areas[0] && areas[1] ? 0 : -1;
+}
+
 /* Live objects (contexts aside: the test holds its own). */
 static inline int live_equal(const struct orbit_module_stats *a,
 			     const struct orbit_module_stats *b)
