@@ -390,6 +390,37 @@ static vm_fault_t area_fault(struct vm_fault *vmf)
 	return 0;
 }
 
+/* A PTE with both rights (write, dirty) or neither. */
+static inline pte_t area_pte_write(pte_t pte, bool write)
+{
+	return write ? orbit_pte_mkwrite(pte_mkdirty(pte)) :
+		       pte_mkclean(pte_wrprotect(pte));
+}
+
+/*
+ * Gives a present PTE of main's, under its page table's lock, both rights
+ * or neither: writable and dirty (write fault-around) or read-only and
+ * clean (the snapshot's freeze; see area_wp_one for why clean).  On x86
+ * one cmpxchg, fully ordered, which also keeps an Accessed or Dirty bit
+ * the hardware sets at the same time from being lost or left on a
+ * read-only PTE (as x86's ptep_set_wrprotect guards it on 6.12);
+ * elsewhere the generic read-modify-write of mprotect, with no barrier.
+ */
+static void area_pte_set_write(struct vm_area_struct *vma, unsigned long addr,
+			       pte_t *ptep, pte_t pte, bool write)
+{
+#ifdef CONFIG_X86
+	pte_t new;
+
+	do {
+		new = area_pte_write(pte, write);
+	} while (!try_cmpxchg(&ptep->pte, &pte.pte, new.pte));
+#else
+	pte = ptep_modify_prot_start(vma, addr, ptep);
+	ptep_modify_prot_commit(vma, addr, ptep, pte, area_pte_write(pte, write));
+#endif
+}
+
 /*
  * Write fault-around.  Main's first write to a page the last snapshot
  * froze also takes the first write of the pages around it, in the same
@@ -418,30 +449,18 @@ struct area_wa {
  * the block's bookkeeping was done for writable and dirty, under the page
  * table's lock (apply_to_existing_page_range's).  Raising a PTE's rights
  * needs no TLB flush: a stale read-only entry faults, and the fault finds
- * the PTE writable.  On x86 one cmpxchg, so that an Accessed or Dirty bit
- * the hardware sets meanwhile is kept.
+ * the PTE writable.
  */
 static int area_wa_pte(pte_t *ptep, unsigned long addr, void *data)
 {
 	struct area_wa *wa = data;
 	unsigned long i = (addr - wa->addr) >> PAGE_SHIFT;
 	pte_t pte = ptep_get(ptep);
-#ifdef CONFIG_X86
-	pte_t new;
-#endif
 
 	if (!(wa->mask & BIT(i)) || !pte_present(pte) || pte_protnone(pte) ||
 	    pte_write(pte) || pte_pfn(pte) != page_to_pfn(wa->page[i]))
 		return 0;
-#ifdef CONFIG_X86
-	do {
-		new = orbit_pte_mkwrite(pte_mkdirty(pte));
-	} while (!try_cmpxchg(&ptep->pte, &pte.pte, new.pte));
-#else
-	pte = ptep_modify_prot_start(wa->vma, addr, ptep);
-	ptep_modify_prot_commit(wa->vma, addr, ptep, pte,
-				orbit_pte_mkwrite(pte_mkdirty(pte)));
-#endif
+	area_pte_set_write(wa->vma, addr, ptep, pte, true);
 	return 0;
 }
 
@@ -834,31 +853,6 @@ struct area_wp {
 };
 
 /*
- * Makes a present PTE read-only and clean in one change that is fully
- * ordered before the caller's next access (see area_wp_one).  On x86 it
- * is one cmpxchg, which also keeps a Dirty bit the hardware sets at the
- * same time from being lost or left on a read-only PTE (as x86's
- * ptep_set_wrprotect guards it on 6.12); elsewhere the generic
- * read-modify-write of mprotect, then a full barrier.
- */
-static void area_pte_wrprotect(struct vm_area_struct *vma, unsigned long addr,
-			       pte_t *ptep, pte_t pte)
-{
-#ifdef CONFIG_X86
-	pte_t new;
-
-	do {
-		new = pte_mkclean(pte_wrprotect(pte));
-	} while (!try_cmpxchg(&ptep->pte, &pte.pte, new.pte));
-#else
-	pte = ptep_modify_prot_start(vma, addr, ptep);
-	ptep_modify_prot_commit(vma, addr, ptep, pte,
-				pte_mkclean(pte_wrprotect(pte)));
-	smp_mb();	/* the PTE change, then the caller's check */
-#endif
-}
-
-/*
  * Write-protects one of main's PTEs, and cleans it: mprotect makes a
  * dirty PTE of a write-notify mapping writable again without
  * page_mkwrite (can_change_pte_writable).  Then checks the page for
@@ -883,8 +877,10 @@ static void area_wp_one(struct area_wp *wp, pte_t *ptep, unsigned long addr,
 	if (page && PageLocked(page))
 		return;
 	if (pte_write(pte) || pte_dirty(pte)) {
-		area_pte_wrprotect(wp->vma, addr, ptep, pte);
+		area_pte_set_write(wp->vma, addr, ptep, pte, false);
 		wp->changed++;
+		if (!IS_ENABLED(CONFIG_X86))
+			smp_mb();	/* the PTE change, then the check */
 	} else if (page) {
 		smp_mb();	/* no change of ours to order: a pin's */
 	}
