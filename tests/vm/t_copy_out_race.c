@@ -41,9 +41,6 @@ static long check_all(void *argbuf, void *store)
 }
 
 static long *bases[2];
-static pthread_barrier_t go, done;
-static volatile long gen;
-static volatile int stop;
 
 /* Writes value v to every word of page p of both areas. */
 static void fill(int p, long v)
@@ -56,30 +53,13 @@ static void fill(int p, long v)
 			bases[k][p * WORDS + i] = v;
 }
 
-/* Writer n rewrites its order of the pages with gen + 1 after each call. */
-static void *writer(void *arg)
-{
-	long n = (long)arg;
-	int i;
-
-	for (;;) {
-		pthread_barrier_wait(&go);
-		if (stop)
-			return NULL;
-		for (i = 0; i < NPAGES; i++)
-			fill(n == 1 ? NPAGES - 1 - i :
-			     n == 2 ? (i + NPAGES / 2) % NPAGES : i, gen + 1);
-		pthread_barrier_wait(&done);
-	}
-}
-
 int main(void)
 {
 	struct orbit_module_stats start;
 	struct orbit_area *areas[2];
 	struct task_arg arg;
-	long bad = 0, ret, calls = 0;
-	pthread_t th[2];
+	long bad = 0, ret, calls = 0, gen;
+	struct lockstep ls;
 	struct orbit *ob;
 	double t0;
 	int i;
@@ -91,11 +71,7 @@ int main(void)
 		"a COW area and an auto-mode area");
 	for (i = 0; i < 2; i++)
 		arg.base[i] = bases[i] = orbit_area_base(areas[i]);
-	pthread_barrier_init(&go, NULL, 3);
-	pthread_barrier_init(&done, NULL, 3);
-	for (i = 0; i < 2; i++)
-		require(pthread_create(&th[i], NULL, writer,
-				       (void *)(long)(i + 1)) == 0, "a writer");
+	require(lockstep_start(&ls, fill, NPAGES) == 0, "two writers");
 
 	for (i = 0; i < NPAGES; i++)
 		fill(i, 1);
@@ -110,10 +86,10 @@ int main(void)
 			bad = -1;
 			break;
 		}
-		pthread_barrier_wait(&go);
+		lockstep_go(&ls, gen + 1);
 		for (i = 0; i < NPAGES; i++)
 			fill(i, gen + 1);
-		pthread_barrier_wait(&done);
+		lockstep_wait(&ls);
 		if (orbit_future_get(f, &ret) || ret) {
 			diag("call %ld (gen %ld): %ld words differ", calls,
 			     gen, ret);
@@ -122,10 +98,7 @@ int main(void)
 		calls++;
 		gen++;
 	}
-	stop = 1;
-	pthread_barrier_wait(&go);
-	for (i = 0; i < 2; i++)
-		pthread_join(th[i], NULL);
+	lockstep_stop(&ls);
 
 	ok(calls >= 4, "%ld calls raced main's writes", calls);
 	ok(bad == 0, "every task saw every page as it was at its call (%ld)",

@@ -211,25 +211,12 @@ static void single_thread(struct orbit *ob, struct orbit_area **areas)
 	ok(write_file(PARAM, "33") != 0, "write_around over 32 is refused");
 }
 
-static pthread_barrier_t go, done;
 static volatile int stop, zapping;
-static long next;	/* what the writers write, set before go */
 
-/* Writer n rewrites both areas with next, in its own order. */
-static void *writer(void *a)
+/* A lockstep writer's page: both areas. */
+static void write_both(int p, long v)
 {
-	long n = (long)a;
-	int i;
-
-	for (;;) {
-		pthread_barrier_wait(&go);
-		if (stop)
-			return NULL;
-		for (i = 0; i < NPAGES; i++)
-			write_page(2, n == 1 ? NPAGES - 1 - i :
-				   (i + NPAGES / 2) % NPAGES, next);
-		pthread_barrier_wait(&done);
-	}
+	write_page(2, p, v);
 }
 
 /* Zaps random blocks of main's mapping of both areas while writers run. */
@@ -257,21 +244,20 @@ static void *zapper(void *a)
 
 static void race(struct orbit *ob, struct orbit_area **areas)
 {
-	long bad = 0, ret, calls = 0;
-	pthread_t th[3];
+	long bad = 0, ret, calls = 0, next;
+	struct lockstep ls;
+	pthread_t zapper_th;
 	void *zaps;
 	double t0;
-	int i, p;
+	int p;
 
 	arg.nareas = 2;
 	for (p = 0; p < NPAGES; p++)
 		fill(2, p, 100);
-	pthread_barrier_init(&go, NULL, 3);
-	pthread_barrier_init(&done, NULL, 3);
-	for (i = 0; i < 2; i++)
-		require(pthread_create(&th[i], NULL, writer,
-				       (void *)(long)(i + 1)) == 0, "a writer");
-	require(pthread_create(&th[2], NULL, zapper, NULL) == 0, "a zapper");
+	stop = 0;
+	require(lockstep_start(&ls, write_both, NPAGES) == 0, "two writers");
+	require(pthread_create(&zapper_th, NULL, zapper, NULL) == 0,
+		"a zapper");
 	t0 = now_us();
 	while (now_us() - t0 < SECONDS * 1e6) {
 		ret = call_check(ob, areas, 0);
@@ -284,17 +270,15 @@ static void race(struct orbit *ob, struct orbit_area **areas)
 		/* Between calls: both writers and main, with zaps. */
 		next = arg.want[0] + 1;
 		zapping = 1;
-		pthread_barrier_wait(&go);
+		lockstep_go(&ls, next);
 		for (p = 0; p < NPAGES; p++)
 			fill(2, p, next);
-		pthread_barrier_wait(&done);
+		lockstep_wait(&ls);
 		zapping = 0;
 	}
+	lockstep_stop(&ls);
 	stop = 1;
-	pthread_barrier_wait(&go);
-	for (i = 0; i < 2; i++)
-		pthread_join(th[i], NULL);
-	pthread_join(th[2], &zaps);
+	pthread_join(zapper_th, &zaps);
 	ok(calls >= 4 && (long)zaps > 0,
 	   "%ld calls, %ld zaps raced main's rewrites", calls, (long)zaps);
 	ok(bad == 0, "every task saw every page main wrote before its call (%ld)",

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <orbit.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,6 +71,87 @@ static inline int cow_and_auto_areas(struct orbit *ob, size_t size,
 	areas[0] = orbit_area_create_ex(size, size, ORBIT_AREA_MODE_COW, ob);
 	areas[1] = orbit_area_create_ex(size, size, 0, ob);
 	return areas[0] && areas[1] ? 0 : -1;
+}
+
+/*
+ * Two writer threads in lockstep with the caller, for the races of
+ * copy-out: after lockstep_go(ls, v) writer 0 calls page(p, v) for every
+ * page from the last to the first and writer 1 from the middle on,
+ * while the caller writes too; lockstep_wait() returns when both are
+ * done.
+ */
+struct lockstep {
+	pthread_barrier_t go, done;
+	void (*page)(int p, long v);
+	int npages;
+	volatile long v;
+	volatile int stop;
+	struct lockstep_writer {
+		struct lockstep *ls;
+		int n;
+		pthread_t th;
+	} w[2];
+};
+
+static inline void *lockstep_writer(void *arg)
+{
+	struct lockstep_writer *w = arg;
+	struct lockstep *ls = w->ls;
+	int i, n = ls->npages;
+
+	for (;;) {
+		pthread_barrier_wait(&ls->go);
+		if (ls->stop)
+			return NULL;
+		for (i = 0; i < n; i++)
+			ls->page(w->n ? (i + n / 2) % n : n - 1 - i, ls->v);
+		pthread_barrier_wait(&ls->done);
+	}
+}
+
+/* Starts the writers: 0, or -1 (then the test ends). */
+static inline int lockstep_start(struct lockstep *ls,
+				 void (*page)(int p, long v), int npages)
+{
+	int i;
+
+	ls->page = page;
+	ls->npages = npages;
+	ls->stop = 0;
+	if (pthread_barrier_init(&ls->go, NULL, 3) ||
+	    pthread_barrier_init(&ls->done, NULL, 3))
+		return -1;
+	for (i = 0; i < 2; i++) {
+		ls->w[i].ls = ls;
+		ls->w[i].n = i;
+		if (pthread_create(&ls->w[i].th, NULL, lockstep_writer,
+				   &ls->w[i]))
+			return -1;
+	}
+	return 0;
+}
+
+static inline void lockstep_go(struct lockstep *ls, long v)
+{
+	ls->v = v;
+	pthread_barrier_wait(&ls->go);
+}
+
+static inline void lockstep_wait(struct lockstep *ls)
+{
+	pthread_barrier_wait(&ls->done);
+}
+
+static inline void lockstep_stop(struct lockstep *ls)
+{
+	int i;
+
+	ls->stop = 1;
+	pthread_barrier_wait(&ls->go);
+	for (i = 0; i < 2; i++)
+		pthread_join(ls->w[i].th, NULL);
+	pthread_barrier_destroy(&ls->go);
+	pthread_barrier_destroy(&ls->done);
 }
 
 /* Live objects (contexts aside: the test holds its own). */
