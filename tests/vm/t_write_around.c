@@ -19,11 +19,14 @@
  * started before the call returned; never a round started after.
  * (Which of the rounds in between each page shows is not fixed: a page
  * main keeps in the overlay is copied at the start of a snapshot, others
- * are frozen at its end.)
+ * are frozen at its end.)  Last, the orbit SIGKILLed while idle as main's
+ * rewrite takes back the pages its view still maps.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -359,6 +362,100 @@ static void race_calls(struct orbit *ob, struct orbit_area **areas)
 	   bad);
 }
 
+/* kill_race: the orbit's pid, SIGKILLed after delay_us. */
+static pid_t victim;
+static volatile double kill_at;	/* when to kill (0: not yet set) */
+static double killed_at;	/* 0: the kill failed */
+
+static void *killer(void *a)
+{
+	while (!kill_at || now_us() < kill_at)
+		;
+	killed_at = kill(victim, SIGKILL) ? 0 : now_us();
+	return NULL;
+}
+
+/* A call that may find the orbit dying: ESRCH once, then it restarts. */
+static long call_restarting(struct orbit *ob, struct orbit_area **areas)
+{
+	long ret = call_check(ob, areas, 0);
+
+	if (ret < 0 && errno == ESRCH)
+		ret = call_check(ob, areas, 0);
+	return ret;
+}
+
+/*
+ * The orbit killed while idle, its view still mapping the pages main's
+ * write fault-around takes back from the views (copy-out without a copy
+ * unmaps each view's block): every round the task reads every page of
+ * both areas, then main rewrites them while another thread SIGKILLs the
+ * orbit, at a random point of the rewrite.  The restarted orbit's task
+ * must find the rewrite, and nothing may leak or be reported.
+ */
+static void kill_race(void)
+{
+	struct orbit_area *areas[2];
+	struct orbit_attr attr;
+	long bad = 0, kills = 0, during = 0, rounds = 0, v = 1, ret, span_us;
+	unsigned int seed = 11;
+	struct orbit *ob;
+	pthread_t th;
+	double t0, start, end;
+	int k, p;
+
+	orbit_attr_init(&attr);
+	attr.restart = ORBIT_RESTART_ALWAYS;
+	ob = orbit_create_ex("wa-kill", check_pages, NULL, &attr);
+	require(ob && cow_and_auto_areas(ob, NPAGES * PAGE, areas) == 0,
+		"an orbit that restarts, with a COW and an auto-mode area");
+	for (k = 0; k < 2; k++)
+		arg.base[k] = bases[k] = orbit_area_base(areas[k]);
+	arg.nareas = 2;
+	arg.rounds = 0;
+	for (p = 0; p < NPAGES; p++)
+		fill(2, p, v);
+	require(call_check(ob, areas, 0) == 0, "the first call");
+	t0 = now_us();
+	for (p = 0; p < NPAGES; p++)
+		fill(2, p, ++v);
+	span_us = (long)(now_us() - t0) + 1;
+	while (now_us() - t0 < SECONDS * 1e6) {
+		if (call_restarting(ob, areas) != 0 ||
+		    procs_named("wa-kill", &victim) != 1) {
+			diag("round %ld: call or orbit not found", rounds);
+			bad++;
+			break;
+		}
+		kill_at = 0;
+		if (pthread_create(&th, NULL, killer, NULL)) {
+			bad++;
+			break;
+		}
+		v++;
+		start = now_us();
+		kill_at = start + rand_r(&seed) % span_us;
+		for (p = 0; p < NPAGES; p++)
+			fill(2, p, v);
+		end = now_us();
+		span_us = (long)(end - start) + 1;
+		pthread_join(th, NULL);
+		kills += killed_at != 0;
+		during += killed_at != 0 && killed_at < end;
+		rounds++;
+	}
+	ret = call_restarting(ob, areas);
+	ok(rounds >= 10 && kills == rounds && during >= rounds / 4,
+	   "%ld rounds, the orbit SIGKILLed in each, %ld times while main's writes took its view's pages back",
+	   rounds, during);
+	ok(bad == 0 && ret == 0,
+	   "every restarted orbit's task found main's last rewrite (%ld)",
+	   ret);
+	orbit_destroy(ob);
+	orbit_area_destroy(areas[0]);
+	orbit_area_destroy(areas[1]);
+}
+
 int main(void)
 {
 	struct orbit_module_stats start;
@@ -381,6 +478,7 @@ int main(void)
 	orbit_destroy(ob);
 	orbit_area_destroy(areas[0]);
 	orbit_area_destroy(areas[1]);
+	kill_race();
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }
