@@ -9,9 +9,11 @@
 # floor) pick one victim per cycle, so no verdict cancels a second member
 # of a cycle already resolved (extra_aborts=0; when a tie went to the
 # member where the walk entered the cycle, orbit runs here counted 1..5).
-# The short runs that must see deadlocks use 8 locks: with the default
-# 32, 400 commits can finish before any cycle forms (seen once on 6.12;
-# 25 runs a kernel counted 2..20 deadlocks, against 41..220 with 8).
+# The short runs that must see deadlocks, or a detector call, use 8
+# locks: with the default 32, 400 commits can finish before any cycle
+# forms (seen once on 6.12; 25 runs a kernel counted 2..20 deadlocks,
+# against 41..220 with 8), or without any transaction waiting (the IPC
+# floor, once on 6.12: 400 commits in 0.03 s, no detector call).
 . /tests/tap.sh
 EX=/tests/ex_lockmgr
 
@@ -41,12 +43,12 @@ check "fork-per-call: every abort resolved a deadlock" \
 run thread --mode thread --txns 100 --heap 16
 check "thread: completes consistently" \
 	sh -c "[ $rc = 0 ] && grep -q 'commits=800 .*consistent=yes' /tmp/thread.out"
-run floor --mode thread --ipc-floor --txns 50 --heap 16
+run floor --mode thread --ipc-floor --txns 50 --heap 16 --locks 8
 check "thread with the IPC-floor control: completes, every check echoed" \
 	sh -c "[ $rc = 0 ] && grep -q 'mode=thread+ipc-floor .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/floor.out"
 check "thread with the IPC-floor control: the detector was called" \
 	[ "$(field /tmp/floor.out checks)" -gt 0 ]
-run tfloor --mode thread --ipc-floor --echo-thread --txns 50 --heap 16
+run tfloor --mode thread --ipc-floor --echo-thread --txns 50 --heap 16 --locks 8
 check "IPC-floor control with the echo in a thread: completes, every check echoed" \
 	sh -c "[ $rc = 0 ] && grep -q 'mode=thread+ipc-floor-thread .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/tfloor.out"
 check "IPC-floor control with the echo in a thread: the detector was called" \
