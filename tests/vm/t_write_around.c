@@ -106,6 +106,15 @@ static void fill(int n, int p, long v)
 	arg.want[p] = v;
 }
 
+/* fill() of every page. */
+static void fill_all(int n, long v)
+{
+	int p;
+
+	for (p = 0; p < NPAGES; p++)
+		fill(n, p, v);
+}
+
 static long minor_faults(void)
 {
 	struct rusage ru;
@@ -117,10 +126,8 @@ static long minor_faults(void)
 static long rewrite_all(long v)
 {
 	long f0 = minor_faults();
-	int p;
 
-	for (p = 0; p < NPAGES; p++)
-		fill(1, p, v);
+	fill_all(1, v);
 	return minor_faults() - f0;
 }
 
@@ -175,8 +182,7 @@ static void single_thread(struct orbit *ob, struct orbit_area **areas)
 	arg.delay_us = 300000;
 	f = orbit_call_async(ob, 0, 1, areas, NULL, &arg, sizeof(arg));
 	require(f, "an async call that reads late");
-	for (p = 0; p < NPAGES; p++)
-		fill(1, p, 3);
+	fill_all(1, 3);
 	for (p = 0; p < NPAGES; p++)
 		arg.want[p] = 2;
 	if (orbit_future_get(f, &ret))
@@ -200,8 +206,7 @@ static void single_thread(struct orbit *ob, struct orbit_area **areas)
 		ret = -1;
 	ok(ret == 0, "pages made writable around a fault and left unwritten are frozen by the next call (%ld words differ)",
 	   ret);
-	for (p = 0; p < NPAGES; p++)
-		fill(1, p, 6);
+	fill_all(1, 6);
 	ok(call_check(ob, areas, 0) == 0, "a call after that sees every page");
 
 	/* The kill switch. */
@@ -252,11 +257,9 @@ static void race(struct orbit *ob, struct orbit_area **areas)
 	pthread_t zapper_th;
 	void *zaps;
 	double t0;
-	int p;
 
 	arg.nareas = 2;
-	for (p = 0; p < NPAGES; p++)
-		fill(2, p, 100);
+	fill_all(2, 100);
 	stop = 0;
 	require(lockstep_start(&ls, write_both, NPAGES) == 0, "two writers");
 	require(pthread_create(&zapper_th, NULL, zapper, NULL) == 0,
@@ -274,8 +277,7 @@ static void race(struct orbit *ob, struct orbit_area **areas)
 		next = arg.want[0] + 1;
 		zapping = 1;
 		lockstep_go(&ls, next);
-		for (p = 0; p < NPAGES; p++)
-			fill(2, p, next);
+		fill_all(2, next);
 		lockstep_wait(&ls);
 		zapping = 0;
 	}
@@ -362,7 +364,7 @@ static void race_calls(struct orbit *ob, struct orbit_area **areas)
 	   bad);
 }
 
-/* kill_race: the orbit's pid, SIGKILLed after delay_us. */
+/* kill_race: the orbit's pid, SIGKILLed at kill_at by killer(). */
 static pid_t victim;
 static volatile double kill_at;	/* when to kill (0: not yet set) */
 static double killed_at;	/* 0: the kill failed */
@@ -373,6 +375,16 @@ static void *killer(void *a)
 		;
 	killed_at = kill(victim, SIGKILL) ? 0 : now_us();
 	return NULL;
+}
+
+/* Waits up to 5 s for pid to be reaped: 1, or 0. */
+static int pid_gone(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < 5000 && kill(pid, 0) == 0; i++)
+		usleep(1000);
+	return i < 5000;
 }
 
 /* A call that may find the orbit dying: ESRCH once, then it restarts. */
@@ -402,7 +414,7 @@ static void kill_race(void)
 	struct orbit *ob;
 	pthread_t th;
 	double t0, start, end;
-	int k, p;
+	int k;
 
 	orbit_attr_init(&attr);
 	attr.restart = ORBIT_RESTART_ALWAYS;
@@ -413,12 +425,10 @@ static void kill_race(void)
 		arg.base[k] = bases[k] = orbit_area_base(areas[k]);
 	arg.nareas = 2;
 	arg.rounds = 0;
-	for (p = 0; p < NPAGES; p++)
-		fill(2, p, v);
+	fill_all(2, v);
 	require(call_check(ob, areas, 0) == 0, "the first call");
 	t0 = now_us();
-	for (p = 0; p < NPAGES; p++)
-		fill(2, p, ++v);
+	fill_all(2, ++v);
 	span_us = (long)(now_us() - t0) + 1;
 	while (now_us() - t0 < SECONDS * 1e6) {
 		if (call_restarting(ob, areas) != 0 ||
@@ -435,18 +445,20 @@ static void kill_race(void)
 		v++;
 		start = now_us();
 		kill_at = start + rand_r(&seed) % span_us;
-		for (p = 0; p < NPAGES; p++)
-			fill(2, p, v);
+		fill_all(2, v);
 		end = now_us();
 		span_us = (long)(end - start) + 1;
 		pthread_join(th, NULL);
 		kills += killed_at != 0;
 		during += killed_at != 0 && killed_at < end;
 		rounds++;
-		/* Reaped before the next round looks for the new orbit. */
-		for (p = 0; p < 5000 && kill(victim, 0) == 0; p++)
-			usleep(1000);
-		if (p == 5000) {
+		/*
+		 * Reaped before the next round looks the new orbit up by
+		 * name (a zombie keeps it): polled by pid, as procs_gone's
+		 * /proc scans would cost the debug kernel a third or more
+		 * of its rounds.
+		 */
+		if (!pid_gone(victim)) {
 			diag("round %ld: the killed orbit %d remains", rounds,
 			     victim);
 			bad++;
