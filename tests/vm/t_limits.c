@@ -5,40 +5,22 @@
  * argument size (EINVAL), update size (EMSGSIZE).  rmmod is refused while
  * orbits or areas exist.
  */
-#include <fcntl.h>
 #include <stdlib.h>
 
 #include "tap.h"
 #include "util.h"
-
-#define P "/sys/module/orbit/parameters/"
 
 static char saved[6][32];
 static const char *const params[] = { "max_orbits", "max_main_bytes",
 				      "max_queue", "max_arg", "max_update",
 				      "max_areas" };
 
-static int set(const char *name, const char *val)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), P "%s", name);
-	return write_file(path, val);
-}
-
 static void save_all(void)
 {
-	char path[128];
 	unsigned int i;
-	int fd;
 
-	for (i = 0; i < 6; i++) {
-		snprintf(path, sizeof(path), P "%s", params[i]);
-		fd = open(path, O_RDONLY);
-		if (fd >= 0 && read(fd, saved[i], sizeof(saved[i]) - 1) > 0)
-			saved[i][strcspn(saved[i], "\n")] = 0;
-		close(fd);
-	}
+	for (i = 0; i < 6; i++)
+		param_read(params[i], saved[i], sizeof(saved[i]));
 }
 
 static void restore_all(void)
@@ -46,7 +28,7 @@ static void restore_all(void)
 	unsigned int i;
 
 	for (i = 0; i < 6; i++)
-		set(params[i], saved[i]);
+		param_write(params[i], saved[i]);
 }
 
 static long nap(void *argbuf, void *store)
@@ -85,10 +67,12 @@ int main(void)
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
 	save_all();
-	require(set("max_orbits", "2") == 0 && set("max_main_bytes", "4194304") == 0 &&
-		set("max_queue", "4") == 0 && set("max_arg", "128") == 0 &&
-		set("max_update", "65536") == 0 && set("max_areas", "3") == 0,
-		"set small limits");
+	require(param_write("max_orbits", "2") == 0 &&
+		param_write("max_main_bytes", "4194304") == 0 &&
+		param_write("max_queue", "4") == 0 &&
+		param_write("max_arg", "128") == 0 &&
+		param_write("max_update", "65536") == 0 &&
+		param_write("max_areas", "3") == 0, "set small limits");
 
 	a = orbit_create("lim-a", nap, NULL);
 	b = orbit_create("lim-b", push_big, NULL);

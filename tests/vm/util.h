@@ -27,6 +27,37 @@ static inline int write_file(const char *path, const char *val)
 	return ok ? 0 : -1;
 }
 
+#define ORBIT_PARAMS	"/sys/module/orbit/parameters/"
+
+/* Sets the module parameter name: 0, or -1 with errno (EINVAL: refused). */
+static inline int param_write(const char *name, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), ORBIT_PARAMS "%s", name);
+	return write_file(path, val);
+}
+
+/* The module parameter name's value into buf[len], newline dropped: 0 or -1. */
+static inline int param_read(const char *name, char *buf, size_t len)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), ORBIT_PARAMS "%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
 /*
  * A write by the kernel, not by a store: the byte c read(2) from a pipe
  * into dst.  0, or -1.
