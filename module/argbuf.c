@@ -79,7 +79,7 @@ void *argbuf_get(struct orbit_ctx *ctx, size_t size, size_t *alloc, int *err)
 	*err = orbit_charge(&ctx->acct, want);
 	if (*err)
 		return NULL;
-	data = kvmalloc(want, GFP_KERNEL_ACCOUNT);
+	data = kvmalloc(want, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!data) {
 		orbit_uncharge(&ctx->acct, want);
 		*err = -ENOMEM;

@@ -134,7 +134,8 @@ static struct orbit_call *call_alloc(struct orbit_ctx *ctx,
 	err = orbit_charge(&ctx->acct, size);
 	if (err)
 		return ERR_PTR(err);
-	call = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	/* Up to 128 KiB with many areas: failing is ENOMEM, not a warning. */
+	call = kzalloc(size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!call) {
 		orbit_uncharge(&ctx->acct, size);
 		return ERR_PTR(-ENOMEM);

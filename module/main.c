@@ -28,14 +28,6 @@ unsigned int orbit_max_queue = 4096;
 module_param_named(max_queue, orbit_max_queue, uint, 0644);
 MODULE_PARM_DESC(max_queue, "Queued calls per orbit (default 4096)");
 
-unsigned int orbit_max_arg = 65536;
-module_param_named(max_arg, orbit_max_arg, uint, 0644);
-MODULE_PARM_DESC(max_arg, "Argument buffer bytes per call (default 65536)");
-
-unsigned int orbit_max_call_areas = 64;
-module_param_named(max_call_areas, orbit_max_call_areas, uint, 0644);
-MODULE_PARM_DESC(max_call_areas, "Areas named by one call (default 64)");
-
 unsigned long orbit_max_area_size = 64UL << 30;
 module_param_named(max_area_size, orbit_max_area_size, ulong, 0644);
 MODULE_PARM_DESC(max_area_size, "Largest area in bytes (default 64 GiB)");
@@ -59,6 +51,17 @@ static const struct kernel_param_ops name##_ops = {			\
 	.get = param_get_uint,						\
 };									\
 module_param_cb(name, &name##_ops, &(var), 0644)
+
+unsigned int orbit_max_arg = 65536;
+ORBIT_PARAM_UINT_MAX(max_arg, orbit_max_arg, ORBIT_MAX_ARG_LIMIT);
+MODULE_PARM_DESC(max_arg,
+		 "Argument buffer bytes per call (default 65536, at most 1 GiB)");
+
+unsigned int orbit_max_call_areas = 64;
+ORBIT_PARAM_UINT_MAX(max_call_areas, orbit_max_call_areas,
+		     ORBIT_MAX_CALL_AREAS_LIMIT);
+MODULE_PARM_DESC(max_call_areas,
+		 "Areas named by one call (default 64, at most 4096)");
 
 unsigned int orbit_max_update = 16 << 20;
 ORBIT_PARAM_UINT_MAX(max_update, orbit_max_update, ORBIT_MAX_UPDATE_LIMIT);

@@ -87,6 +87,15 @@ extern unsigned int orbit_write_around;
 /* Largest value max_update may take: 4x it must fit a size_t anywhere. */
 #define ORBIT_MAX_UPDATE_LIMIT	BIT(30)
 
+/*
+ * Largest values max_arg and max_call_areas may take: an argument buffer
+ * stays below what kvmalloc serves (INT_MAX), a call's allocation (struct
+ * orbit_snap per area) below 256 KiB, and its duplicate check (quadratic,
+ * under ctx->lock) short.
+ */
+#define ORBIT_MAX_ARG_LIMIT		BIT(30)
+#define ORBIT_MAX_CALL_AREAS_LIMIT	4096
+
 /* Supported features and ioctls, answered by the handshake. */
 #define ORBIT_FEATURES	ORBIT_FEAT_ALL
 

@@ -63,7 +63,7 @@ static int upd_take_pages(struct orbit_upd *u, u64 ubuf)
 
 	u->npages = DIV_ROUND_UP(u->len, PAGE_SIZE);
 	u->pages = kvmalloc_array(u->npages, sizeof(*u->pages),
-				  GFP_KERNEL_ACCOUNT);
+				  GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!u->pages)
 		return -ENOMEM;
 	got = pin_user_pages_fast(ubuf, u->npages, FOLL_WRITE | FOLL_LONGTERM,
@@ -105,7 +105,8 @@ static struct orbit_upd *upd_from_user(struct orbit_ctx *ctx, u64 ubuf,
 	if (err > 0)
 		return u;
 	if (!err) {
-		u->data = kvmalloc(len ? len : 1, GFP_KERNEL_ACCOUNT);
+		u->data = kvmalloc(len ? len : 1,
+				   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		err = !u->data ? -ENOMEM :
 		      copy_from_user(u->data, u64_to_user_ptr(ubuf), len) ?
 		      -EFAULT : 0;

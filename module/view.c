@@ -254,6 +254,17 @@ static int view_file_mmap(struct file *file, struct vm_area_struct *vma)
 	return err;
 }
 
+/*
+ * A bit per block of the area: 32 KiB for a 64 GiB area, but up to 64 MiB
+ * for one as large as the address space, which only vmalloc can serve.
+ */
+static unsigned long *view_bitmap_alloc(const struct orbit_area *area)
+{
+	return kvcalloc(BITS_TO_LONGS(view_nblocks(area)),
+			sizeof(unsigned long),
+			GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+}
+
 static void view_release(struct kref *ref)
 {
 	struct orbit_view *view = container_of(ref, struct orbit_view, ref);
@@ -266,8 +277,8 @@ static void view_release(struct kref *ref)
 	xa_for_each(&view->priv, idx, page)
 		opage_put(view->area->pool, page);
 	xa_destroy(&view->priv);
-	bitmap_free(view->used);
-	bitmap_free(view->unmapped);
+	kvfree(view->used);
+	kvfree(view->unmapped);
 	pt_put(view->root);
 	if (view->inode)
 		iput(view->inode);
@@ -319,8 +330,8 @@ struct orbit_view *view_create(struct orbit_area *area)
 	view->mm = current->mm;
 	mmgrab(view->mm);
 	ostat_inc(OS_VIEWS);
-	view->used = bitmap_zalloc(view_nblocks(area), GFP_KERNEL_ACCOUNT);
-	view->unmapped = bitmap_zalloc(view_nblocks(area), GFP_KERNEL_ACCOUNT);
+	view->used = view_bitmap_alloc(area);
+	view->unmapped = view_bitmap_alloc(area);
 	if (!view->used || !view->unmapped) {
 		view_put(view);
 		return ERR_PTR(-ENOMEM);
