@@ -560,6 +560,23 @@ static bool view_install_skip(void *ctx, unsigned long first)
 	return find_next_bit(vi->view->used, end, b) >= end;
 }
 
+/*
+ * debug_full_snapshot: every page of the blocks the task has used (the
+ * others have nothing to replace), without a walk of the whole area, which
+ * may be as large as the address space.
+ */
+static void view_install_all(struct view_install *vi)
+{
+	struct orbit_area *area = vi->view->area;
+	unsigned long b, idx, end;
+
+	for_each_set_bit(b, vi->view->used, view_nblocks(area)) {
+		end = min((b + 1) * VIEW_AROUND, area->npages);
+		for (idx = b * VIEW_AROUND; idx < end; idx++)
+			view_install_add(vi, idx);
+	}
+}
+
 /* The view's mapping in the calling orbit, if it is still whole. */
 static struct vm_area_struct *view_vma(struct orbit_view *view)
 {
@@ -608,8 +625,7 @@ unsigned long view_install(struct orbit_view *view, struct pt_node *root,
 		/* Benchmark baseline: remap everything, every call. */
 		xa_for_each(&view->priv, idx, page)
 			view_priv_drop(view, idx);
-		for (idx = 0; idx < view->area->npages; idx++)
-			view_install_add(&vi, idx);
+		view_install_all(&vi);
 		vi.changed = view->area->npages;
 	} else {
 		unsigned long skipped;
