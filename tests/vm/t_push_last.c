@@ -161,7 +161,6 @@ static int arena_intact(struct orbit_update *u, int seq)
 
 int main(void)
 {
-	const char *max = "/sys/module/orbit/parameters/max_update";
 	struct orbit_module_stats start;
 	struct orbit_status os, now;
 	struct orbit_future *f;
@@ -172,7 +171,6 @@ int main(void)
 	char old[32] = "";
 	long ret, last;
 	double t0, waited;
-	FILE *fp;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
 	ob = orbit_create("pushlast", task, NULL);
@@ -205,16 +203,14 @@ int main(void)
 	r2 = orbit_future_get(f, &ret);
 	ok(r2 == 0 && ret == 6, "and the task's value (%ld)", ret);
 
-	fp = fopen(max, "r");
-	require(fp && fgets(old, sizeof(old), fp), "read max_update");
-	fclose(fp);
-	require(write_file(max, "4096") == 0, "max_update=4096");
+	require(param_read("max_update", old, sizeof(old)) == 0,
+		"read max_update");
+	require(param_write("max_update", "4096") == 0, "max_update=4096");
 	r.what = T_BIG;
 	f = orbit_call_async(ob, 0, 0, NULL, NULL, &r, sizeof(r));
 	n = f ? pull_values(f, v, 8, &last) : -1;
 	err = errno;
-	old[strcspn(old, "\n")] = 0;
-	require(write_file(max, old) == 0, "max_update restored");
+	require(param_write("max_update", old) == 0, "max_update restored");
 	ok(n == 0 && last == -1 && err == EMSGSIZE,
 	   "a task that pushes last 8 KiB: the call fails with EMSGSIZE "
 	   "(%d, %ld, %s)", n, last, strerror(err));

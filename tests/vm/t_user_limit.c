@@ -16,7 +16,6 @@
 #include "tap.h"
 #include "util.h"
 
-#define PARAM	"/sys/module/orbit/parameters/max_user_bytes"
 #define LIMIT	(16L << 20)
 
 static sigjmp_buf jb;
@@ -130,14 +129,12 @@ int main(void)
 	struct orbit_module_stats start;
 	char saved[32] = "";
 	long a, b;
-	int fd;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
-	fd = open(PARAM, O_RDONLY);
-	require(fd >= 0 && read(fd, saved, sizeof(saved) - 1) > 0,
+	require(param_read("max_user_bytes", saved, sizeof(saved)) == 0,
 		"read max_user_bytes");
-	close(fd);
-	require(write_file(PARAM, "16777216") == 0, "set max_user_bytes to 16 MiB");
+	require(param_write("max_user_bytes", "16777216") == 0,
+		"set max_user_bytes to 16 MiB");
 
 	run(fault_case, 1000, &a, &b, &start);
 	ok(a > (8L << 20) && a <= LIMIT,
@@ -154,8 +151,7 @@ int main(void)
 	ok(a == 32L << 20, "root (CAP_SYS_RESOURCE) is not limited (%ld MiB)",
 	   a >> 20);
 
-	saved[strcspn(saved, "\n")] = 0;
-	ok(write_file(PARAM, saved) == 0, "restore max_user_bytes");
+	ok(param_write("max_user_bytes", saved) == 0, "restore max_user_bytes");
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }
