@@ -6,10 +6,11 @@
  * bounds, an argument of 1 GiB that cannot be read fails with EFAULT (or
  * ENOMEM), and a call naming 4096 areas reads them all; an area of 64 TiB
  * (max_area_size and max_main_bytes raised) is snapshotted and read by an
- * orbit, whose view of it needs bitmaps only vmalloc can hold.  The
- * harness fails the run on any kernel report; the module's counters
- * return to their start.
+ * orbit, whose view of it needs bitmaps only vmalloc can hold, then
+ * killed, its view freed by its exit.  The harness fails the run on any
+ * kernel report; the module's counters return to their start.
  */
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -99,6 +100,7 @@ static void huge_area(void)
 				    NULL;
 	long *base = a ? orbit_area_base(a) : NULL;
 	long *last = base ? base + (HUGE - PAGE) / sizeof(long) : NULL;
+	pid_t pid;
 
 	ok(a && orbit_area_size(a) == HUGE, "an area of 64 TiB");
 	if (!a) {
@@ -113,6 +115,9 @@ static void huge_area(void)
 	*last = 20;
 	ok(orbit_call(ob, 1, &a, NULL, &base, sizeof(base)) == 30,
 	   "and both rewritten at the next call");
+	/* Its view (vmalloc'd bitmaps) goes with the process's exit. */
+	ok(procs_named("huge-area", &pid) == 1 && kill(pid, SIGKILL) == 0 &&
+	   procs_gone("huge-area"), "the orbit killed with its view");
 	orbit_area_destroy(a);
 	orbit_destroy(ob);
 }
