@@ -68,11 +68,33 @@ ORBIT_PARAM_UINT_MAX(max_update, orbit_max_update, ORBIT_MAX_UPDATE_LIMIT);
 MODULE_PARM_DESC(max_update,
 		 "Bytes per update (default 16 MiB, at most 1 GiB); 4x that may wait per call");
 
-/* 0 at load: half of the machine's memory. */
+/* Half of the machine's memory: what 0 means, at load and later. */
+static unsigned long max_user_bytes_default(void)
+{
+	return (totalram_pages() << PAGE_SHIFT) / 2;
+}
+
+static int max_user_bytes_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned long v;
+	int err = kstrtoul(val, 0, &v);
+
+	if (err)
+		return err;
+	WRITE_ONCE(*(unsigned long *)kp->arg, v ? v : max_user_bytes_default());
+	return 0;
+}
+
+static const struct kernel_param_ops max_user_bytes_ops = {
+	.set = max_user_bytes_set,
+	.get = param_get_ulong,
+};
+
 unsigned long orbit_max_user_bytes;
-module_param_named(max_user_bytes, orbit_max_user_bytes, ulong, 0644);
+module_param_cb(max_user_bytes, &max_user_bytes_ops, &orbit_max_user_bytes,
+		0644);
 MODULE_PARM_DESC(max_user_bytes,
-		 "Bytes of area pages, snapshots, calls and updates one user may hold (EDQUOT beyond; default half of memory)");
+		 "Bytes of area pages, snapshots, calls and updates one user may hold (EDQUOT beyond; default and 0: half of memory)");
 
 unsigned int orbit_poll_us = 500;
 ORBIT_PARAM_UINT_MAX(poll_us, orbit_poll_us, ORBIT_POLL_US_MAX);
@@ -96,8 +118,8 @@ static int __init orbit_init(void)
 {
 	int err;
 
-	if (!orbit_max_user_bytes)
-		orbit_max_user_bytes = (totalram_pages() << PAGE_SHIFT) / 2;
+	if (!orbit_max_user_bytes)	/* not given at load */
+		orbit_max_user_bytes = max_user_bytes_default();
 	orbit_wq = alloc_workqueue("orbit", 0, 0);
 	if (!orbit_wq)
 		return -ENOMEM;

@@ -4,7 +4,8 @@
  * whose contexts hold that much area memory gets SIGBUS on the page fault
  * that would go beyond it, and EDQUOT from a call whose argument would;
  * the memory is the user's again once the contexts are gone.  A context
- * made with CAP_SYS_RESOURCE (root here) is not limited.
+ * made with CAP_SYS_RESOURCE (root here) is not limited.  Set to 0, the
+ * limit is its default, half of memory, as when the module is loaded.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -124,10 +125,25 @@ static int run(void (*fn)(int, int), int uid, long *a, long *b,
 	return status;
 }
 
+/* MemTotal: the kernel's totalram_pages, in bytes; half of it. */
+static unsigned long long half_of_memory(void)
+{
+	unsigned long long kib = 0;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %llu kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib * 1024 / 2;
+}
+
 int main(void)
 {
 	struct orbit_module_stats start;
-	char saved[32] = "";
+	char saved[32] = "", now[32] = "";
 	long a, b;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
@@ -149,6 +165,15 @@ int main(void)
 	   a >> 20);
 	run(fault_case, 0, &a, &b, &start);
 	ok(a == 32L << 20, "root (CAP_SYS_RESOURCE) is not limited (%ld MiB)",
+	   a >> 20);
+
+	/* 0 is the default at run time too, not a limit of nothing. */
+	ok(param_write("max_user_bytes", "0") == 0 &&
+	   param_read("max_user_bytes", now, sizeof(now)) == 0 &&
+	   strtoull(now, NULL, 10) == half_of_memory(),
+	   "max_user_bytes set to 0 reads half of memory (%s)", now);
+	run(fault_case, 1000, &a, &b, &start);
+	ok(a == 32L << 20, "then user 1000 touches all of its area (%ld MiB)",
 	   a >> 20);
 
 	ok(param_write("max_user_bytes", saved) == 0, "restore max_user_bytes");
