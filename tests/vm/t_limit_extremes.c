@@ -21,10 +21,12 @@
 #define HUGE	(64UL << 40)		/* 64 TiB */
 #define PAGE	4096UL
 
-static const char *const names[] = { "max_arg", "max_call_areas",
-				     "max_areas", "max_area_size",
-				     "max_main_bytes" };
-static char saved[5][32];
+static struct param_saved saved[] = {
+	{ .name = "max_arg" }, { .name = "max_call_areas" },
+	{ .name = "max_areas" }, { .name = "max_area_size" },
+	{ .name = "max_main_bytes" },
+};
+#define NSAVED	(sizeof(saved) / sizeof(saved[0]))
 
 struct many_arg {
 	long *base[NAREAS];
@@ -126,13 +128,10 @@ int main(void)
 {
 	struct orbit_module_stats start;
 	struct orbit *ob;
-	unsigned int i;
 	void *nothing;
 	int err;
 
-	for (i = 0; i < 5; i++)
-		require(param_read(names[i], saved[i], sizeof(saved[i])) == 0,
-			"read %s", names[i]);
+	require(params_save(saved, NSAVED) == 0, "read the limits");
 	ok(refused("max_arg", "1073741825") && refused("max_arg", "4294967295"),
 	   "max_arg above 1 GiB is refused and keeps its value");
 	ok(refused("max_call_areas", "4097") &&
@@ -163,8 +162,7 @@ int main(void)
 	many_areas();
 	huge_area();
 
-	for (i = 0; i < 5; i++)
-		param_write(names[i], saved[i]);
+	ok(params_restore(saved, NSAVED) == 0, "limits restored");
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }

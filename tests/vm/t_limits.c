@@ -10,26 +10,12 @@
 #include "tap.h"
 #include "util.h"
 
-static char saved[6][32];
-static const char *const params[] = { "max_orbits", "max_main_bytes",
-				      "max_queue", "max_arg", "max_update",
-				      "max_areas" };
-
-static void save_all(void)
-{
-	unsigned int i;
-
-	for (i = 0; i < 6; i++)
-		param_read(params[i], saved[i], sizeof(saved[i]));
-}
-
-static void restore_all(void)
-{
-	unsigned int i;
-
-	for (i = 0; i < 6; i++)
-		param_write(params[i], saved[i]);
-}
+static struct param_saved saved[] = {
+	{ .name = "max_orbits" }, { .name = "max_main_bytes" },
+	{ .name = "max_queue" }, { .name = "max_arg" },
+	{ .name = "max_update" }, { .name = "max_areas" },
+};
+#define NSAVED	(sizeof(saved) / sizeof(saved[0]))
 
 static long nap(void *argbuf, void *store)
 {
@@ -66,7 +52,7 @@ int main(void)
 	int i, n;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
-	save_all();
+	require(params_save(saved, NSAVED) == 0, "read the limits");
 	require(param_write("max_orbits", "2") == 0 &&
 		param_write("max_main_bytes", "4194304") == 0 &&
 		param_write("max_queue", "4") == 0 &&
@@ -105,7 +91,7 @@ int main(void)
 	orbit_area_destroy(x);
 	orbit_destroy(a);
 	orbit_destroy(b);
-	restore_all();
+	ok(params_restore(saved, NSAVED) == 0, "limits restored");
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }

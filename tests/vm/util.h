@@ -58,6 +58,36 @@ static inline int param_read(const char *name, char *buf, size_t len)
 	return 0;
 }
 
+/* A module parameter's name and the value params_save read. */
+struct param_saved {
+	const char *name;
+	char val[32];
+};
+
+/* Reads the n parameters' values: 0, or -1 (the first unread is named). */
+static inline int params_save(struct param_saved *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (param_read(p[i].name, p[i].val, sizeof(p[i].val))) {
+			fprintf(stderr, "# cannot read %s\n", p[i].name);
+			return -1;
+		}
+	return 0;
+}
+
+/* Writes back what params_save read, every one: 0, or -1 if one failed. */
+static inline int params_restore(const struct param_saved *p, size_t n)
+{
+	int err = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		err |= param_write(p[i].name, p[i].val);
+	return err;
+}
+
 /*
  * A write by the kernel, not by a store: the byte c read(2) from a pipe
  * into dst.  0, or -1.
