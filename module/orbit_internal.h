@@ -586,6 +586,7 @@ struct orbit {
 	atomic_t prewake;	/* callers snapshotting after a prewake */
 	int loop_cpu;		/* where the task loop last slept; -1 */
 	unsigned int early_skip;	/* early wakes not to make */
+	unsigned int early_backoff;	/* early_skip after the last miss */
 };
 
 #define ORBIT_ANY_GEN	U32_MAX
@@ -715,8 +716,6 @@ bool orbit_prewake_begin(struct orbit *ob, struct orbit_call *call);
 void orbit_prewake_end(struct orbit *ob, bool prewoken);
 /* The task loop took call: wakes its waiters to poll for what they wait for. */
 void orbit_wake_early(struct orbit *ob, struct orbit_call *call);
-/* A waiter's poll ran out: the orbit's next early wakes are skipped. */
-void orbit_early_missed(struct orbit *ob);
 /*
  * Sleeps on wq (call->done or call->pullq) until ready(call); woken early,
  * polls for it once first.  0, or -ERESTARTSYS on a signal.

@@ -19,8 +19,13 @@
  *    installs the snapshot; the waiter polls for what it waits for (the
  *    end, or an update) while the loop installs and the task runs
  *    (orbit_wake_early, orbit_wait_call).  A waiter tells the orbit when
- *    a poll ran out, and the next EARLY_SKIP early wakes of that orbit
- *    are not made.
+ *    a poll ran out, and the orbit's next early wakes are not made: one
+ *    after a first miss, twice as many after each miss that follows, at
+ *    most EARLY_SKIP_MAX, and none again once a poll has found what it
+ *    waited for.  So a single long call (a first snapshot of a large
+ *    area, say) costs the short calls after it one early wake, and an
+ *    orbit whose tasks always outlast the poll costs main one poll in
+ *    EARLY_SKIP_MAX + 1 calls.
  *
  * A poll lasts at most poll_us (module parameter; 0 turns both off) and
  * ends as soon as the CPU is wanted: need_resched, another task runnable
@@ -31,8 +36,9 @@
  * sleeper last slept on the waker's own CPU, where it would only take
  * that CPU from the work it waits for.
  *
- * State: ob->prewake (callers between prewake_begin and _end), ob->loop_cpu
- * and ob->early_skip (hints, read and written without a lock), call->early
+ * State: ob->prewake (callers between prewake_begin and _end), ob->loop_cpu,
+ * ob->early_skip and ob->early_backoff (hints, read and written without a
+ * lock: a lost update only changes how often a poll is tried), call->early
  * and call->wait_cpu (the same; wait_cpu is the last waiter's CPU when
  * several wait); all live as long as the orbit and the call they are in.
  */
@@ -44,8 +50,8 @@
 
 /* A snapshot with this many pages to freeze prewakes the task loop. */
 #define PREWAKE_MIN_PAGES	32
-/* Early wakes of an orbit's callers not made after a poll ran out. */
-#define EARLY_SKIP		16
+/* Most early wakes of an orbit's callers not made after a poll ran out. */
+#define EARLY_SKIP_MAX		16
 
 bool orbit_poll(bool (*ready)(void *arg), void *arg, bool *spent)
 {
@@ -111,6 +117,23 @@ void orbit_wake_early(struct orbit *ob, struct orbit_call *call)
 	wake_up(&call->pullq);
 }
 
+/* A waiter's poll ran out: skip the orbit's next early wakes, more each time. */
+static void orbit_early_missed(struct orbit *ob)
+{
+	unsigned int backoff = READ_ONCE(ob->early_backoff);
+
+	backoff = backoff ? min(backoff * 2, EARLY_SKIP_MAX) : 1;
+	WRITE_ONCE(ob->early_backoff, backoff);
+	WRITE_ONCE(ob->early_skip, backoff);
+}
+
+/* A waiter's poll found what it waited for: the next miss skips one. */
+static void orbit_early_hit(struct orbit *ob)
+{
+	if (READ_ONCE(ob->early_backoff))
+		WRITE_ONCE(ob->early_backoff, 0);
+}
+
 int orbit_wait_call(struct orbit_call *call, struct wait_queue_head *wq,
 		    bool (*ready)(void *call))
 {
@@ -124,14 +147,11 @@ int orbit_wait_call(struct orbit_call *call, struct wait_queue_head *wq,
 		if (ready(call))
 			return 0;
 		polled = true;
-		if (orbit_poll(ready, call, &spent))
+		if (orbit_poll(ready, call, &spent)) {
+			orbit_early_hit(call->orbit);
 			return 0;
+		}
 		if (spent)
 			orbit_early_missed(call->orbit);
 	}
-}
-
-void orbit_early_missed(struct orbit *ob)
-{
-	WRITE_ONCE(ob->early_skip, EARLY_SKIP);
 }

@@ -8,9 +8,14 @@
  *    and without polling, unpinned and with both processes on one CPU;
  *  - main does not poll through tasks longer than the poll: of 200
  *    calls of 5 ms tasks with the default 500 us poll, at most one in
- *    17 has main poll and run out (the orbit backs off for 16 calls
- *    after a poll that ran out), where without the back-off all would
- *    (the module's counters polls and polls_missed);
+ *    17 and four more have main poll and run out (the orbit skips the
+ *    early wakes of 1, 2, 4, 8 and then 16 calls after polls that ran
+ *    out), where without the back-off all would (the module's counters
+ *    polls and polls_missed);
+ *  - one long call does not cost the short calls after it their early
+ *    wakes: with main and the orbit on CPUs of their own and a 200 ms
+ *    poll, of 10 calls of 20 ms tasks after a 300 ms one whose poll ran
+ *    out, main polls in all but the first;
  *  - a signal ends main's poll at once: the call's result still comes
  *    back (the library collects it), and the handler ran;
  *  - poll_us is at most 1 s;
@@ -31,16 +36,23 @@
 struct sum_arg {
 	const unsigned char *base;
 	unsigned int sleep_ms;
+	unsigned int spin_us;	/* on the CPU: no idle vCPU to wake */
 };
 
-/* The task: a checksum of one byte per page, after an optional sleep. */
+/* The task: a checksum of one byte per page, after an optional wait. */
 static long page_sum(void *argbuf, void *store)
 {
 	struct sum_arg *a = argbuf;
 	unsigned long i, sum = 0;
+	struct timespec t0, t;
 
 	if (a->sleep_ms)
 		usleep(a->sleep_ms * 1000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000000 +
+	       (t.tv_nsec - t0.tv_nsec) / 1000 < a->spin_us);
 	for (i = 0; a->base && i < AREA; i += PG)
 		sum += a->base[i];
 	return (long)sum;
@@ -59,7 +71,7 @@ static long expected(const unsigned char *p)
 static int snapshots_seen(struct orbit *ob, struct orbit_area *a)
 {
 	unsigned char *p = orbit_area_base(a);
-	struct sum_arg arg = { p, 0 };
+	struct sum_arg arg = { .base = p };
 	int r, right = 0;
 	unsigned long i;
 
@@ -94,7 +106,7 @@ int main(void)
 	struct orbit_area *a;
 	struct sum_arg arg;
 	struct orbit *ob;
-	unsigned long long p0, p1, m0, m1;
+	unsigned long long p0, p1, p2, m0, m1, m2;
 	double t0;
 	long ret;
 	int n;
@@ -128,7 +140,7 @@ int main(void)
 	for (n = 0; n < 200; n++)
 		orbit_call(ob, 0, NULL, NULL, &arg, sizeof(arg));
 	module_polls(&p1, &m1);
-	ok(p1 - p0 >= 1 && m1 - m0 <= 200 / 17 + 1,
+	ok(p1 - p0 >= 1 && m1 - m0 <= 200 / 17 + 5,
 	   "200 calls of 5 ms tasks: main polled %llu times, %llu ran out",
 	   p1 - p0, m1 - m0);
 	arg.base = orbit_area_base(a);
@@ -148,10 +160,41 @@ int main(void)
 	   "a signal during the poll: the handler ran (%d) and the call returned its result",
 	   (int)alarms);
 
-	require(write_file(POLL_US, "500") == 0, "set poll_us");
+	/*
+	 * Tasks of 20 ms on the CPU, polled for up to 200 ms: main, woken
+	 * early, polls through each even when the emulator stalls a vCPU for
+	 * some ms.  A task of 300 ms outlasts the poll; its poll may also end
+	 * early (another task runnable on main's CPU), so it is retried
+	 * until one runs out.
+	 */
+	require(write_file(POLL_US, "200000") == 0, "set poll_us");
+	require(orbit_status(ob, &st) == 0 && st.pid > 0 &&
+		pin_to_cpu(0, 0) == 0 && pin_to_cpu(st.pid, 1) == 0,
+		"pin main to CPU 0 and the orbit to CPU 1");
+	arg.base = NULL;
 	arg.sleep_ms = 0;
-	if (orbit_status(ob, &st) == 0 && st.pid > 0 && pin_to_cpu(0, 0) == 0 &&
-	    pin_to_cpu(st.pid, 0) == 0) {
+	arg.spin_us = 20000;
+	for (n = 0; n < 17; n++)	/* past any back-off */
+		orbit_call(ob, 0, NULL, NULL, &arg, sizeof(arg));
+	arg.spin_us = 0;
+	arg.sleep_ms = 300;
+	for (n = 0, m1 = m0 = 0; n < 5 && m1 == m0; n++) {
+		module_polls(&p0, &m0);
+		orbit_call(ob, 0, NULL, NULL, &arg, sizeof(arg));
+		module_polls(&p1, &m1);
+	}
+	arg.sleep_ms = 0;
+	arg.spin_us = 20000;
+	for (n = 0; n < 10; n++)
+		orbit_call(ob, 0, NULL, NULL, &arg, sizeof(arg));
+	module_polls(&p2, &m2);
+	ok(m1 - m0 == 1 && p2 - p1 >= 8 && m2 == m1,
+	   "after a 300 ms call whose poll ran out (%llu), main polled in %llu of 10 short calls (%llu ran out)",
+	   m1 - m0, p2 - p1, m2 - m1);
+	require(write_file(POLL_US, "500") == 0, "set poll_us");
+	arg.base = orbit_area_base(a);
+	arg.spin_us = 0;
+	if (pin_to_cpu(0, 0) == 0 && pin_to_cpu(st.pid, 0) == 0) {
 		n = snapshots_seen(ob, a);
 		ok(n == CALLS, "on one CPU: %d of %d calls saw their snapshot",
 		   n, CALLS);
