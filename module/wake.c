@@ -117,7 +117,7 @@ void orbit_wake_early(struct orbit *ob, struct orbit_call *call)
 	wake_up(&call->pullq);
 }
 
-/* A waiter's poll ran out: skip the orbit's next early wakes, more each time. */
+/* A waiter's poll ran out: skip the next early wakes, more each time. */
 static void orbit_early_missed(struct orbit *ob)
 {
 	unsigned int backoff = READ_ONCE(ob->early_backoff);
