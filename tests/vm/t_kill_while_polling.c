@@ -26,7 +26,6 @@
 #include "tap.h"
 #include "util.h"
 
-#define POLL_US		"/sys/module/orbit/parameters/poll_us"
 #define AREA		(64UL << 20)
 #define PG		4096UL
 #define IN_POLL		10
@@ -129,7 +128,7 @@ int main(void)
 	long v;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
-	require(write_file(POLL_US, "1000000") == 0, "set poll_us to 1 s");
+	require(param_write("poll_us", "1000000") == 0, "set poll_us to 1 s");
 	orbit_attr_init(&attr);
 	attr.restart = ORBIT_RESTART_ALWAYS;
 	ob = orbit_create_ex("pollkill", page_sum, NULL, &attr);
@@ -184,7 +183,7 @@ int main(void)
 			 page_sum(&base, NULL);
 	ok(right == 5, "the restarted orbit serves calls: %d of 5 right",
 	   right);
-	write_file(POLL_US, "500");
+	param_write("poll_us", "500");
 	orbit_area_destroy(a);
 	orbit_destroy(ob);
 	ok(procs_gone("pollkill"), "no orbit process remains");

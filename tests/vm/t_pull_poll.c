@@ -27,7 +27,6 @@
 #include "polls.h"
 #include "util.h"
 
-#define POLL_US		"/sys/module/orbit/parameters/poll_us"
 #define CALLS		60
 #define UPDATES		3
 
@@ -173,7 +172,7 @@ int main(void)
 	long ret;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
-	require(write_file(POLL_US, "1000000") == 0, "set poll_us");
+	require(param_write("poll_us", "1000000") == 0, "set poll_us");
 	child = fork_piped(cp);
 	if (child == 0)
 		_exit(exit_while_pulling(cp[1]));
@@ -187,7 +186,7 @@ int main(void)
 	   "a process exits while its pull polls: status %d, %llu polls, its objects freed",
 	   status, p1 - p0);
 
-	require(write_file(POLL_US, "500") == 0, "set poll_us");
+	require(param_write("poll_us", "500") == 0, "set poll_us");
 	ob = orbit_create("pullpoll", pusher, NULL);
 	require(ob, "an orbit");
 	/* Its first calls (its process runs them), past any back-off. */
@@ -224,14 +223,14 @@ int main(void)
 	   "orbit_future_get: %d of %d results, %llu polls, %llu ran out",
 	   waited, CALLS, p1 - p0, m1 - m0);
 
-	require(write_file(POLL_US, "0") == 0, "set poll_us");
+	require(param_write("poll_us", "0") == 0, "set poll_us");
 	module_polls(&p0, &m0);
 	n = calls_right(ob, 0, CALLS);
 	module_polls(&p1, &m1);
 	ok(n == CALLS && p1 == p0,
 	   "poll_us=0: %d of %d calls right, %llu polls", n, CALLS, p1 - p0);
 
-	require(write_file(POLL_US, "500") == 0, "set poll_us");
+	require(param_write("poll_us", "500") == 0, "set poll_us");
 	module_polls(&p0, &m0);
 	n = calls_right(ob, 5, 200);
 	module_polls(&p1, &m1);
@@ -241,7 +240,7 @@ int main(void)
 	   p1 - p0, m1 - m0);
 
 	/* A pull polls (a 1 s poll, a 200 ms task) when the alarm comes. */
-	require(write_file(POLL_US, "1000000") == 0, "set poll_us");
+	require(param_write("poll_us", "1000000") == 0, "set poll_us");
 	calls_right(ob, 0, 17);	/* past the back-off */
 	module_polls(&p0, &m0);
 	alarm_in_ms(20);
@@ -270,7 +269,7 @@ int main(void)
 	ok(orbit_future_get(f, &ret) == -1 && errno == ESRCH,
 	   "and orbit_future_get reports ESRCH");
 
-	require(write_file(POLL_US, "500") == 0, "set poll_us");
+	require(param_write("poll_us", "500") == 0, "set poll_us");
 	orbit_destroy(ob);
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();

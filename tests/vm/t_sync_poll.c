@@ -28,7 +28,6 @@
 #include "polls.h"
 #include "util.h"
 
-#define POLL_US		"/sys/module/orbit/parameters/poll_us"
 #define AREA		(4UL << 20)
 #define PG		4096UL
 #define CALLS		60
@@ -44,15 +43,12 @@ static long page_sum(void *argbuf, void *store)
 {
 	struct sum_arg *a = argbuf;
 	unsigned long i, sum = 0;
-	struct timespec t0, t;
+	double t0;
 
 	if (a->sleep_ms)
 		usleep(a->sleep_ms * 1000);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	while ((t.tv_sec - t0.tv_sec) * 1000000 +
-	       (t.tv_nsec - t0.tv_nsec) / 1000 < a->spin_us);
+	for (t0 = now_us(); now_us() - t0 < a->spin_us;)
+		;
 	for (i = 0; a->base && i < AREA; i += PG)
 		sum += a->base[i];
 	return (long)sum;
@@ -112,9 +108,9 @@ int main(void)
 	int n;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
-	ok(write_file(POLL_US, "1000001") == -1 && errno == EINVAL,
+	ok(param_write("poll_us", "1000001") == -1 && errno == EINVAL,
 	   "poll_us above 1 s: EINVAL");
-	require(write_file(POLL_US, "500") == 0, "set poll_us");
+	require(param_write("poll_us", "500") == 0, "set poll_us");
 	ob = orbit_create("poll", page_sum, NULL);
 	a = ob ? orbit_area_create(AREA, ob) : NULL;
 	require(a, "an orbit and a %lu MiB area", AREA >> 20);
@@ -128,12 +124,12 @@ int main(void)
 	   CALLS);
 	ok(p1 - p0 >= CALLS / 2,
 	   "and the sleepers polled (%llu times in %d calls)", p1 - p0, CALLS);
-	require(write_file(POLL_US, "0") == 0, "set poll_us");
+	require(param_write("poll_us", "0") == 0, "set poll_us");
 	n = snapshots_seen(ob, a);
 	ok(n == CALLS, "poll_us=0: %d of %d calls saw their snapshot", n,
 	   CALLS);
 
-	require(write_file(POLL_US, "500") == 0, "set poll_us");
+	require(param_write("poll_us", "500") == 0, "set poll_us");
 	arg.base = NULL;
 	arg.sleep_ms = 5;
 	module_polls(&p0, &m0);
@@ -146,7 +142,7 @@ int main(void)
 	arg.base = orbit_area_base(a);
 
 	/* Main polls (a 1 s poll, a 200 ms task) when the alarm comes. */
-	require(write_file(POLL_US, "1000000") == 0, "set poll_us");
+	require(param_write("poll_us", "1000000") == 0, "set poll_us");
 	arg.sleep_ms = 0;
 	for (n = 0; n < 17; n++)	/* past the back-off */
 		orbit_call(ob, 1, &a, NULL, &arg, sizeof(arg));
@@ -167,7 +163,7 @@ int main(void)
 	 * early (another task runnable on main's CPU), so it is retried
 	 * until one runs out.
 	 */
-	require(write_file(POLL_US, "200000") == 0, "set poll_us");
+	require(param_write("poll_us", "200000") == 0, "set poll_us");
 	require(orbit_status(ob, &st) == 0 && st.pid > 0 &&
 		pin_to_cpu(0, 0) == 0 && pin_to_cpu(st.pid, 1) == 0,
 		"pin main to CPU 0 and the orbit to CPU 1");
@@ -191,7 +187,7 @@ int main(void)
 	ok(m1 - m0 == 1 && p2 - p1 >= 8 && m2 == m1,
 	   "after a 300 ms call whose poll ran out (%llu), main polled in %llu of 10 short calls (%llu ran out)",
 	   m1 - m0, p2 - p1, m2 - m1);
-	require(write_file(POLL_US, "500") == 0, "set poll_us");
+	require(param_write("poll_us", "500") == 0, "set poll_us");
 	arg.base = orbit_area_base(a);
 	arg.spin_us = 0;
 	if (pin_to_cpu(0, 0) == 0 && pin_to_cpu(st.pid, 0) == 0) {
