@@ -307,20 +307,13 @@ static void *rounds_writer(void *a)
 	return NULL;
 }
 
-static long lowest(const long *v)
+/* The lower (max 0) or the higher (max 1) of the two writers' rounds. */
+static long round_of(const long *v, int max)
 {
 	long a = __atomic_load_n(&v[0], __ATOMIC_ACQUIRE);
 	long b = __atomic_load_n(&v[1], __ATOMIC_ACQUIRE);
 
-	return a < b ? a : b;
-}
-
-static long highest(const long *v)
-{
-	long a = __atomic_load_n(&v[0], __ATOMIC_ACQUIRE);
-	long b = __atomic_load_n(&v[1], __ATOMIC_ACQUIRE);
-
-	return a > b ? a : b;
+	return (a < b) == !max ? a : b;
 }
 
 static void race_calls(struct orbit *ob, struct orbit_area **areas)
@@ -342,10 +335,10 @@ static void race_calls(struct orbit *ob, struct orbit_area **areas)
 	t0 = now_us();
 	while (now_us() - t0 < SECONDS * 1e6) {
 		arg.delay_us = calls % 3 ? 0 : 2000;
-		lo = lowest(finished);
+		lo = round_of(finished, 0);
 		f = orbit_call_async(ob, 0, 2, areas, NULL, &arg,
 				     sizeof(arg));
-		hi = highest(started);
+		hi = round_of(started, 1);
 		if (!f || orbit_future_get(f, &ret) || ret < 0) {
 			diag("call %ld failed", calls);
 			bad++;
