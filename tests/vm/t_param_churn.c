@@ -114,7 +114,6 @@ struct worker {
 	struct orbit *ob;
 	struct orbit_area *area;
 	long calls, done, refused, bad, updates, bad_updates;
-	int other_errno;
 };
 
 /* Pulls the updates of f (NULL: of the last sync call) and checks them. */
@@ -147,8 +146,6 @@ static void outcome(struct worker *w, int failed, long ret,
 		w->refused++;
 	} else {
 		w->bad++;
-		if (failed)
-			w->other_errno = errno;
 		diag("call %ld: %s %ld", w->calls, failed ? "errno" : "result",
 		     failed ? (long)errno : ret);
 	}
