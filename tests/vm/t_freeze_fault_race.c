@@ -11,77 +11,30 @@
  * a reference on its page, so the freeze's holder check gives main the
  * page and the snapshot a copy even without the wait.)
  */
-#include <pthread.h>
-
 #include "tap.h"
-#include "util.h"
+#include "freeze_race.h"
 
 #define NPAGES	256
-#define PAGE	4096
-
-static volatile int stop;
-static unsigned char *base;
-
-/* In the orbit: each page's first word, then again after 3 ms. */
-static long reread(void *argbuf, void *store)
-{
-	const volatile long *p = *(long **)argbuf;
-	static long first[NPAGES];
-	long changed = 0;
-	int i;
-
-	for (i = 0; i < NPAGES; i++)
-		first[i] = p[i * (PAGE / sizeof(long))];
-	usleep(3000);
-	for (i = 0; i < NPAGES; i++)
-		changed += first[i] != p[i * (PAGE / sizeof(long))];
-	return changed;
-}
-
-static void *writer(void *arg)
-{
-	long n = (long)arg;
-	int i;
-
-	while (!stop) {
-		for (i = 0; i < NPAGES; i++)
-			__atomic_add_fetch((long *)(base + (size_t)i * PAGE), n,
-					   __ATOMIC_RELAXED);
-	}
-	return NULL;
-}
 
 int main(void)
 {
+	struct freeze_race r = { .npages = NPAGES };
 	struct orbit_module_stats start;
 	struct orbit_area *area;
-	long calls = 0, bad = 0, ret;
+	struct fr_result res;
 	struct orbit *ob;
-	pthread_t t[2];
-	double end;
-	int i;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
-	ob = orbit_create("fault-race", reread, NULL);
-	area = orbit_area_create(NPAGES * PAGE, ob);
+	ob = orbit_create("fault-race", fr_reread, NULL);
+	area = orbit_area_create(NPAGES * FR_PAGE, ob);
 	require(ob && area, "orbit and area");
-	base = orbit_area_base(area);
-	memset(base, 0, NPAGES * PAGE);
-	for (i = 0; i < 2; i++)
-		pthread_create(&t[i], NULL, writer, (void *)(long)(i + 1));
-	end = now_us() + 6e6;
-	while (now_us() < end) {
-		ret = orbit_call(ob, 1, &area, NULL, &base, sizeof(base));
-		if (ret)
-			bad++;
-		calls++;
-	}
-	stop = 1;
-	for (i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
-	ok(calls > 50 && !bad,
-	   "%ld snapshots under two writers: %ld changed under their task",
-	   calls, bad);
+	r.base = orbit_area_base(area);
+	require(fr_start(&r) == 0, "start the writers");
+	res = fr_calls(ob, area, &r, 6);
+	fr_stop(&r);
+	ok(res.calls > 50 && !res.changed && !res.failed,
+	   "%ld snapshots under two writers: %ld changed under their task, %ld failed",
+	   res.calls, res.changed, res.failed);
 	orbit_area_destroy(area);
 	orbit_destroy(ob);
 	ok(counters_back_to(&start), "module counters back to their start values");

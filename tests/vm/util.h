@@ -38,14 +38,12 @@ static inline int param_write(const char *name, const char *val)
 	return write_file(path, val);
 }
 
-/* The module parameter name's value into buf[len], newline dropped: 0 or -1. */
-static inline int param_read(const char *name, char *buf, size_t len)
+/* The first line of a file into buf[len], newline dropped: 0 or -1. */
+static inline int read_file(const char *path, char *buf, size_t len)
 {
-	char path[128];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), ORBIT_PARAMS "%s", name);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -1;
@@ -56,6 +54,15 @@ static inline int param_read(const char *name, char *buf, size_t len)
 	buf[n] = 0;
 	buf[strcspn(buf, "\n")] = 0;
 	return 0;
+}
+
+/* The module parameter name's value into buf[len], newline dropped: 0 or -1. */
+static inline int param_read(const char *name, char *buf, size_t len)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), ORBIT_PARAMS "%s", name);
+	return read_file(path, buf, len);
 }
 
 /* A module parameter's name and the value params_save read. */
