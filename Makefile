@@ -201,10 +201,17 @@ check-harness: deps
 # which installs and purges the packages on this machine; the application
 # ports' (t_app_*.sh) from `make apps`.
 PKG_OVERLAY := $(B)/pkgoverlay
+# T's t_numa_* tests run in a guest of two NUMA nodes (run-vm.sh -N), the
+# others in the usual one; without T, each guest runs all of its tests.
+CHECK_T := $(if $(T),$(filter-out t_numa_%,$(T)),all)
+CHECK_NUMA_T := $(if $(T),$(filter t_numa_%,$(T)),all)
 check-vm: deps
 	@$(MAKE) --no-print-directory test-modules lib orbitctl vmtests apps
 	@[ -d $(PKG_OVERLAY) ] || tests/packages.sh $(PKG_OVERLAY) $(TEST_KERNELS)
-	@for k in $(TEST_KERNELS); do tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -r $(PKG_OVERLAY) -r $(APPS_OVERLAY) -l logs/$$k $(if $(T),-t "$(T)") || exit 1; done
+	@for k in $(TEST_KERNELS); do \
+		$(if $(CHECK_T),tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -r $(PKG_OVERLAY) -r $(APPS_OVERLAY) -l logs/$$k $(if $(T),-t "$(CHECK_T)") || exit 1;) \
+		$(if $(CHECK_NUMA_T),tests/vm/run-vm.sh -N -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -l logs/$$k-numa $(if $(T),-t "$(CHECK_NUMA_T)") || exit 1;) \
+	done
 
 # ---- soak: the race and stress tests, round after round ------------------------
 # Not part of `make check`: the tests that race objects against each other

@@ -107,16 +107,24 @@ echo "# harness self-test"
 out=$(tests/check-harness.sh 2>&1); echo "$out"
 add "$(grep -c '^ok' <<<"$out")" "$(grep -c '^not ok' <<<"$out")"
 
-for k in $kernels; do
-	echo "# VM suite, kernel $k"
-	out=$(tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/vmtests \
-		-r build/pkgoverlay -r build/apps/overlay -l "logs/$k" 2>&1)
+# Per kernel: the suite in a guest of one node, then the t_numa_* tests
+# in one of two NUMA nodes (run-vm.sh -N).
+vm_suite() {
+	local k=$1 out line p f
+	shift
+	out=$(tests/vm/run-vm.sh -k "$k" -m "build/$k/orbit.ko" -b build/vmtests "$@" 2>&1)
 	echo "$out"
 	line=$(grep -F "kernel $k: " <<<"$out" | grep -E "[0-9]+ passed, [0-9]+ failed$" | tail -1)
 	p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
 	f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
 	add "${p:-0}" "${f:-1}"
+}
+for k in $kernels; do
+	echo "# VM suite, kernel $k"
+	vm_suite "$k" -r build/pkgoverlay -r build/apps/overlay -l "logs/$k"
+	echo "# VM suite, kernel $k, two NUMA nodes"
+	vm_suite "$k" -N -l "logs/$k-numa"
 done
-echo "# logs: logs/<kernel>/console.log (guest kernel), logs/<kernel>/results.log (TAP)"
+echo "# logs: logs/<kernel>[-numa]/console.log (guest kernel), logs/<kernel>[-numa]/results.log (TAP)"
 echo "total: $total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]

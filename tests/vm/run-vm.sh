@@ -12,23 +12,30 @@
 # NVMe disk (/dev/nvme0n1, 8 MiB, every 512-byte sector holds its own
 # number) for tests of I/O into area memory.
 #
+# -N boots a guest of two NUMA nodes, each with half of the vCPUs and of
+# the memory (NUMA balancing at the kernel's default, on), for the tests
+# named t_numa_*: without -t, a run with -N runs those and one without
+# runs all others (two nodes of one vCPU each also change how the
+# scheduler places tasks, which the other tests and the benchmarks do not
+# want).
+#
 # usage: run-vm.sh -k KVER -m orbit.ko -b BINDIR -l LOGDIR [-t "t1 t2"]
 #                  [-T per-test-timeout] [-M guest-MiB] [-c vCPUs]
-#                  [-i kernel-image] [-r ROOT-OVERLAY]... [-D]
+#                  [-i kernel-image] [-r ROOT-OVERLAY]... [-D] [-N]
 # -i boots another image than /boot/vmlinuz-KVER (a kernel built with
 # lockdep and KASAN: scripts/debug-kernel.sh).  A guest that crashes, or
 # has no insmod result within ORBIT_BOOT_TIMEOUT seconds (180), before
 # orbit.ko is loaded is booted once more.
 set -u
 KVER= MODULE= BINDIR= LOGDIR= TESTS= PER_TEST=${ORBIT_TEST_TIMEOUT:-300} MEM=3072 OVERLAY=
-CPUS=2 VMLINUZ= BOOT_SECS=${ORBIT_BOOT_TIMEOUT:-180}
+CPUS=2 VMLINUZ= BOOT_SECS=${ORBIT_BOOT_TIMEOUT:-180} NUMA=
 DEBUG="slub_debug=FZPU init_on_free=1 page_poison=1 kfence.sample_interval=1"
-while getopts k:m:b:l:t:T:M:c:i:r:D o; do
+while getopts k:m:b:l:t:T:M:c:i:r:DN o; do
 	case $o in
 	k) KVER=$OPTARG ;; m) MODULE=$OPTARG ;; b) BINDIR=$OPTARG ;;
 	l) LOGDIR=$OPTARG ;; t) TESTS=$OPTARG ;; T) PER_TEST=$OPTARG ;;
 	M) MEM=$OPTARG ;; c) CPUS=$OPTARG ;; i) VMLINUZ=$OPTARG ;;
-	r) OVERLAY="$OVERLAY $OPTARG" ;; D) DEBUG= ;; *) exit 2 ;;
+	r) OVERLAY="$OVERLAY $OPTARG" ;; D) DEBUG= ;; N) NUMA=1 ;; *) exit 2 ;;
 	esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +45,9 @@ die() { echo "run-vm: $*" >&2; echo "kernel $KVER: 0 passed, 1 failed"; exit 1; 
 case $CPUS in
 ''|*[!0-9]*|0) echo "run-vm: -c takes a number of vCPUs, at least 1" >&2; exit 2 ;;
 esac
+if [ -n "$NUMA" ] && { [ $((CPUS % 2)) != 0 ] || [ "$MEM" -lt 512 ]; }; then
+	echo "run-vm: -N needs an even number of vCPUs and 512 MiB" >&2; exit 2
+fi
 case $BOOT_SECS in
 ''|*[!0-9]*|0) echo "run-vm: ORBIT_BOOT_TIMEOUT takes a number of seconds, at least 1" >&2; exit 2 ;;
 esac
@@ -46,7 +56,23 @@ esac
 [ -r "$MODULE" ] || die "no module $MODULE"
 BUSYBOX=$(command -v busybox || echo /bin/busybox)
 [ -x "$BUSYBOX" ] || die "busybox-static is not installed"
-[ -n "$TESTS" ] || TESTS=$(cd "$BINDIR" && ls t_* 2>/dev/null | tr '\n' ' ')
+if [ -z "$TESTS" ] && [ -n "$NUMA" ]; then
+	TESTS=$(cd "$BINDIR" && ls t_numa_* 2>/dev/null | tr '\n' ' ')
+elif [ -z "$TESTS" ]; then
+	TESTS=$(cd "$BINDIR" && ls t_* 2>/dev/null | grep -v '^t_numa_' | tr '\n' ' ')
+fi
+[ -n "$TESTS" ] || die "no tests in $BINDIR"
+# Two nodes, one socket each: the first half of the vCPUs and of the
+# memory, and the rest.
+smp=$CPUS numa_args=()
+if [ -n "$NUMA" ]; then
+	smp=$CPUS,sockets=2,cores=$((CPUS / 2)),threads=1
+	half=$((MEM / 2))
+	numa_args=(-object "memory-backend-ram,id=m0,size=${half}M"
+		-object "memory-backend-ram,id=m1,size=$((MEM - half))M"
+		-numa "node,nodeid=0,cpus=0-$((CPUS / 2 - 1)),memdev=m0"
+		-numa "node,nodeid=1,cpus=$((CPUS / 2))-$((CPUS - 1)),memdev=m1")
+fi
 
 mkdir -p "$LOGDIR"
 work=$(mktemp -d)
@@ -97,7 +123,8 @@ boot() {
 	# patching in the timer tick, which multi-threaded TCG has been seen
 	# to lose ("Oops: int3" at sched_clock_tick).
 	timeout -s KILL "$budget" qemu-system-x86_64 -accel "$accel" -cpu max \
-		-m "$MEM" -smp "$CPUS" -kernel "$VMLINUZ" -initrd "$work/initrd.gz" \
+		-m "$MEM" -smp "$smp" "${numa_args[@]}" \
+		-kernel "$VMLINUZ" -initrd "$work/initrd.gz" \
 		-append "console=ttyS0 panic=-1 loglevel=7 transparent_hugepage=never tsc=reliable $DEBUG" \
 		-drive "file=$work/disk.img,if=none,id=scratch,format=raw" \
 		-device nvme,serial=orbit-scratch,drive=scratch \
