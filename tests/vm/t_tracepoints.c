@@ -69,6 +69,7 @@ int main(void)
 	struct orbit_attr attr;
 	struct orbit *ob;
 	char main_eq[32];
+	size_t len;
 	ssize_t n;
 	char *p;
 	int fd;
@@ -98,10 +99,16 @@ int main(void)
 	orbit_update_free(u);
 	write_file(TR "events/orbit/enable", "0");
 
+	/* The trace file gives a page or so per read. */
 	fd = open(TR "trace", O_RDONLY);
-	n = fd >= 0 ? read(fd, trace, sizeof(trace) - 1) : -1;
-	trace[n > 0 ? n : 0] = 0;
-	close(fd);
+	for (len = 0; fd >= 0 && len < sizeof(trace) - 1; len += n) {
+		n = read(fd, trace + len, sizeof(trace) - 1 - len);
+		if (n <= 0)
+			break;
+	}
+	trace[len] = 0;
+	if (fd >= 0)
+		close(fd);
 	snprintf(main_eq, sizeof(main_eq), "main=%d ", getpid());
 	ok(find("orbit_call_issue:", main_eq, "areas=1 frozen=3 copied=0", NULL),
 	   "orbit_call_issue: main, one area, three pages frozen");
