@@ -243,6 +243,7 @@ void opage_put(struct pt_pool *pool, struct page *page);
 bool opage_held_only_by(struct page *page, long slots, int mappings,
 			int refs);
 long opage_holders(struct page *page);
+struct page *opage_zero(void);
 
 /* How many of the page's user mappings there are (order-0 pages only). */
 static inline int opage_mapcount(struct page *page)

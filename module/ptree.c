@@ -38,6 +38,23 @@
 
 static struct kmem_cache *pt_cache;
 
+/*
+ * The page views map where their snapshot has none (a hole: a page main
+ * never wrote), so that a task reading a sparse area takes one fault per
+ * block and allocates nothing.  Zeroed at load and never written: views
+ * map it read-only, and a write to it goes through view_page_mkwrite,
+ * which gives the view a private page instead.  Owned by the module from
+ * pt_init to pt_exit; each PTE that maps it holds its own reference, and
+ * no view outlives the module (each mapping holds its file, which holds
+ * the module).
+ */
+static struct page *opage_zero_page;
+
+struct page *opage_zero(void)
+{
+	return opage_zero_page;
+}
+
 #define POOL_PAGES	64
 #define POOL_NODES	8
 #define POOL_RUN_SHARE	6	/* a run: at most 1 / 2^6 of the area */
@@ -676,13 +693,21 @@ int pt_diff(struct pt_node *a, struct pt_node *b, unsigned int levels,
 
 int __init pt_init(void)
 {
+	opage_zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!opage_zero_page)
+		return -ENOMEM;
 	pt_cache = kmem_cache_create("orbit_pt_node", sizeof(struct pt_node),
 				     0, SLAB_ACCOUNT, NULL);
-	return pt_cache ? 0 : -ENOMEM;
+	if (!pt_cache) {
+		__free_page(opage_zero_page);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void pt_exit(void)
 {
 	pt_flush();
 	kmem_cache_destroy(pt_cache);
+	__free_page(opage_zero_page);
 }

@@ -9,7 +9,7 @@
  * (VM_MIXEDMAP, vm_insert_pages) in the 64-page blocks the task has
  * faulted in before; the previous snapshot goes to a worker to free when
  * it differs in many pages.  A read fault maps the 64-page block around
- * it.
+ * it, a page the snapshot does not have as the module's zero page.
  *
  * Mirrors: a changed page in a block the task uses gets, up to
  * VIEW_MIRRORS per view, a view-owned copy (a priv entry marked
@@ -94,10 +94,10 @@ static void view_priv_drop(struct orbit_view *view, unsigned long idx)
 }
 
 /*
- * Maps the present pages of [first, end) read-only, in runs (one page
- * table lock per run); a write to any of them still goes through
- * view_page_mkwrite.  A slot already mapped stops a run (-EBUSY) and is
- * skipped.  Returns true when idx was mapped.
+ * Maps the pages of [first, end) read-only, in runs (one page table lock
+ * per run), a hole as the module's zero page (opage_zero); a write to any
+ * of them still goes through view_page_mkwrite.  A slot already mapped
+ * stops a run (-EBUSY) and is skipped.  Returns true when idx was mapped.
  */
 static bool view_map_range(struct orbit_view *view, struct vm_area_struct *vma,
 			   unsigned long first, unsigned long end,
@@ -111,17 +111,14 @@ static bool view_map_range(struct orbit_view *view, struct vm_area_struct *vma,
 	while (i < end) {
 		unsigned long start = i, left;
 
-		for (n = 0; i < end && n < VIEW_AROUND &&
-		     (run[n] = view_page(view, i)); i++)
-			n++;
+		for (n = 0; i < end && n < VIEW_AROUND; i++, n++)
+			run[n] = view_page(view, i) ?: opage_zero();
 		left = n;
-		if (n && vm_insert_pages(vma, vma->vm_start +
-					 (start << PAGE_SHIFT), run, &left))
+		if (vm_insert_pages(vma, vma->vm_start + (start << PAGE_SHIFT),
+				    run, &left))
 			i = start + n - left + 1;	/* skip the busy slot */
 		if (idx >= start && idx < start + n - left)
 			mapped = true;
-		if (i == start)
-			i++;			/* a hole */
 	}
 	return mapped;
 }
