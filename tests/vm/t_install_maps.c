@@ -7,7 +7,6 @@
  * sees the call's contents.  Blocks the task never read stay unmapped.
  */
 #define _GNU_SOURCE
-#include <sys/resource.h>
 
 #include "tap.h"
 #include "util.h"
@@ -21,13 +20,6 @@ struct read_arg {
 	int npages;		/* pages to read, from the first */
 	int write_page;		/* the task then writes this page, or -1 */
 };
-
-static long minor_faults(void)
-{
-	struct rusage ru;
-
-	return getrusage(RUSAGE_THREAD, &ru) ? -1 : ru.ru_minflt;
-}
 
 /*
  * Reads every page's first word: the number of page faults the reads

@@ -7,6 +7,7 @@
  * zero page, main and the next call's view as they were; a hole main
  * writes later shows the written page at the next call.
  */
+#define _GNU_SOURCE
 #include "tap.h"
 #include "util.h"
 
@@ -20,27 +21,6 @@ struct arg {
 	enum op op;
 	int idx;
 };
-
-/* The task's minor faults so far (/proc/self/stat, field 10). */
-static long minflt(void)
-{
-	char buf[512], *p;
-	long v = -1;
-	int i;
-	FILE *f = fopen("/proc/self/stat", "r");
-
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f)) {
-		p = strrchr(buf, ')');
-		for (i = 2; p && i < 10; i++)
-			p = strchr(p + 1, ' ');
-		if (p)
-			v = strtol(p + 1, NULL, 10);
-	}
-	fclose(f);
-	return v;
-}
 
 /*
  * SCAN: reads a word of every page; returns the faults it took, or -1 if
@@ -57,10 +37,10 @@ static long task(void *argbuf, void *store)
 
 	switch (a->op) {
 	case SCAN:
-		before = minflt();
+		before = minor_faults();
 		for (i = 0; i < NPAGES; i++)
 			sum |= *(volatile long *)(a->base + (size_t)i * PAGE);
-		return sum ? -1 : minflt() - before;
+		return sum ? -1 : minor_faults() - before;
 	case WRITE_HOLE:
 		*w = 42;
 		return *w == 42 && !w[PAGE / sizeof(long)] ? 0 : -1;

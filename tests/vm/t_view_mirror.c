@@ -15,7 +15,6 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/uio.h>
 
 #include "tap.h"
@@ -34,13 +33,6 @@ struct check_arg {
 	int third_block;	/* the task also reads pages 128.. */
 	long want[NPAGES];	/* every word of page p */
 };
-
-static long minor_faults(void)
-{
-	struct rusage ru;
-
-	return getrusage(RUSAGE_THREAD, &ru) ? -1 : ru.ru_minflt;
-}
 
 /* Page faults the reads took, or -1 when a word was not as wanted. */
 static long check_all(void *argbuf, void *store)

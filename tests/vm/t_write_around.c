@@ -29,7 +29,6 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 
 #include "tap.h"
 #include "util.h"
@@ -113,13 +112,6 @@ static void fill_all(int n, long v)
 
 	for (p = 0; p < NPAGES; p++)
 		fill(n, p, v);
-}
-
-static long minor_faults(void)
-{
-	struct rusage ru;
-
-	return getrusage(RUSAGE_THREAD, &ru) ? -1 : ru.ru_minflt;
 }
 
 /* Rewrites every page of area 0 with v: the minor faults it took. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -355,6 +356,16 @@ static inline int fd_linked_to(const char *what)
 		closedir(d);
 	return fd;
 }
+
+#ifdef RUSAGE_THREAD	/* _GNU_SOURCE */
+/* The calling thread's minor page faults so far, -1 if unknown. */
+static inline long minor_faults(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) ? -1 : ru.ru_minflt;
+}
+#endif
 
 static inline double now_us(void)
 {
