@@ -17,13 +17,22 @@
 #define FR_PAGE		4096
 #define FR_KEPT_LOST	(1L << 30)	/* above any count of changed pages */
 
+struct freeze_race;
+
+/* A writer: adds n to every written page's first word, until stop. */
+struct fr_writer {
+	struct freeze_race *r;
+	long n;
+	pthread_t thread;
+};
+
 struct freeze_race {
 	unsigned char *base;	/* the area */
 	int npages;		/* written by the writers */
 	int nkept;		/* after them: written once, by fr_start */
 	int nzero;		/* after those: never written */
 	volatile int stop;
-	pthread_t writers[2];
+	struct fr_writer writers[2];
 };
 
 static inline long *fr_word(unsigned char *base, int i)
@@ -66,11 +75,6 @@ static inline long fr_reread(void *argbuf, void *store)
 	return changed;
 }
 
-struct fr_writer {
-	struct freeze_race *r;
-	long n;
-};
-
 static inline void *fr_writer(void *arg)
 {
 	struct fr_writer *w = arg;
@@ -87,7 +91,7 @@ static inline void *fr_writer(void *arg)
 /* Fills the area (written pages 0, kept pages their values), starts. */
 static inline int fr_start(struct freeze_race *r)
 {
-	static struct fr_writer w[2];
+	struct fr_writer *w = r->writers;
 	int i;
 
 	memset(r->base, 0, (size_t)r->npages * FR_PAGE);
@@ -97,7 +101,7 @@ static inline int fr_start(struct freeze_race *r)
 	for (i = 0; i < 2; i++) {
 		w[i].r = r;
 		w[i].n = i + 1;
-		if (pthread_create(&r->writers[i], NULL, fr_writer, &w[i]))
+		if (pthread_create(&w[i].thread, NULL, fr_writer, &w[i]))
 			return -1;
 	}
 	return 0;
@@ -109,7 +113,7 @@ static inline void fr_stop(struct freeze_race *r)
 
 	r->stop = 1;
 	for (i = 0; i < 2; i++)
-		pthread_join(r->writers[i], NULL);
+		pthread_join(r->writers[i].thread, NULL);
 }
 
 /* What the calls of fr_calls saw. */
