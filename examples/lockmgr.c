@@ -140,6 +140,12 @@ static long rows[MAXLOCKS];	/* the data the locks protect */
 static struct orbit *ob;
 static struct orbit_area *area;
 static volatile int stop;		/* workers: time is up */
+/*
+ * The workers and main start the run together, so transactions contend
+ * however long creating a thread takes (on a slow kernel the first
+ * workers would otherwise finish before the last exist).
+ */
+static pthread_barrier_t start;
 static int resolver_stop;	/* under q_lock: workers are done */
 static long checks, check_failures, deadlocks, stale, rollbacks;
 static long extra_aborts;	/* under the latch: see cycle_stands */
@@ -597,6 +603,7 @@ static void *worker(void *p)
 	unsigned int seed = 7919u * (unsigned int)me + 1;
 	double t0;
 
+	pthread_barrier_wait(&start);
 	while (seconds ? !stop : ws[me].commits < txns) {
 		k = 2 + rand_r(&seed) % (KMAX - 1);
 		for (i = 0; i < k; i++) {
@@ -713,10 +720,16 @@ int main(int argc, char **argv)
 		perror("lockmgr: echo helper");
 		return 1;
 	}
+	pthread_barrier_init(&start, NULL, nthreads + 1);
+	errno = pthread_create(&res, NULL, resolver, NULL);
+	for (i = 0; i < nthreads && !errno; i++)
+		errno = pthread_create(&th[i], NULL, worker, (void *)(long)i);
+	if (errno) {		/* exiting ends the workers at the gate */
+		perror("lockmgr: threads");
+		return 1;
+	}
+	pthread_barrier_wait(&start);
 	t0 = ex_now_us();
-	pthread_create(&res, NULL, resolver, NULL);
-	for (i = 0; i < nthreads; i++)
-		pthread_create(&th[i], NULL, worker, (void *)(long)i);
 	if (seconds) {
 		usleep((useconds_t)(seconds * 1e6));
 		stop = 1;

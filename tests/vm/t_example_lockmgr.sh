@@ -13,7 +13,9 @@
 # locks: with the default 32, 400 commits can finish before any cycle
 # forms (seen once on 6.12; 25 runs a kernel counted 2..20 deadlocks,
 # against 41..220 with 8), or without any transaction waiting (the IPC
-# floor, once on 6.12: 400 commits in 0.03 s, no detector call).
+# floor, once on 6.12: 400 commits in 0.03 s, no detector call; on the
+# debug kernel each worker finished before the next was created, which
+# the example's start gate now prevents).
 . /tests/tap.sh
 EX=/tests/ex_lockmgr
 
