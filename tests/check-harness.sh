@@ -13,7 +13,8 @@ done
 cp build/vmtests/t_smoke build/vmtests/leakcheck "$sb/bin/"
 cc -O2 -Wall -static -o "$sb/bin/t_selftest_fail" tests/selftest/t_selftest_fail.c || exit 1
 install -m 755 tests/selftest/t_selftest_warn.sh tests/selftest/t_selftest_hang.sh \
-	tests/selftest/t_selftest_env.sh tests/selftest/t_selftest_uaf.sh "$sb/bin/"
+	tests/selftest/t_selftest_env.sh tests/selftest/t_selftest_uaf.sh \
+	tests/selftest/t_selftest_rmmod.sh "$sb/bin/"
 
 pass=0 fail=0 n=0
 scenario() {	# scenario NAME EXPECT(pass|fail) PATTERN TESTS [extra args]
@@ -33,13 +34,16 @@ scenario() {	# scenario NAME EXPECT(pass|fail) PATTERN TESTS [extra args]
 		fail=$((fail + 1))
 	fi
 }
-echo "1..8"
+echo "1..9"
 scenario clean-run pass "" t_smoke
 scenario failing-test fail "not ok .* t_selftest_fail" "t_smoke t_selftest_fail"
 scenario kernel-warning fail "first report (console line" t_selftest_warn.sh
 scenario use-after-free fail "Poison overwritten" t_selftest_uaf.sh
 scenario missing-binary fail "test binary missing" "t_smoke t_no_such_test"
 scenario timeout fail "timeout after 5s" t_selftest_hang.sh -T 5
+scenario module-unloaded fail \
+	"not ok 3 - t_smoke # an earlier test left orbit.ko unloaded" \
+	"t_selftest_rmmod.sh t_smoke"
 # No guest reaches insmod in a second: each boot counts as hung, the
 # second one fails the run.
 ORBIT_BOOT_TIMEOUT=1 \

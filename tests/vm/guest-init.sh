@@ -83,7 +83,10 @@ for t in $(cat /tests/list); do
 		result 1 "$t" "test binary missing"
 		continue
 	fi
-	if [ "$loaded" != 1 ]; then
+	if [ "$loaded" = gone ]; then
+		result 1 "$t" "an earlier test left orbit.ko unloaded"
+		continue
+	elif [ "$loaded" != 1 ]; then
 		result 1 "$t" "module not loaded"
 		continue
 	fi
@@ -106,6 +109,9 @@ for t in $(cat /tests/list); do
 	cd /
 	if [ "$rc" = 137 ]; then
 		result 1 "$t" "timeout after ${TIMEOUT}s"
+	elif ! grep -q '^orbit ' /proc/modules; then
+		result 1 "$t" "left orbit.ko unloaded"
+		loaded=gone	# the tests after it fail, and rmmod
 	elif [ "$rc" != 0 ]; then
 		result 1 "$t" "exit status $rc"
 	elif ! /tests/leakcheck; then
@@ -128,7 +134,9 @@ if [ "$loaded" = 1 ] && [ -r /proc/lockdep ]; then
 	done
 	echo "# lockdep: debug_locks $(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats), $mine lock classes of orbit.ko"
 fi
-if [ "$loaded" = 1 ] && rmmod orbit; then
+if [ "$loaded" = gone ]; then
+	result 1 rmmod "a test left orbit.ko unloaded"
+elif [ "$loaded" = 1 ] && rmmod orbit; then
 	result 0 rmmod
 else
 	result 1 rmmod "rmmod failed"
