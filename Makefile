@@ -248,11 +248,13 @@ soak: deps
 # module's rule; tests/soak-debug.sh first checks that kernel reports a
 # planted lock-order inversion.  Each test's limit is three times
 # SOAK_TIMEOUT's: lockdep and KASAN make the tests 3..5 times slower.
+# SOAK_TESTS=suite runs make check's guest suite there instead (but
+# t_installed.sh and t_numa_*; about 25 minutes a round).
 # Logs: logs/soak-debug/.
 DEBUG_DIR := $(B)/debug-kernel
 soak-debug: deps
 	$(soak_settings)
-	@$(MAKE) --no-print-directory lib orbitctl vmtests
+	@$(MAKE) --no-print-directory lib orbitctl vmtests $(if $(filter suite,$(SOAK_TESTS)),apps)
 	@scripts/debug-kernel.sh $(DEBUG_DIR)
 	@$(MAKE) --no-print-directory $(B)/$$(cat $(DEBUG_DIR)/kver)/orbit.ko
 	@ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/soak-debug.sh $(DEBUG_DIR) "$(SOAK_LIST)" $(SOAK_CPUS) $$(( $(SOAK_TIMEOUT) * 3 ))

@@ -5,9 +5,19 @@
 # proving that kernel reports a planted lock-order inversion: a run that
 # could not fail would prove nothing.
 # usage: soak-debug.sh DIR "TESTS" VCPUS PER-TEST-SECONDS
+# A word "suite" in TESTS stands for every test of make check's guest
+# but t_installed.sh (DKMS builds no module for this kernel) and t_numa_*
+# (a guest of one node); the application ports' overlay is then needed.
 set -u
 cd "$(dirname "$0")/.."
 dir=$1 tests=$2 cpus=$3 limit=$4
+suite=$(cd build/vmtests && ls t_* | grep -v -e '^t_numa_' -e '^t_installed\.sh$' | tr '\n' ' ')
+overlay=()
+case " $tests " in *" suite "*)
+	overlay=(-r build/apps/overlay)
+	[ -d build/apps/overlay ] || { echo "soak-debug: no build/apps/overlay (make apps)"; exit 1; }
+	tests=$(for t in $tests; do [ "$t" = suite ] && echo "$suite" || echo "$t"; done | tr '\n' ' ')
+esac
 k=$(cat "$dir/kver") || exit 1
 ko=build/$k/orbit.ko
 sb=build/selftest-debug
@@ -23,4 +33,5 @@ if [ $? = 0 ] || ! grep -q 'possible circular locking' <<<"$out"; then
 fi
 echo "ok - $k reports a planted lock-order inversion"
 exec tests/vm/run-vm.sh -k "$k" -i "$dir/bzImage" -m "$ko" \
-	-b build/vmtests -l logs/soak-debug -c "$cpus" -T "$limit" -t "$tests"
+	-b build/vmtests "${overlay[@]}" -l logs/soak-debug -c "$cpus" -T "$limit" \
+	-t "$tests"

@@ -193,9 +193,11 @@ fi
 # SLUB reports start "BUG <cache> (...): <what>" (matched by "BUG "), KFENCE
 # ones "BUG: KFENCE: ...", and both name what they found on the next lines.
 bad='Oops|BUG[: ]|WARNING:|lockdep|KASAN|UBSAN|general protection|possible circular locking|INFO: task .* blocked|Show Blocked State|Kernel panic|refcount_t:|list_add corruption|list_del corruption|Bad page|Poison overwritten|Redzone overwritten|Object already free|Freechain corrupt|Objects remaining|memory corruption|detected stall|self-detected stall|soft lockup|hard LOCKUP|kmem_cache_destroy'
-# Not reports: a lockdep kernel's boot line that it checks RCU, and the
-# guest's own lockdep line (above).
-benign='rcu:[[:space:]]+RCU lockdep checking is enabled|^# lockdep: debug_locks'
+# Not reports: a lockdep kernel's boot line that it checks RCU, the
+# guest's own lockdep line (above), and a call trace's frames, whose
+# function names may hold a word above (a debug kernel's expected OOM
+# dump has lockdep_hardirqs_on_prepare); a report's own lines still match.
+benign='rcu:[[:space:]]+RCU lockdep checking is enabled|^# lockdep: debug_locks|\]  (\? )?[A-Za-z0-9_.]+\+0x[0-9a-f]+/0x[0-9a-f]+( \[[A-Za-z0-9_]+\])?[[:space:]]*$'
 reports() {	# reports GREP-OPTION FILE...: the report lines
 	local opt=$1
 	shift
