@@ -36,7 +36,7 @@ WFLAGS     := -Wall -Wextra -Wno-unused-parameter -Werror
 VFLAGS     := -DUO_VERSION='"$(VERSION)"' -I$(B)/include
 TEST_KERNELS = $(shell scripts/kernels.sh)
 KDIR_OF     = $(firstword $(wildcard /lib/modules/$(1)/build /usr/src/linux-headers-$(1)) \
-	      $(if $(filter %-orbitdebug,$(1)),$(DEBUG_DIR)/linux))
+	      $(if $(filter %-orbitdebug,$(1)),$(call DEBUG_DIR_OF,$(1))/linux))
 
 LIB_SRCS   := $(wildcard libuorbit/*.c)
 LIB_HDRS   := $(wildcard libuorbit/*.h) uapi/orbit.h $(B)/include/orbit_version.h
@@ -242,7 +242,8 @@ soak: deps
 	@for k in $(TEST_KERNELS); do ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -l logs/soak-$$k -c $(SOAK_CPUS) -T $(SOAK_TIMEOUT) -t "$(SOAK_LIST)" || exit 1; done
 
 # ---- soak-debug: the same tests on a kernel that checks the module's locks ----
-# scripts/debug-kernel.sh builds Debian's 6.1 source with the stock cloud
+# scripts/debug-kernel.sh builds Debian's 6.1 source (DEBUG_KERNEL=6.12:
+# 6.12's, in $(B)/debug-kernel-6.12) with the stock cloud
 # configuration plus lockdep, KASAN and DEBUG_VM (once; about 35 minutes),
 # release <version>-orbitdebug, which KDIR_OF finds in DEBUG_DIR for the
 # module's rule; tests/soak-debug.sh first checks that kernel reports a
@@ -251,11 +252,14 @@ soak: deps
 # SOAK_TESTS=suite runs make check's guest suite there instead (but
 # t_installed.sh and t_numa_*; about 25 minutes a round).
 # Logs: logs/soak-debug/.
-DEBUG_DIR := $(B)/debug-kernel
+DEBUG_KERNEL ?= 6.1
+DEBUG_DIR_OF = $(B)/debug-kernel$(if $(filter 6.12 6.12.%,$(1)),-6.12)
+DEBUG_DIR := $(call DEBUG_DIR_OF,$(DEBUG_KERNEL))
 soak-debug: deps
 	$(soak_settings)
+	@case "$(DEBUG_KERNEL)" in 6.1|6.12) ;; *) echo "make $@: DEBUG_KERNEL is 6.1 or 6.12" >&2; exit 2 ;; esac
 	@$(MAKE) --no-print-directory lib orbitctl vmtests $(if $(filter suite,$(SOAK_TESTS)),apps)
-	@scripts/debug-kernel.sh $(DEBUG_DIR)
+	@scripts/debug-kernel.sh $(DEBUG_DIR) $(DEBUG_KERNEL)
 	@$(MAKE) --no-print-directory $(B)/$$(cat $(DEBUG_DIR)/kver)/orbit.ko
 	@ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/soak-debug.sh $(DEBUG_DIR) "$(SOAK_LIST)" $(SOAK_CPUS) $$(( $(SOAK_TIMEOUT) * 3 ))
 

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Builds a debug kernel for `make soak-debug`: Debian's 6.1 source
-# (linux-source-6.1) with the stock 6.1 cloud kernel's configuration plus
+# Builds a debug kernel for `make soak-debug`: Debian's source of a test
+# kernel's series (linux-source-6.1 or -6.12) with that stock cloud
+# kernel's configuration plus
 # lockdep (PROVE_LOCKING, PROVE_RCU), sleeping-in-atomic checks, KASAN,
 # DEBUG_VM, DEBUG_LIST, debug objects and DEBUG_PAGEALLOC, no loadable
 # modules but orbit.ko (the guests load none), no debug info, and one
@@ -9,25 +10,27 @@
 # every lock the module takes.  orbit.ko is built against it by the
 # Makefile's module rule (KDIR_OF knows the -orbitdebug release).
 #
-# usage: debug-kernel.sh OUTDIR
-# Leaves OUTDIR/bzImage and OUTDIR/kver (the release); OUTDIR/linux is
-# the built tree.  The kernel is built once (about 35 minutes on two
-# cores); later runs only check it.
+# usage: debug-kernel.sh OUTDIR [SERIES]
+# SERIES is 6.1 (the default) or 6.12.  Leaves OUTDIR/bzImage and
+# OUTDIR/kver (the release); OUTDIR/linux is the built tree.  The kernel
+# is built once (about 35 minutes on two cores); later runs only check it.
 set -eu
-out=${1:?usage: debug-kernel.sh OUTDIR}
+out=${1:?usage: debug-kernel.sh OUTDIR [6.1|6.12]}
+series=${2:-6.1}
+case $series in 6.1|6.12) ;; *) echo "debug-kernel: series 6.1 or 6.12, not $series" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 tree=$out/linux
 
-"$here/scripts/deps.sh" linux-source-6.1 xz-utils flex bison bc libelf-dev libssl-dev
+"$here/scripts/deps.sh" "linux-source-$series" xz-utils flex bison bc libelf-dev libssl-dev
 if [ ! -f "$tree/.config" ]; then
-	stock=$("$here/scripts/kernels.sh" | grep '^6\.1\.' || true)
-	[ -n "$stock" ] || { echo "debug-kernel: no 6.1 test kernel installed" >&2; exit 1; }
+	stock=$("$here/scripts/kernels.sh" | grep "^${series//./\\.}\\." || true)
+	[ -n "$stock" ] || { echo "debug-kernel: no $series test kernel installed" >&2; exit 1; }
 	rm -rf "$tree" "$out/src"
 	mkdir -p "$out/src"
-	tar -xJf /usr/src/linux-source-6.1.tar.xz -C "$out/src"
-	mv "$out/src/linux-source-6.1" "$tree"
+	tar -xJf "/usr/src/linux-source-$series.tar.xz" -C "$out/src"
+	mv "$out/src/linux-source-$series" "$tree"
 	rmdir "$out/src"
 	cp "/boot/config-$stock" "$tree/.config"
 	# The guests boot with an initramfs of busybox and the tests: what
