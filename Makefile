@@ -257,9 +257,8 @@ DEBUG_DIR_OF = $(B)/debug-kernel$(if $(filter 6.12 6.12.%,$(1)),-6.12)
 DEBUG_DIR := $(call DEBUG_DIR_OF,$(DEBUG_KERNEL))
 soak-debug: deps
 	$(soak_settings)
-	@case "$(DEBUG_KERNEL)" in 6.1|6.12) ;; *) echo "make $@: DEBUG_KERNEL is 6.1 or 6.12" >&2; exit 2 ;; esac
-	@$(MAKE) --no-print-directory lib orbitctl vmtests $(if $(filter suite,$(SOAK_TESTS)),apps)
 	@scripts/debug-kernel.sh $(DEBUG_DIR) $(DEBUG_KERNEL)
+	@$(MAKE) --no-print-directory lib orbitctl vmtests $(if $(filter suite,$(SOAK_TESTS)),apps)
 	@$(MAKE) --no-print-directory $(B)/$$(cat $(DEBUG_DIR)/kver)/orbit.ko
 	@ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/soak-debug.sh $(DEBUG_DIR) "$(SOAK_LIST)" $(SOAK_CPUS) $$(( $(SOAK_TIMEOUT) * 3 ))
 
