@@ -220,17 +220,21 @@ check-vm: deps
 # in make check): more than the host's cores preempts vCPUs at random points
 # and so widens other race windows; each test's limit, SOAK_TIMEOUT, is then
 # 1200 s, not 300: every TLB shootdown waits for vCPUs the host has not
-# scheduled (README, make soak).  Logs: logs/soak-<kernel>/.
+# scheduled (README, make soak).  The t_numa_* tests of the list run in a
+# second guest, of two NUMA nodes (run-vm.sh -N), with SOAK_CPUS rounded
+# up to even.  Logs: logs/soak-<kernel>/ and logs/soak-<kernel>-numa/.
 SOAK_TESTS := t_stress t_crash_storm t_fuzz t_copy_out_race t_freeze_fault_race \
 	t_push_last_teardown t_spawner_race t_kill_during_call t_cancel_while_pulled \
 	t_main_exit t_main_killed t_context_lifetime t_kill_while_polling \
 	t_view_fault_unmap t_pull_threads t_threads t_push_crash t_queued_timeout \
-	t_live_snapshots t_fork_loader_lock t_write_around t_param_churn t_protect_race
+	t_live_snapshots t_fork_loader_lock t_write_around t_param_churn t_protect_race \
+	t_numa_hinting
 SOAK_ROUNDS ?= 4
 SOAK_SEED ?= 1
 SOAK_CPUS ?= 2
 SOAK_TIMEOUT ?= $(if $(shell [ "$(SOAK_CPUS)" -gt "$$(nproc)" ] 2>/dev/null && echo over),1200,300)
 SOAK_LIST = $(foreach r,$(shell seq $(SOAK_ROUNDS) 2>/dev/null),$(SOAK_TESTS))
+SOAK_NUMA_CPUS = $$(( ($(SOAK_CPUS) + 1) / 2 * 2 ))
 define soak_settings
 	@[ "$(SOAK_ROUNDS)" -ge 1 ] 2>/dev/null || { echo "make $@: SOAK_ROUNDS must be a number of at least 1" >&2; exit 2; }
 	@[ "$(SOAK_CPUS)" -ge 1 ] 2>/dev/null || { echo "make $@: SOAK_CPUS must be a number of at least 1" >&2; exit 2; }
@@ -239,7 +243,10 @@ endef
 soak: deps
 	$(soak_settings)
 	@$(MAKE) --no-print-directory test-modules lib orbitctl vmtests
-	@for k in $(TEST_KERNELS); do ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -l logs/soak-$$k -c $(SOAK_CPUS) -T $(SOAK_TIMEOUT) -t "$(SOAK_LIST)" || exit 1; done
+	@for k in $(TEST_KERNELS); do \
+		$(if $(filter-out t_numa_%,$(SOAK_LIST)),ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -l logs/soak-$$k -c $(SOAK_CPUS) -T $(SOAK_TIMEOUT) -t "$(filter-out t_numa_%,$(SOAK_LIST))" || exit 1;) \
+		$(if $(filter t_numa_%,$(SOAK_LIST)),tests/vm/run-vm.sh -N -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -l logs/soak-$$k-numa -c $(SOAK_NUMA_CPUS) -T $(SOAK_TIMEOUT) -t "$(filter t_numa_%,$(SOAK_LIST))" || exit 1;) \
+	done
 
 # ---- soak-debug: the same tests on a kernel that checks the module's locks ----
 # scripts/debug-kernel.sh builds Debian's 6.1 source (DEBUG_KERNEL=6.12:
@@ -249,9 +256,10 @@ soak: deps
 # module's rule; tests/soak-debug.sh first checks that kernel reports a
 # planted lock-order inversion.  Each test's limit is three times
 # SOAK_TIMEOUT's: lockdep and KASAN make the tests 3..5 times slower.
-# SOAK_TESTS=suite runs make check's guest suite there instead (but
-# t_installed.sh and t_numa_*; about 25 minutes a round).
-# Logs: logs/soak-debug/.
+# SOAK_TESTS=suite runs make check's guest suites there instead (but
+# t_installed.sh; about 25 minutes a round).  t_numa_* tests run in a
+# guest of two NUMA nodes, as in make soak.
+# Logs: logs/soak-debug-<release>/ (and -numa/, -selftest/).
 DEBUG_KERNEL ?= 6.1
 DEBUG_DIR_OF = $(B)/debug-kernel$(if $(filter 6.12 6.12.%,$(1)),-6.12)
 DEBUG_DIR := $(call DEBUG_DIR_OF,$(DEBUG_KERNEL))

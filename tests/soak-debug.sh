@@ -5,13 +5,15 @@
 # proving that kernel reports a planted lock-order inversion: a run that
 # could not fail would prove nothing.
 # usage: soak-debug.sh DIR "TESTS" VCPUS PER-TEST-SECONDS
-# A word "suite" in TESTS stands for every test of make check's guest
-# but t_installed.sh (DKMS builds no module for this kernel) and t_numa_*
-# (a guest of one node); the application ports' overlay is then needed.
+# A word "suite" in TESTS stands for every test of make check's guests
+# but t_installed.sh (DKMS builds no module for this kernel); the
+# application ports' overlay is then needed.  As in make check, the
+# t_numa_* tests run in a second guest, of two NUMA nodes.
+# Logs: logs/soak-debug-<release>/, its -numa/ and -selftest/ beside it.
 set -u
 cd "$(dirname "$0")/.."
 dir=$1 tests=$2 cpus=$3 limit=$4
-suite=$(cd build/vmtests && ls t_* | grep -v -e '^t_numa_' -e '^t_installed\.sh$' | tr '\n' ' ')
+suite=$(cd build/vmtests && ls t_* | grep -v '^t_installed\.sh$' | tr '\n' ' ')
 overlay=()
 case " $tests " in *" suite "*)
 	overlay=(-r build/apps/overlay)
@@ -20,18 +22,30 @@ case " $tests " in *" suite "*)
 esac
 k=$(cat "$dir/kver") || exit 1
 ko=build/$k/orbit.ko
+logs=logs/soak-debug-$k
 sb=build/selftest-debug
 rm -rf "$sb"
 tests/selftest/build-mod.sh "$dir/linux" lock "$sb" || exit 1
 cp tests/selftest/t_selftest_lock.sh build/vmtests/leakcheck "$sb/bin/"
 out=$(tests/vm/run-vm.sh -k "$k" -i "$dir/bzImage" -m "$ko" \
-	-b "$sb/bin" -l logs/soak-debug-selftest -t t_selftest_lock.sh 2>&1)
+	-b "$sb/bin" -l "$logs-selftest" -t t_selftest_lock.sh 2>&1)
 if [ $? = 0 ] || ! grep -q 'possible circular locking' <<<"$out"; then
 	echo "not ok - $k did not report a planted lock-order inversion"
 	sed 's/^/    /' <<<"$out"
 	exit 1
 fi
 echo "ok - $k reports a planted lock-order inversion"
-exec tests/vm/run-vm.sh -k "$k" -i "$dir/bzImage" -m "$ko" \
-	-b build/vmtests "${overlay[@]}" -l logs/soak-debug -c "$cpus" -T "$limit" \
-	-t "$tests"
+numa= other=
+for t in $tests; do
+	case $t in t_numa_*) numa="$numa $t" ;; *) other="$other $t" ;; esac
+done
+rc=0
+if [ -n "$other" ]; then
+	tests/vm/run-vm.sh -k "$k" -i "$dir/bzImage" -m "$ko" -b build/vmtests \
+		"${overlay[@]}" -l "$logs" -c "$cpus" -T "$limit" -t "$other" || rc=1
+fi
+if [ -n "$numa" ]; then
+	tests/vm/run-vm.sh -N -k "$k" -i "$dir/bzImage" -m "$ko" -b build/vmtests \
+		-l "$logs-numa" -c $(((cpus + 1) / 2 * 2)) -T "$limit" -t "$numa" || rc=1
+fi
+exit $rc
