@@ -35,7 +35,7 @@ if [ $? = 0 ] || ! grep -q 'possible circular locking' <<<"$out"; then
 	exit 1
 fi
 echo "ok - $k reports a planted lock-order inversion"
-numa= other=
+numa='' other=''
 for t in $tests; do
 	case $t in t_numa_*) numa="$numa $t" ;; *) other="$other $t" ;; esac
 done
