@@ -685,6 +685,7 @@ struct orbit_call {
 	size_t upd_bytes;	/* their size (orbit->lock) */
 	/* Early wake (wake.c): hints, no lock. */
 	bool early;		/* the orbit has it: its waiters may poll */
+	bool early_spent;	/* a poll of it ran out (wake.c) */
 	int wait_cpu;		/* where a waiter last slept; -1 */
 	unsigned int nsnap;
 	struct orbit_snap snap[];	/* then a small argument, inline */

@@ -22,9 +22,12 @@
  *    a poll ran out, and the orbit's next early wakes are not made: one
  *    after a first miss, twice as many after each miss that follows, at
  *    most EARLY_SKIP_MAX, and none again once a poll has found what it
- *    waited for.  So a single long call (a first snapshot of a large
- *    area, say) costs the short calls after it one early wake, and an
- *    orbit whose tasks always outlast the poll costs main one poll in
+ *    waited for in a call none of whose polls ran out (a long task's
+ *    pulls: the first outlasts its poll, the one for the end, right
+ *    after the last push, finds it; that is no sign the next task is
+ *    short).  So a single long call (a first snapshot of a large area,
+ *    say) costs the short calls after it one early wake, and an orbit
+ *    whose tasks always outlast the poll costs main one poll in
  *    EARLY_SKIP_MAX + 1 calls.
  *
  * A poll lasts at most poll_us (module parameter; 0 turns both off) and
@@ -38,9 +41,10 @@
  *
  * State: ob->prewake (callers between prewake_begin and _end), ob->loop_cpu,
  * ob->early_skip and ob->early_backoff (hints, read and written without a
- * lock: a lost update only changes how often a poll is tried), call->early
- * and call->wait_cpu (the same; wait_cpu is the last waiter's CPU when
- * several wait); all live as long as the orbit and the call they are in.
+ * lock: a lost update only changes how often a poll is tried), call->early,
+ * call->early_spent and call->wait_cpu (the same; wait_cpu is the last
+ * waiter's CPU when several wait); all live as long as the orbit and the
+ * call they are in.
  */
 #include <linux/sched/clock.h>
 #include <linux/sched/signal.h>
@@ -148,10 +152,13 @@ int orbit_wait_call(struct orbit_call *call, struct wait_queue_head *wq,
 			return 0;
 		polled = true;
 		if (orbit_poll(ready, call, &spent)) {
-			orbit_early_hit(call->orbit);
+			if (!READ_ONCE(call->early_spent))
+				orbit_early_hit(call->orbit);
 			return 0;
 		}
-		if (spent)
+		if (spent) {
+			WRITE_ONCE(call->early_spent, true);
 			orbit_early_missed(call->orbit);
+		}
 	}
 }

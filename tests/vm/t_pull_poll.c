@@ -10,7 +10,8 @@
  *  - orbit_future_get of an async call polls as well;
  *  - main does not poll through tasks longer than the poll: of 200 calls
  *    whose task sleeps 5 ms before it pushes, at most one in 17 has its
- *    pulls run out of their poll (the orbit's back-off);
+ *    pulls run out of their poll (the orbit's back-off), also when the
+ *    pull for each call's end finds it by polling;
  *  - a signal ends a pull's poll at once: the handler runs and the
  *    update and the result still come;
  *  - a pull that polls ends with ESRCH as soon as the orbit is killed,
@@ -36,11 +37,13 @@ struct push_arg {
 	long seq;
 	unsigned int sleep_ms;
 	unsigned int updates;
+	unsigned int tail_us;	/* work after the pushes */
 };
 
 /*
  * The task: SPIN_US of work (so that main waits when the task loop takes
- * the call) or a sleep, then pushes seq * 10 + i for each update i.
+ * the call) or a sleep, then pushes seq * 10 + i for each update i, then
+ * works tail_us more.
  */
 static long pusher(void *argbuf, void *store)
 {
@@ -64,6 +67,8 @@ static long pusher(void *argbuf, void *store)
 			return -1;
 		}
 	}
+	for (t0 = now_us(); now_us() - t0 < a->tail_us;)
+		;
 	return a->seq;
 }
 
@@ -95,9 +100,10 @@ static int pulled_right(struct orbit *ob, struct push_arg *a)
 	       got == a->updates && right == got;
 }
 
-static int calls_right(struct orbit *ob, unsigned int sleep_ms, int n)
+static int calls_right(struct orbit *ob, unsigned int sleep_ms,
+		       unsigned int tail_us, int n)
 {
-	struct push_arg a = { 0, sleep_ms, UPDATES };
+	struct push_arg a = { 0, sleep_ms, UPDATES, tail_us };
 	int right = 0;
 
 	for (a.seq = 1; a.seq <= n; a.seq++)
@@ -132,7 +138,7 @@ static void *exit_later(void *unused)
  */
 static int exit_while_pulling(int fd)
 {
-	struct push_arg a = { 1, 200, 1 };
+	struct push_arg a = { 1, 200, 1, 0 };
 	struct orbit_future *f;
 	struct orbit_update *u;
 	struct orbit_status st;
@@ -141,7 +147,7 @@ static int exit_while_pulling(int fd)
 	pthread_t t;
 
 	ob = orbit_create("exitpoll", pusher, NULL);
-	if (!ob || calls_right(ob, 0, 3) != 3 || orbit_status(ob, &st) ||
+	if (!ob || calls_right(ob, 0, 0, 3) != 3 || orbit_status(ob, &st) ||
 	    pin_to_cpu(0, 0) || pin_to_cpu(st.pid, 1))
 		return 2;
 	module_polls(&p0, &m0);
@@ -157,7 +163,7 @@ static int exit_while_pulling(int fd)
 int main(void)
 {
 	struct orbit_module_stats start;
-	struct push_arg a = { 7, 0, 0 };	/* no update */
+	struct push_arg a = { 7, 0, 0, 0 };	/* no update */
 	unsigned long long p0, p1, m0, m1;
 	struct kill_arg ka = { 0, 20 };
 	int n, waited, err, status = -1, cp[2];
@@ -190,7 +196,7 @@ int main(void)
 	ob = orbit_create("pullpoll", pusher, NULL);
 	require(ob, "an orbit");
 	/* Its first calls (its process runs them), past any back-off. */
-	n = calls_right(ob, 0, 17);
+	n = calls_right(ob, 0, 0, 17);
 	require(n == 17 && orbit_status(ob, &st) == 0 && st.pid > 0,
 		"17 first calls right (%d) and the orbit's process", n);
 	/* Apart: a waiter on the task loop's own CPU is not woken early. */
@@ -199,7 +205,7 @@ int main(void)
 	ka.pid = st.pid;
 
 	module_polls(&p0, &m0);
-	n = calls_right(ob, 0, CALLS);
+	n = calls_right(ob, 0, 0, CALLS);
 	module_polls(&p1, &m1);
 	ok(n == CALLS,
 	   "poll_us=500: %d of %d calls pulled their %d updates in order, then the result",
@@ -225,34 +231,48 @@ int main(void)
 
 	require(param_write("poll_us", "0") == 0, "set poll_us");
 	module_polls(&p0, &m0);
-	n = calls_right(ob, 0, CALLS);
+	n = calls_right(ob, 0, 0, CALLS);
 	module_polls(&p1, &m1);
 	ok(n == CALLS && p1 == p0,
 	   "poll_us=0: %d of %d calls right, %llu polls", n, CALLS, p1 - p0);
 
 	require(param_write("poll_us", "500") == 0, "set poll_us");
 	module_polls(&p0, &m0);
-	n = calls_right(ob, 5, 200);
+	n = calls_right(ob, 5, 0, 200);
 	module_polls(&p1, &m1);
 	/* A call whose pull ran out may also run out pulling its end. */
 	ok(n == 200 && p1 - p0 >= 1 && m1 - m0 <= 2 * (200 / 17 + 1),
 	   "200 calls of 5 ms tasks: %d right, %llu polls, %llu ran out", n,
 	   p1 - p0, m1 - m0);
 
+	/*
+	 * The same tasks ending 1 ms after their pushes, polls of 2 ms: the
+	 * pull for the end, woken by the last push, finds it by polling,
+	 * which must not end the back-off that the same call's first poll,
+	 * run out, began.
+	 */
+	require(param_write("poll_us", "2000") == 0, "set poll_us");
+	module_polls(&p0, &m0);
+	n = calls_right(ob, 5, 1000, 200);
+	module_polls(&p1, &m1);
+	ok(n == 200 && p1 - p0 >= 1 && m1 - m0 <= 2 * (200 / 17 + 1),
+	   "200 calls of 5 ms tasks ending 1 ms after their pushes: %d right, %llu polls, %llu ran out",
+	   n, p1 - p0, m1 - m0);
+
 	/* A pull polls (a 1 s poll, a 200 ms task) when the alarm comes. */
 	require(param_write("poll_us", "1000000") == 0, "set poll_us");
-	calls_right(ob, 0, 17);	/* past the back-off */
+	calls_right(ob, 0, 0, 17);	/* past the back-off */
 	module_polls(&p0, &m0);
 	alarm_in_ms(20);
-	n = calls_right(ob, 200, 1);
+	n = calls_right(ob, 200, 0, 1);
 	module_polls(&p1, &m1);
 	ok(n == 1 && alarms == 1 && p1 - p0 >= 1,
 	   "a signal during a pull's poll: the handler ran (%d), the updates and the result came (%llu polls)",
 	   (int)alarms, p1 - p0);
 
 	/* The orbit killed while a pull polls (a 1 s poll, a 200 ms task). */
-	calls_right(ob, 0, 17);
-	a = (struct push_arg){ 1, 200, 1 };
+	calls_right(ob, 0, 0, 17);
+	a = (struct push_arg){ 1, 200, 1, 0 };
 	module_polls(&p0, &m0);
 	f = orbit_call_async(ob, 0, 0, NULL, NULL, &a, sizeof(a));
 	t0 = now_us();
