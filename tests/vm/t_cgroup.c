@@ -29,10 +29,7 @@ static long hog_memory(void *argbuf, void *store)
 
 static long spin(void *argbuf, void *store)
 {
-	double end = now_us() + *(double *)argbuf;
-
-	while (now_us() < end)
-		;
+	spin_us(*(double *)argbuf);
 	return 0;
 }
 

@@ -49,15 +49,13 @@ static long pusher(void *argbuf, void *store)
 {
 	const struct push_arg *a = argbuf;
 	struct orbit_update *u;
-	double t0 = now_us();
 	unsigned int i;
 	long v;
 
 	if (a->sleep_ms)
 		usleep(a->sleep_ms * 1000);
 	else
-		while (now_us() - t0 < SPIN_US)
-			;
+		spin_us(SPIN_US);
 	for (i = 0; i < a->updates; i++) {
 		v = a->seq * 10 + i;
 		u = orbit_update_create();
@@ -67,8 +65,7 @@ static long pusher(void *argbuf, void *store)
 			return -1;
 		}
 	}
-	for (t0 = now_us(); now_us() - t0 < a->tail_us;)
-		;
+	spin_us(a->tail_us);
 	return a->seq;
 }
 

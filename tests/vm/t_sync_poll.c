@@ -43,12 +43,10 @@ static long page_sum(void *argbuf, void *store)
 {
 	struct sum_arg *a = argbuf;
 	unsigned long i, sum = 0;
-	double t0;
 
 	if (a->sleep_ms)
 		usleep(a->sleep_ms * 1000);
-	for (t0 = now_us(); now_us() - t0 < a->spin_us;)
-		;
+	spin_us(a->spin_us);
 	for (i = 0; a->base && i < AREA; i += PG)
 		sum += a->base[i];
 	return (long)sum;

@@ -375,6 +375,15 @@ static inline double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+/* Keeps the CPU busy for us microseconds (work, not a sleep). */
+static inline void spin_us(double us)
+{
+	double t0 = now_us();
+
+	while (now_us() - t0 < us)
+		;
+}
+
 /*
  * A child that reports to its parent through a pipe: 0 in the child, which
  * writes to p[1]; the child's pid in the parent, which reads p[0]; -1 on
