@@ -221,8 +221,8 @@ check-vm: deps
 # and so widens other race windows; each test's limit, SOAK_TIMEOUT, is then
 # 1200 s, not 300: every TLB shootdown waits for vCPUs the host has not
 # scheduled (README, make soak).  The t_numa_* tests of the list run in a
-# second guest, of two NUMA nodes (run-vm.sh -N), with SOAK_CPUS rounded
-# up to even.  Logs: logs/soak-<kernel>/ and logs/soak-<kernel>-numa/.
+# second guest, of two NUMA nodes (tests/vm/run-split.sh), with SOAK_CPUS
+# rounded up to even.  Logs: logs/soak-<kernel>/ and logs/soak-<kernel>-numa/.
 SOAK_TESTS := t_stress t_crash_storm t_fuzz t_copy_out_race t_freeze_fault_race \
 	t_push_last_teardown t_spawner_race t_kill_during_call t_cancel_while_pulled \
 	t_main_exit t_main_killed t_context_lifetime t_kill_while_polling \
@@ -234,7 +234,6 @@ SOAK_SEED ?= 1
 SOAK_CPUS ?= 2
 SOAK_TIMEOUT ?= $(if $(shell [ "$(SOAK_CPUS)" -gt "$$(nproc)" ] 2>/dev/null && echo over),1200,300)
 SOAK_LIST = $(foreach r,$(shell seq $(SOAK_ROUNDS) 2>/dev/null),$(SOAK_TESTS))
-SOAK_NUMA_CPUS = $$(( ($(SOAK_CPUS) + 1) / 2 * 2 ))
 define soak_settings
 	@[ "$(SOAK_ROUNDS)" -ge 1 ] 2>/dev/null || { echo "make $@: SOAK_ROUNDS must be a number of at least 1" >&2; exit 2; }
 	@[ "$(SOAK_CPUS)" -ge 1 ] 2>/dev/null || { echo "make $@: SOAK_CPUS must be a number of at least 1" >&2; exit 2; }
@@ -243,10 +242,7 @@ endef
 soak: deps
 	$(soak_settings)
 	@$(MAKE) --no-print-directory test-modules lib orbitctl vmtests
-	@for k in $(TEST_KERNELS); do \
-		$(if $(filter-out t_numa_%,$(SOAK_LIST)),ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/vm/run-vm.sh -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -l logs/soak-$$k -c $(SOAK_CPUS) -T $(SOAK_TIMEOUT) -t "$(filter-out t_numa_%,$(SOAK_LIST))" || exit 1;) \
-		$(if $(filter t_numa_%,$(SOAK_LIST)),tests/vm/run-vm.sh -N -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -l logs/soak-$$k-numa -c $(SOAK_NUMA_CPUS) -T $(SOAK_TIMEOUT) -t "$(filter t_numa_%,$(SOAK_LIST))" || exit 1;) \
-	done
+	@for k in $(TEST_KERNELS); do ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/vm/run-split.sh logs/soak-$$k $(SOAK_CPUS) "$(SOAK_LIST)" -k $$k -m $(B)/$$k/orbit.ko -b $(B)/vmtests -T $(SOAK_TIMEOUT) || exit 1; done
 
 # ---- soak-debug: the same tests on a kernel that checks the module's locks ----
 # scripts/debug-kernel.sh builds Debian's 6.1 source (DEBUG_KERNEL=6.12:

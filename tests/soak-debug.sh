@@ -35,17 +35,5 @@ if [ $? = 0 ] || ! grep -q 'possible circular locking' <<<"$out"; then
 	exit 1
 fi
 echo "ok - $k reports a planted lock-order inversion"
-numa='' other=''
-for t in $tests; do
-	case $t in t_numa_*) numa="$numa $t" ;; *) other="$other $t" ;; esac
-done
-rc=0
-if [ -n "$other" ]; then
-	tests/vm/run-vm.sh -k "$k" -i "$dir/bzImage" -m "$ko" -b build/vmtests \
-		"${overlay[@]}" -l "$logs" -c "$cpus" -T "$limit" -t "$other" || rc=1
-fi
-if [ -n "$numa" ]; then
-	tests/vm/run-vm.sh -N -k "$k" -i "$dir/bzImage" -m "$ko" -b build/vmtests \
-		-l "$logs-numa" -c $(((cpus + 1) / 2 * 2)) -T "$limit" -t "$numa" || rc=1
-fi
-exit $rc
+exec tests/vm/run-split.sh "$logs" "$cpus" "$tests" -k "$k" -i "$dir/bzImage" \
+	-m "$ko" -b build/vmtests "${overlay[@]}" -T "$limit"
