@@ -299,15 +299,8 @@ long update_pull(struct orbit_ctx *ctx, void __user *uarg)
 		goto out;
 	if (u) {
 		err = upd_to_user(u, u64_to_user_ptr(req.buf));
-		if (err) {
-			/* Put it back: nothing is lost to a bad buffer. */
-			spin_lock(&ob->lock);
-			list_add(&u->node, &call->updates);
-			call->upd_bytes += u->len;
-			spin_unlock(&ob->lock);
-			goto out;
-		}
-		upd_free(ctx, u);
+		if (err)
+			goto put_back;
 		req.status = last && (req.flags & ORBIT_PULL_RELEASE) ?
 			     ORBIT_PULL_UPDATE_END : ORBIT_PULL_UPDATE;
 		req.len = len;
@@ -321,8 +314,24 @@ long update_pull(struct orbit_ctx *ctx, void __user *uarg)
 	/* Collected before it is told: a racing WAIT then finds no future. */
 	if (ended && (req.flags & ORBIT_PULL_RELEASE))
 		call_unpublish(ctx, call);
-	if (copy_to_user(uarg, &req, sizeof(req)))
+	if (copy_to_user(uarg, &req, sizeof(req))) {
+		/*
+		 * An update the caller was not told of goes back.  The end
+		 * is lost like a wait4() status (the future is collected).
+		 */
 		err = -EFAULT;
+		if (u && !ended)
+			goto put_back;
+	}
+	if (u)
+		upd_free(ctx, u);
+	goto out;
+put_back:
+	/* Nothing is lost to a bad buffer: the next pull gets it. */
+	spin_lock(&ob->lock);
+	list_add(&u->node, &call->updates);
+	call->upd_bytes += u->len;
+	spin_unlock(&ob->lock);
 out:
 	call_put(call);
 	return err;
