@@ -119,15 +119,20 @@ out:
 	return p;
 }
 
-/* Returns a range to the window, reserved again (inaccessible). */
+/*
+ * Returns a range to the window, reserved again (inaccessible).  A range
+ * that cannot be reserved again (out of memory) leaves the window: what
+ * is mapped there stays, and no later area may be placed on it.
+ */
 void uo_va_free(void *p, size_t len)
 {
 	unsigned int i;
 	size_t off = (size_t)((unsigned char *)p - uo_st.va_base);
 
 	len = align_up(len, VA_ALIGN);
-	mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-	     MAP_FIXED, -1, 0);
+	if (mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		 MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+		return;
 	pthread_mutex_lock(&uo_st.va_lock);
 	for (i = 0; i < uo_st.va_nholes; i++) {
 		if (uo_st.va_holes[i].off + uo_st.va_holes[i].len == off) {
