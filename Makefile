@@ -46,7 +46,7 @@ SONAME     := libuorbit.so.$(SOVERSION)
 MOD_SRCS   := $(wildcard module/*.c module/*.h) module/Kbuild uapi/orbit.h debian/changelog
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNITS      := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRCS))
-VM_SRCS    := $(wildcard tests/vm/t_*.c) tests/vm/leakcheck.c
+VM_SRCS    := $(wildcard tests/vm/t_*.c tests/vm/fi_*.c) tests/vm/leakcheck.c
 VM_BINS    := $(patsubst tests/vm/%.c,$(B)/vmtests/%,$(VM_SRCS))
 VM_SCRIPTS := $(wildcard tests/vm/t_*.sh) tests/vm/tap.sh
 ORBITCTL_SRCS := $(wildcard tools/orbitctl/*.c)
@@ -246,15 +246,17 @@ soak: deps
 
 # ---- soak-debug: the same tests on a kernel that checks the module's locks ----
 # scripts/debug-kernel.sh builds Debian's 6.1 source (DEBUG_KERNEL=6.12:
-# 6.12's, in $(B)/debug-kernel-6.12) with the stock cloud
-# configuration plus lockdep, KASAN and DEBUG_VM (once; about 35 minutes),
-# release <version>-orbitdebug, which KDIR_OF finds in DEBUG_DIR for the
-# module's rule; tests/soak-debug.sh first checks that kernel reports a
-# planted lock-order inversion.  Each test's limit is three times
-# SOAK_TIMEOUT's: lockdep and KASAN make the tests 3..5 times slower.
+# 6.12's, in $(B)/debug-kernel-6.12) with the stock cloud configuration
+# plus lockdep, KASAN, DEBUG_VM and fault injection (once; about 35
+# minutes), release <version>-orbitdebug, which KDIR_OF finds in DEBUG_DIR
+# for the module's rule (the module is rebuilt when the kernel is newer);
+# tests/soak-debug.sh first checks that kernel reports a planted
+# lock-order inversion.  Each test's limit is three times SOAK_TIMEOUT's:
+# lockdep and KASAN make the tests 3..5 times slower.
 # SOAK_TESTS=suite runs make check's guest suites there instead (but
 # t_installed.sh; about 25 minutes a round).  t_numa_* tests run in a
-# guest of two NUMA nodes, as in make soak.
+# guest of two NUMA nodes, as in make soak.  The fi_* tests (allocation
+# failures, one at a time, by the kernel's fail-nth) run first, once.
 # Logs: logs/soak-debug-<release>/ (and -numa/, -selftest/).
 DEBUG_KERNEL ?= 6.1
 DEBUG_DIR_OF = $(B)/debug-kernel$(if $(filter 6.12 6.12.%,$(1)),-6.12)
@@ -263,6 +265,7 @@ soak-debug: deps
 	$(soak_settings)
 	@scripts/debug-kernel.sh $(DEBUG_DIR) $(DEBUG_KERNEL)
 	@$(MAKE) --no-print-directory lib orbitctl vmtests $(if $(filter suite,$(SOAK_TESTS)),apps)
+	@k=$$(cat $(DEBUG_DIR)/kver); [ $(B)/$$k/orbit.ko -nt $(DEBUG_DIR)/bzImage ] || rm -f $(B)/$$k/orbit.ko
 	@$(MAKE) --no-print-directory $(B)/$$(cat $(DEBUG_DIR)/kver)/orbit.ko
 	@ORBIT_FUZZ_SEED=$(SOAK_SEED) tests/soak-debug.sh $(DEBUG_DIR) "$(SOAK_LIST)" $(SOAK_CPUS) $$(( $(SOAK_TIMEOUT) * 3 ))
 

@@ -8,18 +8,28 @@
 # A word "suite" in TESTS stands for every test of make check's guests
 # but t_installed.sh (DKMS builds no module for this kernel); the
 # application ports' overlay is then needed.  As in make check, the
-# t_numa_* tests run in a second guest, of two NUMA nodes.
+# t_numa_* tests run in a second guest, of two NUMA nodes.  The fi_*
+# tests (allocation failures by fault injection, which only this kernel
+# has) run once, first, whatever TESTS holds.
 # Logs: logs/soak-debug-<release>/, its -numa/ and -selftest/ beside it.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 dir=$1 tests=$2 cpus=$3 limit=$4
-suite=$(cd build/vmtests && ls t_* | grep -v '^t_installed\.sh$' | tr '\n' ' ')
+suite='' faults=''
+for t in build/vmtests/t_* build/vmtests/fi_*; do
+	case ${t##*/} in
+	t_installed.sh) ;;
+	t_*) suite="$suite ${t##*/}" ;;
+	fi_*) faults="$faults ${t##*/}" ;;
+	esac
+done
 overlay=()
 case " $tests " in *" suite "*)
 	overlay=(-r build/apps/overlay)
 	[ -d build/apps/overlay ] || { echo "soak-debug: no build/apps/overlay (make apps)"; exit 1; }
 	tests=$(for t in $tests; do [ "$t" = suite ] && echo "$suite" || echo "$t"; done | tr '\n' ' ')
 esac
+tests="$faults $tests"
 k=$(cat "$dir/kver") || exit 1
 ko=build/$k/orbit.ko
 logs=logs/soak-debug-$k
@@ -27,11 +37,11 @@ sb=build/selftest-debug
 rm -rf "$sb"
 tests/selftest/build-mod.sh "$dir/linux" lock "$sb" || exit 1
 cp tests/selftest/t_selftest_lock.sh build/vmtests/leakcheck "$sb/bin/"
-out=$(tests/vm/run-vm.sh -k "$k" -i "$dir/bzImage" -m "$ko" \
-	-b "$sb/bin" -l "$logs-selftest" -t t_selftest_lock.sh 2>&1)
-if [ $? = 0 ] || ! grep -q 'possible circular locking' <<<"$out"; then
+if out=$(tests/vm/run-vm.sh -k "$k" -i "$dir/bzImage" -m "$ko" \
+	-b "$sb/bin" -l "$logs-selftest" -t t_selftest_lock.sh 2>&1) ||
+	! grep -q 'possible circular locking' <<<"$out"; then
 	echo "not ok - $k did not report a planted lock-order inversion"
-	sed 's/^/    /' <<<"$out"
+	printf '    %s\n' "${out//$'\n'/$'\n'    }"
 	exit 1
 fi
 echo "ok - $k reports a planted lock-order inversion"
