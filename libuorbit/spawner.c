@@ -72,7 +72,10 @@ struct spawn_reply {
 	int32_t pid;	/* > 0, or -errno */
 };
 
-/* Sends a request and a descriptor: 0, or -1 with errno set. */
+/*
+ * Sends a request and a descriptor: 0, or -1 with errno set (ENOMEM for
+ * the socket's ENOBUFS: the caller knows of no socket).
+ */
 static int send_with_fd(int sock, const void *buf, size_t len, int fd)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
@@ -87,8 +90,11 @@ static int send_with_fd(int sock, const void *buf, size_t len, int fd)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != (ssize_t)len)
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != (ssize_t)len) {
+		if (errno == ENOBUFS)
+			errno = ENOMEM;
 		return -1;
+	}
 	return 0;
 }
 
@@ -506,7 +512,9 @@ static void spares_ask_locked(void)
 	while (uo_st.forker_sock >= 0 &&
 	       uo_st.nspares + uo_st.spares_asked < UO_SPARES) {
 		if (send(uo_st.forker_sock, "s", 1, MSG_NOSIGNAL) != 1) {
-			forker_gone_locked();
+			/* Out of memory: the next create asks again. */
+			if (errno != ENOBUFS && errno != ENOMEM)
+				forker_gone_locked();
 			return;
 		}
 		uo_st.spares_asked++;
