@@ -331,6 +331,31 @@ static int pull_all(struct orbit_future *f, long *ret, pid_t poke)
 	return err ? -1 : n;
 }
 
+/* Main writes the pages as step (a SIGBUS fails it); again if it failed. */
+static void write_step(int step, long *vals)
+{
+	int e;
+
+	begin(step);
+	e = write_pages(vals);
+	errno = e;
+	end(step, !!e);
+	if (e && write_pages(vals))
+		broken();
+}
+
+/* A sync call as step: the right sum, or -1 with errno. */
+static void call_step(int step, struct orbit *ob, struct orbit_area *area,
+		      void *arg, size_t size, long expect)
+{
+	long r;
+
+	begin(step);
+	r = orbit_call(ob, 1, &area, NULL, arg, size);
+	end(step, r != expect);
+	res.wrong |= cur_step == step && r != expect && r != -1;
+}
+
 /* One run of the life of an orbit, cur_step's N-th point failing. */
 static void life(void)
 {
@@ -366,17 +391,9 @@ static void life(void)
 	a.vals = vals;
 	expect = NPAGES * (NPAGES + 1) / 2;
 
-	begin(ST_TOUCH);
-	e = write_pages(vals);
-	errno = e;
-	end(ST_TOUCH, !!e);
-	if (e && write_pages(vals))
-		broken();
+	write_step(ST_TOUCH, vals);
 
-	begin(ST_CALL);
-	r = orbit_call(ob, 1, &area, NULL, &a, sizeof(a));
-	end(ST_CALL, r != expect);
-	res.wrong |= cur_step == ST_CALL && r != expect && r != -1;
+	call_step(ST_CALL, ob, area, &a, sizeof(a), expect);
 
 	begin(ST_ASYNC);
 	f = orbit_call_async(ob, 0, 1, &area, NULL, &a, sizeof(a));
@@ -384,12 +401,7 @@ static void life(void)
 	end(ST_ASYNC, e || r != expect);
 	res.wrong |= cur_step == ST_ASYNC && !e && r != expect;
 
-	begin(ST_REWRITE);
-	e = write_pages(vals);
-	errno = e;
-	end(ST_REWRITE, !!e);
-	if (e && write_pages(vals))
-		broken();
+	write_step(ST_REWRITE, vals);
 
 	/*
 	 * One update pushed, pulled before the call ends (the task waits
@@ -425,10 +437,7 @@ static void life(void)
 
 	memcpy(big, &a, sizeof(a));
 	((struct farg *)big)->op = OP_SUM;
-	begin(ST_BIGARG);
-	r = orbit_call(ob, 1, &area, NULL, big, sizeof(big));
-	end(ST_BIGARG, r != expect);
-	res.wrong |= cur_step == ST_BIGARG && r != expect && r != -1;
+	call_step(ST_BIGARG, ob, area, big, sizeof(big), expect);
 
 	begin(ST_GLOBALS);
 	e = orbit_sync_globals(ob);
@@ -495,10 +504,7 @@ static void life(void)
 	e = orbit_area_set_mode(area, ORBIT_AREA_MODE_COPY);
 	end(ST_MODE, !!e);
 	a.op = OP_SUM;
-	begin(ST_COPYCALL);
-	r = orbit_call(ob, 1, &area, NULL, &a, sizeof(a));
-	end(ST_COPYCALL, r != expect);
-	res.wrong |= cur_step == ST_COPYCALL && r != expect && r != -1;
+	call_step(ST_COPYCALL, ob, area, &a, sizeof(a), expect);
 
 	/* The same orbit answers after whatever failed. */
 	res.works = answers(ob, area, vals, expect);
