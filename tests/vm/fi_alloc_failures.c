@@ -45,6 +45,7 @@ enum step {
 	ST_O_PUSH,	/* orbit: orbit_push */
 	ST_O_RUN,	/* orbit: result, wait, next install */
 	ST_O_LAST,	/* orbit: orbit_push_last, sent with the result */
+	ST_RESPAWN,	/* the call that restarts a crashed orbit */
 	ST_DESTROY,	/* orbit_area_destroy, orbit_destroy */
 	NSTEPS
 };
@@ -67,12 +68,13 @@ static const char *const step_name[NSTEPS] = {
 	[ST_O_PUSH] = "orbit: orbit_push",
 	[ST_O_RUN] = "orbit: result and next install",
 	[ST_O_LAST] = "orbit: orbit_push_last",
+	[ST_RESPAWN] = "call that restarts a crashed orbit",
 	[ST_DESTROY] = "orbit_area_destroy, orbit_destroy",
 };
 
 enum op {
 	OP_SUM, OP_PUSH, OP_VIEW, OP_ARM_RUN, OP_ARMED, OP_PUSH_LAST,
-	OP_MODIFY,
+	OP_MODIFY, OP_CRASH,
 };
 
 struct farg {
@@ -231,6 +233,9 @@ static long task(void *argbuf, void *store)
 	case OP_ARMED:
 		/* 1: the RUN reached no N-th point */
 		return !disarm(task_fail_fd());
+	case OP_CRASH:
+		*(volatile long *)0 = 0;
+		return -102;
 	case OP_MODIFY:
 		/* vals[1] := 77: not a word the sums read */
 		r = 77;
@@ -505,6 +510,13 @@ static void life(void)
 	end(ST_MODE, !!e);
 	a.op = OP_SUM;
 	call_step(ST_COPYCALL, ob, area, &a, sizeof(a), expect);
+
+	/* A crash, then the call that brings the orbit back. */
+	a.op = OP_CRASH;
+	if (orbit_call(ob, 1, &area, NULL, &a, sizeof(a)) != -1 || errno != ESRCH)
+		broken();
+	a.op = OP_SUM;
+	call_step(ST_RESPAWN, ob, area, &a, sizeof(a), expect);
 
 	/* The same orbit answers after whatever failed. */
 	res.works = answers(ob, area, vals, expect);
