@@ -349,14 +349,21 @@ static void race_calls(struct orbit *ob, struct orbit_area **areas)
 	   bad);
 }
 
-/* kill_race: the orbit's pid, SIGKILLed at kill_at by killer(). */
+/*
+ * kill_race: the orbit's pid, SIGKILLed by killer() once main's rewrite
+ * has reached page kill_page (word 0 of area 0 holds kill_v).  Timed by
+ * the rewrite's progress, not the clock: under TCG one rewrite may take
+ * several times another, and a kill timed from the last one's length
+ * lands after the next one for most rounds of a slow stretch.
+ */
 static pid_t victim;
-static volatile double kill_at;	/* when to kill (0: not yet set) */
+static int kill_page;
+static long kill_v;
 static double killed_at;	/* 0: the kill failed */
 
 static void *killer(void *a)
 {
-	while (!kill_at || now_us() < kill_at)
+	while (((volatile long *)bases[0])[kill_page * WORDS] != kill_v)
 		;
 	killed_at = kill(victim, SIGKILL) ? 0 : now_us();
 	return NULL;
@@ -394,11 +401,11 @@ static void kill_race(void)
 {
 	struct orbit_area *areas[2];
 	struct orbit_attr attr;
-	long bad = 0, kills = 0, during = 0, rounds = 0, v = 1, ret, span_us;
+	long bad = 0, kills = 0, during = 0, rounds = 0, v = 1, ret;
 	unsigned int seed = 11;
 	struct orbit *ob;
 	pthread_t th;
-	double t0, start, end;
+	double t0, end;
 	int k;
 
 	orbit_attr_init(&attr);
@@ -413,8 +420,6 @@ static void kill_race(void)
 	fill_all(2, v);
 	require(call_check(ob, areas, 0) == 0, "the first call");
 	t0 = now_us();
-	fill_all(2, ++v);
-	span_us = (long)(now_us() - t0) + 1;
 	while (now_us() - t0 < SECONDS * 1e6) {
 		if (call_restarting(ob, areas) != 0 ||
 		    procs_named("wa-kill", &victim) != 1) {
@@ -422,17 +427,14 @@ static void kill_race(void)
 			bad++;
 			break;
 		}
-		kill_at = 0;
+		kill_v = ++v;
+		kill_page = rand_r(&seed) % NPAGES;
 		if (pthread_create(&th, NULL, killer, NULL)) {
 			bad++;
 			break;
 		}
-		v++;
-		start = now_us();
-		kill_at = start + rand_r(&seed) % span_us;
 		fill_all(2, v);
 		end = now_us();
-		span_us = (long)(end - start) + 1;
 		pthread_join(th, NULL);
 		kills += killed_at != 0;
 		during += killed_at != 0 && killed_at < end;
