@@ -302,8 +302,12 @@ static int call_wait_sync(struct orbit_ctx *ctx, struct orbit_call *call,
 	err = call->error;
 	if (err)
 		call_discard_updates(call);
-	/* Updates left: the future stays until pulled and waited. */
-	if (list_empty_careful(&call->updates))
+	/*
+	 * Updates left: the future stays until pulled and waited.  A failed
+	 * call's goes even if a pull put one back after the discard: its
+	 * caller gets no future, and the update goes with the call.
+	 */
+	if (err || list_empty_careful(&call->updates))
 		call_unpublish(ctx, call);
 	else
 		req->result |= ORBIT_RESULT_UPDATES;
