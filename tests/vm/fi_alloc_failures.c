@@ -39,6 +39,8 @@ enum step {
 	ST_APPLY,	/* orbit_apply of a modification: its check */
 	ST_BIGARG,	/* a call with a 64 KiB argument */
 	ST_GLOBALS,	/* orbit_sync_globals */
+	ST_CANCEL,	/* orbit_cancel of a queued call */
+	ST_LATEST,	/* an ORBIT_LATEST call replacing a queued one */
 	ST_MODE,	/* area switched to COPY mode */
 	ST_COPYCALL,	/* a call of a COPY area */
 	ST_O_VIEW,	/* orbit: view faults and private copies */
@@ -62,6 +64,8 @@ static const char *const step_name[NSTEPS] = {
 	[ST_APPLY] = "orbit_apply",
 	[ST_BIGARG] = "64 KiB argument",
 	[ST_GLOBALS] = "orbit_sync_globals",
+	[ST_CANCEL] = "orbit_cancel",
+	[ST_LATEST] = "ORBIT_LATEST call",
 	[ST_MODE] = "orbit_area_set_mode COPY",
 	[ST_COPYCALL] = "call of a COPY area",
 	[ST_O_VIEW] = "orbit: view faults",
@@ -361,6 +365,70 @@ static void call_step(int step, struct orbit *ob, struct orbit_area *area,
 	res.wrong |= cur_step == step && r != expect && r != -1;
 }
 
+/*
+ * A call that holds the orbit while main queues others behind it: not
+ * the orbit's entry, so no ORBIT_LATEST call of the entry cancels it
+ * while it is still queued itself.
+ */
+static long wait_poke(void *argbuf, void *store)
+{
+	poked();
+	return 2;
+}
+
+/* The end of a call queued as step: ECANCELED if cancelled, else the sum. */
+static int queued_end_right(struct orbit_future *f, int cancelled,
+			    int maybe, long expect)
+{
+	long r = 0;
+	int e = orbit_future_get(f, &r);
+
+	if (e && errno == ECANCELED)
+		return cancelled || maybe;
+	return !e && r == expect && !cancelled;
+}
+
+/*
+ * A call waits in the orbit while another is queued behind it; step
+ * cancels the queued one (ST_CANCEL) or queues an ORBIT_LATEST call that
+ * replaces it (ST_LATEST).  Every call then ends as it should: a cancel
+ * that failed leaves its call to run; a LATEST call that failed may or
+ * may not have cancelled the one before.
+ */
+static void queue_step(int step, struct orbit *ob, struct orbit_area *area,
+		       struct farg *a, long expect)
+{
+	struct orbit_future *f1, *f2, *f3 = NULL;
+	struct orbit_status st;
+	long r = 0;
+	int e;
+
+	if (orbit_status(ob, &st) || st.pid <= 0)
+		broken();
+	f1 = orbit_call_async(ob, 0, 1, &area, wait_poke, NULL, 0);
+	a->op = OP_SUM;
+	f2 = orbit_call_async(ob, 0, 1, &area, NULL, a, sizeof(*a));
+	if (!f1 || !f2)
+		broken();
+	begin(step);
+	if (step == ST_CANCEL) {
+		e = orbit_cancel(f2);
+	} else {
+		f3 = orbit_call_async(ob, ORBIT_LATEST, 1, &area, NULL, a,
+				      sizeof(*a));
+		e = !f3;
+	}
+	end(step, !!e);
+	kill(st.pid, SIGUSR1);
+	if (orbit_future_get(f1, &r) || r != 2)
+		res.wrong = 1;
+	if (step == ST_CANCEL)
+		res.wrong |= !queued_end_right(f2, !e, 0, expect);
+	else
+		res.wrong |= !queued_end_right(f2, !e, e, expect) ||
+			     (f3 && !queued_end_right(f3, 0, 0, expect));
+}
+
 /* One run of the life of an orbit, cur_step's N-th point failing. */
 static void life(void)
 {
@@ -447,6 +515,9 @@ static void life(void)
 	begin(ST_GLOBALS);
 	e = orbit_sync_globals(ob);
 	end(ST_GLOBALS, !!e);
+
+	queue_step(ST_CANCEL, ob, area, &a, expect);
+	queue_step(ST_LATEST, ob, area, &a, expect);
 
 	/* The orbit-side steps: the task arms its own fail-nth. */
 	if (cur_step == ST_O_VIEW) {
