@@ -533,10 +533,41 @@ static int ctx_area_check(struct orbit_ctx *ctx, struct orbit_area_req *req)
 	return 0;
 }
 
+/*
+ * Takes area id out of the context's tables (only if it is *only, when
+ * given) and unbinds it from every orbit; the caller then kills it.
+ */
+static struct orbit_area *ctx_area_remove(struct orbit_ctx *ctx, u32 id,
+					  struct orbit_area *only)
+{
+	struct orbit_area *area;
+	struct orbit *ob;
+	int oid;
+
+	lockdep_assert_held(&ctx->lock);
+	area = ctx->dead || id > INT_MAX ? NULL : idr_find(&ctx->areas, id);
+	if (!area || (only && area != only))
+		return NULL;
+	idr_remove(&ctx->areas, id);
+	ctx->nareas--;
+	ctx->area_bytes -= area->size;
+	/* A later area may reuse the id; no orbit is bound to it. */
+	idr_for_each_entry(&ctx->orbits, ob, oid)
+		orbit_unbind_area(ob, id);
+	return area;
+}
+
+/* The tables' reference of a removed area: calls may hold their own. */
+static void ctx_area_kill(struct orbit_area *area)
+{
+	WRITE_ONCE(area->dead, true);
+	area_put(area);
+}
+
 static long ctx_area_create(struct orbit_ctx *ctx, void __user *uarg)
 {
 	struct orbit_area_req req;
-	struct orbit_area *area;
+	struct orbit_area *area, *gone;
 	struct orbit *ob = NULL;
 	int err;
 
@@ -587,10 +618,21 @@ static long ctx_area_create(struct orbit_ctx *ctx, void __user *uarg)
 	ctx->nareas++;
 	ctx->area_bytes += area->size;
 	req.id = area->id;
+	area_get(area);		/* for the undo below, if it comes to that */
 out:
 	mutex_unlock(&ctx->lock);
-	if (!err && put_user(req.id, &((struct orbit_area_req __user *)uarg)->id))
+	if (err)
+		return err;
+	if (put_user(req.id, &((struct orbit_area_req __user *)uarg)->id)) {
+		/* Not told of it: the area goes (unless a destroy took it). */
 		err = -EFAULT;
+		mutex_lock(&ctx->lock);
+		gone = ctx_area_remove(ctx, req.id, area);
+		mutex_unlock(&ctx->lock);
+		if (gone)
+			ctx_area_kill(gone);
+	}
+	area_put(area);
 	return err;
 }
 
@@ -598,27 +640,17 @@ static long ctx_area_destroy(struct orbit_ctx *ctx, void __user *uarg)
 {
 	struct orbit_area *area;
 	struct orbit_ref ref;
-	struct orbit *ob;
-	int err = ctx_read_ref(uarg, &ref), oid;
+	int err = ctx_read_ref(uarg, &ref);
 
 	if (err)
 		return err;
 	/* One section: a concurrent create never sees stale accounting. */
 	mutex_lock(&ctx->lock);
-	area = ctx->dead || ref.id > INT_MAX ? NULL :
-	       idr_remove(&ctx->areas, ref.id);
-	if (area) {
-		ctx->nareas--;
-		ctx->area_bytes -= area->size;
-		/* A later area may reuse the id; no orbit is bound to it. */
-		idr_for_each_entry(&ctx->orbits, ob, oid)
-			orbit_unbind_area(ob, ref.id);
-	}
+	area = ctx_area_remove(ctx, ref.id, NULL);
 	mutex_unlock(&ctx->lock);
 	if (!area)
 		return -ENOENT;
-	WRITE_ONCE(area->dead, true);
-	area_put(area);
+	ctx_area_kill(area);
 	return 0;
 }
 
