@@ -14,7 +14,7 @@
  * window it reserves for itself, so they never collide with those views.
  */
 #include <errno.h>
-#include <stdbool.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -26,6 +26,7 @@
 #define VA_ALIGN		(2UL << 20)
 #define VA_DEFAULT		(1UL << 40)	/* 1 TiB of address space */
 #define VA_MIN			(1UL << 30)
+#define VA_FREE_TRIES		100	/* mmaps of a freed range under a shortage */
 #define AREA_DEFAULT_MAX	(1UL << 30)
 
 
@@ -126,13 +127,20 @@ out:
  */
 void uo_va_free(void *p, size_t len)
 {
-	unsigned int i;
+	unsigned int i, tries = 0;
 	size_t off = (size_t)((unsigned char *)p - uo_st.va_base);
 
 	len = align_up(len, VA_ALIGN);
-	if (mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
-		 MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
-		return;
+	/*
+	 * Tried again while memory is short: given up on, the range (and
+	 * an area's pages mapped there) would stay until main exits.
+	 */
+	while (mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		    MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED) {
+		if (errno != ENOMEM || ++tries > VA_FREE_TRIES)
+			return;
+		sched_yield();
+	}
 	pthread_mutex_lock(&uo_st.va_lock);
 	for (i = 0; i < uo_st.va_nholes; i++) {
 		if (uo_st.va_holes[i].off + uo_st.va_holes[i].len == off) {
@@ -244,8 +252,12 @@ int orbit_area_bind(struct orbit_area *area, struct orbit *ob)
  * In a fork child, a handle inherited from the parent is only the child's
  * copy of it: destroying it frees the copy (the area is not the child's).
  */
-/* Is main's mapping of the area still there, whole? */
-static bool area_mapped_whole(int fd, const struct orbit_area *area)
+/*
+ * Is main's mapping of the area still there, whole?  1 or 0; -1 with
+ * errno when the module could not tell (a shortage: the entry's verdict
+ * names it in failed, a failed copy or allocation does not).
+ */
+static int area_mapped_whole(int fd, const struct orbit_area *area)
 {
 	struct orbit_check_entry e = {
 		.addr = (uintptr_t)area->base, .len = area->size,
@@ -254,18 +266,20 @@ static bool area_mapped_whole(int fd, const struct orbit_area *area)
 	struct orbit_check req;
 
 	if (!(uo_st.api.features & ORBIT_FEAT_CHECK_MAPPED))
-		return false;
+		return 0;
 	memset(&req, 0, sizeof(req));
 	req.count = 1;
 	req.entries = (uintptr_t)&e;
-	return ioctl(fd, ORBIT_IOC_CHECK, &req) == 0;
+	req.failed = UINT32_MAX;
+	if (ioctl(fd, ORBIT_IOC_CHECK, &req) == 0)
+		return 1;
+	return req.failed == 0 ? 0 : -1;
 }
 
 int orbit_area_destroy(struct orbit_area *area)
 {
 	struct orbit_ref ref;
-	bool whole;
-	int fd;
+	int fd, whole;
 
 	if (!area) {
 		errno = EINVAL;
@@ -276,6 +290,8 @@ int orbit_area_destroy(struct orbit_area *area)
 		if (fd < 0)
 			return -1;
 		whole = area_mapped_whole(fd, area);
+		if (whole < 0)
+			return -1;	/* the handle stays: try again */
 		memset(&ref, 0, sizeof(ref));
 		ref.id = area->id;
 		if (ioctl(fd, ORBIT_IOC_AREA_DESTROY, &ref) < 0)

@@ -156,6 +156,7 @@ int uo_arena_place(struct uo_arena *a, unsigned int slot, void **buf,
 {
 	const struct orbit_update_entry *e = *buf;
 	unsigned char *at, *lo, *hi;
+	size_t before;
 	void *p;
 
 	if (len < sizeof(*e) || e->type != UO_UPDATE_BASE)
@@ -171,6 +172,7 @@ int uo_arena_place(struct uo_arena *a, unsigned int slot, void **buf,
 		pthread_mutex_unlock(&a->lock);
 		return EBADMSG;
 	}
+	before = a->placed[slot];
 	a->placed[slot] = (size_t)(at - lo) + page_up(len);
 	a->uses[slot]++;
 	pthread_mutex_unlock(&a->lock);
@@ -179,7 +181,12 @@ int uo_arena_place(struct uo_arena *a, unsigned int slot, void **buf,
 	if (p == MAP_FAILED) {
 		int err = errno;
 
+		/* Not placed: the same update may come here again. */
 		reserve(at, len);
+		pthread_mutex_lock(&a->lock);
+		if (a->placed[slot] == (size_t)(at - lo) + page_up(len))
+			a->placed[slot] = before;
+		pthread_mutex_unlock(&a->lock);
 		uo_arena_slot_put(a, slot);
 		return err;
 	}

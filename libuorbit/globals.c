@@ -30,6 +30,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <link.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -38,6 +39,7 @@
 #include "internal.h"
 
 #define MAX_RANGES	512
+#define GLOBALS_DROP_TRIES	100	/* destroys of the area under a shortage */
 #define GLOBALS_MAGIC	0x6f72626974676c62ULL	/* "orbitglb" */
 /*
  * Globals smaller than this are compared whole at every send: cheaper
@@ -405,12 +407,26 @@ out:
 	return ret;
 }
 
-/* main: no orbit left, so no call needs the hidden area any more. */
+/*
+ * main: no orbit left, so no call needs the hidden area any more.  A
+ * destroy that fails for a shortage is tried again, and if it still
+ * fails the area is kept for the next drop (or the next orbit's use).
+ */
 void uo_globals_drop(void)
 {
+	int tries = 0;
+
 	pthread_mutex_lock(&uo_st.globals_lock);
-	if (uo_st.globals_area && uo_st.globals_epoch == uo_st.epoch)
-		orbit_area_destroy(uo_st.globals_area);
+	if (uo_st.globals_area && uo_st.globals_epoch == uo_st.epoch) {
+		while (orbit_area_destroy(uo_st.globals_area)) {
+			if ((errno != ENOMEM && errno != EFAULT) ||
+			    ++tries > GLOBALS_DROP_TRIES) {
+				pthread_mutex_unlock(&uo_st.globals_lock);
+				return;
+			}
+			sched_yield();
+		}
+	}
 	uo_st.globals_area = NULL;
 	uo_st.globals_tracked = 0;
 	pthread_mutex_unlock(&uo_st.globals_lock);

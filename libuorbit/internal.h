@@ -76,6 +76,16 @@ struct orbit_area {
 	struct uo_heap heap;		/* its records live in main's heap */
 };
 
+/*
+ * An update a pull took from the module but could not map at its arena
+ * address (ENOMEM): the next pull of the same call returns it first.
+ */
+struct uo_held {
+	void *buf;		/* malloc'd, len bytes; NULL: none */
+	size_t len;
+	uint32_t status;	/* ORBIT_PULL_UPDATE or ORBIT_PULL_UPDATE_END */
+};
+
 struct orbit_future {
 	unsigned long epoch;
 	uint64_t call_id;
@@ -87,11 +97,14 @@ struct orbit_future {
 	 * long: nothing else takes it).  A pull that saw the end collected
 	 * the call in the module (ORBIT_PULL_RELEASE): it keeps error and
 	 * retval, then sets ended (release; read by uo_future_ended).
+	 * held: under lock; freed with the future if never pulled again.
 	 */
 	pthread_mutex_t lock;
 	int ended;
 	int error;
 	long retval;
+	struct uo_held held;
+	int lost;	/* a pull's shortage (ENOMEM, EFAULT): the end may be gone */
 };
 
 /* Has a pull collected f's call at its end (its result is in f)? */
@@ -159,6 +172,7 @@ extern __thread uint64_t uo_last_sync_call;
 extern __thread uint32_t uo_last_sync_orbit;
 extern __thread struct uo_arena *uo_last_sync_arena;
 extern __thread unsigned int uo_last_sync_slot;
+extern __thread struct uo_held uo_last_sync_held;
 
 /*
  * Argument checks shared by every call path; returns 0 or an errno value.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Orbits, calls and futures: the public API over the module's ioctls. */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -84,6 +85,24 @@ static void handle_free(struct orbit *ob)
 
 /* ---- creation and restarts ---------------------------------------------- */
 
+#define SETTLE_TRIES	100
+
+/*
+ * Does a failed ioctl that ends something in the module deserve another
+ * try?  A shortage (ENOMEM, or EFAULT reading the library's own buffer)
+ * passes; an end given up on would leave the object to the context's
+ * close.  *tries counts them.
+ */
+static int settle_again(int *tries)
+{
+	if (errno == EINTR)
+		return 1;
+	if ((errno != ENOMEM && errno != EFAULT) || ++*tries > SETTLE_TRIES)
+		return 0;
+	sched_yield();
+	return 1;
+}
+
 /*
  * Starts the process of a new generation for the orbit's descriptor fd;
  * 0 or -1.  Main's globals, as they are now, are queued first: the
@@ -107,7 +126,7 @@ struct orbit *orbit_create_ex(const char *name, orbit_entry entry,
 	struct orbit_create req;
 	struct orbit_ref ref;
 	struct orbit *ob;
-	int fd, err;
+	int fd, err, tries = 0;
 
 	if (!attr_valid(attr)) {
 		errno = EINVAL;
@@ -143,7 +162,9 @@ struct orbit *orbit_create_ex(const char *name, orbit_entry entry,
 		err = errno;
 		memset(&ref, 0, sizeof(ref));
 		ref.id = ob->id;
-		ioctl(fd, ORBIT_IOC_DESTROY, &ref);
+		while (ioctl(fd, ORBIT_IOC_DESTROY, &ref) < 0 &&
+		       settle_again(&tries))
+			;
 		errno = err;
 		goto fail;
 	}
@@ -325,18 +346,29 @@ const char *orbit_self_name(void)
 
 /* ---- calls ------------------------------------------------------------ */
 
-/* Waits for a call; 0 with *retval, or -1 with errno. */
+/*
+ * Waits for a call and collects it; 0 with *retval, or -1 with errno.
+ * Tried again after a shortage: a WAIT that failed reading its request
+ * left the call in the module, one that failed writing the result took
+ * it (the next says ENOENT: the shortage's errno is the answer).
+ */
 int uo_wait_call(uint64_t call_id, long *retval)
 {
 	struct orbit_wait w;
-	int fd = uo_ctx_fd();
+	int fd = uo_ctx_fd(), tries = 0, shortage = 0;
 
 	if (fd < 0)
 		return -1;
 	memset(&w, 0, sizeof(w));
 	w.call_id = call_id;
 	while (ioctl(fd, ORBIT_IOC_WAIT, &w) < 0) {
-		if (errno != EINTR)
+		if (errno == ENOENT && shortage) {
+			errno = shortage;
+			return -1;
+		}
+		if (errno == ENOMEM || errno == EFAULT)
+			shortage = errno;
+		if (!settle_again(&tries))
 			return -1;
 	}
 	if (retval)
@@ -508,6 +540,8 @@ struct orbit_future *orbit_call_async(struct orbit *ob, int flags,
 	f->ended = 0;
 	f->error = 0;
 	f->retval = 0;
+	f->held.buf = NULL;
+	f->lost = 0;
 	return f;
 }
 
@@ -526,8 +560,11 @@ int orbit_future_get(struct orbit_future *f, long *retval)
 	} else {
 		ret = uo_wait_call(f->call_id, retval);
 		err = errno;
+		if (ret && err == ENOENT && f->lost)
+			err = f->lost;	/* a pull's shortage lost the end */
 	}
 	pthread_mutex_destroy(&f->lock);
+	free(f->held.buf);	/* an update never pulled again */
 	if (f->arena)
 		uo_arena_slot_put(f->arena, f->slot);
 	free(f);

@@ -20,12 +20,15 @@ __thread uint64_t uo_last_sync_call;
 __thread uint32_t uo_last_sync_orbit;
 __thread struct uo_arena *uo_last_sync_arena;
 __thread unsigned int uo_last_sync_slot;
+__thread struct uo_held uo_last_sync_held;
 
 /* Forgets the last sync call; collect: also in the module (WAIT). */
 static void sync_updates_done(int collect)
 {
 	if (!uo_last_sync_call)
 		return;
+	free(uo_last_sync_held.buf);	/* never pulled again */
+	uo_last_sync_held.buf = NULL;
 	if (collect)	/* discards what is left */
 		uo_wait_call(uo_last_sync_call, NULL);
 	uo_last_sync_call = 0;
@@ -191,11 +194,25 @@ static int pull_ioctl(int fd, struct orbit_pull *req, void **bufp,
 	}
 }
 
+/* Takes a held update into *bufp and req: 1 if there was one. */
+static int held_take(struct uo_held *h, struct orbit_pull *req, void **bufp)
+{
+	if (!h->buf)
+		return 0;
+	free(*bufp);
+	*bufp = h->buf;
+	req->len = h->len;
+	req->status = h->status;
+	h->buf = NULL;
+	return 1;
+}
+
 /*
  * A future's pull, under its lock: one puller at a time, so that the one
  * whose pull collects the call (ORBIT_PULL_RELEASE) has kept its result
- * before any other asks the module again.  1: req filled by the module;
- * 0: the call was pulled to its end before (*err its error); -1: errno.
+ * before any other asks the module again.  1: req filled by the module,
+ * or by the update a pull before could not place; 0: the call was pulled
+ * to its end before (*err its error); -1: errno.
  */
 static int pull_future(struct orbit_future *f, int fd, struct orbit_pull *req,
 		       void **bufp, size_t *capp, int *err)
@@ -203,10 +220,18 @@ static int pull_future(struct orbit_future *f, int fd, struct orbit_pull *req,
 	int ret = 1;
 
 	pthread_mutex_lock(&f->lock);
-	if (uo_future_ended(f)) {
+	if (held_take(&f->held, req, bufp)) {
+		/* its end, if it came with it, is in f already */
+	} else if (uo_future_ended(f)) {
 		*err = f->error;
 		ret = 0;
 	} else if (pull_ioctl(fd, req, bufp, capp)) {
+		/*
+		 * A shortage may have cost the end (its pull collected the
+		 * call; the next says ENOENT): orbit_future_get reports it.
+		 */
+		if (errno == ENOMEM || errno == EFAULT)
+			f->lost = errno;
 		ret = -1;
 	} else if (req->status != ORBIT_PULL_UPDATE &&
 		   (req->flags & ORBIT_PULL_RELEASE)) {
@@ -216,6 +241,21 @@ static int pull_future(struct orbit_future *f, int fd, struct orbit_pull *req,
 	}
 	pthread_mutex_unlock(&f->lock);
 	return ret;
+}
+
+/* Keeps an update the pull could not place, for the call's next pull. */
+static void held_keep(struct orbit_future *f, const struct orbit_pull *req,
+		      void *buf)
+{
+	struct uo_held *h = f ? &f->held : &uo_last_sync_held;
+
+	if (f)
+		pthread_mutex_lock(&f->lock);
+	h->buf = buf;
+	h->len = req->len;
+	h->status = req->status;
+	if (f)
+		pthread_mutex_unlock(&f->lock);
 }
 
 /*
@@ -262,15 +302,25 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	} else {
 		return 0;	/* the last sync call left nothing */
 	}
+	/* Allocated first: an update taken from the module is not lost. */
+	u = calloc(1, sizeof(*u));
 	buf = malloc(cap);
-	if (!buf)
+	if (!u || !buf) {
+		free(u);
+		free(buf);
+		errno = ENOMEM;
 		return -1;
-	ret = f ? pull_future(f, fd, &req, &buf, &cap, &err) :
-		  pull_ioctl(fd, &req, &buf, &cap) ? -1 : 1;
+	}
+	if (f)
+		ret = pull_future(f, fd, &req, &buf, &cap, &err);
+	else
+		ret = held_take(&uo_last_sync_held, &req, &buf) ||
+		      !pull_ioctl(fd, &req, &buf, &cap) ? 1 : -1;
 	if (ret < 0)
 		goto fail;
 	if (ret == 0 || req.status == ORBIT_PULL_END) {
 		/* The end, now or before: its error, if the call failed. */
+		free(u);
 		free(buf);
 		if (ret)
 			err = req.error;
@@ -284,13 +334,16 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	}
 	/* A sync call's end waits for the placing: the update's slot use. */
 	sync_end = !f && req.status == ORBIT_PULL_UPDATE_END;
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		goto fail;
 	/* An update with arena memory goes where the task built it. */
 	err = uo_arena_place(arena, arena ? slot : UO_NO_SLOT, &buf, req.len, u);
-	if (err) {
+	if (err && err != EBADMSG) {
+		/* Not mapped (ENOMEM): the next pull returns it. */
+		held_keep(f, &req, buf);
 		free(u);
+		errno = err;
+		return -1;
+	}
+	if (err) {
 		errno = err;
 		goto fail;
 	}
@@ -302,6 +355,7 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	if (uo_update_validate(buf, req.len)) {
 		orbit_update_free(u);
 		buf = NULL;
+		u = NULL;
 		errno = EBADMSG;
 		goto fail;
 	}
@@ -311,6 +365,7 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	return 1;
 fail:
 	err = errno;
+	free(u);
 	free(buf);
 	if (sync_end)
 		sync_saw_end(&req);
