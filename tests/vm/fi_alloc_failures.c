@@ -36,6 +36,7 @@ enum step {
 	ST_ASYNC,	/* async call and its future */
 	ST_REWRITE,	/* main writes snapshot pages */
 	ST_PULL,	/* pull of an update and the call's end */
+	ST_PULL_ARENA,	/* pull of an update in arena memory: placing it */
 	ST_APPLY,	/* orbit_apply of a modification: its check */
 	ST_BIGARG,	/* a call with a 64 KiB argument */
 	ST_GLOBALS,	/* orbit_sync_globals */
@@ -61,6 +62,7 @@ static const char *const step_name[NSTEPS] = {
 	[ST_ASYNC] = "async call",
 	[ST_REWRITE] = "writes after a snapshot",
 	[ST_PULL] = "pull of an update",
+	[ST_PULL_ARENA] = "pull of an arena update",
 	[ST_APPLY] = "orbit_apply",
 	[ST_BIGARG] = "64 KiB argument",
 	[ST_GLOBALS] = "orbit_sync_globals",
@@ -77,7 +79,7 @@ static const char *const step_name[NSTEPS] = {
 };
 
 enum op {
-	OP_SUM, OP_PUSH, OP_VIEW, OP_ARM_RUN, OP_ARMED, OP_PUSH_LAST,
+	OP_SUM, OP_PUSH, OP_PUSH_ARENA, OP_VIEW, OP_ARM_RUN, OP_ARMED, OP_PUSH_LAST,
 	OP_MODIFY, OP_CRASH,
 };
 
@@ -199,7 +201,7 @@ static long task(void *argbuf, void *store)
 {
 	struct farg *a = argbuf;
 	struct orbit_update *u;
-	long r, s;
+	long r, s, *p;
 	int inj;
 
 	switch (a->op) {
@@ -221,6 +223,17 @@ static long task(void *argbuf, void *store)
 		if (a->poked)
 			poked();	/* main pulled it: the end comes later */
 		return inj | 2;
+	case OP_PUSH_ARENA:
+		/* main maps it at its address: an mmap of its own */
+		u = orbit_update_create();
+		p = u ? orbit_update_alloc(u, 3 * 4096) : NULL;
+		if (!p)
+			return -100;
+		*p = a->expect;
+		if (orbit_push(u, NULL))
+			return -100;
+		poked();
+		return 2;
 	case OP_VIEW:
 		arm(task_fail_fd(), a->nth);
 		/* Private copies of snapshot pages; faults in the rest. */
@@ -495,6 +508,17 @@ static void life(void)
 		res.wrong |= cur_step == ST_PULL && !e && r != 2;
 	}
 
+	/* The same with arena memory, which main maps where it was built. */
+	a.op = OP_PUSH_ARENA;
+	f = orbit_call_async(ob, 0, 1, &area, NULL, &a, sizeof(a));
+	res.pushed += 1;
+	if (f) {
+		begin(ST_PULL_ARENA);
+		e = pull_all(f, &r, st.pid) < 0;
+		end(ST_PULL_ARENA, e);
+		res.wrong |= cur_step == ST_PULL_ARENA && !e && r != 2;
+	}
+
 	/* A modification, applied whole or not at all. */
 	a.op = OP_MODIFY;
 	vals[1] = 0;
@@ -682,6 +706,7 @@ int main(void)
 	set("failslab", "verbose", "0");
 	set("fail_page_alloc", "ignore-gfp-wait", "N");
 	set("fail_page_alloc", "ignore-gfp-highmem", "N");
+	set("fail_page_alloc", "min-order", "0");	/* single pages too */
 	set("fail_page_alloc", "verbose", "0");
 	set("fail_usercopy", "verbose", "0");
 	require(orbit_module_stats(&start) == 0, "read module counters");
@@ -720,7 +745,8 @@ int main(void)
 			nomem += r.failed && r.err == ENOMEM;
 			fault += r.failed && r.err == EFAULT;
 			other += r.failed && r.err != ENOMEM && r.err != EFAULT;
-			if ((step == ST_PULL || step == ST_O_PUSH ||
+			if ((step == ST_PULL || step == ST_PULL_ARENA ||
+			     step == ST_O_PUSH ||
 			     step == ST_O_LAST) &&
 			    r.pushed >= 0 && r.updates != r.pushed) {
 				if (!lost)
