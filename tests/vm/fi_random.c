@@ -153,9 +153,10 @@ static void failed(struct worker *w, const char *op, int err, const int *in)
 }
 
 static const int none[] = { 0 };
-static const int creating[] = { ENFILE, 0 };
+/* EPIPE: the spawner died, and so did the one started in its place. */
+static const int creating[] = { ENFILE, EPIPE, 0 };
 /* A call that restarts a dead orbit may fail as orbit_create does. */
-static const int calling[] = { ESRCH, EMFILE, ENFILE, 0 };
+static const int calling[] = { ESRCH, EMFILE, ENFILE, EPIPE, 0 };
 static const int pulling[] = { ESRCH, ENOENT, 0 };
 static const int ending[] = { ESRCH, ECANCELED, 0 };
 static const int cancelling[] = { EBUSY, EALREADY, ENOENT, 0 };
