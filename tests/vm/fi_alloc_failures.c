@@ -176,26 +176,6 @@ static int task_fail_fd(void)
 	return task_fd;
 }
 
-/* Waits up to 5 s for main's SIGUSR1 (blocked by init_orbit). */
-static void poked(void)
-{
-	struct timespec ts = { .tv_sec = 5 };
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigtimedwait(&set, NULL, &ts);
-}
-
-static long sum(const long *vals)
-{
-	long s = 0;
-	int i;
-
-	for (i = 0; i < NPAGES; i++)
-		s += vals[i * PAGE_LONGS];
-	return s;
-}
 
 static long task(void *argbuf, void *store)
 {
@@ -206,7 +186,7 @@ static long task(void *argbuf, void *store)
 
 	switch (a->op) {
 	case OP_SUM:
-		return sum(a->vals);
+		return first_words_sum(a->vals, NPAGES);
 	case OP_PUSH:
 		u = orbit_update_create();
 		if (!u || orbit_update_add_data(u, &a->expect, sizeof(a->expect)))
@@ -221,7 +201,7 @@ static long task(void *argbuf, void *store)
 			return inj | r << 8;
 		}
 		if (a->poked)
-			poked();	/* main pulled it: the end comes later */
+			wait_sigusr1(5);	/* main pulled it: the end comes later */
 		return inj | 2;
 	case OP_PUSH_ARENA:
 		/* main maps it at its address: an mmap of its own */
@@ -232,7 +212,7 @@ static long task(void *argbuf, void *store)
 		*p = a->expect;
 		if (orbit_push(u, NULL))
 			return -100;
-		poked();
+		wait_sigusr1(5);
 		return 2;
 	case OP_VIEW:
 		arm(task_fail_fd(), a->nth);
@@ -240,7 +220,7 @@ static long task(void *argbuf, void *store)
 		a->vals[0]++;
 		a->vals[5 * PAGE_LONGS]++;
 		a->vals[9 * PAGE_LONGS]++;
-		s = sum(a->vals) - 3;
+		s = first_words_sum(a->vals, NPAGES) - 3;
 		inj = disarm(task_fail_fd());
 		return inj | (s == a->expect ? 2 : 0);
 	case OP_ARM_RUN:
@@ -289,24 +269,13 @@ static int write_pages(long *vals)
 	return 0;
 }
 
-/* An orbit's SIGUSR1 waits for poked(), sent early or not. */
-static void *init_orbit(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	return NULL;
-}
-
 static struct orbit *create(const char *name)
 {
 	struct orbit_attr attr;
 
 	orbit_attr_init(&attr);
 	attr.restart = ORBIT_RESTART_ALWAYS;
-	return orbit_create_ex(name, task, init_orbit, &attr);
+	return orbit_create_ex(name, task, init_blocking_sigusr1, &attr);
 }
 
 /* Sync calls of OP_SUM until one answers (a restart may come first). */
@@ -385,7 +354,7 @@ static void call_step(int step, struct orbit *ob, struct orbit_area *area,
  */
 static long wait_poke(void *argbuf, void *store)
 {
-	poked();
+	wait_sigusr1(5);
 	return 2;
 }
 

@@ -55,16 +55,6 @@ struct tally {
 static volatile int stop;
 static __thread sigjmp_buf *bus_jb;
 
-static long sum(const long *vals)
-{
-	long s = 0;
-	int i;
-
-	for (i = 0; i < NPAGES; i++)
-		s += vals[i * PAGE_LONGS];
-	return s;
-}
-
 /* SUM: the sum; PUSH: the sum, and how many pushes went, << 32. */
 static long task(void *argbuf, void *store)
 {
@@ -74,7 +64,7 @@ static long task(void *argbuf, void *store)
 
 	if (a->op == OP_WAIT) {
 		usleep(2000);
-		return sum(a->vals);
+		return first_words_sum(a->vals, NPAGES);
 	}
 	for (i = 0; a->op == OP_PUSH && i < a->npush; i++) {
 		u = orbit_update_create();
@@ -88,7 +78,7 @@ static long task(void *argbuf, void *store)
 		}
 		pushed++;
 	}
-	return pushed << 32 | sum(a->vals);
+	return pushed << 32 | first_words_sum(a->vals, NPAGES);
 }
 
 static void on_sigbus(int sig)

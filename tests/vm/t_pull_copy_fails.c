@@ -35,28 +35,13 @@ static const char *const how_name[] = {
 /* Pushes one update, then ends with 7 once main sends SIGUSR1 (or 5 s). */
 static long push_then_wait(void *argbuf, void *store)
 {
-	struct timespec ts = { .tv_sec = 5 };
 	struct orbit_update *u = orbit_update_create();
 	long v = VALUE;
-	sigset_t set;
 
 	if (!u || orbit_update_add_data(u, &v, sizeof(v)) || orbit_push(u, NULL))
 		return -1;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigtimedwait(&set, NULL, &ts);
+	wait_sigusr1(5);
 	return 7;
-}
-
-/* The orbit's SIGUSR1 waits for sigtimedwait(). */
-static void *init_orbit(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	return NULL;
 }
 
 struct raw_pull {
@@ -142,7 +127,8 @@ static void one_case(enum end_how how)
 	require(ioctl(uffd, UFFDIO_REGISTER, &reg) == 0,
 		"%s: buffer page served by the userfaultfd", name);
 
-	ob = orbit_create("pullcopy", push_then_wait, init_orbit);
+	ob = orbit_create("pullcopy", push_then_wait,
+			  init_blocking_sigusr1);
 	require(ob, "%s: orbit_create", name);
 	f = orbit_call_async(ob, 0, 0, NULL, NULL, NULL, 0);
 	require(f, "%s: async call", name);

@@ -8,6 +8,7 @@
 #include <orbit.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,42 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+
+/*
+ * An orbit's init that blocks SIGUSR1, so that main's signal waits,
+ * pending, for the task's wait_sigusr1() however early it comes.
+ */
+static inline void *init_blocking_sigusr1(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return NULL;
+}
+
+/* In a task: waits up to secs for main's SIGUSR1. */
+static inline void wait_sigusr1(int secs)
+{
+	struct timespec ts = { .tv_sec = secs };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigtimedwait(&set, NULL, &ts);
+}
+
+/* The sum of word 0 of each of n pages from vals. */
+static inline long first_words_sum(const long *vals, int n)
+{
+	long s = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		s += vals[i * (4096 / sizeof(long))];
+	return s;
+}
 
 /* Writes val to a sysfs, cgroup or tracefs file: 0, or -1. */
 static inline int write_file(const char *path, const char *val)
