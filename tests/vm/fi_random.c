@@ -98,8 +98,9 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 	char b[128];
 	int n;
 
-	n = snprintf(b, sizeof(b), "    # SIGSEGV at %p, ip %#llx; stack:\n",
-		     si->si_addr,
+	/* si_code SI_KERNEL (128): forced, e.g. a signal frame not written */
+	n = snprintf(b, sizeof(b), "    # SIGSEGV (code %d) at %p, ip %#llx; stack:\n",
+		     si->si_code, si->si_addr,
 		     (unsigned long long)ctx->uc_mcontext.gregs[REG_RIP]);
 	if (write(1, b, n) == n) {
 		n = backtrace(bt, 32);
