@@ -14,7 +14,6 @@
  * window it reserves for itself, so they never collide with those views.
  */
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -26,7 +25,6 @@
 #define VA_ALIGN		(2UL << 20)
 #define VA_DEFAULT		(1UL << 40)	/* 1 TiB of address space */
 #define VA_MIN			(1UL << 30)
-#define VA_FREE_TRIES		100	/* mmaps of a freed range under a shortage */
 #define AREA_DEFAULT_MAX	(1UL << 30)
 
 
@@ -127,7 +125,8 @@ out:
  */
 void uo_va_free(void *p, size_t len)
 {
-	unsigned int i, tries = 0;
+	unsigned int i;
+	int tries = 0;
 	size_t off = (size_t)((unsigned char *)p - uo_st.va_base);
 
 	len = align_up(len, VA_ALIGN);
@@ -136,11 +135,9 @@ void uo_va_free(void *p, size_t len)
 	 * an area's pages mapped there) would stay until main exits.
 	 */
 	while (mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
-		    MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED) {
-		if (errno != ENOMEM || ++tries > VA_FREE_TRIES)
+		    MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+		if (!uo_settle_again(&tries))
 			return;
-		sched_yield();
-	}
 	pthread_mutex_lock(&uo_st.va_lock);
 	for (i = 0; i < uo_st.va_nholes; i++) {
 		if (uo_st.va_holes[i].off + uo_st.va_holes[i].len == off) {

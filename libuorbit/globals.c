@@ -30,7 +30,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <link.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -39,7 +38,6 @@
 #include "internal.h"
 
 #define MAX_RANGES	512
-#define GLOBALS_DROP_TRIES	100	/* destroys of the area under a shortage */
 #define GLOBALS_MAGIC	0x6f72626974676c62ULL	/* "orbitglb" */
 /*
  * Globals smaller than this are compared whole at every send: cheaper
@@ -419,12 +417,10 @@ void uo_globals_drop(void)
 	pthread_mutex_lock(&uo_st.globals_lock);
 	if (uo_st.globals_area && uo_st.globals_epoch == uo_st.epoch) {
 		while (orbit_area_destroy(uo_st.globals_area)) {
-			if ((errno != ENOMEM && errno != EFAULT) ||
-			    ++tries > GLOBALS_DROP_TRIES) {
+			if (!uo_settle_again(&tries)) {
 				pthread_mutex_unlock(&uo_st.globals_lock);
 				return;
 			}
-			sched_yield();
 		}
 	}
 	uo_st.globals_area = NULL;

@@ -62,6 +62,14 @@ struct orbit {
 	struct orbit *prev, *next;	/* on uo_st.list */
 };
 
+/*
+ * orbit.c: does a failed step that ends or frees something (an ioctl, a
+ * mmap) deserve another try?  A shortage (ENOMEM, or EFAULT reading the
+ * library's own buffer) or EINTR passes, at most 100 shortages (*tries
+ * counts them); an end given up on would leave the object until the
+ * context closes or main exits.
+ */
+int uo_settle_again(int *tries);
 /* orbit.c: restarts a dead orbit if its policy allows; 0 if it did. */
 int uo_orbit_restart(struct orbit *ob);
 /* orbit.c: in a fork child, forgets the parent's handles. */

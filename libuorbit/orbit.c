@@ -87,13 +87,7 @@ static void handle_free(struct orbit *ob)
 
 #define SETTLE_TRIES	100
 
-/*
- * Does a failed ioctl that ends something in the module deserve another
- * try?  A shortage (ENOMEM, or EFAULT reading the library's own buffer)
- * passes; an end given up on would leave the object to the context's
- * close.  *tries counts them.
- */
-static int settle_again(int *tries)
+int uo_settle_again(int *tries)
 {
 	if (errno == EINTR)
 		return 1;
@@ -163,7 +157,7 @@ struct orbit *orbit_create_ex(const char *name, orbit_entry entry,
 		memset(&ref, 0, sizeof(ref));
 		ref.id = ob->id;
 		while (ioctl(fd, ORBIT_IOC_DESTROY, &ref) < 0 &&
-		       settle_again(&tries))
+		       uo_settle_again(&tries))
 			;
 		errno = err;
 		goto fail;
@@ -368,7 +362,7 @@ int uo_wait_call(uint64_t call_id, long *retval)
 		}
 		if (errno == ENOMEM || errno == EFAULT)
 			shortage = errno;
-		if (!settle_again(&tries))
+		if (!uo_settle_again(&tries))
 			return -1;
 	}
 	if (retval)
