@@ -23,19 +23,6 @@ static int fails(int ret, int err)
 	return ret == -1 && errno == err;
 }
 
-static int ctx_with(uint64_t features)
-{
-	struct orbit_api api = { .api = ORBIT_API_VERSION,
-				 .features = features };
-	int fd = open("/dev/orbit", O_RDWR | O_CLOEXEC);
-
-	if (fd >= 0 && ioctl(fd, ORBIT_IOC_API, &api)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void handshake(void)
 {
 	struct orbit_api api;
@@ -64,7 +51,7 @@ static void handshake(void)
 
 static void features_are_enforced(void)
 {
-	int fd = ctx_with(0);
+	int fd = raw_context(0);
 	struct orbit_create cr = { .name = "nofeat", .timeout_ns = 1000000 };
 	struct orbit_respawn rs = { .id = 1 };
 	struct orbit_pull pl = { .call_id = 1 };
@@ -96,7 +83,7 @@ static void features_are_enforced(void)
 
 static void reserved_words_are_checked(void)
 {
-	int fd = ctx_with(0x3f);
+	int fd = raw_context(0x3f);
 	struct orbit_create cr = { .name = "abi" };
 	struct orbit_ref ref = { 0 };
 	struct orbit_bind b = { 0 };
@@ -154,14 +141,14 @@ static void reserved_words_are_checked(void)
 /* ORBIT_PULL_RELEASE needs its feature; other flags and pad are refused. */
 static void pull_flags_are_checked(void)
 {
-	int fd = ctx_with(ORBIT_FEAT_UPDATES);
+	int fd = raw_context(ORBIT_FEAT_UPDATES);
 	struct orbit_pull pl = { .call_id = 1, .flags = ORBIT_PULL_RELEASE };
 
 	require(fd >= 0, "a context with updates but not ORBIT_FEAT_PULL_END");
 	ok(fails(ioctl(fd, ORBIT_IOC_PULL, &pl), EINVAL),
 	   "pull: ORBIT_PULL_RELEASE without ORBIT_FEAT_PULL_END: EINVAL");
 	close(fd);
-	fd = ctx_with(ORBIT_FEAT_UPDATES | ORBIT_FEAT_PULL_END);
+	fd = raw_context(ORBIT_FEAT_UPDATES | ORBIT_FEAT_PULL_END);
 	require(fd >= 0, "a context with ORBIT_FEAT_PULL_END");
 	ok(fails(ioctl(fd, ORBIT_IOC_PULL, &pl), ENOENT),
 	   "pull: ORBIT_PULL_RELEASE with the feature: accepted (ENOENT: no such call)");
@@ -175,7 +162,7 @@ static void pull_flags_are_checked(void)
 
 static void cloexec_is_honoured(void)
 {
-	int fd = ctx_with(0x3f);
+	int fd = raw_context(0x3f);
 	struct orbit_create a = { .name = "cloexec",
 				  .flags = ORBIT_CREATE_CLOEXEC };
 	struct orbit_create b = { .name = "inherit" };
@@ -252,7 +239,7 @@ static int raw_orbit(int ofd, int wfd)
 
 static void task_loop_rules(void)
 {
-	int fd = ctx_with(0x3f | ORBIT_FEAT_TAG | ORBIT_FEAT_PULL_END |
+	int fd = raw_context(0x3f | ORBIT_FEAT_TAG | ORBIT_FEAT_PULL_END |
 			  ORBIT_FEAT_RUN_PUSH), status, rc = -1, p[2];
 	struct orbit_create cr = { .name = "raw" };
 	struct orbit_call_req cq;

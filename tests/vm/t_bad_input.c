@@ -22,18 +22,6 @@ static long noop(void *argbuf, void *store)
 	return 7;
 }
 
-static int raw_ctx(void)
-{
-	struct orbit_api api = { .api = ORBIT_API_VERSION };
-	int fd = open("/dev/orbit", O_RDWR | O_CLOEXEC);
-
-	if (fd >= 0 && ioctl(fd, ORBIT_IOC_API, &api) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static int fails(int ret, int err)
 {
 	return ret == -1 && errno == err;
@@ -82,7 +70,7 @@ static void library_checks(void)
 
 static void raw_checks(void)
 {
-	int fd = raw_ctx(), ofd, other, status;
+	int fd = raw_context(0), ofd, other, status;
 	struct orbit_create cr = { .name = "raw" };
 	struct orbit_area_req ar;
 	struct orbit_call_req cq;
@@ -195,7 +183,7 @@ static void raw_checks(void)
 
 	pid = fork();
 	if (pid == 0) {
-		int mine = raw_ctx(), rc = 0;
+		int mine = raw_context(0), rc = 0;
 
 		/* The inherited context belongs to the parent. */
 		memset(&cq, 0, sizeof(cq));
@@ -227,7 +215,7 @@ static void raw_checks(void)
 	ok(fails(ioctl(fd, ORBIT_IOC_AREA_DESTROY, &(struct orbit_ref){ .id = id }),
 		 ENOENT),
 	   "destroy it again: ENOENT");
-	other = raw_ctx();
+	other = raw_context(0);
 	ok(other >= 0 && fails(ioctl(other, ORBIT_IOC_API, &(struct orbit_api){
 		.api = ORBIT_API_VERSION }), EBUSY),
 	   "second handshake on a context: EBUSY");

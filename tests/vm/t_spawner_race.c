@@ -39,22 +39,12 @@ static void *namer(void *arg)
 	return NULL;
 }
 
-static int open_ctx(void)
-{
-	struct orbit_api api = { .api = ORBIT_API_VERSION };
-	int fd = open("/dev/orbit", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0 || ioctl(fd, ORBIT_IOC_API, &api))
-		return -1;
-	return fd;
-}
-
 /* One round: returns 0 when it ran. */
 static int round_close(int r)
 {
 	pthread_t t;
 
-	ctx_fd = open_ctx();
+	ctx_fd = raw_context(0);
 	kid = fork();
 	if (kid == 0) {
 		pause();
@@ -81,7 +71,7 @@ static int round_exit(int r)
 	if (m == 0) {
 		pthread_t t;
 
-		ctx_fd = open_ctx();
+		ctx_fd = raw_context(0);
 		kid = fork();
 		if (kid == 0) {
 			alarm(3);	/* in case it was never the spawner */

@@ -13,9 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../../uapi/orbit.h"
 
 /*
  * An orbit's init that blocks SIGUSR1, so that main's signal waits,
@@ -51,6 +54,20 @@ static inline long first_words_sum(const long *vals, int n)
 	for (i = 0; i < n; i++)
 		s += vals[i * (4096 / sizeof(long))];
 	return s;
+}
+
+/* A context of our own past the handshake, asking for features: or -1. */
+static inline int raw_context(uint64_t features)
+{
+	struct orbit_api api = { .api = ORBIT_API_VERSION,
+				 .features = features };
+	int fd = open("/dev/orbit", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0 && ioctl(fd, ORBIT_IOC_API, &api)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* Writes val to a sysfs, cgroup or tracefs file: 0, or -1. */
