@@ -59,7 +59,7 @@ struct spawn_req {
 	uint32_t id;		/* orbit_self() */
 	uint32_t globals;	/* a globals call comes first: init after it */
 	uint32_t background;	/* ORBIT_BACKGROUND: runs SCHED_BATCH */
-	uint32_t pad;
+	uint32_t seq;		/* echoed in the reply; never SEQ_LOST */
 	char name[ORBIT_NAME_MAX];
 	char cgroup[256];
 };
@@ -70,7 +70,25 @@ struct spawn_req {
  */
 struct spawn_reply {
 	int32_t pid;	/* > 0, or -errno */
+	uint32_t seq;	/* the request's, or SEQ_LOST */
 };
+
+/*
+ * Main has at most one request out, and waits for its reply; but a
+ * request can fail to arrive, and a reply too, under a memory shortage:
+ *  - the spawner's recvmsg fails (it may have taken the request off the
+ *    socket and lost it, or not): it replies -ENOMEM with SEQ_LOST, taken
+ *    as the reply to main's request.  A request that was not taken off
+ *    after all is served later; its reply, with its old sequence number,
+ *    is dropped by main, and the orbit it started finds its orbit gone.
+ *  - main's recv fails: the request failed with that errno (ENOMEM); the
+ *    reply, if it is still queued, is dropped by the next request.
+ *  - the spawner cannot send a reply: it tries again, then gives up and
+ *    exits (main sees EPIPE: it would otherwise wait for ever).
+ * So the spawner stays alive through a shortage, and main sees ENOMEM.
+ */
+#define SEQ_LOST	0
+#define SEND_TRIES	100	/* a reply's, 1 ms apart */
 
 /*
  * Sends a request and a descriptor: 0, or -1 with errno set (ENOMEM for
@@ -100,8 +118,9 @@ static int send_with_fd(int sock, const void *buf, size_t len, int fd)
 
 /*
  * Receives a message of exactly len bytes and its descriptor: 1; 0 for a
- * short or descriptor-less message (*fd is -1 then); -1 at the end of the
- * stream (ECONNRESET) or on an error.
+ * short or descriptor-less message (*fd is -1 then; errno ENOMEM if the
+ * descriptor was sent but could not be received, else EINVAL); -1 at the
+ * end of the stream (ECONNRESET) or on an error.
  */
 static int recv_with_fd(int sock, void *buf, size_t len, int *fd, int flags)
 {
@@ -130,6 +149,7 @@ static int recv_with_fd(int sock, void *buf, size_t len, int *fd, int flags)
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
+	errno = msg.msg_flags & MSG_CTRUNC ? ENOMEM : EINVAL;
 	return 0;
 }
 
@@ -424,6 +444,23 @@ static void forker_start(void)
 	close(FORKER_FD);	/* without a forker, main sees the end */
 }
 
+/* The spawner's reply to main: 0, or -1 if it could not be sent. */
+static int send_reply(const struct spawn_reply *rep)
+{
+	int i;
+
+	for (i = 0; i < SEND_TRIES; i++) {
+		if (send(SPAWNER_FD, rep, sizeof(*rep), MSG_NOSIGNAL) ==
+		    sizeof(*rep))
+			return 0;
+		if (errno != ENOMEM && errno != ENOBUFS && errno != EFAULT &&
+		    errno != EINTR)
+			return -1;
+		usleep(1000);
+	}
+	return -1;
+}
+
 /* base, size: main's area window, as it was before the fork. */
 static __attribute__((noreturn)) void spawner_main(void *base, size_t size)
 {
@@ -442,13 +479,18 @@ static __attribute__((noreturn)) void spawner_main(void *base, size_t size)
 		struct spawn_reply rep;
 		int fd, got;
 
+		req.seq = SEQ_LOST;	/* unless a request says otherwise */
 		got = recv_with_fd(SPAWNER_FD, &req, sizeof(req), &fd, 0);
-		if (got < 0)
+		if (got < 0 && errno == ECONNRESET)
 			_exit(0);	/* main closed its end: it is gone */
-		rep.pid = got ? spawn_orbit(&req, fd) : -EINVAL;
+		rep.seq = got < 0 ? SEQ_LOST : req.seq;
+		if (got < 0)
+			rep.pid = -ENOMEM;
+		else
+			rep.pid = got ? spawn_orbit(&req, fd) : -errno;
 		if (fd >= 0)
 			close(fd);
-		if (send(SPAWNER_FD, &rep, sizeof(rep), MSG_NOSIGNAL) < 0)
+		if (send_reply(&rep))
 			_exit(0);
 		if (!forker) {
 			forker_start();
@@ -615,16 +657,25 @@ static void spawner_register_atfork(void)
 }
 
 /* Has the spawner fork the orbit: 0, or -1 (EPIPE: the spawner died). */
-static int spawn_once(const struct spawn_req *req, int orbit_fd)
+static int spawn_once(struct spawn_req *req, int orbit_fd)
 {
 	struct spawn_reply rep;
 	ssize_t n;
 
+	if (++uo_st.spawn_seq == SEQ_LOST)
+		uo_st.spawn_seq++;
+	req->seq = uo_st.spawn_seq;
 	if (send_with_fd(uo_st.spawner_sock, req, sizeof(*req), orbit_fd))
 		return -1;
 	do {
 		n = recv(uo_st.spawner_sock, &rep, sizeof(rep), 0);
-	} while (n < 0 && errno == EINTR);
+		/* A reply to an earlier request whose reply was lost: drop it. */
+	} while ((n < 0 && errno == EINTR) ||
+		 (n == sizeof(rep) && rep.seq != req->seq && rep.seq != SEQ_LOST));
+	if (n < 0 && errno != ECONNRESET) {
+		errno = ENOMEM;	/* the reply, if it came, is lost: see SEQ_LOST */
+		return -1;
+	}
 	if (n != sizeof(rep)) {
 		errno = EPIPE;
 		return -1;

@@ -58,6 +58,7 @@ struct uo_state {
 	int spares[UO_SPARES];		/* sockets of spares, oldest first */
 	unsigned int nspares, spares_asked;
 	unsigned long long spawner_adds;
+	uint32_t spawn_seq;		/* the last request's (spawner.c) */
 	pid_t loaded_in;		/* the process that loaded the library */
 
 	/* In an orbit: the task loop's view of itself. */
