@@ -342,9 +342,10 @@ const char *orbit_self_name(void)
 
 /*
  * Waits for a call and collects it; 0 with *retval, or -1 with errno.
- * Tried again after a shortage: a WAIT that failed reading its request
- * left the call in the module, one that failed writing the result took
- * it (the next says ENOENT: the shortage's errno is the answer).
+ * Tried again after a shortage: a WAIT that failed reading its request or
+ * writing the result leaves the call in the module.  (Older modules
+ * took it anyway: the next says ENOENT, the shortage's errno is the
+ * answer.)
  */
 int uo_wait_call(uint64_t call_id, long *retval)
 {
@@ -458,11 +459,18 @@ long orbit_call(struct orbit *ob, size_t narea, struct orbit_area **areas,
 	tag = uo_arena_slot_get(arena, &slot);
 	if (issue(ob, ORBIT_CALL_SYNC, tag, narea, areas, func_once, arg,
 		  argsize, &req) < 0) {
-		/* Interrupted while waiting: the call runs, collect it. */
-		if (errno != EINTR || !req.call_id ||
-		    uo_wait_call(req.call_id, &ret)) {
-			int err = errno;
+		int err = errno;
 
+		/*
+		 * Interrupted while waiting, or the result not copied out (a
+		 * shortage): the call runs or ran, collect it.  EFAULT may
+		 * also be the call's own error: then there is nothing to
+		 * collect (ENOENT), and EFAULT is the answer.
+		 */
+		if ((err != EINTR && err != EFAULT) || !req.call_id ||
+		    uo_wait_call(req.call_id, &ret)) {
+			if (err == EINTR || errno != ENOENT)
+				err = errno;
 			if (tag)
 				uo_arena_slot_put(arena, slot);
 			errno = err;

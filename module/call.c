@@ -291,30 +291,39 @@ static bool call_done_poll(void *call)
 	return call_done(call);
 }
 
-/* Waits for a sync call and fills in its result. */
+/*
+ * Waits for a sync call and fills in its result.  A result the caller
+ * cannot be told of (EFAULT) leaves the future in place: the call's id was
+ * copied out before the wait, and ORBIT_IOC_WAIT (or PULL) collects it.
+ */
 static int call_wait_sync(struct orbit_ctx *ctx, struct orbit_call *call,
 			  struct orbit_call_req *req, void __user *uarg)
 {
+	bool updates;
 	int err;
 
 	if (orbit_wait_call(call, &call->done, call_done_poll))
 		return -EINTR;	/* collect with ORBIT_IOC_WAIT */
 	err = call->error;
-	if (err)
+	if (err) {
+		/*
+		 * Its caller gets no future: the updates go, even one a pull
+		 * put back after the discard (it goes with the call).
+		 */
 		call_discard_updates(call);
-	/*
-	 * Updates left: the future stays until pulled and waited.  A failed
-	 * call's goes even if a pull put one back after the discard: its
-	 * caller gets no future, and the update goes with the call.
-	 */
-	if (err || list_empty_careful(&call->updates))
 		call_unpublish(ctx, call);
-	else
+		return err;
+	}
+	/* Updates left: the future stays until pulled and waited. */
+	updates = !list_empty_careful(&call->updates);
+	if (updates)
 		req->result |= ORBIT_RESULT_UPDATES;
 	req->retval = call->retval;
-	if (!err && copy_to_user(uarg, req, sizeof(*req)))
-		err = -EFAULT;
-	return err;
+	if (copy_to_user(uarg, req, sizeof(*req)))
+		return -EFAULT;
+	if (!updates)
+		call_unpublish(ctx, call);
+	return 0;
 }
 
 long call_issue(struct orbit_ctx *ctx, void __user *uarg)
@@ -440,12 +449,14 @@ long call_wait(struct orbit_ctx *ctx, void __user *uarg)
 		call_put(call);
 		return -ERESTARTSYS;
 	}
-	call_unpublish(ctx, call);
 	w.retval = call->retval;
 	err = call->error;
-	call_put(call);
+	/* Collected once told: a result not copied out waits for a retry. */
 	if (!err && copy_to_user(uarg, &w, sizeof(w)))
 		err = -EFAULT;
+	else
+		call_unpublish(ctx, call);
+	call_put(call);
 	return err;
 }
 

@@ -311,18 +311,19 @@ long update_pull(struct orbit_ctx *ctx, void __user *uarg)
 	ended = req.status != ORBIT_PULL_UPDATE;
 	req.error = ended ? -call->error : 0;
 	req.retval = ended ? call->retval : 0;
-	/* Collected before it is told: a racing WAIT then finds no future. */
-	if (ended && (req.flags & ORBIT_PULL_RELEASE))
-		call_unpublish(ctx, call);
 	if (copy_to_user(uarg, &req, sizeof(req))) {
 		/*
-		 * An update the caller was not told of goes back.  The end
-		 * is lost like a wait4() status (the future is collected).
+		 * Nothing the caller was not told of is lost: an update goes
+		 * back, and a future whose end it was not told stays.
 		 */
 		err = -EFAULT;
-		if (u && !ended)
+		if (u)
 			goto put_back;
+		goto out;
 	}
+	/* Collected once told (a WAIT racing it may report the end too). */
+	if (ended && (req.flags & ORBIT_PULL_RELEASE))
+		call_unpublish(ctx, call);
 	if (u)
 		upd_free(ctx, u);
 	goto out;

@@ -300,6 +300,10 @@ struct orbit_push {
  * reports the call's end (END or UPDATE_END) also collects the future,
  * as ORBIT_IOC_WAIT would: its id is gone, and retval and error are the
  * call's result.  A main that pulls a call to its end then needs no WAIT.
+ * A pull or wait that cannot write its result out (EFAULT) takes nothing:
+ * the update goes back, the future stays, the next pull or wait gets
+ * them.  The same holds for a sync call's result (its id was written
+ * when the call was issued: WAIT collects it).
  */
 #define ORBIT_PULL_RELEASE	(1U << 0)
 

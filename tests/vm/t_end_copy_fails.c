@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A call's end that its caller could not be told of is not lost.  When
+ * ORBIT_IOC_WAIT, a releasing ORBIT_IOC_PULL or a sync ORBIT_IOC_CALL has
+ * the result but cannot write it out (EFAULT: here its request is on a
+ * page made read-only after the module read it), the future stays: the
+ * next WAIT or PULL returns the result (and a last update with it), once.
+ * The raw ioctls run on the library's context, for orbits it made.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "tap.h"
+#include "util.h"
+#include "../../libuorbit/internal.h"	/* the context's descriptor */
+
+#define PAGE	4096
+#define VALUE	0x5eed1234L
+#define RESULT	7
+
+/* Pushes VALUE if asked (a non-empty argument); ends with RESULT. */
+static long answer(void *argbuf, void *store)
+{
+	struct orbit_update *u;
+	long v = VALUE;
+
+	if (*(char *)argbuf) {
+		u = orbit_update_create();
+		if (!u || orbit_update_add_data(u, &v, sizeof(v)) ||
+		    orbit_push(u, NULL))
+			return -1;
+	}
+	return RESULT;
+}
+
+/* Ends with RESULT once main sends SIGUSR1 (or after 5 s). */
+static long answer_when_told(void *argbuf, void *store)
+{
+	wait_sigusr1(5);
+	return RESULT;
+}
+
+/* A page whose first bytes are set to *src, then made read-only. */
+static void *read_only(const void *src, size_t len)
+{
+	void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, src, len);
+	if (mprotect(p, PAGE, PROT_READ)) {
+		munmap(p, PAGE);
+		return NULL;
+	}
+	return p;
+}
+
+/* An async call the library does not know of: its id, or 0. */
+static uint64_t raw_call(struct orbit *ob, int push)
+{
+	char arg = push;
+	struct orbit_call_req req = {
+		.orbit_id = ob->id, .arg = (uintptr_t)&arg, .argsize = 1,
+	};
+
+	return ioctl(uo_ctx_fd(), ORBIT_IOC_CALL, &req) ? 0 : req.call_id;
+}
+
+/* The orbit's calls done so far (the library's own too), or -1. */
+static long calls_done(struct orbit *ob)
+{
+	struct orbit_status st;
+
+	return orbit_status(ob, &st) ? -1 : (long)st.calls_done;
+}
+
+/* Waits up to 5 s for the orbit to have done n calls: 1 if it did. */
+static int calls_done_reach(struct orbit *ob, long n)
+{
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		if (calls_done(ob) >= n)
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+static int raw_wait(uint64_t id, struct orbit_wait *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->call_id = id;
+	return ioctl(uo_ctx_fd(), ORBIT_IOC_WAIT, w);
+}
+
+static int raw_pull(uint64_t id, struct orbit_pull *p, void *buf)
+{
+	memset(p, 0, sizeof(*p));
+	p->call_id = id;
+	p->buf = (uintptr_t)buf;
+	p->cap = PAGE;
+	p->flags = ORBIT_PULL_RELEASE;
+	return ioctl(uo_ctx_fd(), ORBIT_IOC_PULL, p);
+}
+
+static void wait_case(struct orbit *ob)
+{
+	struct orbit_wait w, *ro;
+	uint64_t id = raw_call(ob, 0);
+	int rc;
+
+	require(id, "wait: a call");
+	memset(&w, 0, sizeof(w));
+	w.call_id = id;
+	ro = read_only(&w, sizeof(w));
+	require(ro, "wait: its request on a read-only page");
+	ok(ioctl(uo_ctx_fd(), ORBIT_IOC_WAIT, ro) == -1 && errno == EFAULT,
+	   "wait: the result cannot be written: EFAULT");
+	rc = raw_wait(id, &w);
+	ok(rc == 0 && w.retval == RESULT,
+	   "wait: the next wait collects the result (%d, %lld)", rc,
+	   (long long)w.retval);
+	ok(raw_wait(id, &w) == -1 && errno == ENOENT,
+	   "wait: once: then the future is gone (ENOENT)");
+	munmap(ro, PAGE);
+}
+
+/* A releasing pull's END (push 0) or UPDATE_END (push 1). */
+static void pull_case(struct orbit *ob, int push)
+{
+	const char *name = push ? "pull, last update" : "pull, end";
+	long done = calls_done(ob), value = VALUE;
+	char buf[PAGE];
+	struct orbit_pull p, *ro;
+	struct orbit_wait w;
+	uint64_t id = raw_call(ob, push);
+	int rc;
+
+	require(id && done >= 0, "%s: a call", name);
+	require(calls_done_reach(ob, done + 1), "%s: the call ended", name);
+	memset(&p, 0, sizeof(p));
+	p.call_id = id;
+	p.buf = (uintptr_t)buf;
+	p.cap = PAGE;
+	p.flags = ORBIT_PULL_RELEASE;
+	ro = read_only(&p, sizeof(p));
+	require(ro, "%s: its request on a read-only page", name);
+	ok(ioctl(uo_ctx_fd(), ORBIT_IOC_PULL, ro) == -1 && errno == EFAULT,
+	   "%s: the status cannot be written: EFAULT", name);
+	memset(buf, 0, sizeof(buf));
+	rc = raw_pull(id, &p, buf);
+	ok(rc == 0 &&
+	   p.status == (push ? ORBIT_PULL_UPDATE_END : ORBIT_PULL_END) &&
+	   p.error == 0 && p.retval == RESULT &&
+	   (!push || memmem(buf, p.len, &value, sizeof(value))),
+	   "%s: the next pull returns it (status %u, retval %lld, %llu bytes)",
+	   name, p.status, (long long)p.retval, (unsigned long long)p.len);
+	ok(raw_wait(id, &w) == -1 && errno == ENOENT,
+	   "%s: once: then the future is gone (ENOENT)", name);
+	munmap(ro, PAGE);
+}
+
+struct sync_call {
+	struct orbit_call_req *req;	/* alone on its page */
+	int rc, err;
+};
+
+static void *sync_caller(void *arg)
+{
+	struct sync_call *c = arg;
+
+	c->rc = ioctl(uo_ctx_fd(), ORBIT_IOC_CALL, c->req);
+	c->err = errno;
+	return NULL;
+}
+
+/* The id is written when the call is issued; the result at its end. */
+static void sync_case(void)
+{
+	struct orbit *ob = orbit_create("endcopy-sync", answer_when_told,
+					init_blocking_sigusr1);
+	struct sync_call c = { 0 };
+	struct orbit_status st;
+	struct orbit_wait w;
+	volatile __u64 *id;
+	pthread_t t;
+	int i, rc;
+
+	require(ob, "sync: orbit_create");
+	c.req = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	require(c.req != MAP_FAILED, "sync: a page for the request");
+	c.req->orbit_id = ob->id;
+	c.req->flags = ORBIT_CALL_SYNC;
+	require(pthread_create(&t, NULL, sync_caller, &c) == 0,
+		"sync: caller thread");
+	id = &c.req->call_id;
+	for (i = 0; i < 500 && !*id; i++)
+		usleep(10000);
+	require(*id, "sync: the call was issued (id %llu)",
+		(unsigned long long)*id);
+	require(mprotect(c.req, PAGE, PROT_READ) == 0 &&
+		orbit_status(ob, &st) == 0 && st.pid > 0 &&
+		kill(st.pid, SIGUSR1) == 0,
+		"sync: request made read-only, then the task told to end");
+	pthread_join(t, NULL);
+	ok(c.rc == -1 && c.err == EFAULT,
+	   "sync: the result cannot be written: EFAULT (%d, %s)", c.rc,
+	   strerror(c.err));
+	rc = raw_wait(*id, &w);
+	ok(rc == 0 && w.retval == RESULT,
+	   "sync: a wait on its id collects the result (%d, %lld)", rc,
+	   (long long)w.retval);
+	ok(raw_wait(*id, &w) == -1 && errno == ENOENT,
+	   "sync: once: then the future is gone (ENOENT)");
+	munmap(c.req, PAGE);
+	orbit_destroy(ob);
+}
+
+int main(void)
+{
+	struct orbit_module_stats start;
+	struct orbit *ob;
+
+	require(orbit_module_stats(&start) == 0, "read module counters");
+	ob = orbit_create("endcopy", answer, NULL);
+	require(ob, "orbit_create");
+	wait_case(ob);
+	pull_case(ob, 0);
+	pull_case(ob, 1);
+	orbit_destroy(ob);
+	sync_case();
+	ok(counters_back_to(&start), "module counters back to their start values");
+	return tap_done();
+}
