@@ -210,52 +210,54 @@ static int held_take(struct uo_held *h, struct orbit_pull *req, void **bufp)
 /*
  * A future's pull, under its lock: one puller at a time, so that the one
  * whose pull collects the call (ORBIT_PULL_RELEASE) has kept its result
- * before any other asks the module again.  1: req filled by the module,
- * or by the update a pull before could not place; 0: the call was pulled
- * to its end before (*err its error); -1: errno.
+ * before any other asks the module again, and so that an update this
+ * pull cannot place is held before another pull can take the next one
+ * (updates come in push order).  Returns with f->lock held; the caller
+ * drops it once the update is placed or held.  1: req filled by the
+ * module, or by the update a pull before could not place; 0: the call
+ * was pulled to its end before (*err its error); -1: errno.
  */
 static int pull_future(struct orbit_future *f, int fd, struct orbit_pull *req,
 		       void **bufp, size_t *capp, int *err)
 {
-	int ret = 1;
-
 	pthread_mutex_lock(&f->lock);
-	if (held_take(&f->held, req, bufp)) {
-		/* its end, if it came with it, is in f already */
-	} else if (uo_future_ended(f)) {
+	if (held_take(&f->held, req, bufp))
+		return 1;	/* its end, if it came with it, is in f already */
+	if (uo_future_ended(f)) {
 		*err = f->error;
-		ret = 0;
-	} else if (pull_ioctl(fd, req, bufp, capp)) {
+		return 0;
+	}
+	if (pull_ioctl(fd, req, bufp, capp)) {
 		/*
-		 * A shortage may have cost the end (its pull collected the
-		 * call; the next says ENOENT): orbit_future_get reports it.
+		 * The module keeps what a failed pull took; an older one
+		 * could lose the end (the next pull says ENOENT), which
+		 * orbit_future_get then reports as this shortage.
 		 */
 		if (errno == ENOMEM || errno == EFAULT)
 			f->lost = errno;
-		ret = -1;
-	} else if (req->status != ORBIT_PULL_UPDATE &&
-		   (req->flags & ORBIT_PULL_RELEASE)) {
+		return -1;
+	}
+	if (req->status != ORBIT_PULL_UPDATE &&
+	    (req->flags & ORBIT_PULL_RELEASE)) {
 		f->error = req->error;
 		f->retval = (long)req->retval;
 		__atomic_store_n(&f->ended, 1, __ATOMIC_RELEASE);
 	}
-	pthread_mutex_unlock(&f->lock);
-	return ret;
+	return 1;
 }
 
-/* Keeps an update the pull could not place, for the call's next pull. */
+/*
+ * Keeps an update the pull could not place, for the call's next pull
+ * (a future's: under its lock, taken by pull_future).
+ */
 static void held_keep(struct orbit_future *f, const struct orbit_pull *req,
 		      void *buf)
 {
 	struct uo_held *h = f ? &f->held : &uo_last_sync_held;
 
-	if (f)
-		pthread_mutex_lock(&f->lock);
 	h->buf = buf;
 	h->len = req->len;
 	h->status = req->status;
-	if (f)
-		pthread_mutex_unlock(&f->lock);
 }
 
 /*
@@ -276,7 +278,7 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	unsigned int slot;
 	uint32_t origin;
 	void *buf;
-	int fd = uo_ctx_fd(), err = 0, ret, sync_end = 0;
+	int fd = uo_ctx_fd(), err = 0, ret, sync_end = 0, place_err;
 
 	if (!update) {
 		errno = EINVAL;
@@ -316,6 +318,19 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	else
 		ret = held_take(&uo_last_sync_held, &req, &buf) ||
 		      !pull_ioctl(fd, &req, &buf, &cap) ? 1 : -1;
+	place_err = 0;
+	if (ret > 0 && req.status != ORBIT_PULL_END) {
+		/* A sync call's end waits for the placing: its slot use. */
+		sync_end = !f && req.status == ORBIT_PULL_UPDATE_END;
+		/* An update with arena memory goes where the task built it. */
+		place_err = uo_arena_place(arena, arena ? slot : UO_NO_SLOT,
+					   &buf, req.len, u);
+		/* Not mapped (ENOMEM): the next pull returns it. */
+		if (place_err && place_err != EBADMSG)
+			held_keep(f, &req, buf);
+	}
+	if (f)
+		pthread_mutex_unlock(&f->lock);
 	if (ret < 0)
 		goto fail;
 	if (ret == 0 || req.status == ORBIT_PULL_END) {
@@ -332,19 +347,13 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 		}
 		return 0;
 	}
-	/* A sync call's end waits for the placing: the update's slot use. */
-	sync_end = !f && req.status == ORBIT_PULL_UPDATE_END;
-	/* An update with arena memory goes where the task built it. */
-	err = uo_arena_place(arena, arena ? slot : UO_NO_SLOT, &buf, req.len, u);
-	if (err && err != EBADMSG) {
-		/* Not mapped (ENOMEM): the next pull returns it. */
-		held_keep(f, &req, buf);
+	if (place_err && place_err != EBADMSG) {
 		free(u);
-		errno = err;
+		errno = place_err;
 		return -1;
 	}
-	if (err) {
-		errno = err;
+	if (place_err) {
+		errno = place_err;
 		goto fail;
 	}
 	u->buf = buf;

@@ -303,7 +303,9 @@ struct orbit_push {
  * A pull or wait that cannot write its result out (EFAULT) takes nothing:
  * the update goes back, the future stays, the next pull or wait gets
  * them.  The same holds for a sync call's result (its id was written
- * when the call was issued: WAIT collects it).
+ * when the call was issued: WAIT collects it).  Updates come in push
+ * order to one puller; with two pulling one call at once, one may get
+ * the next update before the other's failed pull put its own back.
  */
 #define ORBIT_PULL_RELEASE	(1U << 0)
 
