@@ -48,6 +48,7 @@ struct farg {
 /* What a thread saw; errors: an errno no page names, or a wrong value. */
 struct tally {
 	long ops, failed, bad_errno, wrong, lost, sigbus, kills;
+	long epipe;		/* the spawner died (named, but rare) */
 	long calls_ok, updates;
 	int first_bad;		/* the first unnamed errno, for diag */
 	const char *first_bad_op;
@@ -179,6 +180,7 @@ struct worker {
 static void failed(struct worker *w, const char *op, int err, const int *in)
 {
 	w->t.failed++;
+	w->t.epipe += err == EPIPE;
 	if (err == ENOMEM || err == EFAULT)
 		return;
 	for (; *in; in++)
@@ -572,6 +574,7 @@ int main(int argc, char **argv)
 		t.lost += w[i].t.lost;
 		t.sigbus += w[i].t.sigbus;
 		t.kills += w[i].t.kills;
+		t.epipe += w[i].t.epipe;
 		t.calls_ok += w[i].t.calls_ok;
 		t.updates += w[i].t.updates;
 		if (w[i].t.wrong)
@@ -586,8 +589,8 @@ int main(int argc, char **argv)
 	require(faults(0) == 0, "faults off");
 
 	ok(t.ops > 1000 && t.failed > 100 && t.calls_ok > 100,
-	   "%ld operations, %ld failed, %ld calls answered, %ld updates, %ld kills, %ld SIGBUS",
-	   t.ops, t.failed, t.calls_ok, t.updates, t.kills, t.sigbus);
+	   "%ld operations, %ld failed (%ld EPIPE), %ld calls answered, %ld updates, %ld kills, %ld SIGBUS",
+	   t.ops, t.failed, t.epipe, t.calls_ok, t.updates, t.kills, t.sigbus);
 	ok(!t.bad_errno, "every failure had an errno its page names (%ld not)",
 	   t.bad_errno);
 	ok(!t.wrong && !t.lost,
