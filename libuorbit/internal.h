@@ -112,7 +112,6 @@ struct orbit_future {
 	int error;
 	long retval;
 	struct uo_held held;
-	int lost;	/* a pull's shortage (ENOMEM, EFAULT): the end may be gone */
 };
 
 /* Has a pull collected f's call at its end (its result is in f)? */

@@ -343,29 +343,20 @@ const char *orbit_self_name(void)
 /*
  * Waits for a call and collects it; 0 with *retval, or -1 with errno.
  * Tried again after a shortage: a WAIT that failed reading its request or
- * writing the result leaves the call in the module.  (Older modules
- * took it anyway: the next says ENOENT, the shortage's errno is the
- * answer.)
+ * writing the result leaves the call in the module.
  */
 int uo_wait_call(uint64_t call_id, long *retval)
 {
 	struct orbit_wait w;
-	int fd = uo_ctx_fd(), tries = 0, shortage = 0;
+	int fd = uo_ctx_fd(), tries = 0;
 
 	if (fd < 0)
 		return -1;
 	memset(&w, 0, sizeof(w));
 	w.call_id = call_id;
-	while (ioctl(fd, ORBIT_IOC_WAIT, &w) < 0) {
-		if (errno == ENOENT && shortage) {
-			errno = shortage;
-			return -1;
-		}
-		if (errno == ENOMEM || errno == EFAULT)
-			shortage = errno;
+	while (ioctl(fd, ORBIT_IOC_WAIT, &w) < 0)
 		if (!uo_settle_again(&tries))
 			return -1;
-	}
 	if (retval)
 		*retval = w.retval;
 	return 0;
@@ -543,7 +534,6 @@ struct orbit_future *orbit_call_async(struct orbit *ob, int flags,
 	f->error = 0;
 	f->retval = 0;
 	f->held.buf = NULL;
-	f->lost = 0;
 	return f;
 }
 
@@ -562,8 +552,6 @@ int orbit_future_get(struct orbit_future *f, long *retval)
 	} else {
 		ret = uo_wait_call(f->call_id, retval);
 		err = errno;
-		if (ret && err == ENOENT && f->lost)
-			err = f->lost;	/* a pull's shortage lost the end */
 	}
 	pthread_mutex_destroy(&f->lock);
 	free(f->held.buf);	/* an update never pulled again */

@@ -227,16 +227,8 @@ static int pull_future(struct orbit_future *f, int fd, struct orbit_pull *req,
 		*err = f->error;
 		return 0;
 	}
-	if (pull_ioctl(fd, req, bufp, capp)) {
-		/*
-		 * The module keeps what a failed pull took; an older one
-		 * could lose the end (the next pull says ENOENT), which
-		 * orbit_future_get then reports as this shortage.
-		 */
-		if (errno == ENOMEM || errno == EFAULT)
-			f->lost = errno;
-		return -1;
-	}
+	if (pull_ioctl(fd, req, bufp, capp))
+		return -1;	/* the module keeps what it took: pull again */
 	if (req->status != ORBIT_PULL_UPDATE &&
 	    (req->flags & ORBIT_PULL_RELEASE)) {
 		f->error = req->error;
@@ -278,7 +270,8 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	unsigned int slot;
 	uint32_t origin;
 	void *buf;
-	int fd = uo_ctx_fd(), err = 0, ret, sync_end = 0, place_err;
+	int fd = uo_ctx_fd(), err = 0, ret, sync_end = 0;
+	int place_err = 0, kept = 0;	/* kept: held for the next pull */
 
 	if (!update) {
 		errno = EINVAL;
@@ -318,7 +311,6 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	else
 		ret = held_take(&uo_last_sync_held, &req, &buf) ||
 		      !pull_ioctl(fd, &req, &buf, &cap) ? 1 : -1;
-	place_err = 0;
 	if (ret > 0 && req.status != ORBIT_PULL_END) {
 		/* A sync call's end waits for the placing: its slot use. */
 		sync_end = !f && req.status == ORBIT_PULL_UPDATE_END;
@@ -326,7 +318,8 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 		place_err = uo_arena_place(arena, arena ? slot : UO_NO_SLOT,
 					   &buf, req.len, u);
 		/* Not mapped (ENOMEM): the next pull returns it. */
-		if (place_err && place_err != EBADMSG)
+		kept = place_err && place_err != EBADMSG;
+		if (kept)
 			held_keep(f, &req, buf);
 	}
 	if (f)
@@ -347,7 +340,7 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 		}
 		return 0;
 	}
-	if (place_err && place_err != EBADMSG) {
+	if (kept) {
 		free(u);
 		errno = place_err;
 		return -1;

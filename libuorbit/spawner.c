@@ -656,7 +656,10 @@ static void spawner_register_atfork(void)
 	pthread_atfork(NULL, NULL, spawner_atfork_child);
 }
 
-/* Has the spawner fork the orbit: 0, or -1 (EPIPE: the spawner died). */
+/*
+ * Has the spawner fork the orbit: 0, or -1 (EPIPE: the spawner died;
+ * ENOMEM: the request or its reply was lost to a shortage, see SEQ_LOST).
+ */
 static int spawn_once(struct spawn_req *req, int orbit_fd)
 {
 	struct spawn_reply rep;
