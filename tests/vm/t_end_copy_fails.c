@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "tap.h"
 #include "util.h"
@@ -96,35 +97,53 @@ static int calls_done_reach(struct orbit *ob, long n)
 	return 0;
 }
 
-static int raw_wait(uint64_t id, struct orbit_wait *w)
+static void wait_req(struct orbit_wait *w, uint64_t id)
 {
 	memset(w, 0, sizeof(*w));
 	w->call_id = id;
-	return ioctl(uo_ctx_fd(), ORBIT_IOC_WAIT, w);
 }
 
-static int raw_pull(uint64_t id, struct orbit_pull *p, void *buf)
+/* A releasing pull of the call into buf (PAGE bytes). */
+static void pull_req(struct orbit_pull *p, uint64_t id, void *buf)
 {
 	memset(p, 0, sizeof(*p));
 	p->call_id = id;
 	p->buf = (uintptr_t)buf;
 	p->cap = PAGE;
 	p->flags = ORBIT_PULL_RELEASE;
-	return ioctl(uo_ctx_fd(), ORBIT_IOC_PULL, p);
+}
+
+static int raw_wait(uint64_t id, struct orbit_wait *w)
+{
+	wait_req(w, id);
+	return ioctl(uo_ctx_fd(), ORBIT_IOC_WAIT, w);
+}
+
+/*
+ * ioctl cmd with a copy of req on a read-only page, which the module reads
+ * and cannot write: 0 if it failed with EFAULT.
+ */
+static int read_only_fails(unsigned long cmd, const void *req, size_t len)
+{
+	void *ro = read_only(req, len);
+	int rc;
+
+	if (!ro)
+		return -1;
+	rc = ioctl(uo_ctx_fd(), cmd, ro);
+	munmap(ro, PAGE);
+	return rc == -1 && errno == EFAULT ? 0 : -1;
 }
 
 static void wait_case(struct orbit *ob)
 {
-	struct orbit_wait w, *ro;
+	struct orbit_wait w;
 	uint64_t id = raw_call(ob, 0);
 	int rc;
 
 	require(id, "wait: a call");
-	memset(&w, 0, sizeof(w));
-	w.call_id = id;
-	ro = read_only(&w, sizeof(w));
-	require(ro, "wait: its request on a read-only page");
-	ok(ioctl(uo_ctx_fd(), ORBIT_IOC_WAIT, ro) == -1 && errno == EFAULT,
+	wait_req(&w, id);
+	ok(read_only_fails(ORBIT_IOC_WAIT, &w, sizeof(w)) == 0,
 	   "wait: the result cannot be written: EFAULT");
 	rc = raw_wait(id, &w);
 	ok(rc == 0 && w.retval == RESULT,
@@ -132,7 +151,6 @@ static void wait_case(struct orbit *ob)
 	   (long long)w.retval);
 	ok(raw_wait(id, &w) == -1 && errno == ENOENT,
 	   "wait: once: then the future is gone (ENOENT)");
-	munmap(ro, PAGE);
 }
 
 /* A releasing pull's END (push 0) or UPDATE_END (push 1). */
@@ -141,24 +159,18 @@ static void pull_case(struct orbit *ob, int push)
 	const char *name = push ? "pull, last update" : "pull, end";
 	long done = calls_done(ob), value = VALUE;
 	char buf[PAGE];
-	struct orbit_pull p, *ro;
+	struct orbit_pull p;
 	struct orbit_wait w;
 	uint64_t id = raw_call(ob, push);
 	int rc;
 
 	require(id && done >= 0, "%s: a call", name);
 	require(calls_done_reach(ob, done + 1), "%s: the call ended", name);
-	memset(&p, 0, sizeof(p));
-	p.call_id = id;
-	p.buf = (uintptr_t)buf;
-	p.cap = PAGE;
-	p.flags = ORBIT_PULL_RELEASE;
-	ro = read_only(&p, sizeof(p));
-	require(ro, "%s: its request on a read-only page", name);
-	ok(ioctl(uo_ctx_fd(), ORBIT_IOC_PULL, ro) == -1 && errno == EFAULT,
+	pull_req(&p, id, buf);
+	ok(read_only_fails(ORBIT_IOC_PULL, &p, sizeof(p)) == 0,
 	   "%s: the status cannot be written: EFAULT", name);
 	memset(buf, 0, sizeof(buf));
-	rc = raw_pull(id, &p, buf);
+	rc = ioctl(uo_ctx_fd(), ORBIT_IOC_PULL, &p);
 	ok(rc == 0 &&
 	   p.status == (push ? ORBIT_PULL_UPDATE_END : ORBIT_PULL_END) &&
 	   p.error == 0 && p.retval == RESULT &&
@@ -167,7 +179,49 @@ static void pull_case(struct orbit *ob, int push)
 	   name, p.status, (long long)p.retval, (unsigned long long)p.len);
 	ok(raw_wait(id, &w) == -1 && errno == ENOENT,
 	   "%s: once: then the future is gone (ENOENT)", name);
-	munmap(ro, PAGE);
+}
+
+/*
+ * In a child, a main of its own: a result and an update kept for a retry
+ * outlive the orbit's death (the wait still collects the result), and the
+ * update still kept goes with the context when main exits.  Exit status:
+ * 0, or the step that went wrong.
+ */
+static void kept_then_exit(void)
+{
+	struct orbit *ob = orbit_create("endcopy-exit", answer, NULL);
+	struct orbit_status st;
+	struct orbit_pull p;
+	struct orbit_wait w;
+	uint64_t id1, id2;
+	long done;
+	char buf[PAGE];
+	int i;
+
+	if (!ob)
+		_exit(10);
+	done = calls_done(ob);
+	id1 = raw_call(ob, 0);
+	id2 = raw_call(ob, 1);
+	if (!id1 || !id2 || !calls_done_reach(ob, done + 2))
+		_exit(11);
+	wait_req(&w, id1);
+	pull_req(&p, id2, buf);
+	if (read_only_fails(ORBIT_IOC_WAIT, &w, sizeof(w)) ||
+	    read_only_fails(ORBIT_IOC_PULL, &p, sizeof(p)))
+		_exit(12);
+	if (orbit_status(ob, &st) || st.pid <= 0 || kill(st.pid, SIGKILL))
+		_exit(13);
+	for (i = 0; i < 500; i++) {
+		if (orbit_status(ob, &st) == 0 && st.state == ORBIT_STATUS_DEAD)
+			break;
+		usleep(10000);
+	}
+	if (i == 500)
+		_exit(14);
+	if (raw_wait(id1, &w) || w.retval != RESULT)
+		_exit(15);
+	exit(0);	/* id2's future and its update left to the module */
 }
 
 struct sync_call {
@@ -233,8 +287,20 @@ int main(void)
 {
 	struct orbit_module_stats start;
 	struct orbit *ob;
+	int status = -1;
+	pid_t pid;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
+	/* First, before this process has a context a child would share. */
+	pid = fork();
+	if (pid == 0)
+		kept_then_exit();
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "kept results outlive the orbit's death; main exits with one kept (status %#x)",
+	   status);
+	ok(counters_back_to(&start), "module counters back to their start values");
 	ob = orbit_create("endcopy", answer, NULL);
 	require(ob, "orbit_create");
 	wait_case(ob);
