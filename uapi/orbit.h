@@ -306,6 +306,10 @@ struct orbit_push {
  * when the call was issued: WAIT collects it).  Updates come in push
  * order to one puller; with two pulling one call at once, one may get
  * the next update before the other's failed pull put its own back.
+ * Two collecting one call at once (WAITs, releasing pulls, or one of
+ * each): one reports the end, the other reports it too or fails with
+ * ENOENT; an update reaches one puller at most, and a WAIT that collects
+ * first frees the updates nobody pulled.
  */
 #define ORBIT_PULL_RELEASE	(1U << 0)
 
