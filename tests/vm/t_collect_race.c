@@ -125,16 +125,6 @@ static void *collector_loop(void *arg)
 	}
 }
 
-/* An async call the library does not know of: its id, or 0. */
-static uint64_t raw_call(struct orbit *ob, struct task_arg *a)
-{
-	struct orbit_call_req req = {
-		.orbit_id = ob->id, .arg = (uintptr_t)a, .argsize = sizeof(*a),
-	};
-
-	return ioctl(uo_ctx_fd(), ORBIT_IOC_CALL, &req) ? 0 : req.call_id;
-}
-
 static const char *const pair_name[] = { "wait+pull", "wait+wait", "pull+pull" };
 
 struct tally {
@@ -173,7 +163,8 @@ int main(void)
 			c[i].kind = kinds[pair][i];
 			c[i].seq = a.seq;
 		}
-		c[0].id = c[1].id = raw_call(ob, &a);
+		c[0].id = c[1].id = raw_call_on(uo_ctx_fd(), ob->id, &a,
+						  sizeof(a));
 		if (!c[0].id) {
 			call_err = errno;
 			break;

@@ -130,21 +130,6 @@ static int pages_in_core(pid_t pid, long *sz)
 	return found;
 }
 
-/* Waits up to secs for pid: its status, or -1 (then it is killed). */
-static int wait_for(pid_t pid, int secs)
-{
-	int status, i;
-
-	for (i = 0; i < secs * 100; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
-
 struct waiter {
 	struct orbit *ob;
 	struct task_arg arg;
@@ -204,7 +189,7 @@ int main(void)
 	struct orbit *ob;
 	double t0, secs;
 	long ret, sz;
-	int found, status, err;
+	int found, status, err, ended;
 	pid_t pid;
 
 	seed = (uint64_t)getpid() << 32 ^ (uint64_t)now_us();
@@ -245,9 +230,9 @@ int main(void)
 	if (pid == 0)
 		crashing_main();
 	require(pid > 0, "fork");
-	status = wait_for(pid, 15);
+	ended = wait_child_ms(pid, 15000, &status) == 0;
 	secs = (now_us() - t0) / 1e6;
-	ok(status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV &&
+	ok(ended && WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV &&
 	   WCOREDUMP(status),
 	   "a main that crashes with a frozen area and a thread in a sync call dumps core (status %#x, %.1f s)",
 	   status, secs);

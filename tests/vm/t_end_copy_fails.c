@@ -66,14 +66,9 @@ static void *read_only(const void *src, size_t len)
 }
 
 /* An async call the library does not know of: its id, or 0. */
-static uint64_t raw_call(struct orbit *ob, int push)
+static uint64_t raw_call(struct orbit *ob, char push)
 {
-	char arg = push;
-	struct orbit_call_req req = {
-		.orbit_id = ob->id, .arg = (uintptr_t)&arg, .argsize = 1,
-	};
-
-	return ioctl(uo_ctx_fd(), ORBIT_IOC_CALL, &req) ? 0 : req.call_id;
+	return raw_call_on(uo_ctx_fd(), ob->id, &push, 1);
 }
 
 /* The orbit's calls done so far (the library's own too), or -1. */
@@ -196,7 +191,6 @@ static void kept_then_exit(void)
 	uint64_t id1, id2;
 	long done;
 	char buf[PAGE];
-	int i;
 
 	if (!ob)
 		_exit(10);
@@ -212,12 +206,7 @@ static void kept_then_exit(void)
 		_exit(12);
 	if (orbit_status(ob, &st) || st.pid <= 0 || kill(st.pid, SIGKILL))
 		_exit(13);
-	for (i = 0; i < 500; i++) {
-		if (orbit_status(ob, &st) == 0 && st.state == ORBIT_STATUS_DEAD)
-			break;
-		usleep(10000);
-	}
-	if (i == 500)
+	if (!orbit_dead_within(ob, 5000))
 		_exit(14);
 	if (raw_wait(id1, &w) || w.retval != RESULT)
 		_exit(15);

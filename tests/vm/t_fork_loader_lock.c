@@ -45,7 +45,7 @@ int main(void)
 {
 	struct orbit_module_stats start;
 	pthread_t th;
-	int status, i;
+	int status, ended;
 	pid_t pid;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
@@ -66,13 +66,8 @@ int main(void)
 		_exit(orbit_destroy(ob) ? 4 : 0);
 	}
 	require(pid > 0, "fork while another thread holds the loader lock");
-	for (i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; i++)
-		usleep(50000);
-	if (i == 200) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
-	ok(i < 200, "the child's orbit_create does not wait for the lock");
+	ended = wait_child_ms(pid, 10000, &status) == 0;
+	ok(ended, "the child's orbit_create does not wait for the lock");
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	   "the child's orbit answers (status %#x)", status);
 

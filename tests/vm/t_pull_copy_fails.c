@@ -84,21 +84,6 @@ static int uffd_fault_seen(int uffd, void *page)
 	       (uintptr_t)page ? 0 : -1;
 }
 
-/* Waits up to 2 s for the orbit to be dead. */
-static int orbit_dead(struct orbit *ob)
-{
-	struct orbit_status st;
-	int i;
-
-	for (i = 0; i < 200; i++) {
-		if (orbit_status(ob, &st) == 0 &&
-		    st.state == ORBIT_STATUS_DEAD)
-			return 1;
-		usleep(10000);
-	}
-	return 0;
-}
-
 static void one_case(enum end_how how)
 {
 	const char *name = how_name[how];
@@ -147,7 +132,7 @@ static void one_case(enum end_how how)
 	/* The pull is inside its copy: the update is off the call. */
 	if (how == KILLED) {
 		kill(st.pid, SIGKILL);
-		ok(orbit_dead(ob), "%s: the orbit is dead during the pull", name);
+		ok(orbit_dead_within(ob, 2000), "%s: the orbit is dead during the pull", name);
 	} else if (how == DESTROYED) {
 		ok(orbit_destroy(ob) == 0, "%s: orbit_destroy during the pull",
 		   name);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -458,6 +459,53 @@ static inline pid_t fork_piped(int p[2])
 	if (pid < 0)
 		close(p[0]);
 	return pid;
+}
+
+/*
+ * Waits up to ms for child pid to end, looking every 10 ms: 0, or -1
+ * after killing it.  Its status in *status either way.
+ */
+static inline int wait_child_ms(pid_t pid, int ms, int *status)
+{
+	int i;
+
+	for (i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 0;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return -1;
+}
+
+/* Waits up to ms for ob to be dead (its status says so): 1 if it is. */
+static inline int orbit_dead_within(struct orbit *ob, int ms)
+{
+	struct orbit_status st;
+	int i;
+
+	for (i = 0; i < ms / 10; i++) {
+		if (orbit_status(ob, &st) == 0 &&
+		    st.state == ORBIT_STATUS_DEAD)
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/*
+ * On context fd, an async call of orbit orbit_id that the library does
+ * not know of, with len bytes of arg: its id, or 0 with errno set.
+ */
+static inline uint64_t raw_call_on(int fd, uint32_t orbit_id,
+				   const void *arg, size_t len)
+{
+	struct orbit_call_req req = {
+		.orbit_id = orbit_id, .arg = (uintptr_t)arg, .argsize = len,
+	};
+
+	return ioctl(fd, ORBIT_IOC_CALL, &req) ? 0 : req.call_id;
 }
 
 #ifdef CPU_ZERO	/* the includer defined _GNU_SOURCE */
