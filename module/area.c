@@ -22,6 +22,11 @@
  *
  * Pages that main writes between most snapshots switch to COPY mode too
  * (kept in the overlay, copied at snapshot time within a per-call budget).
+ *
+ * A fault of main's finds its page under area->lock and keeps it locked
+ * until its PTE is set; whatever makes a page no longer main's (a copy
+ * replacing it, a discard) waits for that under area->lock and zaps the
+ * PTE (area_forget_page), so no fault maps a page main no longer has.
  */
 #include <linux/file.h>
 #include <linux/highmem.h>
@@ -134,6 +139,39 @@ static int area_keep_for_main(struct orbit_area *area, unsigned long idx,
 }
 
 /*
+ * Waits out a fault of main's that looked page up and has not yet set its
+ * PTE: it holds the page locked until then (area_fault).  With area->lock
+ * held no other fault can look the page up meanwhile.  True if there was
+ * one.
+ */
+static bool area_fault_wait(struct orbit_area *area, struct page *page)
+{
+	lockdep_assert_held(&area->lock);
+	if (trylock_page(page)) {
+		unlock_page(page);
+		return false;
+	}
+	lock_page(page);
+	unlock_page(page);
+	return true;
+}
+
+/*
+ * Main's page at idx is no longer old: a copy replaced it.  A fault still
+ * in flight with old is waited out and the PTE it set zapped, so that
+ * main does not go on reading a page that is no longer its own.  A fault
+ * that set its PTE before needs nothing: main's next write there finds it
+ * stale (area_page_mkwrite zaps it), and until then old holds what the
+ * copy holds.
+ */
+static void area_forget_page(struct orbit_area *area, unsigned long idx,
+			     struct page *old)
+{
+	if (area_fault_wait(area, old))
+		unmap_mapping_pages(area->mapping, idx, 1, false);
+}
+
+/*
  * Gives main its own copy of a frozen page.  A copy made for a read
  * (write false) is not marked dirty: main maps it read-only, and
  * page_mkwrite marks it when it is written.
@@ -149,6 +187,7 @@ static struct page *area_cow(struct orbit_area *area, unsigned long idx,
 		return copy;
 	ostat_inc(OS_COW_FAULTS);
 	atomic_long_inc(&area->cow_faults);
+	area_forget_page(area, idx, frozen);
 	if (area->auto_mode && area_wants_copy(area, idx) &&
 	    !xa_err(xa_store(&area->ovl, idx, copy, GFP_KERNEL_ACCOUNT)))
 		return copy;	/* the tree keeps the frozen page */
@@ -325,6 +364,8 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 			opage_put(area->pool, page);
 			return ERR_PTR(err);
 		}
+		if (cur && page != cur)
+			area_forget_page(area, idx, cur);
 		atomic_long_inc(&area->npresent);
 		*in_ovl = true;
 		return page;
@@ -381,13 +422,20 @@ static vm_fault_t area_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&area->lock);
 	page = area_page(area, vmf->pgoff, write, &in_ovl);
-	if (!IS_ERR(page))
+	if (!IS_ERR(page)) {
 		get_page(page);
+		/*
+		 * Locked until the fault has set main's PTE (or found one
+		 * there): whoever makes the page no longer main's waits for
+		 * that, then zaps it (area_forget_page).
+		 */
+		lock_page(page);
+	}
 	mutex_unlock(&area->lock);
 	if (IS_ERR(page))
 		return area_fault_error(page);
 	vmf->page = page;
-	return 0;
+	return VM_FAULT_LOCKED;
 }
 
 /* A PTE with both rights (write, dirty) or neither. */
@@ -584,7 +632,9 @@ void area_set_mode(struct orbit_area *area, unsigned int flags)
  * Drops the pages [first, first + n): main's PTEs go, and so do the
  * current tree's and the overlay's references (snapshots taken before
  * keep theirs).  Main's next touch gets a zero page; the next snapshot
- * lacks them, so orbits see zeros there too.
+ * lacks them, so orbits see zeros there too.  Main's PTEs are zapped
+ * once the pages are gone and their faults in flight waited out, so that
+ * none maps a dropped page after.
  */
 void area_discard(struct orbit_area *area, unsigned long first,
 		  unsigned long n)
@@ -594,17 +644,19 @@ void area_discard(struct orbit_area *area, unsigned long first,
 	bool present;
 
 	mutex_lock(&area->lock);
-	unmap_mapping_pages(area->mapping, first, n, false);
 	for (idx = first; idx < first + n; idx++) {
 		present = false;
 		page = xa_erase(&area->ovl, idx);
 		if (page) {
+			area_fault_wait(area, page);
 			opage_put(area->pool, page);
 			present = true;
 		}
-		if (pt_lookup(area->cur, idx, NULL) &&
-		    !pt_set(area->pool, &area->cur, area->levels, idx, NULL,
-			    &old)) {
+		page = pt_lookup(area->cur, idx, NULL);
+		if (page)
+			area_fault_wait(area, page);
+		if (page && !pt_set(area->pool, &area->cur, area->levels, idx,
+				    NULL, &old)) {
 			opage_put(area->pool, old);
 			present = true;
 		}
@@ -616,6 +668,7 @@ void area_discard(struct orbit_area *area, unsigned long first,
 		if (need_resched())
 			cond_resched();
 	}
+	unmap_mapping_pages(area->mapping, first, n, false);
 	mutex_unlock(&area->lock);
 }
 
@@ -980,10 +1033,10 @@ static void area_freeze_run(struct orbit_area *area, struct area_wp *wp,
 
 /*
  * Freezes the dirty pages [first, first + count) one by one: those the
- * tree holds, in runs; a locked page, which is in a write fault between
- * page_mkwrite (which locked it before dropping area->lock) and its PTE
- * becoming writable (whether the PTE is there yet or not), is waited for
- * and zapped.  The pages frozen.
+ * tree holds, in runs; a locked page, which is in a fault between
+ * area_fault or page_mkwrite (which locked it before dropping area->lock)
+ * and its PTE being set or made writable (whether the PTE is there yet or
+ * not), is waited for and zapped.  The pages frozen.
  */
 static unsigned long area_freeze_pages(struct orbit_area *area,
 				       struct area_wp *wp,

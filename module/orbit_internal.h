@@ -27,7 +27,9 @@
  *           view's lookup and map; under area->lock only ever
  *           trylocked for writing, by copy-out)
  *             area->views_lock (mutex: copy-out, view create/release)
- *           page lock (area_page_mkwrite, snapshot quiescing)
+ *           page lock (area_fault, area_page_mkwrite, snapshot
+ *           quiescing, area_forget_page: held by a fault until its PTE
+ *           is set, which takes no lock of ours)
  *             i_mmap_rwsem, page-table locks (unmap_mapping_pages,
  *             vm_insert_pages, apply_to_existing_page_range)
  *
