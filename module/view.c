@@ -84,28 +84,42 @@ static struct page *view_priv_peek(struct orbit_view *view, unsigned long idx,
 	return page;
 }
 
-/* Drops the view's own page for idx (a private copy or a mirror), if any. */
+/*
+ * Drops the view's own page for idx (a private copy or a mirror), if any.
+ * A write fault that view_page_mkwrite let through holds the page locked
+ * until its PTE is set; the drop waits for that, so that the install's
+ * zap, which follows, takes that PTE too.
+ */
 static void view_priv_drop(struct orbit_view *view, unsigned long idx)
 {
+	struct page *page;
+
 	lockdep_assert_held(&view->lock);
 	if (xa_get_mark(&view->priv, idx, VIEW_MIRROR))
 		view->nmirrors--;
-	opage_put(view->area->pool, xa_erase(&view->priv, idx));
+	page = xa_erase(&view->priv, idx);
+	if (page && PageLocked(page)) {
+		lock_page(page);
+		unlock_page(page);
+	}
+	opage_put(view->area->pool, page);
 }
 
 /*
  * Maps the pages of [first, end) read-only, in runs (one page table lock
  * per run), a hole as the module's zero page (opage_zero); a write to any
  * of them still goes through view_page_mkwrite.  A slot already mapped
- * stops a run (-EBUSY) and is skipped.  Returns true when idx was mapped.
+ * stops a run (-EBUSY) and is skipped, as is a slot that failed to map.
+ * Returns 0 when idx is mapped (by this or before), else the error that
+ * stopped its mapping; with idx ULONG_MAX, 0.
  */
-static bool view_map_range(struct orbit_view *view, struct vm_area_struct *vma,
-			   unsigned long first, unsigned long end,
-			   unsigned long idx)
+static int view_map_range(struct orbit_view *view, struct vm_area_struct *vma,
+			  unsigned long first, unsigned long end,
+			  unsigned long idx)
 {
 	struct page *run[VIEW_AROUND];
 	unsigned long i = first, n;
-	bool mapped = false;
+	int err, ret = 0;
 
 	lockdep_assert_held(&view->lock);
 	while (i < end) {
@@ -114,23 +128,28 @@ static bool view_map_range(struct orbit_view *view, struct vm_area_struct *vma,
 		for (n = 0; i < end && n < VIEW_AROUND; i++, n++)
 			run[n] = view_page(view, i) ?: opage_zero();
 		left = n;
-		if (vm_insert_pages(vma, vma->vm_start + (start << PAGE_SHIFT),
-				    run, &left))
-			i = start + n - left + 1;	/* skip the busy slot */
-		if (idx >= start && idx < start + n - left)
-			mapped = true;
+		err = vm_insert_pages(vma, vma->vm_start + (start << PAGE_SHIFT),
+				      run, &left);
+		if (!err)
+			continue;
+		i = start + n - left;	/* the slot that stopped the run */
+		if (i == idx && err != -EBUSY)
+			ret = err;
+		i++;
 	}
-	return mapped;
+	return ret;
 }
 
 /*
  * Read fault-around, as filemap does for page cache files: maps the
  * VIEW_AROUND-aligned block around idx, so a task scanning a snapshot
- * takes one fault per block.  view->lock orders it against view_install.
- * Returns true when idx itself was mapped.
+ * takes one fault per block.  view->lock orders it against view_install:
+ * a read fault maps its pages itself, under that lock, so none can map a
+ * page an install has replaced since the fault looked it up.  Returns 0
+ * when idx itself is mapped, else why not.
  */
-static bool view_map_around(struct orbit_view *view,
-			    struct vm_area_struct *vma, unsigned long idx)
+static int view_map_around(struct orbit_view *view,
+			   struct vm_area_struct *vma, unsigned long idx)
 {
 	unsigned long first = round_down(idx, VIEW_AROUND);
 
@@ -158,41 +177,62 @@ static struct page *view_private(struct orbit_view *view, unsigned long idx,
 	return copy;
 }
 
+/*
+ * A view fault's answer to an error: over the user's limit; out of
+ * memory; a page table that went away (6.12) or a PTE another fault set,
+ * for the retry to find; or a page the kernel would not map.
+ */
+static vm_fault_t view_fault_error(int err)
+{
+	switch (err) {
+	case -EDQUOT:
+		return VM_FAULT_SIGBUS;
+	case -ENOMEM:
+		return VM_FAULT_OOM;
+	case -EFAULT:
+	case -EBUSY:
+		return VM_FAULT_NOPAGE;
+	default:
+		return VM_FAULT_SIGBUS;
+	}
+}
+
 static vm_fault_t view_fault(struct vm_fault *vmf)
 {
 	struct orbit_view *view = vmf->vma->vm_private_data;
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	unsigned long idx = vmf->pgoff;
 	struct page *page;
+	int err;
 
 	if (idx >= view->area->npages || vmf->vma->vm_mm != view->mm)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&view->lock);
 	set_bit(idx / VIEW_AROUND, view->used);
 	down_read(&view->area->swap_lock);
-	if (!write && view_map_around(view, vmf->vma, idx)) {
-		page = NULL;
+	if (!write) {
+		err = view_map_around(view, vmf->vma, idx);
+		page = err ? ERR_PTR(err) : NULL;
 		goto out;
 	}
-	page = xa_load(&view->priv, idx);
-	if (!page) {
-		struct page *snap = pt_lookup(view->root, idx, NULL);
-
-		page = snap && !write ? snap : view_private(view, idx, snap);
-		if (IS_ERR(page))
-			goto out;
-	}
-	if (write && page == xa_load(&view->priv, idx))
-		view_mark_written(view, idx);
+	/*
+	 * A write maps the orbit's own copy, which view_page_mkwrite finds
+	 * still the view's (an install may drop it first) and keeps locked
+	 * until the PTE is set: view_install waits for that.
+	 */
+	page = xa_load(&view->priv, idx) ?:
+	       view_private(view, idx, pt_lookup(view->root, idx, NULL));
+	if (IS_ERR(page))
+		goto out;
+	view_mark_written(view, idx);
 	get_page(page);
 out:
 	up_read(&view->area->swap_lock);
 	mutex_unlock(&view->lock);
+	if (IS_ERR(page))
+		return view_fault_error(PTR_ERR(page));
 	if (!page)
 		return VM_FAULT_NOPAGE;
-	if (IS_ERR(page))
-		return PTR_ERR(page) == -EDQUOT ? VM_FAULT_SIGBUS :
-						  VM_FAULT_OOM;
 	vmf->page = page;
 	return 0;
 }
@@ -218,8 +258,7 @@ static vm_fault_t view_page_mkwrite(struct vm_fault *vmf)
 		copy = view_private(view, idx, vmf->page);
 		if (IS_ERR(copy)) {
 			mutex_unlock(&view->lock);
-			return PTR_ERR(copy) == -EDQUOT ? VM_FAULT_SIGBUS :
-							  VM_FAULT_OOM;
+			return view_fault_error(PTR_ERR(copy));
 		}
 		xa_set_mark(&view->priv, idx, VIEW_WRITTEN);
 	}
@@ -613,8 +652,7 @@ unsigned long view_install(struct orbit_view *view, struct pt_node *root,
 	mutex_lock(&view->lock);
 	view->root = root;
 	xa_for_each_marked(&view->priv, idx, page, VIEW_WRITTEN) {
-		xa_erase(&view->priv, idx);
-		opage_put(view->area->pool, page);
+		view_priv_drop(view, idx);
 		view_install_add(&vi, idx);
 	}
 	view_install_flush(&vi);
