@@ -228,7 +228,7 @@ SOAK_TESTS := t_stress t_crash_storm t_fuzz t_copy_out_race t_freeze_fault_race 
 	t_main_exit t_main_killed t_context_lifetime t_kill_while_polling \
 	t_view_fault_unmap t_pull_threads t_threads t_push_crash t_queued_timeout \
 	t_live_snapshots t_fork_loader_lock t_write_around t_param_churn t_protect_race \
-	t_area_create_unseen t_collect_race \
+	t_area_create_unseen t_collect_race t_area_fault_race t_view_install_race \
 	t_numa_hinting
 SOAK_ROUNDS ?= 4
 SOAK_SEED ?= 1
