@@ -38,13 +38,13 @@ MODULE_PARM_DESC(max_main_bytes,
 		 "Area address space per main program (default 256 GiB)");
 
 /*
- * A uint parameter whose setter rejects values above max with EINVAL
- * (the ops name##_ops, their setter name##_set).
+ * A uint parameter whose setter rejects values outside [min, max] with
+ * EINVAL (the ops name##_ops, their setter name##_set).
  */
-#define ORBIT_PARAM_UINT_MAX(name, var, max)				\
+#define ORBIT_PARAM_UINT(name, var, min, max)				\
 static int name##_set(const char *val, const struct kernel_param *kp)	\
 {									\
-	return param_set_uint_minmax(val, kp, 0, max);			\
+	return param_set_uint_minmax(val, kp, min, max);		\
 }									\
 static const struct kernel_param_ops name##_ops = {			\
 	.set = name##_set,						\
@@ -53,18 +53,18 @@ static const struct kernel_param_ops name##_ops = {			\
 module_param_cb(name, &name##_ops, &(var), 0644)
 
 unsigned int orbit_max_arg = 65536;
-ORBIT_PARAM_UINT_MAX(max_arg, orbit_max_arg, ORBIT_MAX_ARG_LIMIT);
+ORBIT_PARAM_UINT(max_arg, orbit_max_arg, 0, ORBIT_MAX_ARG_LIMIT);
 MODULE_PARM_DESC(max_arg,
 		 "Argument buffer bytes per call (default 65536, at most 1 GiB)");
 
 unsigned int orbit_max_call_areas = 64;
-ORBIT_PARAM_UINT_MAX(max_call_areas, orbit_max_call_areas,
-		     ORBIT_MAX_CALL_AREAS_LIMIT);
+ORBIT_PARAM_UINT(max_call_areas, orbit_max_call_areas, 0,
+		 ORBIT_MAX_CALL_AREAS_LIMIT);
 MODULE_PARM_DESC(max_call_areas,
 		 "Areas named by one call (default 64, at most 4096)");
 
 unsigned int orbit_max_update = 16 << 20;
-ORBIT_PARAM_UINT_MAX(max_update, orbit_max_update, ORBIT_MAX_UPDATE_LIMIT);
+ORBIT_PARAM_UINT(max_update, orbit_max_update, 0, ORBIT_MAX_UPDATE_LIMIT);
 MODULE_PARM_DESC(max_update,
 		 "Bytes per update (default 16 MiB, at most 1 GiB); 4x that may wait per call");
 
@@ -97,14 +97,19 @@ MODULE_PARM_DESC(max_user_bytes,
 		 "Bytes of area pages, snapshots, calls and updates one user may hold (EDQUOT beyond; default and 0: half of memory)");
 
 unsigned int orbit_poll_us = 500;
-ORBIT_PARAM_UINT_MAX(poll_us, orbit_poll_us, ORBIT_POLL_US_MAX);
+ORBIT_PARAM_UINT(poll_us, orbit_poll_us, 0, ORBIT_POLL_US_MAX);
 MODULE_PARM_DESC(poll_us,
 		 "Microseconds a woken-early waiter of a call may poll (0: no early wakeups; default 500, at most 1 s)");
 
 unsigned int orbit_write_around = 16;
-ORBIT_PARAM_UINT_MAX(write_around, orbit_write_around, ORBIT_WRITE_AROUND_MAX);
+ORBIT_PARAM_UINT(write_around, orbit_write_around, 0, ORBIT_WRITE_AROUND_MAX);
 MODULE_PARM_DESC(write_around,
 		 "Pages a write fault on an area also makes writable, if main wrote them in the last interval (0: off; default 16, at most 32)");
+
+unsigned int orbit_zero_refs = ORBIT_ZERO_REFS_MAX;
+ORBIT_PARAM_UINT(debug_zero_refs, orbit_zero_refs, 2, ORBIT_ZERO_REFS_MAX);
+MODULE_PARM_DESC(debug_zero_refs,
+		 "Tests only: references a zero page that views map takes before the next one serves (default and at most 2^30)");
 
 /* The module's own work: contexts' teardowns (flushed at unload). */
 struct workqueue_struct *orbit_wq;

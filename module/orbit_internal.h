@@ -27,6 +27,8 @@
  *           view's lookup and map; under area->lock only ever
  *           trylocked for writing, by copy-out)
  *             area->views_lock (mutex: copy-out, view create/release)
+ *             opage_zero_lock (mutex: the zero pages views map, ptree.c;
+ *             only the page allocator under it)
  *           page lock (area_fault, area_page_mkwrite, snapshot
  *           quiescing, area_forget_page: held by a fault until its PTE
  *           is set, which takes no lock of ours)
@@ -82,6 +84,8 @@ extern unsigned int orbit_max_update;
 extern unsigned long orbit_max_user_bytes;
 extern bool orbit_debug_full_snapshot;
 extern unsigned int orbit_write_around;
+extern unsigned int orbit_zero_refs;
+#define ORBIT_ZERO_REFS_MAX	BIT(30)
 
 /* Largest value write_around may take (pages; rounded down to a power of 2). */
 #define ORBIT_WRITE_AROUND_MAX	32

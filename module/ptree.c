@@ -39,20 +39,64 @@
 static struct kmem_cache *pt_cache;
 
 /*
- * The page views map where their snapshot has none (a hole: a page main
+ * The pages views map where their snapshot has none (a hole: a page main
  * never wrote), so that a task reading a sparse area takes one fault per
- * block and allocates nothing.  Zeroed at load and never written: views
- * map it read-only, and a write to it goes through view_page_mkwrite,
- * which gives the view a private page instead.  Owned by the module from
- * pt_init to pt_exit; each PTE that maps it holds its own reference, and
- * no view outlives the module (each mapping holds its file, which holds
- * the module).
+ * block and allocates nothing.  Zeroed when allocated and never written:
+ * views map them read-only, and a write goes through view_page_mkwrite,
+ * which gives the view a private page instead.
+ *
+ * Each PTE that maps one holds a reference and a map count on it, which
+ * would overflow past 2^31 (an 8 TiB hole, read through views: 32 orbits
+ * reading the 256 GiB a main may have).  So a page that holds
+ * orbit_zero_refs references no longer serves (a fault maps a run of up
+ * to 64 pages at once, so a page may take that many more, per fault in
+ * flight: far below the margin of 2^30): the next of OPAGE_ZEROS
+ * does, allocated then, or one used before once its PTEs are gone.  With
+ * all of them full opage_zero() returns NULL and the fault fails (SIGBUS:
+ * the orbit dies, main goes on).
+ * The pages are the module's from their allocation to pt_exit, so a
+ * caller needs no reference of its own; no view outlives the module (each
+ * mapping holds its file, which holds the module).
  */
-static struct page *opage_zero_page;
+#define OPAGE_ZEROS	16
+
+static struct page *opage_zeros[OPAGE_ZEROS];
+static unsigned int opage_zero_cur;
+static DEFINE_MUTEX(opage_zero_lock);	/* opage_zeros, opage_zero_cur */
+
+static bool opage_zero_serves(struct page *page)
+{
+	return page && page_ref_count(page) < READ_ONCE(orbit_zero_refs);
+}
+
+/* The first zero page that serves, allocated if need be; NULL if none. */
+static struct page *opage_zero_next(void)
+{
+	struct page *page = NULL;
+	unsigned int i;
+
+	mutex_lock(&opage_zero_lock);
+	for (i = 0; i < OPAGE_ZEROS; i++) {
+		if (!opage_zeros[i])	/* zeroed before it is seen */
+			smp_store_release(&opage_zeros[i],
+					  alloc_page(GFP_KERNEL | __GFP_ZERO));
+		if (opage_zero_serves(opage_zeros[i])) {
+			page = opage_zeros[i];
+			WRITE_ONCE(opage_zero_cur, i);
+			break;
+		}
+	}
+	mutex_unlock(&opage_zero_lock);
+	return page;
+}
 
 struct page *opage_zero(void)
 {
-	return opage_zero_page;
+	unsigned int cur = READ_ONCE(opage_zero_cur);
+	/* Pairs with opage_zero_next's release: a zeroed page, or NULL. */
+	struct page *page = smp_load_acquire(&opage_zeros[cur]);
+
+	return opage_zero_serves(page) ? page : opage_zero_next();
 }
 
 #define POOL_PAGES	64
@@ -691,15 +735,24 @@ int pt_diff(struct pt_node *a, struct pt_node *b, unsigned int levels,
 	return pt_diff_skip(a, b, levels, fn, NULL, ctx, NULL);
 }
 
+static void opage_zeros_free(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < OPAGE_ZEROS; i++)
+		if (opage_zeros[i])
+			__free_page(opage_zeros[i]);
+}
+
 int __init pt_init(void)
 {
-	opage_zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	if (!opage_zero_page)
+	opage_zeros[0] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!opage_zeros[0])
 		return -ENOMEM;
 	pt_cache = kmem_cache_create("orbit_pt_node", sizeof(struct pt_node),
 				     0, SLAB_ACCOUNT, NULL);
 	if (!pt_cache) {
-		__free_page(opage_zero_page);
+		opage_zeros_free();
 		return -ENOMEM;
 	}
 	return 0;
@@ -709,5 +762,5 @@ void pt_exit(void)
 {
 	pt_flush();
 	kmem_cache_destroy(pt_cache);
-	__free_page(opage_zero_page);
+	opage_zeros_free();
 }

@@ -125,8 +125,18 @@ static int view_map_range(struct orbit_view *view, struct vm_area_struct *vma,
 	while (i < end) {
 		unsigned long start = i, left;
 
-		for (n = 0; i < end && n < VIEW_AROUND; i++, n++)
+		for (n = 0; i < end && n < VIEW_AROUND; i++, n++) {
 			run[n] = view_page(view, i) ?: opage_zero();
+			if (!run[n])
+				break;
+		}
+		if (!n) {
+			/* No zero page to map (see opage_zero). */
+			if (i == idx)
+				ret = -ENOSPC;
+			i++;
+			continue;
+		}
 		left = n;
 		err = vm_insert_pages(vma, vma->vm_start + (start << PAGE_SHIFT),
 				      run, &left);
@@ -180,7 +190,8 @@ static struct page *view_private(struct orbit_view *view, unsigned long idx,
 /*
  * A view fault's answer to an error: over the user's limit; out of
  * memory; a page table that went away (6.12) or a PTE another fault set,
- * for the retry to find; or a page the kernel would not map.
+ * for the retry to find; or a page the kernel would not map, or no zero
+ * page to map (-ENOSPC, see opage_zero).
  */
 static vm_fault_t view_fault_error(int err)
 {
