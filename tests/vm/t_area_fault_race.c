@@ -11,7 +11,9 @@
  * page that main's write has just copied must not map the old page once
  * the new one is main's.  Second phase: with a call's snapshot live each
  * round, main writes the page (the write copies it), drops its PTE and
- * reads its value back.
+ * reads its value back.  (Before the fix, 4,330..6,160 of 20,000
+ * discards read data back; the second phase never failed: its window is
+ * a fault stalled across main's write and the drop of its PTE.)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -19,7 +21,6 @@
 #include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../../uapi/orbit.h"
@@ -58,20 +59,12 @@ static int discard(int fd, uint32_t id)
 	return ioctl(fd, ORBIT_IOC_AREA_DISCARD, &d);
 }
 
-static double seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void discard_phase(void)
 {
 	struct orbit_area_req req = { .size = PAGE };
 	struct reader r = { 0 };
 	long i, stale = 0, failed = 0, first = 0;
-	double end = seconds() + BUDGET_S;
+	double end = now_us() + BUDGET_S * 1e6;
 	pthread_t th;
 	void *base;
 	int fd;
@@ -85,7 +78,7 @@ static void discard_phase(void)
 	r.page = base;
 	require(pthread_create(&th, NULL, read_loop, &r) == 0, "reader");
 	pin_to_cpu(0, 0);
-	for (i = 0; i < DISCARDS && seconds() < end; i++) {
+	for (i = 0; i < DISCARDS && now_us() < end; i++) {
 		long v;
 
 		*r.page = i + 1;
@@ -119,7 +112,7 @@ static void cow_phase(void)
 {
 	struct orbit_module_stats start;
 	long i, lost = 0, failed = 0;
-	double end = seconds() + BUDGET_S;
+	double end = now_us() + BUDGET_S * 1e6;
 	struct orbit_area *area;
 	struct reader r = { 0 };
 	struct orbit *ob;
@@ -132,7 +125,7 @@ static void cow_phase(void)
 	r.page = orbit_area_base(area);
 	*r.page = 1;
 	require(pthread_create(&th, NULL, read_loop, &r) == 0, "reader");
-	for (i = 0; i < COW_ROUNDS && seconds() < end; i++) {
+	for (i = 0; i < COW_ROUNDS && now_us() < end; i++) {
 		struct orbit_future *f;
 		long v = i + 2;
 

@@ -14,7 +14,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "tap.h"
 #include "util.h"
@@ -52,18 +51,10 @@ static long task(void *argbuf, void *store)
 	return page[0];
 }
 
-static double seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int main(void)
 {
 	struct orbit_module_stats start;
-	double end = seconds() + BUDGET_S;
+	double end = now_us() + BUDGET_S * 1e6;
 	long i, ret, stale = 0, failed = 0, first_got = 0, first_want = 0;
 	struct orbit_area *area;
 	volatile long *page;
@@ -75,7 +66,7 @@ int main(void)
 	require(ob && area, "orbit and area");
 	page = orbit_area_base(area);
 	pin_to_cpu(0, 0);
-	for (i = 0; i < CALLS && seconds() < end; i++) {
+	for (i = 0; i < CALLS && now_us() < end; i++) {
 		page[0] = i + 1;
 		ret = orbit_call(ob, 1, &area, NULL, &page, sizeof(page));
 		if (ret < 0) {
