@@ -139,24 +139,6 @@ static int area_keep_for_main(struct orbit_area *area, unsigned long idx,
 }
 
 /*
- * Waits out a fault of main's that looked page up and has not yet set its
- * PTE: it holds the page locked until then (area_fault).  With area->lock
- * held no other fault can look the page up meanwhile.  True if there was
- * one.
- */
-static bool area_fault_wait(struct orbit_area *area, struct page *page)
-{
-	lockdep_assert_held(&area->lock);
-	if (trylock_page(page)) {
-		unlock_page(page);
-		return false;
-	}
-	lock_page(page);
-	unlock_page(page);
-	return true;
-}
-
-/*
  * Main's page at idx is no longer old: a copy replaced it.  A fault still
  * in flight with old is waited out and the PTE it set zapped, so that
  * main does not go on reading a page that is no longer its own.  A fault
@@ -167,7 +149,8 @@ static bool area_fault_wait(struct orbit_area *area, struct page *page)
 static void area_forget_page(struct orbit_area *area, unsigned long idx,
 			     struct page *old)
 {
-	if (area_fault_wait(area, old))
+	lockdep_assert_held(&area->lock);
+	if (opage_wait_unlocked(old))
 		unmap_mapping_pages(area->mapping, idx, 1, false);
 }
 
@@ -405,12 +388,6 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 	return page;
 }
 
-/* A fault's answer to an allocation failure: over the user's limit, or not. */
-static vm_fault_t area_fault_error(struct page *page)
-{
-	return PTR_ERR(page) == -EDQUOT ? VM_FAULT_SIGBUS : VM_FAULT_OOM;
-}
-
 static vm_fault_t area_fault(struct vm_fault *vmf)
 {
 	struct orbit_area *area = vmf->vma->vm_private_data;
@@ -433,7 +410,7 @@ static vm_fault_t area_fault(struct vm_fault *vmf)
 	}
 	mutex_unlock(&area->lock);
 	if (IS_ERR(page))
-		return area_fault_error(page);
+		return orbit_fault_error(PTR_ERR(page));
 	vmf->page = page;
 	return VM_FAULT_LOCKED;
 }
@@ -575,7 +552,7 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 			goto locked;
 		if (err != -EAGAIN) {
 			mutex_unlock(&area->lock);
-			return area_fault_error(ERR_PTR(err));
+			return orbit_fault_error(err);
 		}
 	}
 	if (page != vmf->page || shared) {
@@ -587,7 +564,7 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 			copy = area_cow(area, idx, page, true);
 			if (IS_ERR(copy)) {
 				mutex_unlock(&area->lock);
-				return area_fault_error(copy);
+				return orbit_fault_error(PTR_ERR(copy));
 			}
 		}
 		unmap_mapping_pages(area->mapping, idx, 1, false);
@@ -648,13 +625,13 @@ void area_discard(struct orbit_area *area, unsigned long first,
 		present = false;
 		page = xa_erase(&area->ovl, idx);
 		if (page) {
-			area_fault_wait(area, page);
+			opage_wait_unlocked(page);
 			opage_put(area->pool, page);
 			present = true;
 		}
 		page = pt_lookup(area->cur, idx, NULL);
 		if (page)
-			area_fault_wait(area, page);
+			opage_wait_unlocked(page);
 		if (page && !pt_set(area->pool, &area->cur, area->levels, idx,
 				    NULL, &old)) {
 			opage_put(area->pool, old);
@@ -975,10 +952,7 @@ static int area_wp_pte(pte_t *ptep, unsigned long addr, void *data)
 static void area_freeze_zap(struct orbit_area *area, struct zap_run *zap,
 			    unsigned long idx)
 {
-	struct page *page = pt_lookup(area->cur, idx, NULL);
-
-	lock_page(page);
-	unlock_page(page);
+	opage_wait_unlocked(pt_lookup(area->cur, idx, NULL));
 	zap_add(zap, idx);
 }
 

@@ -59,6 +59,7 @@
 #include <linux/list.h>
 #include <linux/llist.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
 #include <linux/rwsem.h>
@@ -255,6 +256,42 @@ struct page *opage_zero(void);
 static inline int opage_mapcount(struct page *page)
 {
 	return atomic_read(&page->_mapcount) + 1;
+}
+
+/*
+ * Waits out a fault that holds the page locked until its PTE is set
+ * (area_fault, area_page_mkwrite, view_page_mkwrite).  The caller holds
+ * the lock under which such a fault locks the page (area->lock or
+ * view->lock), so none starts meanwhile.  True if there was one.
+ */
+static inline bool opage_wait_unlocked(struct page *page)
+{
+	if (!PageLocked(page))
+		return false;
+	lock_page(page);
+	unlock_page(page);
+	return true;
+}
+
+/*
+ * A fault's answer to an error: over the user's limit; out of memory; a
+ * page table that went away (6.12) or a PTE another fault set, for the
+ * retry to find; or a page the kernel would not map, or no zero page to
+ * map (-ENOSPC, see opage_zero).
+ */
+static inline vm_fault_t orbit_fault_error(int err)
+{
+	switch (err) {
+	case -EDQUOT:
+		return VM_FAULT_SIGBUS;
+	case -ENOMEM:
+		return VM_FAULT_OOM;
+	case -EFAULT:
+	case -EBUSY:
+		return VM_FAULT_NOPAGE;
+	default:
+		return VM_FAULT_SIGBUS;
+	}
 }
 
 /*

@@ -98,10 +98,8 @@ static void view_priv_drop(struct orbit_view *view, unsigned long idx)
 	if (xa_get_mark(&view->priv, idx, VIEW_MIRROR))
 		view->nmirrors--;
 	page = xa_erase(&view->priv, idx);
-	if (page && PageLocked(page)) {
-		lock_page(page);
-		unlock_page(page);
-	}
+	if (page)
+		opage_wait_unlocked(page);
 	opage_put(view->area->pool, page);
 }
 
@@ -187,27 +185,6 @@ static struct page *view_private(struct orbit_view *view, unsigned long idx,
 	return copy;
 }
 
-/*
- * A view fault's answer to an error: over the user's limit; out of
- * memory; a page table that went away (6.12) or a PTE another fault set,
- * for the retry to find; or a page the kernel would not map, or no zero
- * page to map (-ENOSPC, see opage_zero).
- */
-static vm_fault_t view_fault_error(int err)
-{
-	switch (err) {
-	case -EDQUOT:
-		return VM_FAULT_SIGBUS;
-	case -ENOMEM:
-		return VM_FAULT_OOM;
-	case -EFAULT:
-	case -EBUSY:
-		return VM_FAULT_NOPAGE;
-	default:
-		return VM_FAULT_SIGBUS;
-	}
-}
-
 static vm_fault_t view_fault(struct vm_fault *vmf)
 {
 	struct orbit_view *view = vmf->vma->vm_private_data;
@@ -241,7 +218,7 @@ out:
 	up_read(&view->area->swap_lock);
 	mutex_unlock(&view->lock);
 	if (IS_ERR(page))
-		return view_fault_error(PTR_ERR(page));
+		return orbit_fault_error(PTR_ERR(page));
 	if (!page)
 		return VM_FAULT_NOPAGE;
 	vmf->page = page;
@@ -269,7 +246,7 @@ static vm_fault_t view_page_mkwrite(struct vm_fault *vmf)
 		copy = view_private(view, idx, vmf->page);
 		if (IS_ERR(copy)) {
 			mutex_unlock(&view->lock);
-			return view_fault_error(PTR_ERR(copy));
+			return orbit_fault_error(PTR_ERR(copy));
 		}
 		xa_set_mark(&view->priv, idx, VIEW_WRITTEN);
 	}
