@@ -11,7 +11,6 @@
  * main and the first orbit go on; with the default back and those orbits gone, one page
  * serves the whole area again.
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -35,32 +34,26 @@ struct scan {
 static long scan(void *argbuf, void *store)
 {
 	const unsigned char *base = ((struct scan *)argbuf)->base;
-	static uint64_t e[NPAGES];
+	static uint64_t pfn[NPAGES];
 	uint64_t pfns[MAXPFNS];
 	long n = 0, i, j;
 	unsigned int sum = 0;
-	int fd;
 
 	(void)store;
 	for (i = 0; i < NPAGES; i++)
 		sum |= base[i * PAGE];
 	if (sum)
 		return -1;
-	fd = open("/proc/self/pagemap", O_RDONLY);
-	if (fd < 0 || pread(fd, e, sizeof(e), (uintptr_t)base / PAGE * 8) !=
-	    sizeof(e))
+	if (pfns_of(base, NPAGES, pfn))
 		return -2;
-	close(fd);
 	for (i = 0; i < NPAGES; i++) {
-		uint64_t pfn = e[i] >> 63 ? e[i] & ((1ULL << 55) - 1) : 0;
-
-		for (j = 0; j < n && pfns[j] != pfn; j++)
+		for (j = 0; j < n && pfns[j] != pfn[i]; j++)
 			;
 		if (j < n)
 			continue;
 		if (n == MAXPFNS)
 			return -3;
-		pfns[n++] = pfn;
+		pfns[n++] = pfn[i];
 	}
 	return n;
 }

@@ -168,21 +168,34 @@ static inline int kernel_write_byte(void *dst, char c)
 }
 
 /*
- * The physical page frame behind p (/proc/self/pagemap: the tests run as
- * root), 0 if the page is not present.
+ * The physical page frames behind the n pages from p, in pfn[]
+ * (/proc/self/pagemap: the tests run as root), 0 for a page not present:
+ * 0, or -1 if the pagemap could not be read.
  */
-static inline uint64_t pfn_of(const void *p)
+static inline int pfns_of(const void *p, size_t n, uint64_t *pfn)
 {
-	uint64_t e = 0;
+	size_t len = n * sizeof(*pfn), i;
 	int fd = open("/proc/self/pagemap", O_RDONLY);
+	int err = -1;
 
 	if (fd < 0)
-		return 0;
-	if (pread(fd, &e, sizeof(e), (uintptr_t)p / 4096 * sizeof(e)) !=
-	    sizeof(e))
-		e = 0;
+		return -1;
+	if (pread(fd, pfn, len, (uintptr_t)p / 4096 * sizeof(*pfn)) ==
+	    (ssize_t)len)
+		err = 0;
 	close(fd);
-	return e >> 63 ? e & ((1ULL << 55) - 1) : 0;
+	for (i = 0; i < n; i++)
+		pfn[i] = !err && pfn[i] >> 63 ? pfn[i] & ((1ULL << 55) - 1) : 0;
+	return err;
+}
+
+/* The physical page frame behind p, 0 if not present (see pfns_of). */
+static inline uint64_t pfn_of(const void *p)
+{
+	uint64_t pfn;
+
+	pfns_of(p, 1, &pfn);
+	return pfn;
 }
 
 /*
