@@ -255,7 +255,24 @@ static vm_fault_t view_page_mkwrite(struct vm_fault *vmf)
 	return VM_FAULT_NOPAGE;
 }
 
+/*
+ * A copy of the view in a fork child (the task's MADV_DOFORK cleared
+ * VM_DONTCOPY) is no view, and its faults fail.  Fork would also copy
+ * the PTEs of a VM_MIXEDMAP mapping, each with a reference on its page
+ * (forks of a view mapping holes would pile them on a zero page past
+ * opage_zero's bound), unless the copy is to be wiped: dup_mmap calls
+ * open before it decides.
+ */
+static void view_vma_open(struct vm_area_struct *vma)
+{
+	struct orbit_view *view = vma->vm_private_data;
+
+	if (vma->vm_mm != view->mm)
+		orbit_vma_set_flags(vma, VM_WIPEONFORK);
+}
+
 static const struct vm_operations_struct view_vm_ops = {
+	.open		= view_vma_open,
 	.fault		= view_fault,
 	.page_mkwrite	= view_page_mkwrite,
 	.map_pages	= orbit_map_pages_none,
