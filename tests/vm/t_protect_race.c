@@ -6,7 +6,8 @@
  * a write-protected PTE writable at once if it is still dirty: the
  * freeze must leave it clean; a writer's store in between faults, and
  * is retried once the area is writable), drops its PTEs
- * (MADV_DONTNEED) and ages them (MADV_COLD, MADV_PAGEOUT), and writes its
+ * (MADV_DONTNEED), ages them (MADV_COLD, MADV_PAGEOUT), faults them in
+ * through get_user_pages (MADV_POPULATE_WRITE, _READ), and writes its
  * pages through /proc/self/mem and process_vm_writev (writes that take a
  * reference on the page and bypass main's PTEs).  Every task reads its
  * snapshot twice, 3 ms apart, and finds it unchanged, and finds the pages
@@ -76,6 +77,8 @@ static void *meddler(void *arg)
 	struct meddler *m = arg;
 	unsigned char *base = m->r->base;
 	size_t size = m->size;
+	/* The pages in use (the area is larger): populated, not 1 GiB. */
+	size_t used = (NPAGES + NKEPT) * FR_PAGE;
 	int fd = open("/proc/self/mem", O_RDWR);
 
 	meddle_check(m, fd >= 0, "open /proc/self/mem");
@@ -91,6 +94,11 @@ static void *meddler(void *arg)
 			meddle_check(m, !madvise(base, size, MADV_DONTNEED),
 				     "MADV_DONTNEED");
 			break;
+		case 1:
+			meddle_check(m, !madvise(base, used,
+						 MADV_POPULATE_WRITE),
+				     "MADV_POPULATE_WRITE");
+			break;
 		case 3:
 			meddle_check(m, !madvise(base, size, MADV_COLD),
 				     "MADV_COLD");
@@ -98,6 +106,11 @@ static void *meddler(void *arg)
 		case 6:
 			meddle_check(m, !madvise(base, size, MADV_PAGEOUT),
 				     "MADV_PAGEOUT");
+			break;
+		case 7:
+			meddle_check(m, !madvise(base, used,
+						 MADV_POPULATE_READ),
+				     "MADV_POPULATE_READ");
 			break;
 		}
 		m->rounds++;
