@@ -27,6 +27,8 @@
  * until its PTE is set; whatever makes a page no longer main's (a copy
  * replacing it, a discard) waits for that under area->lock and zaps the
  * PTE (area_forget_page), so no fault maps a page main no longer has.
+ * A read of a hole maps a zero page (ptree.c), held locked the same way;
+ * the fault that gives the hole a page waits for it (area_hole_filled).
  */
 #include <linux/file.h>
 #include <linux/highmem.h>
@@ -311,7 +313,27 @@ out:
 	return err;
 }
 
-/* Main's page for idx, allocating a zero page on first touch. */
+/*
+ * A hole at idx now has a page.  A read fault that found the hole may
+ * still be mapping a zero page there (it keeps it locked until its PTE is
+ * set; it locked it under area->lock, which the caller holds): waited
+ * out, and its PTE zapped, so that main does not go on reading zeros
+ * where the area has a page.  A zero page's PTE set before needs nothing:
+ * the fault that filled the hole found it (a write to it goes through
+ * area_page_mkwrite, which zaps it).
+ */
+static void area_hole_filled(struct orbit_area *area, unsigned long idx)
+{
+	lockdep_assert_held(&area->lock);
+	if (opage_zeros_wait_unlocked())
+		unmap_mapping_pages(area->mapping, idx, 1, false);
+}
+
+/*
+ * Main's page for idx: for a read of a hole, a zero page (none allocated;
+ * one allocated if no zero page serves); for a write, a zeroed page of
+ * the area.
+ */
 static struct page *area_page(struct orbit_area *area, unsigned long idx,
 			      bool write, bool *in_ovl)
 {
@@ -324,6 +346,11 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 	*in_ovl = page;
 	if (page)
 		return page;
+	if (!write && !pt_lookup(area->cur, idx, NULL)) {
+		page = opage_zero();
+		if (page)
+			return page;
+	}
 	if (area->copy_mode) {
 		/*
 		 * COPY areas: main writes pages the tree does not hold; a
@@ -347,7 +374,9 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 			opage_put(area->pool, page);
 			return ERR_PTR(err);
 		}
-		if (cur && page != cur)
+		if (!cur)
+			area_hole_filled(area, idx);
+		else if (page != cur)
 			area_forget_page(area, idx, cur);
 		atomic_long_inc(&area->npresent);
 		*in_ovl = true;
@@ -363,6 +392,7 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 			opage_put(area->pool, page);
 			return ERR_PTR(err);
 		}
+		area_hole_filled(area, idx);
 		atomic_long_inc(&area->npresent);
 	} else if (shared && (write || pset_test(area_hot(area), idx))) {
 		/*
@@ -404,7 +434,8 @@ static vm_fault_t area_fault(struct vm_fault *vmf)
 		/*
 		 * Locked until the fault has set main's PTE (or found one
 		 * there): whoever makes the page no longer main's waits for
-		 * that, then zaps it (area_forget_page).
+		 * that, then zaps it (area_forget_page), as does whoever
+		 * fills the hole a zero page stood for (area_hole_filled).
 		 */
 		lock_page(page);
 	}

@@ -109,7 +109,7 @@ MODULE_PARM_DESC(write_around,
 unsigned int orbit_zero_refs = ORBIT_ZERO_REFS_MAX;
 ORBIT_PARAM_UINT(debug_zero_refs, orbit_zero_refs, 2, ORBIT_ZERO_REFS_MAX);
 MODULE_PARM_DESC(debug_zero_refs,
-		 "Tests only: references a zero page that views map takes before the next one serves (default and at most 2^30)");
+		 "Tests only: references a zero page that views and main map takes before the next one serves (default and at most 2^30)");
 
 /* The module's own work: contexts' teardowns (flushed at unload). */
 struct workqueue_struct *orbit_wq;

@@ -27,7 +27,7 @@
  *           view's lookup and map; under area->lock only ever
  *           trylocked for writing, by copy-out)
  *             area->views_lock (mutex: copy-out, view create/release)
- *             opage_zero_lock (mutex: the zero pages views map, ptree.c;
+ *             opage_zero_lock (mutex: the zero pages for holes, ptree.c;
  *             only the page allocator under it)
  *           page lock (area_fault, area_page_mkwrite, snapshot
  *           quiescing, area_forget_page: held by a fault until its PTE
@@ -251,6 +251,7 @@ bool opage_held_only_by(struct page *page, long slots, int mappings,
 			int refs);
 long opage_holders(struct page *page);
 struct page *opage_zero(void);
+bool opage_zeros_wait_unlocked(void);
 
 /* How many of the page's user mappings there are (order-0 pages only). */
 static inline int opage_mapcount(struct page *page)

@@ -39,11 +39,13 @@
 static struct kmem_cache *pt_cache;
 
 /*
- * The pages views map where their snapshot has none (a hole: a page main
- * never wrote), so that a task reading a sparse area takes one fault per
- * block and allocates nothing.  Zeroed when allocated and never written:
- * views map them read-only, and a write goes through view_page_mkwrite,
- * which gives the view a private page instead.
+ * The pages views and main map where the area has none (a hole: a page
+ * main never wrote), so that a task reading a sparse area takes one fault
+ * per block and allocates nothing, and main's reads of it (its own, a
+ * core dump's, mlockall's population of the whole mapping) allocate
+ * nothing either.  Zeroed when allocated and never written: both map them
+ * read-only and clean, and a write goes through page_mkwrite, which gives
+ * the view a private page, or main a page of the area, instead.
  *
  * Each PTE that maps one holds a reference and a map count on it, which
  * would overflow past 2^31 (an 8 TiB hole, read through views: 32 orbits
@@ -52,8 +54,8 @@ static struct kmem_cache *pt_cache;
  * to 64 pages at once, so a page may take that many more, per fault in
  * flight: far below the margin of 2^30): the next of OPAGE_ZEROS
  * does, allocated then, or one used before once its PTEs are gone.  With
- * all of them full opage_zero() returns NULL and the fault fails (SIGBUS:
- * the orbit dies, main goes on).
+ * all of them full opage_zero() returns NULL: a view's fault fails
+ * (SIGBUS: the orbit dies, main goes on), main's allocates a page.
  * The pages are the module's from their allocation to pt_exit, so a
  * caller needs no reference of its own; no view outlives the module (each
  * mapping holds its file, which holds the module).
@@ -97,6 +99,27 @@ struct page *opage_zero(void)
 	struct page *page = smp_load_acquire(&opage_zeros[cur]);
 
 	return opage_zero_serves(page) ? page : opage_zero_next();
+}
+
+/*
+ * Waits for every fault in flight with a zero page, which it keeps locked
+ * until its PTE is set (area_fault; the lock is taken under the lock its
+ * caller holds, so no such fault starts meanwhile).  True if there was
+ * one.
+ */
+bool opage_zeros_wait_unlocked(void)
+{
+	bool waited = false;
+	unsigned int i;
+
+	for (i = 0; i < OPAGE_ZEROS; i++) {
+		/* Pairs with opage_zero_next's release. */
+		struct page *page = smp_load_acquire(&opage_zeros[i]);
+
+		if (page && opage_wait_unlocked(page))
+			waited = true;
+	}
+	return waited;
 }
 
 #define POOL_PAGES	64

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Main's reads of area pages it never wrote (holes) allocate nothing:
+ * they map one of the module's zero pages, as views do.  So reading a
+ * sparse area costs no memory, and neither does mlockall(MCL_FUTURE),
+ * under which every new mapping is populated at once (the library maps
+ * an area's whole reserve, 1 GiB by default: before, a 4 KiB area then
+ * took 262,161 pages).  A write to a page main has read gives it a page
+ * of its own, which the next snapshot holds.  With every zero page
+ * full (debug_zero_refs), a read allocates a page again.  And a read fault that
+ * found a hole must not map its zero page over the page a write has
+ * since given it: main writes a page just discarded, drops its PTE and
+ * reads it back while another thread keeps faulting the page in.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "../../uapi/orbit.h"
+#include "tap.h"
+#include "util.h"
+
+#define PAGE		4096
+#define NPAGES		4096
+#define WORDS		(PAGE / sizeof(long))
+#define ROUNDS		20000
+#define BUDGET_S	60
+
+static uint64_t live_pages(void)
+{
+	struct orbit_module_stats st;
+
+	return orbit_module_stats(&st) ? ~0ULL : st.pages;
+}
+
+/* The task: the sum of the first word of every page. */
+static long sum_pages(void *argbuf, void *store)
+{
+	const long *base = *(long **)argbuf;
+	long s = 0;
+	int i;
+
+	(void)store;
+	for (i = 0; i < NPAGES; i++)
+		s += base[i * WORDS];
+	return s;
+}
+
+static void reads_and_writes(void)
+{
+	static uint64_t pfn[NPAGES];
+	uint64_t before, after, frames[16];
+	struct orbit_area *area;
+	struct orbit *ob;
+	long *base, sum = 0, want = 0;
+	int i, j, n = 0, nonzero = 0, lost = 0;
+
+	ob = orbit_create("zero-reads", sum_pages, NULL);
+	area = orbit_area_create_ex(NPAGES * PAGE, NPAGES * PAGE, 0, ob);
+	require(ob && area, "an orbit and a %d-page area", NPAGES);
+	base = orbit_area_base(area);
+	before = live_pages();
+	for (i = 0; i < NPAGES; i++)
+		nonzero += base[i * WORDS] != 0;
+	after = live_pages();
+	ok(!nonzero && after - before < 64,
+	   "main read %d pages it never wrote: %d not zero, %llu pages allocated",
+	   NPAGES, nonzero, (unsigned long long)(after - before));
+	require(pfns_of(base, NPAGES, pfn) == 0, "read main's pagemap");
+	for (i = 0; i < NPAGES && n <= 16; i++) {
+		for (j = 0; j < n && frames[j] != pfn[i]; j++)
+			;
+		if (j == n && n < 16)
+			frames[n] = pfn[i];
+		if (j == n)
+			n++;
+	}
+	ok(n >= 1 && n <= 16, "%d frames back them (1..16 zero pages)", n);
+	for (i = 0; i < NPAGES; i += 3) {
+		base[i * WORDS] = i;
+		want += i;
+	}
+	for (i = 0; i < NPAGES; i++) {
+		sum += base[i * WORDS];
+		lost += i % 3 == 0 && base[i * WORDS] != i;
+	}
+	ok(!lost && sum == want,
+	   "a write after the read gives main its page: %d pages lost their value",
+	   lost);
+	ok(live_pages() - before >= NPAGES / 3,
+	   "the written pages are allocated (%llu)",
+	   (unsigned long long)(live_pages() - before));
+	ok(orbit_call(ob, 1, &area, NULL, &base, sizeof(base)) == want,
+	   "the snapshot holds the written pages and zeros for the holes");
+	orbit_area_destroy(area);
+	orbit_destroy(ob);
+}
+
+/*
+ * With every zero page full (debug_zero_refs at 64: 16 pages serve about
+ * 1000 PTEs), main's reads of holes allocate pages instead: main reads
+ * zeros and goes on.
+ */
+static void zero_pages_full(void)
+{
+	struct param_saved saved[] = { { .name = "debug_zero_refs" } };
+	struct orbit_area *area;
+	uint64_t before;
+	long *base;
+	int i, nonzero = 0;
+
+	require(params_save(saved, 1) == 0, "read debug_zero_refs");
+	area = orbit_area_create_ex(NPAGES * PAGE, NPAGES * PAGE, 0, NULL);
+	require(area, "an area");
+	base = orbit_area_base(area);
+	require(param_write("debug_zero_refs", "64") == 0,
+		"debug_zero_refs = 64");
+	before = live_pages();
+	for (i = 0; i < NPAGES; i++)
+		nonzero += base[i * WORDS] != 0;
+	ok(!nonzero && live_pages() - before >= NPAGES - 16 * 128,
+	   "with the zero pages full main read %d holes: %d not zero, %llu pages allocated",
+	   NPAGES, nonzero, (unsigned long long)(live_pages() - before));
+	require(params_restore(saved, 1) == 0, "debug_zero_refs restored");
+	orbit_area_destroy(area);
+}
+
+/* In a child, so that mlockall stays there: pages a default area took. */
+static void locked_main(void)
+{
+	struct orbit_area *area;
+	uint64_t before;
+	struct orbit *ob;
+	int p[2];
+	long got = -1, *v;
+	pid_t pid = fork_piped(p);
+
+	if (pid == 0) {
+		long r[2] = { -1, -1 };
+
+		ob = orbit_create("zero-locked", sum_pages, NULL);
+		before = live_pages();
+		if (ob && mlockall(MCL_CURRENT | MCL_FUTURE) == 0) {
+			area = orbit_area_create(PAGE, ob);
+			r[0] = area ? (long)(live_pages() - before) : -2;
+			v = area ? orbit_alloc(area, sizeof(long)) : NULL;
+			if (v) {
+				*v = 7;
+				r[1] = *v;
+			}
+		}
+		if (write(p[1], r, sizeof(r)) != sizeof(r))
+			_exit(1);
+		_exit(0);
+	}
+	require(pid > 0, "fork");
+	{
+		long r[2];
+
+		if (read(p[0], r, sizeof(r)) == sizeof(r) && r[1] == 7)
+			got = r[0];
+	}
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	ok(got >= 0 && got < 1024,
+	   "under mlockall(MCL_FUTURE) a 4 KiB area (1 GiB mapped) took %ld pages, and works",
+	   got);
+}
+
+struct reader {
+	volatile long *page;
+	atomic_int stop;
+	long reads;
+};
+
+/* Keeps a read fault of the page in flight, or nearly. */
+static void *read_loop(void *arg)
+{
+	struct reader *r = arg;
+
+	pin_to_cpu(0, 1);
+	while (!atomic_load(&r->stop)) {
+		madvise((void *)r->page, PAGE, MADV_DONTNEED);
+		(void)*r->page;
+		r->reads++;
+	}
+	return NULL;
+}
+
+static void fill_race(void)
+{
+	struct orbit_area_req req = { .size = PAGE };
+	struct orbit_area_discard d = { .len = PAGE };
+	double end = now_us() + BUDGET_S * 1e6;
+	long i, stale = 0, failed = 0, first = 0;
+	struct reader r = { 0 };
+	pthread_t th;
+	void *base;
+	int fd;
+
+	fd = raw_context(ORBIT_FEAT_DISCARD);
+	base = mmap(NULL, PAGE, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	require(fd >= 0 && base != MAP_FAILED, "context and reservation");
+	req.addr = (uintptr_t)base;
+	require(ioctl(fd, ORBIT_IOC_AREA_CREATE, &req) == 0, "a one-page area");
+	d.id = req.id;
+	r.page = base;
+	require(pthread_create(&th, NULL, read_loop, &r) == 0, "reader");
+	pin_to_cpu(0, 0);
+	for (i = 0; i < ROUNDS && now_us() < end; i++) {
+		if (ioctl(fd, ORBIT_IOC_AREA_DISCARD, &d)) {
+			failed++;
+			continue;
+		}
+		*r.page = i + 1;	/* the hole gets a page */
+		madvise(base, PAGE, MADV_DONTNEED);
+		if (*r.page != i + 1 && !stale++)
+			first = i;
+	}
+	atomic_store(&r.stop, 1);
+	pthread_join(th, NULL);
+	ok(!stale && !failed,
+	   "%ld holes written under %ld racing read faults: %ld read zeros back (first in round %ld), %ld discards failed",
+	   i, r.reads, stale, first, failed);
+	close(fd);
+	munmap(base, PAGE);
+}
+
+int main(void)
+{
+	struct orbit_module_stats start;
+
+	require(orbit_module_stats(&start) == 0, "read module counters");
+	/* The phases count pages: none of the last one's may go meanwhile. */
+	reads_and_writes();
+	require(counters_back_to(&start), "the first area's pages are freed");
+	zero_pages_full();
+	require(counters_back_to(&start), "the second area's pages are freed");
+	locked_main();
+	fill_race();
+	ok(counters_back_to(&start), "module counters back to their start values");
+	return tap_done();
+}
