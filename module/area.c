@@ -575,6 +575,25 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 	page = xa_load(&area->ovl, idx);
 	if (!page)
 		page = pt_lookup(area->cur, idx, &shared);
+	if (!page) {
+		/*
+		 * A write to a hole's zero page: the hole gets its page
+		 * here, for the retry to map.  Zapping alone could go on
+		 * for ever: a read-modify-write (an emulated one, or a
+		 * load-exclusive/store-exclusive loop) may refault as a
+		 * read, which would map the zero page again.
+		 */
+		bool in_ovl;
+
+		page = area_page(area, idx, true, &in_ovl);
+		if (IS_ERR(page)) {
+			mutex_unlock(&area->lock);
+			return orbit_fault_error(PTR_ERR(page));
+		}
+		unmap_mapping_pages(area->mapping, idx, 1, false);
+		mutex_unlock(&area->lock);
+		return VM_FAULT_NOPAGE;
+	}
 	if (page == vmf->page && shared) {
 		err = pte_present(vmf->orig_pte) ?
 		      area_copy_out(area, idx, page, vmf->address & PAGE_MASK,

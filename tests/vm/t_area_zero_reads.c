@@ -6,22 +6,18 @@
  * under which every new mapping is populated at once (the library maps
  * an area's whole reserve, 1 GiB by default: before, a 4 KiB area then
  * took 262,161 pages).  A write to a page main has read gives it a page
- * of its own, which the next snapshot holds.  With every zero page
+ * of its own, which the next snapshot holds, also when the write is a
+ * read-modify-write instruction.  With every zero page
  * full (debug_zero_refs), a read allocates a page again.  And a read fault that
  * found a hole must not map its zero page over the page a write has
  * since given it: main writes a page just discarded, drops its PTE and
  * reads it back while another thread keeps faulting the page in.
  */
 #define _GNU_SOURCE
-#include <pthread.h>
-#include <stdatomic.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "../../uapi/orbit.h"
 #include "tap.h"
-#include "util.h"
+#include "fault_race.h"
 
 #define PAGE		4096
 #define NPAGES		4096
@@ -99,6 +95,54 @@ static void reads_and_writes(void)
 	orbit_destroy(ob);
 }
 
+/* One read-modify-write instruction (QEMU's TCG emulates it as a load, then a store). */
+static inline void rmw_add(volatile long *p)
+{
+#if defined(__x86_64__)
+	asm volatile("addq $1, %0" : "+m"(*p));
+#else
+	__atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
+#endif
+}
+
+/*
+ * Read-modify-writes of pages main has read (so its PTEs map a zero
+ * page), in a child so that a fault loop fails the check instead of
+ * hanging the test: each write faults once more as a read when the
+ * instruction starts over, which must find the page the write gave the
+ * hole, not the zero page again.
+ */
+static void rmw_after_read(void)
+{
+	int p[2], status, bad = -1;
+	pid_t pid = fork_piped(p);
+
+	if (pid == 0) {
+		struct orbit_area *area;
+		volatile long *base;
+		int i, wrong = 0;
+
+		area = orbit_area_create_ex(64 * PAGE, 64 * PAGE, 0, NULL);
+		if (!area)
+			_exit(2);
+		base = orbit_area_base(area);
+		for (i = 0; i < 64; i++)
+			wrong += base[i * WORDS] != 0;
+		for (i = 0; i < 64; i++)
+			rmw_add(&base[i * WORDS]);
+		for (i = 0; i < 64; i++)
+			wrong += base[i * WORDS] != 1;
+		_exit(wrong ? 1 : 0);
+	}
+	require(pid > 0, "fork");
+	close(p[0]);
+	if (!wait_child_ms(pid, 20000, &status))
+		bad = WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+	ok(bad == 0,
+	   "read-modify-writes of 64 pages main had read end, each with its value (%s)",
+	   bad < 0 ? "they did not end in 20 s" : bad ? "wrong" : "right");
+}
+
 /*
  * With every zero page full (debug_zero_refs at 64: 16 pages serve about
  * 1000 PTEs), main's reads of holes allocate pages instead: main reads
@@ -170,64 +214,28 @@ static void locked_main(void)
 	   got);
 }
 
-struct reader {
-	volatile long *page;
-	atomic_int stop;
-	long reads;
-};
-
-/* Keeps a read fault of the page in flight, or nearly. */
-static void *read_loop(void *arg)
-{
-	struct reader *r = arg;
-
-	pin_to_cpu(0, 1);
-	while (!atomic_load(&r->stop)) {
-		madvise((void *)r->page, PAGE, MADV_DONTNEED);
-		(void)*r->page;
-		r->reads++;
-	}
-	return NULL;
-}
-
 static void fill_race(void)
 {
-	struct orbit_area_req req = { .size = PAGE };
-	struct orbit_area_discard d = { .len = PAGE };
 	double end = now_us() + BUDGET_S * 1e6;
 	long i, stale = 0, failed = 0, first = 0;
-	struct reader r = { 0 };
-	pthread_t th;
-	void *base;
-	int fd;
+	struct fault_race fr = { 0 };
 
-	fd = raw_context(ORBIT_FEAT_DISCARD);
-	base = mmap(NULL, PAGE, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	require(fd >= 0 && base != MAP_FAILED, "context and reservation");
-	req.addr = (uintptr_t)base;
-	require(ioctl(fd, ORBIT_IOC_AREA_CREATE, &req) == 0, "a one-page area");
-	d.id = req.id;
-	r.page = base;
-	require(pthread_create(&th, NULL, read_loop, &r) == 0, "reader");
-	pin_to_cpu(0, 0);
+	require(fault_race_start(&fr) == 0,
+		"a one-page area and a thread faulting it in");
 	for (i = 0; i < ROUNDS && now_us() < end; i++) {
-		if (ioctl(fd, ORBIT_IOC_AREA_DISCARD, &d)) {
+		if (one_page_discard(fr.fd, fr.id)) {
 			failed++;
 			continue;
 		}
-		*r.page = i + 1;	/* the hole gets a page */
-		madvise(base, PAGE, MADV_DONTNEED);
-		if (*r.page != i + 1 && !stale++)
+		*fr.r.page = i + 1;	/* the hole gets a page */
+		madvise((void *)fr.r.page, PAGE, MADV_DONTNEED);
+		if (*fr.r.page != i + 1 && !stale++)
 			first = i;
 	}
-	atomic_store(&r.stop, 1);
-	pthread_join(th, NULL);
+	fault_race_stop(&fr);
 	ok(!stale && !failed,
 	   "%ld holes written under %ld racing read faults: %ld read zeros back (first in round %ld), %ld discards failed",
-	   i, r.reads, stale, first, failed);
-	close(fd);
-	munmap(base, PAGE);
+	   i, fr.r.reads, stale, first, failed);
 }
 
 int main(void)
@@ -237,6 +245,7 @@ int main(void)
 	require(orbit_module_stats(&start) == 0, "read module counters");
 	/* The phases count pages: none of the last one's may go meanwhile. */
 	reads_and_writes();
+	rmw_after_read();
 	require(counters_back_to(&start), "the first area's pages are freed");
 	zero_pages_full();
 	require(counters_back_to(&start), "the second area's pages are freed");
