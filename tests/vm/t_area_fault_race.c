@@ -16,87 +16,41 @@
  * a fault stalled across main's write and the drop of its PTE.)
  */
 #define _GNU_SOURCE
-#include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../uapi/orbit.h"
 #include "tap.h"
-#include "util.h"
+#include "fault_race.h"
 
 #define PAGE		4096
 #define DISCARDS	20000
 #define COW_ROUNDS	3000
 #define BUDGET_S	60
 
-struct reader {
-	volatile long *page;
-	atomic_int stop;
-	long reads;
-};
-
-/* Keeps a read fault of the page in flight, or nearly. */
-static void *read_loop(void *arg)
-{
-	struct reader *r = arg;
-
-	pin_to_cpu(0, 1);
-	while (!atomic_load(&r->stop)) {
-		madvise((void *)r->page, PAGE, MADV_DONTNEED);
-		(void)*r->page;
-		r->reads++;
-	}
-	return NULL;
-}
-
-static int discard(int fd, uint32_t id)
-{
-	struct orbit_area_discard d = { .id = id, .len = PAGE };
-
-	return ioctl(fd, ORBIT_IOC_AREA_DISCARD, &d);
-}
-
 static void discard_phase(void)
 {
-	struct orbit_area_req req = { .size = PAGE };
-	struct reader r = { 0 };
 	long i, stale = 0, failed = 0, first = 0;
 	double end = now_us() + BUDGET_S * 1e6;
-	pthread_t th;
-	void *base;
-	int fd;
+	struct fault_race fr = { 0 };
 
-	fd = raw_context(ORBIT_FEAT_DISCARD);
-	base = mmap(NULL, PAGE, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	require(fd >= 0 && base != MAP_FAILED, "context and reservation");
-	req.addr = (uintptr_t)base;
-	require(ioctl(fd, ORBIT_IOC_AREA_CREATE, &req) == 0, "a one-page area");
-	r.page = base;
-	require(pthread_create(&th, NULL, read_loop, &r) == 0, "reader");
-	pin_to_cpu(0, 0);
+	require(fault_race_start(&fr) == 0,
+		"a one-page area and a thread faulting it in");
 	for (i = 0; i < DISCARDS && now_us() < end; i++) {
 		long v;
 
-		*r.page = i + 1;
-		if (discard(fd, req.id)) {
+		*fr.r.page = i + 1;
+		if (one_page_discard(fr.fd, fr.id)) {
 			failed++;
 			continue;
 		}
-		v = *r.page;
+		v = *fr.r.page;
 		if (v && !stale++)
 			first = v;
 	}
-	atomic_store(&r.stop, 1);
-	pthread_join(th, NULL);
+	fault_race_stop(&fr);
 	ok(!stale && !failed,
 	   "%ld discards under %ld racing read faults: %ld read back data (first %ld), %ld failed",
-	   i, r.reads, stale, first, failed);
-	close(fd);
-	munmap(base, PAGE);
+	   i, fr.r.reads, stale, first, failed);
 }
 
 /* The task: holds the snapshot live a little while. */
@@ -114,7 +68,7 @@ static void cow_phase(void)
 	long i, lost = 0, failed = 0;
 	double end = now_us() + BUDGET_S * 1e6;
 	struct orbit_area *area;
-	struct reader r = { 0 };
+	struct fault_reader r = { 0 };
 	struct orbit *ob;
 	pthread_t th;
 
@@ -124,7 +78,7 @@ static void cow_phase(void)
 	require(ob && area, "orbit and area");
 	r.page = orbit_area_base(area);
 	*r.page = 1;
-	require(pthread_create(&th, NULL, read_loop, &r) == 0, "reader");
+	require(pthread_create(&th, NULL, fault_reader_loop, &r) == 0, "reader");
 	for (i = 0; i < COW_ROUNDS && now_us() < end; i++) {
 		struct orbit_future *f;
 		long v = i + 2;
