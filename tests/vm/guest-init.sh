@@ -56,6 +56,11 @@ where() {
 	for p in /proc/[0-9]*; do
 		[ "$(cut -d' ' -f4 $p/stat 2>/dev/null)" = 2 ] && continue
 		echo "#   $(basename $p) $(cat $p/comm 2>/dev/null) $(cat $p/wchan 2>/dev/null) $(cut -d' ' -f1 $p/syscall 2>/dev/null) fds: $(ls -l $p/fd 2>/dev/null | grep -c orbit)"
+		# Each other thread: its state, wait channel and system call.
+		for t in $p/task/[0-9]*; do
+			[ "${t##*/}" = "${p##*/}" ] && continue
+			echo "#     thread ${t##*/} $(cut -d' ' -f3 $t/stat 2>/dev/null) $(cat $t/wchan 2>/dev/null) $(cut -d' ' -f1 $t/syscall 2>/dev/null)"
+		done
 	done
 	[ -x /tests/orbitctl ] && /tests/orbitctl list 2>&1 | sed 's/^/#   /'
 }
