@@ -1208,9 +1208,11 @@ static int area_snapshot_freeze(struct orbit_area *area,
 	}
 	if (wp.changed) {
 		/*
-		 * The flushing zap: of the area's last page if main cannot
-		 * map it (never touched), else of a page just changed, which
-		 * main then refaults (not as a hot page: see below).
+		 * The flushing zap: of the area's last page if it has none
+		 * (never written: main maps at most a zero page there, which
+		 * costs a read fault to map again), else of a page just
+		 * changed, which main then refaults (not as a hot page: see
+		 * below).
 		 */
 		idx = area->npages - 1;
 		refault = pt_lookup(area->cur, idx, NULL) ||
