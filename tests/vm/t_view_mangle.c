@@ -57,7 +57,7 @@ struct run {
 	long round;
 	atomic_int stop;
 	atomic_long bad;	/* reads of a checked page not of the round */
-	long reads, writes;
+	volatile long reads, writes;	/* read by the task as they run */
 };
 
 static void *reader(void *arg)
@@ -184,6 +184,10 @@ static long mangle(void *argbuf, void *store)
 	}
 	if (mprotect((void *)r.base, NPAGES * PAGE, PROT_READ | PROT_WRITE))
 		failed++;
+	/* On a slow (debug) kernel a thread may not have run yet: up to 5 s. */
+	end = now_us() + 5e6;
+	while ((!r.reads || !r.writes) && now_us() < end)
+		usleep(1000);
 	atomic_store(&r.stop, 1);
 	pthread_join(th[0], NULL);
 	pthread_join(th[1], NULL);
