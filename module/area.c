@@ -320,7 +320,7 @@ out:
  * out, and its PTE zapped, so that main does not go on reading zeros
  * where the area has a page.  A zero page's PTE set before needs nothing:
  * the fault that filled the hole found it (a write to it goes through
- * area_page_mkwrite, which zaps it).
+ * area_page_mkwrite, which fills the hole and zaps it).
  */
 static void area_hole_filled(struct orbit_area *area, unsigned long idx)
 {

@@ -57,8 +57,8 @@ static struct kmem_cache *pt_cache;
  * all of them full opage_zero() returns NULL: a view's fault fails
  * (SIGBUS: the orbit dies, main goes on), main's allocates a page.
  * The pages are the module's from their allocation to pt_exit, so a
- * caller needs no reference of its own; no view outlives the module (each
- * mapping holds its file, which holds the module).
+ * caller needs no reference of its own; no view or area mapping outlives
+ * the module (each holds its file, which holds the module).
  */
 #define OPAGE_ZEROS	16
 
