@@ -337,7 +337,7 @@ static void area_hole_filled(struct orbit_area *area, unsigned long idx)
 static struct page *area_page(struct orbit_area *area, unsigned long idx,
 			      bool write, bool *in_ovl)
 {
-	struct page *page;
+	struct page *page, *cur;
 	bool shared;
 	int err;
 
@@ -346,7 +346,8 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 	*in_ovl = page;
 	if (page)
 		return page;
-	if (!write && !pt_lookup(area->cur, idx, NULL)) {
+	cur = pt_lookup(area->cur, idx, &shared);
+	if (!cur && !write) {
 		page = opage_zero();
 		if (page)
 			return page;
@@ -357,8 +358,6 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 		 * page the tree has (the area was COW before) is main's to
 		 * keep if no snapshot holds it, else main gets a copy.
 		 */
-		struct page *cur = pt_lookup(area->cur, idx, &shared);
-
 		if (cur && !shared) {
 			opage_get(cur);
 			page = cur;
@@ -382,7 +381,7 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 		*in_ovl = true;
 		return page;
 	}
-	page = pt_lookup(area->cur, idx, &shared);
+	page = cur;
 	if (!page) {
 		page = opage_alloc(area->pool, true);
 		if (IS_ERR(page))
