@@ -48,11 +48,11 @@ static long sum_pages(void *argbuf, void *store)
 static void reads_and_writes(void)
 {
 	static uint64_t pfn[NPAGES];
-	uint64_t before, after, frames[16];
+	uint64_t before, after;
 	struct orbit_area *area;
 	struct orbit *ob;
 	long *base, sum = 0, want = 0;
-	int i, j, n = 0, nonzero = 0, lost = 0;
+	int i, n, nonzero = 0, lost = 0;
 
 	ob = orbit_create("zero-reads", sum_pages, NULL);
 	area = orbit_area_create_ex(NPAGES * PAGE, NPAGES * PAGE, 0, ob);
@@ -66,14 +66,7 @@ static void reads_and_writes(void)
 	   "main read %d pages it never wrote: %d not zero, %llu pages allocated",
 	   NPAGES, nonzero, (unsigned long long)(after - before));
 	require(pfns_of(base, NPAGES, pfn) == 0, "read main's pagemap");
-	for (i = 0; i < NPAGES && n <= 16; i++) {
-		for (j = 0; j < n && frames[j] != pfn[i]; j++)
-			;
-		if (j == n && n < 16)
-			frames[n] = pfn[i];
-		if (j == n)
-			n++;
-	}
+	n = frames_in(pfn, NPAGES, 16);
 	ok(n >= 1 && n <= 16, "%d frames back them (1..16 zero pages)", n);
 	for (i = 0; i < NPAGES; i += 3) {
 		base[i * WORDS] = i;

@@ -24,23 +24,6 @@
 #define NPAGES	256		/* written by everyone */
 #define NKEPT	16		/* after them: written once, at the start */
 
-static unsigned char *area_lo, *area_hi;
-
-/*
- * A writer's store while the area is read-only: returning retries it,
- * until the meddler makes the area writable again.  Any other fault is
- * not the test's: the default action, at once.
- */
-static void on_segv(int sig, siginfo_t *si, void *uc)
-{
-	unsigned char *a = si->si_addr;
-
-	if (si->si_code != SEGV_ACCERR || a < area_lo || a >= area_hi)
-		signal(SIGSEGV, SIG_DFL);
-	else
-		sched_yield();
-}
-
 struct meddler {
 	struct freeze_race *r;
 	size_t size;		/* the area's */
@@ -124,8 +107,6 @@ static void *meddler(void *arg)
 int main(void)
 {
 	struct freeze_race r = { .npages = NPAGES, .nkept = NKEPT };
-	struct sigaction sa = { .sa_sigaction = on_segv,
-				.sa_flags = SA_SIGINFO };
 	struct meddler m = { .r = &r };
 	struct orbit_module_stats start;
 	struct orbit_area *area;
@@ -140,9 +121,8 @@ int main(void)
 	require(ob && area, "orbit and area");
 	r.base = orbit_area_base(area);
 	m.size = orbit_area_size(area);
-	area_lo = r.base;
-	area_hi = r.base + m.size;
-	require(sigaction(SIGSEGV, &sa, NULL) == 0, "SIGSEGV handler");
+	/* A writer's store while the area is read-only is retried. */
+	require(segv_retry_in(r.base, m.size) == 0, "SIGSEGV handler");
 	require(fr_start(&r) == 0 &&
 		pthread_create(&t, NULL, meddler, &m) == 0,
 		"start the writers and the meddler");

@@ -33,25 +33,6 @@
 #define MANGLE_US	60000
 #define WORDS		(PAGE / sizeof(long))
 
-static unsigned char *view_lo, *view_hi;
-
-/*
- * An access while the view is inaccessible or read-only: returning
- * retries it, once the mangler has made the view read-write again.  Any
- * other fault is the test's failure: the default action, at once.
- */
-static void on_segv(int sig, siginfo_t *si, void *uc)
-{
-	unsigned char *a = si->si_addr;
-
-	(void)sig;
-	(void)uc;
-	if (si->si_code != SEGV_ACCERR || a < view_lo || a >= view_hi)
-		signal(SIGSEGV, SIG_DFL);
-	else
-		sched_yield();
-}
-
 struct run {
 	volatile long *base;
 	long round;
@@ -159,8 +140,6 @@ static int mangle_once(volatile long *base, unsigned int *seed, int *what)
 static long mangle(void *argbuf, void *store)
 {
 	struct run r = { .base = *(long **)argbuf };
-	struct sigaction sa = { .sa_sigaction = on_segv,
-				.sa_flags = SA_SIGINFO | SA_NODEFER };
 	unsigned int seed = (unsigned int)r.base[NPAGES * WORDS - 1];
 	double end = now_us() + MANGLE_US;
 	long failed = 0, i;
@@ -168,9 +147,8 @@ static long mangle(void *argbuf, void *store)
 
 	(void)store;
 	r.round = r.base[0];
-	view_lo = (unsigned char *)r.base;
-	view_hi = view_lo + NPAGES * PAGE;
-	if (sigaction(SIGSEGV, &sa, NULL) ||
+	/* An access while the view is inaccessible or read-only is retried. */
+	if (segv_retry_in((void *)r.base, NPAGES * PAGE) ||
 	    pthread_create(&th[0], NULL, reader, &r) ||
 	    pthread_create(&th[1], NULL, writer, &r))
 		return 100000;

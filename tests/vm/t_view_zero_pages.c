@@ -35,9 +35,8 @@ static long scan(void *argbuf, void *store)
 {
 	const unsigned char *base = ((struct scan *)argbuf)->base;
 	static uint64_t pfn[NPAGES];
-	uint64_t pfns[MAXPFNS];
-	long n = 0, i, j;
 	unsigned int sum = 0;
+	long i, n;
 
 	(void)store;
 	for (i = 0; i < NPAGES; i++)
@@ -46,16 +45,8 @@ static long scan(void *argbuf, void *store)
 		return -1;
 	if (pfns_of(base, NPAGES, pfn))
 		return -2;
-	for (i = 0; i < NPAGES; i++) {
-		for (j = 0; j < n && pfns[j] != pfn[i]; j++)
-			;
-		if (j < n)
-			continue;
-		if (n == MAXPFNS)
-			return -3;
-		pfns[n++] = pfn[i];
-	}
-	return n;
+	n = frames_in(pfn, NPAGES, MAXPFNS);
+	return n > MAXPFNS ? -3 : n;
 }
 
 static long scan_in(struct orbit *ob, struct orbit_area *area)

@@ -189,6 +189,28 @@ static inline int pfns_of(const void *p, size_t n, uint64_t *pfn)
 	return err;
 }
 
+/*
+ * How many distinct frames pfn[0..n) names (pfns_of's answer), up to max
+ * (at most 64): max + 1 when there are more.
+ */
+static inline int frames_in(const uint64_t *pfn, size_t n, int max)
+{
+	uint64_t seen[64];
+	int nseen = 0, j;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nseen && seen[j] != pfn[i]; j++)
+			;
+		if (j < nseen)
+			continue;
+		if (nseen == max || nseen == 64)
+			return max + 1;
+		seen[nseen++] = pfn[i];
+	}
+	return nseen;
+}
+
 /* The physical page frame behind p, 0 if not present (see pfns_of). */
 static inline uint64_t pfn_of(const void *p)
 {
@@ -519,6 +541,38 @@ static inline uint64_t raw_call_on(int fd, uint32_t orbit_id,
 	};
 
 	return ioctl(fd, ORBIT_IOC_CALL, &req) ? 0 : req.call_id;
+}
+
+/*
+ * Accesses to [lo, hi) that fault on the range's protection (SEGV_ACCERR:
+ * another thread made it read-only or inaccessible) are retried, after a
+ * yield, until that thread makes it accessible again.  Any other SIGSEGV
+ * is not the test's: the default action, at once.
+ */
+static unsigned char *segv_retry_lo, *segv_retry_hi;
+
+static inline void segv_retry_handler(int sig, siginfo_t *si, void *uc)
+{
+	unsigned char *a = si->si_addr;
+
+	(void)sig;
+	(void)uc;
+	if (si->si_code != SEGV_ACCERR || a < segv_retry_lo ||
+	    a >= segv_retry_hi)
+		signal(SIGSEGV, SIG_DFL);
+	else
+		sched_yield();
+}
+
+/* Installs segv_retry_handler for the len bytes from lo: 0, or -1. */
+static inline int segv_retry_in(void *lo, size_t len)
+{
+	struct sigaction sa = { .sa_sigaction = segv_retry_handler,
+				.sa_flags = SA_SIGINFO };
+
+	segv_retry_lo = lo;
+	segv_retry_hi = segv_retry_lo + len;
+	return sigaction(SIGSEGV, &sa, NULL);
 }
 
 #ifdef CPU_ZERO	/* the includer defined _GNU_SOURCE */
