@@ -8,8 +8,10 @@
  * child would see the orbit's pages from outside the orbit.  A fork copy
  * of a view must map nothing, and a fault in it fails (SIGBUS): the
  * child's pagemap shows no page of the view, its read of the view dies of
- * SIGBUS, and the task's own view is unchanged.
+ * SIGBUS, and the task's own view is unchanged.  A copy that outlives
+ * its orbit and main fails the same way, and frees the view when it goes.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -84,6 +86,102 @@ static long fork_with_view(void *argbuf, void *store)
 	return bits;
 }
 
+/*
+ * The second half: a fork copy that outlives its orbit and main.  The
+ * task's child keeps the copy (and through its file the view) while main
+ * exits without cleaning up and its orbit dies with it; then it reads the
+ * copy, which must fail (SIGBUS) and leave the kernel whole, and exits,
+ * which frees the view.  It tells what its read did through a file.
+ */
+#define LATE_FILE	"/tmp/t_view_fork_copy.late"
+
+static volatile int late_orphan;	/* the orbit was gone at the read */
+
+static void late_answer(const char *what)
+{
+	int fd = open(LATE_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%s%s",
+			 late_orphan ? "orphan " : "", what);
+
+	if (fd < 0 || write(fd, buf, n) != n)
+		_exit(5);
+	_exit(0);
+}
+
+static void late_sigbus(int sig)
+{
+	(void)sig;
+	late_answer("sigbus");
+}
+
+static long fork_late_reader(void *argbuf, void *store)
+{
+	volatile long *base = *(long **)argbuf;
+	pid_t pid;
+
+	(void)store;
+	if (madvise((void *)base, NPAGES * PAGE, MADV_DOFORK))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		pid_t orbit = getppid();
+
+		signal(SIGBUS, late_sigbus);
+		sleep(2);	/* main and the orbit are gone by then */
+		late_orphan = getppid() != orbit;
+		(void)base[0];
+		late_answer("read");
+	}
+	return pid;
+}
+
+static void outlives_main(void)
+{
+	char got[32] = "";
+	long child = -1;
+	int p[2], i, fd, status;
+	pid_t pid;
+
+	unlink(LATE_FILE);
+	pid = fork_piped(p);
+	if (pid == 0) {
+		struct orbit_area *area;
+		struct orbit *ob;
+		long *base;
+
+		ob = orbit_create("view-fork-late", fork_late_reader, NULL);
+		area = orbit_area_create_ex(NPAGES * PAGE, NPAGES * PAGE, 0,
+					    ob);
+		if (!ob || !area)
+			_exit(1);
+		base = orbit_area_base(area);
+		*base = 7;
+		child = orbit_call(ob, 1, &area, NULL, &base, sizeof(base));
+		if (write(p[1], &child, sizeof(child)) != sizeof(child))
+			_exit(1);
+		exit(0);	/* no cleanup: the orbit dies with main */
+	}
+	require(pid > 0, "fork");
+	if (read(p[0], &child, sizeof(child)) != sizeof(child))
+		child = -1;
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	ok(child > 0 && procs_gone("view-fork-late"),
+	   "main exited and its orbit died, the task's fork child keeping its copy of the view");
+	for (i = 0; i < 100 && access(LATE_FILE, F_OK); i++)
+		usleep(100000);
+	fd = open(LATE_FILE, O_RDONLY);
+	if (fd >= 0 && read(fd, got, sizeof(got) - 1) < 0)
+		got[0] = 0;
+	if (fd >= 0)
+		close(fd);
+	unlink(LATE_FILE);
+	ok(!strcmp(got, "orphan sigbus"),
+	   "its read of the copy, with its orbit gone, died of SIGBUS (%s)",
+	   got[0] ? got : "no answer in 10 s");
+}
+
 int main(void)
 {
 	struct orbit_module_stats start;
@@ -112,6 +210,8 @@ int main(void)
 	}
 	orbit_area_destroy(area);
 	orbit_destroy(ob);
-	ok(counters_back_to(&start), "module counters back to their start values");
+	outlives_main();
+	ok(counters_back_to(&start),
+	   "module counters back to their start values (the late child's view freed at its exit)");
 	return tap_done();
 }
