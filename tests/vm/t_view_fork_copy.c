@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,17 +119,23 @@ static void late_sigbus(int sig)
 static long fork_late_reader(void *argbuf, void *store)
 {
 	volatile long *base = *(long **)argbuf;
-	pid_t pid;
+	pid_t pid, orbit = getpid();
+	int i;
 
 	(void)store;
 	if (madvise((void *)base, NPAGES * PAGE, MADV_DOFORK))
 		return -1;
 	pid = fork();
 	if (pid == 0) {
-		pid_t orbit = getppid();
-
+		/*
+		 * Named apart from the orbit, which main waits to see gone.
+		 * The orbit may be gone before this runs: its pid is taken
+		 * before the fork, never from getppid() here.
+		 */
+		prctl(PR_SET_NAME, "view-fork-kid");
 		signal(SIGBUS, late_sigbus);
-		sleep(2);	/* main and the orbit are gone by then */
+		for (i = 0; i < 3000 && getppid() == orbit; i++)
+			usleep(10000);
 		late_orphan = getppid() != orbit;
 		(void)base[0];
 		late_answer("read");
@@ -169,7 +176,7 @@ static void outlives_main(void)
 	waitpid(pid, &status, 0);
 	ok(child > 0 && procs_gone("view-fork-late"),
 	   "main exited and its orbit died, the task's fork child keeping its copy of the view");
-	for (i = 0; i < 100 && access(LATE_FILE, F_OK); i++)
+	for (i = 0; i < 400 && access(LATE_FILE, F_OK); i++)
 		usleep(100000);
 	fd = open(LATE_FILE, O_RDONLY);
 	if (fd >= 0 && read(fd, got, sizeof(got) - 1) < 0)
@@ -179,7 +186,7 @@ static void outlives_main(void)
 	unlink(LATE_FILE);
 	ok(!strcmp(got, "orphan sigbus"),
 	   "its read of the copy, with its orbit gone, died of SIGBUS (%s)",
-	   got[0] ? got : "no answer in 10 s");
+	   got[0] ? got : "no answer in 40 s");
 }
 
 int main(void)
