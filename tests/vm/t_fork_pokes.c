@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A plain fork() child of main cannot touch area pages, and writes that
- * bypass main's page faults (/proc/self/mem, process_vm_writev) change
- * main's memory but never a snapshot that a pending call holds.
+ * A plain fork() child of main cannot touch area pages, nor can one that
+ * inherits the area's mapping (MADV_DOFORK): its copy maps nothing and
+ * faults fail.  Writes that bypass main's page faults (/proc/self/mem,
+ * process_vm_writev) change main's memory but never a snapshot that a
+ * pending call holds.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -31,6 +34,66 @@ static struct orbit_future *pending_read(struct orbit *ob,
 {
 	*blocker = orbit_call_async(ob, 0, 0, NULL, nap, NULL, 0);
 	return orbit_call_async(ob, 0, 1, &area, NULL, v, sizeof(*v));
+}
+
+/* A child's death: its signal, or 0 if it exited. */
+static int child_signal(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+/*
+ * MADV_DOFORK clears the VM_DONTCOPY the module sets on main's mapping:
+ * fork then gives the child a copy of it.  The copy must map nothing
+ * (the kernel copies no PTEs of a shared file mapping) and every fault
+ * in it fail, a read as a write, while main's mapping goes on as before,
+ * and after main destroyed the area the copy keeps.
+ */
+static void inherited_mapping(struct orbit *ob)
+{
+	size_t size = 16 * 4096;
+	struct orbit_area *area = orbit_area_create_ex(size, size, 0, ob);
+	long *v = orbit_area_base(area), r;
+	int p[2];
+	pid_t pid;
+	char c;
+
+	require(area && madvise(v, size, MADV_DOFORK) == 0,
+		"an area, its mapping made inheritable (MADV_DOFORK)");
+	*v = 1;
+	pid = fork();
+	if (pid == 0)
+		_exit(*(volatile long *)v == 1 ? 0 : 1);
+	ok(child_signal(pid) == SIGBUS,
+	   "a child inheriting the area mapping gets SIGBUS on a read");
+	pid = fork();
+	if (pid == 0) {
+		*v = 666;
+		_exit(0);
+	}
+	ok(child_signal(pid) == SIGBUS,
+	   "a child inheriting the area mapping gets SIGBUS on a write");
+	require(pipe(p) == 0, "pipe");
+	pid = fork();
+	if (pid == 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) != 0)	/* until main closes its end */
+			_exit(2);
+		_exit(*(volatile long *)v == 4 ? 0 : 1);
+	}
+	*v = 4;
+	r = orbit_call(ob, 1, &area, NULL, &v, sizeof(v));
+	ok(r == 4, "main writes its area and calls after the children (%ld)",
+	   r);
+	orbit_area_destroy(area);
+	close(p[0]);
+	close(p[1]);
+	ok(child_signal(pid) == SIGBUS,
+	   "a child whose copy outlived the area gets SIGBUS on a read");
 }
 
 int main(void)
@@ -68,6 +131,7 @@ int main(void)
 	ok(*v == 1, "main's value is untouched by the child");
 	ok(orbit_future_get(blk, NULL) == 0 && orbit_future_get(f, &ret) == 0 &&
 	   ret == 1, "the pending snapshot is untouched by the child");
+	inherited_mapping(ob);
 
 	fd = open("/proc/self/mem", O_RDWR);
 	require(fd >= 0, "open /proc/self/mem");
