@@ -6,6 +6,7 @@
  * across fork() EBADF.  ORBIT_LATEST: a new call cancels the queued calls
  * of the same function that have not started, and only those.
  */
+#include <fcntl.h>
 #include <sys/wait.h>
 
 #include "tap.h"
@@ -13,10 +14,27 @@
 
 static long ran_f, ran_g;
 
+#define RUNNING_FILE	"/tmp/t_cancel.running"
+
+/* Sleeps for its argument's ms, having told main it runs. */
 static long slow(void *argbuf, void *store)
 {
+	int fd = open(RUNNING_FILE, O_WRONLY | O_CREAT, 0600);
+
+	if (fd >= 0)
+		close(fd);
 	usleep(*(int *)argbuf * 1000);
 	return 0;
+}
+
+/* Waits up to 10 s for a call of slow() to run: 0, or -1. */
+static int slow_running(void)
+{
+	int i;
+
+	for (i = 0; i < 1000 && access(RUNNING_FILE, F_OK); i++)
+		usleep(10000);
+	return unlink(RUNNING_FILE);
 }
 
 static long f(void *argbuf, void *store)
@@ -55,11 +73,12 @@ int main(void)
 	ob = orbit_create("cancel", NULL, NULL);
 	require(ob != NULL, "orbit_create");
 
+	unlink(RUNNING_FILE);
 	blk = call(ob, 0, slow, 400);
-	usleep(100000);		/* it runs now */
+	require(blk && slow_running() == 0, "a slow call, running");
 	a = call(ob, 0, f, 1);
 	b = call(ob, 0, f, 2);
-	require(blk && a && b, "a slow call, two queued behind it");
+	require(a && b, "two calls queued behind it");
 	ok(orbit_cancel(blk) == -1 && errno == EBUSY,
 	   "cancel the running call: EBUSY");
 	ok(orbit_cancel(a) == 0, "cancel a queued call");
@@ -113,6 +132,7 @@ int main(void)
 	ok(orbit_call_async(ob, 1 << 5, 0, NULL, f, NULL, 0) == NULL &&
 	   errno == EINVAL, "an unknown flag: EINVAL");
 
+	unlink(RUNNING_FILE);
 	ok(orbit_destroy(ob) == 0, "orbit_destroy");
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();

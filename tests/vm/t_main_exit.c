@@ -35,7 +35,14 @@ static void doomed_main(int ready_fd)
 		orbit_call_async(o2, ORBIT_NOFUTURE, 1, &area, NULL, &v,
 				 sizeof(v));
 	}
-	usleep(200000);	/* both orbits are now inside slow() */
+	/* Both orbits take their first call (slow()) once running. */
+	for (i = 0; i < 1000; i++) {
+		if (procs_named("exit-o1", NULL) == 1 &&
+		    procs_named("exit-o2", NULL) == 1)
+			break;
+		usleep(10000);
+	}
+	usleep(100000);	/* inside slow() by now, or queued: both are tested */
 	c = procs_named("exit-o1", NULL) == 1 && procs_named("exit-o2", NULL) == 1 ?
 		'1' : '0';
 	if (write(ready_fd, &c, 1) != 1)
