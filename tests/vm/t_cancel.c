@@ -27,16 +27,6 @@ static long slow(void *argbuf, void *store)
 	return 0;
 }
 
-/* Waits up to 10 s for a call of slow() to run: 0, or -1. */
-static int slow_running(void)
-{
-	int i;
-
-	for (i = 0; i < 1000 && access(RUNNING_FILE, F_OK); i++)
-		usleep(10000);
-	return unlink(RUNNING_FILE);
-}
-
 static long f(void *argbuf, void *store)
 {
 	ran_f++;
@@ -75,7 +65,8 @@ int main(void)
 
 	unlink(RUNNING_FILE);
 	blk = call(ob, 0, slow, 400);
-	require(blk && slow_running() == 0, "a slow call, running");
+	require(blk && file_appears(RUNNING_FILE, 10000) &&
+		unlink(RUNNING_FILE) == 0, "a slow call, running");
 	a = call(ob, 0, f, 1);
 	b = call(ob, 0, f, 2);
 	require(a && b, "two calls queued behind it");

@@ -103,7 +103,7 @@ int main(void)
 	struct orbit_area *area;
 	struct orbit *ob;
 	long *v, two = 2, three = 3, ret;
-	int status, fd;
+	int fd;
 	pid_t pid;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
@@ -119,14 +119,12 @@ int main(void)
 		*v = 666;	/* must fault: the area is not mapped here */
 		_exit(0);
 	}
-	waitpid(pid, &status, 0);
-	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+	ok(child_signal(pid) == SIGSEGV,
 	   "fork child writing an area page gets SIGSEGV");
 	pid = fork();
 	if (pid == 0)
 		_exit(*(volatile long *)v == 1 ? 0 : 1);
-	waitpid(pid, &status, 0);
-	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+	ok(child_signal(pid) == SIGSEGV,
 	   "fork child reading an area page gets SIGSEGV");
 	ok(*v == 1, "main's value is untouched by the child");
 	ok(orbit_future_get(blk, NULL) == 0 && orbit_future_get(f, &ret) == 0 &&

@@ -15,6 +15,13 @@ static long slow(void *argbuf, void *store)
 	return 0;
 }
 
+/* Are both orbits' processes there, one each? */
+static int both_orbits(void)
+{
+	return procs_named("exit-o1", NULL) == 1 &&
+	       procs_named("exit-o2", NULL) == 1;
+}
+
 /* The doomed main program: two busy orbits, queued calls, then report. */
 static void doomed_main(int ready_fd)
 {
@@ -36,15 +43,10 @@ static void doomed_main(int ready_fd)
 				 sizeof(v));
 	}
 	/* Both orbits take their first call (slow()) once running. */
-	for (i = 0; i < 1000; i++) {
-		if (procs_named("exit-o1", NULL) == 1 &&
-		    procs_named("exit-o2", NULL) == 1)
-			break;
+	for (i = 0; i < 1000 && !both_orbits(); i++)
 		usleep(10000);
-	}
 	usleep(100000);	/* inside slow() by now, or queued: both are tested */
-	c = procs_named("exit-o1", NULL) == 1 && procs_named("exit-o2", NULL) == 1 ?
-		'1' : '0';
+	c = both_orbits() ? '1' : '0';
 	if (write(ready_fd, &c, 1) != 1)
 		_exit(1);
 }

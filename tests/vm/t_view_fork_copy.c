@@ -147,7 +147,7 @@ static void outlives_main(void)
 {
 	char got[32] = "";
 	long child = -1;
-	int p[2], i, fd, status;
+	int p[2], fd, status;
 	pid_t pid;
 
 	unlink(LATE_FILE);
@@ -176,8 +176,7 @@ static void outlives_main(void)
 	waitpid(pid, &status, 0);
 	ok(child > 0 && procs_gone("view-fork-late"),
 	   "main exited and its orbit died, the task's fork child keeping its copy of the view");
-	for (i = 0; i < 400 && access(LATE_FILE, F_OK); i++)
-		usleep(100000);
+	file_appears(LATE_FILE, 40000);
 	fd = open(LATE_FILE, O_RDONLY);
 	if (fd >= 0 && read(fd, got, sizeof(got) - 1) < 0)
 		got[0] = 0;

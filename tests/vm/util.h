@@ -514,6 +514,19 @@ static inline int wait_child_ms(pid_t pid, int ms, int *status)
 	return -1;
 }
 
+/*
+ * Waits up to ms for a file at path to exist, looking every 10 ms (a
+ * marker another process leaves): 1 if it does.
+ */
+static inline int file_appears(const char *path, int ms)
+{
+	int i;
+
+	for (i = 0; i < ms / 10 && access(path, F_OK); i++)
+		usleep(10000);
+	return access(path, F_OK) == 0;
+}
+
 /* Waits up to ms for ob to be dead (its status says so): 1 if it is. */
 static inline int orbit_dead_within(struct orbit *ob, int ms)
 {
