@@ -6,7 +6,6 @@
  * across fork() EBADF.  ORBIT_LATEST: a new call cancels the queued calls
  * of the same function that have not started, and only those.
  */
-#include <fcntl.h>
 #include <sys/wait.h>
 
 #include "tap.h"
@@ -19,10 +18,7 @@ static long ran_f, ran_g;
 /* Sleeps for its argument's ms, having told main it runs. */
 static long slow(void *argbuf, void *store)
 {
-	int fd = open(RUNNING_FILE, O_WRONLY | O_CREAT, 0600);
-
-	if (fd >= 0)
-		close(fd);
+	file_leave(RUNNING_FILE);
 	usleep(*(int *)argbuf * 1000);
 	return 0;
 }
@@ -83,7 +79,7 @@ int main(void)
 	   "the cancelled call never ran");
 
 	a = call(ob, 0, f, 3);
-	usleep(200000);
+	require(a && orbit_idle_within(ob, 10000), "a call, ended");
 	ok(orbit_cancel(a) == -1 && errno == EALREADY,
 	   "cancel a call that ended (not yet collected): EALREADY");
 	ok(orbit_future_get(a, &ret) == 0 && ret == 3, "its result stands");
@@ -102,8 +98,9 @@ int main(void)
 	orbit_future_get(blk, NULL);
 
 	/* ORBIT_LATEST */
+	unlink(RUNNING_FILE);
 	blk = call(ob, 0, slow, 400);
-	usleep(100000);
+	require(blk && file_appears(RUNNING_FILE, 10000), "a slow call, running");
 	for (i = 0; i < 5; i++) {
 		l[i] = call(ob, ORBIT_LATEST, f, 10 + i);
 		if (i == 2)

@@ -22,13 +22,24 @@ enum { T_LATE, T_ORDER, T_CRASH, T_BIG, T_NOFUTURE, T_ARENA, T_LEAVE,
 
 static int push(int v, int last);
 
-/* What a thread a task left behind got from orbit_push_last. */
+/*
+ * What a thread a task left behind got from orbit_push_last, which it
+ * calls between calls: once main has collected the task's call (main
+ * leaves RETURNED_FILE then) and before main's next call (which waits
+ * for PUSHED_FILE).
+ */
+#define RETURNED_FILE	"/tmp/t_push_last.returned"
+#define PUSHED_FILE	"/tmp/t_push_last.pushed"
 static volatile long left_ret = 1;
 
 static void *leftover(void *unused)
 {
-	usleep(100000);		/* the task has returned by now */
+	if (!file_appears(RETURNED_FILE, 10000)) {
+		left_ret = -ETIMEDOUT;
+		return NULL;
+	}
 	left_ret = push(9, 1) ? -errno : 0;
+	file_leave(PUSHED_FILE);
 	return NULL;
 }
 
@@ -247,12 +258,18 @@ int main(void)
 	ok(good == 4, "64 KiB built in arena memory and pushed last: intact, "
 	   "4 calls in a row (%d)", good);
 
+	unlink(RETURNED_FILE);
+	unlink(PUSHED_FILE);
 	r.what = T_LEAVE;
 	f = orbit_call_async(ob, 0, 0, NULL, NULL, &r, sizeof(r));
 	require(f, "a task that leaves a thread behind");
 	n = pull_values(f, v, 8, &last);
 	orbit_future_get(f, NULL);
-	usleep(300000);
+	require(file_leave(RETURNED_FILE) == 0 &&
+		file_appears(PUSHED_FILE, 10000),
+		"its thread pushed after the call");
+	unlink(RETURNED_FILE);
+	unlink(PUSHED_FILE);
 	r.what = T_LEFT;
 	f = orbit_call_async(ob, 0, 0, NULL, NULL, &r, sizeof(r));
 	require(f, "and the next call");

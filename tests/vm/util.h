@@ -514,6 +514,14 @@ static inline int wait_child_ms(pid_t pid, int ms, int *status)
 	return -1;
 }
 
+/* Leaves an empty marker file at path for file_appears(): 0, or -1. */
+static inline int file_leave(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+
+	return fd < 0 ? -1 : close(fd);
+}
+
 /*
  * Waits up to ms for a file at path to exist, looking every 10 ms (a
  * marker another process leaves): 1 if it does.
@@ -525,6 +533,23 @@ static inline int file_appears(const char *path, int ms)
 	for (i = 0; i < ms / 10 && access(path, F_OK); i++)
 		usleep(10000);
 	return access(path, F_OK) == 0;
+}
+
+/*
+ * Waits up to ms for ob to have no call queued or running (its status
+ * says so; an ended call need not be collected): 1 if it has none.
+ */
+static inline int orbit_idle_within(struct orbit *ob, int ms)
+{
+	struct orbit_status st;
+	int i;
+
+	for (i = 0; i < ms / 10; i++) {
+		if (orbit_status(ob, &st) == 0 && st.calls_queued == 0)
+			return 1;
+		usleep(10000);
+	}
+	return 0;
 }
 
 /* Waits up to ms for ob to be dead (its status says so): 1 if it is. */
