@@ -46,6 +46,21 @@ static int child_signal(pid_t pid)
 	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
+/* A fork child's read (or write) of *v: the signal it died of, or 0. */
+static int child_touch(volatile long *v, int write)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (write)
+			*v = 666;
+		else
+			(void)*v;
+		_exit(0);
+	}
+	return pid < 0 ? -1 : child_signal(pid);
+}
+
 /*
  * MADV_DOFORK clears the VM_DONTCOPY the module sets on main's mapping:
  * fork then gives the child a copy of it.  The copy must map nothing
@@ -65,17 +80,9 @@ static void inherited_mapping(struct orbit *ob)
 	require(area && madvise(v, size, MADV_DOFORK) == 0,
 		"an area, its mapping made inheritable (MADV_DOFORK)");
 	*v = 1;
-	pid = fork();
-	if (pid == 0)
-		_exit(*(volatile long *)v == 1 ? 0 : 1);
-	ok(child_signal(pid) == SIGBUS,
+	ok(child_touch(v, 0) == SIGBUS,
 	   "a child inheriting the area mapping gets SIGBUS on a read");
-	pid = fork();
-	if (pid == 0) {
-		*v = 666;
-		_exit(0);
-	}
-	ok(child_signal(pid) == SIGBUS,
+	ok(child_touch(v, 1) == SIGBUS,
 	   "a child inheriting the area mapping gets SIGBUS on a write");
 	require(pipe(p) == 0, "pipe");
 	pid = fork();
@@ -104,7 +111,6 @@ int main(void)
 	struct orbit *ob;
 	long *v, two = 2, three = 3, ret;
 	int fd;
-	pid_t pid;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
 	ob = orbit_create("pokes", read_value, NULL);
@@ -114,17 +120,10 @@ int main(void)
 	*v = 1;
 
 	f = pending_read(ob, area, &v, &blk);
-	pid = fork();
-	if (pid == 0) {
-		*v = 666;	/* must fault: the area is not mapped here */
-		_exit(0);
-	}
-	ok(child_signal(pid) == SIGSEGV,
+	/* the area is not mapped in a plain fork child: faults fail */
+	ok(child_touch(v, 1) == SIGSEGV,
 	   "fork child writing an area page gets SIGSEGV");
-	pid = fork();
-	if (pid == 0)
-		_exit(*(volatile long *)v == 1 ? 0 : 1);
-	ok(child_signal(pid) == SIGSEGV,
+	ok(child_touch(v, 0) == SIGSEGV,
 	   "fork child reading an area page gets SIGSEGV");
 	ok(*v == 1, "main's value is untouched by the child");
 	ok(orbit_future_get(blk, NULL) == 0 && orbit_future_get(f, &ret) == 0 &&
