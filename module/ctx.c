@@ -202,10 +202,12 @@ static void anchor_close(struct vm_area_struct *vma)
 	struct orbit_ctx *ctx = vma->vm_private_data;
 
 	/*
-	 * Called with main's mmap_lock held (exit_mmap, munmap): the
-	 * teardown, which takes ctx->lock, runs in the module's workqueue.
-	 * A copy in a fork child (after MADV_DOFORK) is not main's.
+	 * Under the mm's mmap_lock (exit_mmap, munmap), below ctx->lock in
+	 * the lock order: the teardown, which takes ctx->lock, runs in the
+	 * module's workqueue.  A copy in a fork child (after MADV_DOFORK) is
+	 * not main's.
 	 */
+	mmap_assert_locked(vma->vm_mm);
 	if (vma->vm_mm != ctx->mm)
 		return;
 	kref_get(&ctx->ref);
