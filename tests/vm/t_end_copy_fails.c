@@ -79,19 +79,6 @@ static long calls_done(struct orbit *ob)
 	return orbit_status(ob, &st) ? -1 : (long)st.calls_done;
 }
 
-/* Waits up to 5 s for the orbit to have done n calls: 1 if it did. */
-static int calls_done_reach(struct orbit *ob, long n)
-{
-	int i;
-
-	for (i = 0; i < 500; i++) {
-		if (calls_done(ob) >= n)
-			return 1;
-		usleep(10000);
-	}
-	return 0;
-}
-
 static void wait_req(struct orbit_wait *w, uint64_t id)
 {
 	memset(w, 0, sizeof(*w));
@@ -160,7 +147,7 @@ static void pull_case(struct orbit *ob, int push)
 	int rc;
 
 	require(id && done >= 0, "%s: a call", name);
-	require(calls_done_reach(ob, done + 1), "%s: the call ended", name);
+	require(orbit_done_within(ob, done + 1, 5000), "%s: the call ended", name);
 	pull_req(&p, id, buf);
 	ok(read_only_fails(ORBIT_IOC_PULL, &p, sizeof(p)) == 0,
 	   "%s: the status cannot be written: EFAULT", name);
@@ -197,7 +184,7 @@ static void kept_then_exit(void)
 	done = calls_done(ob);
 	id1 = raw_call(ob, 0);
 	id2 = raw_call(ob, 1);
-	if (!id1 || !id2 || !calls_done_reach(ob, done + 2))
+	if (!id1 || !id2 || !orbit_done_within(ob, done + 2, 5000))
 		_exit(11);
 	wait_req(&w, id1);
 	pull_req(&p, id2, buf);

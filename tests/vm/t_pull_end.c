@@ -34,22 +34,6 @@ static long push_then_crash(void *argbuf, void *store)
 	return *(volatile long *)0;
 }
 
-/* Waits until the orbit has ended n calls in all (no pull involved). */
-static int calls_done_reach(struct orbit *ob, uint64_t n)
-{
-	struct orbit_status st;
-	int i;
-
-	for (i = 0; i < 200; i++) {
-		if (orbit_status(ob, &st))
-			return 0;
-		if (st.calls_done >= n)
-			return 1;
-		usleep(10000);
-	}
-	return 0;
-}
-
 /* Pulls every update of f; how many, or -1 on an error before the end. */
 static int pull_all(struct orbit_future *f, long *last)
 {
@@ -103,7 +87,7 @@ int main(void)
 	require(orbit_status(ob, &st) == 0, "orbit_status");
 	f = orbit_call_async(ob, 0, 0, NULL, NULL, &one, sizeof(one));
 	require(f, "an async call that pushes one update");
-	ok(calls_done_reach(ob, st.calls_done + 1), "the call ends unpulled");
+	ok(orbit_done_within(ob, st.calls_done + 1, 2000), "the call ends unpulled");
 	ok(pull_orbit(f, &u) == 1, "the pull has its update");
 	orbit_update_free(u);
 	ok(live_calls_become(start.calls),

@@ -536,35 +536,62 @@ static inline int file_appears(const char *path, int ms)
 }
 
 /*
- * Waits up to ms for ob to have no call queued or running (its status
- * says so; an ended call need not be collected): 1 if it has none.
+ * Waits up to ms for ob's status to satisfy holds(status, arg), looking
+ * every 10 ms: 1 if it does.
  */
-static inline int orbit_idle_within(struct orbit *ob, int ms)
+static inline int orbit_status_within(struct orbit *ob, int ms,
+				      int (*holds)(const struct orbit_status *,
+						   uint64_t),
+				      uint64_t arg)
 {
 	struct orbit_status st;
 	int i;
 
 	for (i = 0; i < ms / 10; i++) {
-		if (orbit_status(ob, &st) == 0 && st.calls_queued == 0)
+		if (orbit_status(ob, &st) == 0 && holds(&st, arg))
 			return 1;
 		usleep(10000);
 	}
 	return 0;
 }
 
-/* Waits up to ms for ob to be dead (its status says so): 1 if it is. */
+static inline int status_idle(const struct orbit_status *st, uint64_t unused)
+{
+	return st->calls_queued == 0;
+}
+
+static inline int status_dead(const struct orbit_status *st, uint64_t unused)
+{
+	return st->state == ORBIT_STATUS_DEAD;
+}
+
+static inline int status_done(const struct orbit_status *st, uint64_t n)
+{
+	return st->calls_done >= n;
+}
+
+/*
+ * Waits up to ms for ob to have no call queued or running (an ended call
+ * need not be collected): 1 if it has none.
+ */
+static inline int orbit_idle_within(struct orbit *ob, int ms)
+{
+	return orbit_status_within(ob, ms, status_idle, 0);
+}
+
+/* Waits up to ms for ob to be dead: 1 if it is. */
 static inline int orbit_dead_within(struct orbit *ob, int ms)
 {
-	struct orbit_status st;
-	int i;
+	return orbit_status_within(ob, ms, status_dead, 0);
+}
 
-	for (i = 0; i < ms / 10; i++) {
-		if (orbit_status(ob, &st) == 0 &&
-		    st.state == ORBIT_STATUS_DEAD)
-			return 1;
-		usleep(10000);
-	}
-	return 0;
+/*
+ * Waits up to ms for ob to have ended n calls in all (the library's own
+ * too; pulled or not): 1 if it has.
+ */
+static inline int orbit_done_within(struct orbit *ob, uint64_t n, int ms)
+{
+	return orbit_status_within(ob, ms, status_done, n);
 }
 
 /*
