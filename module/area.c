@@ -398,13 +398,17 @@ static struct page *area_page(struct orbit_area *area, unsigned long idx,
 		 * A read of a page the last snapshot froze because main
 		 * wrote it copies at once too: such a page is most likely
 		 * written again, and copying now spares the write a second
-		 * fault, a zap and a refault.
+		 * fault, a zap and a refault.  A read that cannot have the
+		 * copy (max_user_bytes reached, no memory) maps the frozen
+		 * page as any other read does: only a write needs a page.
 		 */
 		err = write ? area_copy_out(area, idx, page, 0, 0) : -EAGAIN;
 		if (err == -EAGAIN)
 			page = area_cow(area, idx, page, write);
 		else if (err)
 			page = ERR_PTR(err);
+		if (IS_ERR(page) && !write)
+			return cur;
 		if (IS_ERR(page))
 			return page;
 		*in_ovl = xa_load(&area->ovl, idx) == page;

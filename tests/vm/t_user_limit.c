@@ -3,9 +3,11 @@
  * The per-user limit (max_user_bytes, here 16 MiB): an unprivileged user
  * whose contexts hold that much area memory gets SIGBUS on the page fault
  * that would go beyond it, and EDQUOT from a call whose argument would;
- * the memory is the user's again once the contexts are gone.  A context
- * made with CAP_SYS_RESOURCE (root here) is not limited.  Set to 0, the
- * limit is its default, half of memory, as when the module is loaded.
+ * the memory is the user's again once the contexts are gone.  Reads
+ * need no memory: at the limit, main still reads the pages a call froze.
+ * A context made with CAP_SYS_RESOURCE (root here) is not limited.  Set
+ * to 0, the limit is its default, half of memory, as when the module is
+ * loaded.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -97,6 +99,52 @@ static void call_case(int uid, int report)
 	_exit(0);
 }
 
+static long nothing(void *argbuf, void *store)
+{
+	return 0;
+}
+
+/*
+ * Reports how many of 8 pages a call froze (main wrote them before it)
+ * main then reads, with the user's limit reached, and what they hold:
+ * such a read copies the page where it can, and maps the frozen one
+ * where it cannot.
+ */
+static void read_case(int uid, int report)
+{
+	struct orbit *ob;
+	struct orbit_area *area;
+	volatile long *p;
+	static volatile long nread, sum;
+	long i;
+
+	as_user(uid);
+	ob = orbit_create("read-frozen", nothing, NULL);
+	area = ob ? orbit_area_create(64 << 20, ob) : NULL;
+	if (!area)
+		_exit(104);
+	p = orbit_area_base(area);
+	for (i = 0; i < 8; i++)
+		p[i * 512] = i + 1;
+	/* Fewer pages than a snapshot write-protects: it unmaps them. */
+	if (orbit_call(ob, 1, &area, NULL, NULL, 0))
+		_exit(105);
+	signal(SIGBUS, on_sigbus);
+	if (!sigsetjmp(jb, 1))
+		for (i = 8; i < (32L << 20) / 4096; i++)
+			p[i * 512] = 1;
+	if (i == (32L << 20) / 4096)
+		_exit(106);	/* the limit never came */
+	nread = sum = 0;
+	if (!sigsetjmp(jb, 1))
+		for (; nread < 8; nread++)
+			sum += p[nread * 512];
+	if (write(report, (long *)&nread, sizeof(nread)) != sizeof(nread) ||
+	    write(report, (long *)&sum, sizeof(sum)) != sizeof(sum))
+		_exit(107);
+	_exit(0);
+}
+
 /*
  * Runs one case in a child as uid, and waits for what it left in the
  * module to go: a context ends in the module's workqueue after its
@@ -117,7 +165,7 @@ static int run(void (*fn)(int, int), int uid, long *a, long *b,
 	if (pid == 0)
 		fn(uid, p[1]);
 	if (read(p[0], a, sizeof(*a)) != sizeof(*a) ||
-	    (fn == call_case && read(p[0], b, sizeof(*b)) != sizeof(*b)))
+	    (fn != fault_case && read(p[0], b, sizeof(*b)) != sizeof(*b)))
 		*a = -2;
 	close(p[0]);
 	waitpid(pid, &status, 0);
@@ -163,6 +211,10 @@ int main(void)
 	ok(a > (8L << 20) && a <= LIMIT,
 	   "the memory is the user's again once the process is gone (%ld MiB)",
 	   a >> 20);
+	run(read_case, 1000, &a, &b, &start);
+	ok(a == 8 && b == 36,
+	   "at the limit, user 1000 reads the 8 pages a call froze: %ld, sum %ld of 36",
+	   a, b);
 	run(fault_case, 0, &a, &b, &start);
 	ok(a == 32L << 20, "root (CAP_SYS_RESOURCE) is not limited (%ld MiB)",
 	   a >> 20);
