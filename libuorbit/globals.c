@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -250,17 +251,42 @@ static void collect(struct collect *c)
 	}
 }
 
-/* Copies src to dst a page at a time, writing only pages that differ. */
-static void copy_changed(unsigned char *dst, const unsigned char *src,
-			 size_t len)
+/*
+ * Readies [p, p + len) of the hidden area for main's writes: each page is
+ * given to main now, by a system call that fails where a store would
+ * raise SIGBUS (the module refuses a page beyond the user's
+ * max_user_bytes: EDQUOT).  0 or -1.
+ */
+static int area_writable(unsigned char *p, size_t len)
+{
+	uintptr_t pg = 4096, lo = (uintptr_t)p & ~(pg - 1);
+	uintptr_t hi = ((uintptr_t)p + len + pg - 1) & ~(pg - 1);
+
+	if (!madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE))
+		return 0;
+	if (errno == EFAULT)
+		errno = EDQUOT;
+	return -1;
+}
+
+/*
+ * Copies src to dst a page at a time, writing only pages that differ:
+ * 0, or -1 if dst could not take a write (nothing of that page written).
+ */
+static int copy_changed(unsigned char *dst, const unsigned char *src,
+			size_t len)
 {
 	size_t off, n, pg = 4096;
 
 	for (off = 0; off < len; off += n) {
 		n = len - off < pg ? len - off : pg;
-		if (memcmp(dst + off, src + off, n))
-			memcpy(dst + off, src + off, n);
+		if (!memcmp(dst + off, src + off, n))
+			continue;
+		if (area_writable(dst + off, n))
+			return -1;
+		memcpy(dst + off, src + off, n);
 	}
+	return 0;
 }
 
 static int span_cmp(const void *a, const void *b)
@@ -295,22 +321,26 @@ static void spans_of(struct collect *c)
 struct fill {
 	const struct collect *c;
 	unsigned char *data;	/* the area's copy of c->r[0] */
+	int err;		/* errno of the first copy that failed */
 };
 
-/* Pages main wrote, [lo, hi): copies what of them lies in c's ranges. */
+/*
+ * Pages main wrote, [lo, hi): copies what of them lies in c's ranges,
+ * until a copy fails.
+ */
 static void fill_written(uintptr_t lo, uintptr_t hi, void *arg)
 {
-	const struct fill *f = arg;
+	struct fill *f = arg;
 	unsigned char *p = f->data;
 	unsigned int i;
 
-	for (i = 0; i < f->c->n; i++) {
+	for (i = 0; i < f->c->n && !f->err; i++) {
 		uintptr_t a = f->c->r[i].addr, b = a + f->c->r[i].len;
 		uintptr_t x = lo > a ? lo : a, y = hi < b ? hi : b;
 
-		if (x < y)
-			copy_changed(p + (x - a), (const unsigned char *)x,
-				     y - x);
+		if (x < y && copy_changed(p + (x - a),
+					  (const unsigned char *)x, y - x))
+			f->err = errno;
 		p += f->c->r[i].len;
 	}
 }
@@ -321,11 +351,14 @@ static size_t hdr_size(unsigned int n)
 	       ~(size_t)15;
 }
 
-/* Makes the hidden area hold c's ranges as they are now; 0 or -1. */
+/*
+ * Makes the hidden area hold c's ranges as they are now; 0, or -1 with
+ * errno (EDQUOT: a page of it would take the user beyond max_user_bytes).
+ */
 static int globals_fill_locked(struct collect *c)
 {
 	size_t need = hdr_size(c->n) + c->bytes;
-	struct globals_hdr *h;
+	struct globals_hdr hdr = { GLOBALS_MAGIC, c->n }, *h;
 	int track = c->bytes >= WRITTEN_MIN_BYTES;
 	unsigned char *p;
 	unsigned int i;
@@ -348,10 +381,14 @@ static int globals_fill_locked(struct collect *c)
 	if (track && uo_st.globals_tracked && h->magic == GLOBALS_MAGIC &&
 	    h->count == c->n &&
 	    !memcmp(h->r, c->r, c->n * sizeof(struct range))) {
-		struct fill f = { c, p };
+		struct fill f = { c, p, 0 };
 
-		if (!uo_written_scan(c->s, c->ns, fill_written, &f))
-			return 0;	/* only what main wrote */
+		if (!uo_written_scan(c->s, c->ns, fill_written, &f)) {
+			if (!f.err)
+				return 0;	/* only what main wrote */
+			errno = f.err;
+			goto failed;
+		}
 	}
 	/* Protect first, then copy: a write during the copy is seen next time. */
 	if (track) {
@@ -360,18 +397,23 @@ static int globals_fill_locked(struct collect *c)
 		uo_written_reset();	/* main's writes take no faults */
 		uo_st.globals_tracked = 0;
 	}
-	if (h->magic != GLOBALS_MAGIC)
-		h->magic = GLOBALS_MAGIC;
-	if (h->count != c->n)
-		h->count = c->n;
-	copy_changed((unsigned char *)h->r, (const unsigned char *)c->r,
-		     c->n * sizeof(struct range));
+	if (copy_changed((unsigned char *)h, (const unsigned char *)&hdr,
+			 sizeof(hdr)) ||
+	    copy_changed((unsigned char *)h->r, (const unsigned char *)c->r,
+			 c->n * sizeof(struct range)))
+		goto failed;
 	for (i = 0; i < c->n; i++) {
-		copy_changed(p, (const unsigned char *)(uintptr_t)c->r[i].addr,
-			     c->r[i].len);
+		if (copy_changed(p,
+				 (const unsigned char *)(uintptr_t)c->r[i].addr,
+				 c->r[i].len))
+			goto failed;
 		p += c->r[i].len;
 	}
 	return 0;
+failed:
+	/* Pages scanned or compared were not all copied: compare all next. */
+	uo_st.globals_tracked = 0;
+	return -1;
 }
 
 int uo_globals_send(struct orbit *ob)

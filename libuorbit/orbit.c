@@ -100,16 +100,20 @@ int uo_settle_again(int *tries)
 /*
  * Starts the process of a new generation for the orbit's descriptor fd;
  * 0 or -1.  Main's globals, as they are now, are queued first: the
- * process installs them before init and before any other call.
+ * process installs them before init and before any other call.  If they
+ * cannot be (EDQUOT, ENOMEM, EMFILE), no process starts.
  */
 static int start_process(struct orbit *ob, int fd)
 {
-	int ret;
+	int ret, err;
 
-	ob->globals = !(ob->attr.flags & ORBIT_SPAWNER_GLOBALS) &&
-		      uo_globals_send(ob) == 0;
-	ret = uo_spawn(ob, fd);
+	ob->globals = !(ob->attr.flags & ORBIT_SPAWNER_GLOBALS);
+	ret = ob->globals ? uo_globals_send(ob) : 0;
+	if (!ret)
+		ret = uo_spawn(ob, fd);
+	err = errno;
 	close(fd);	/* the orbit holds it now */
+	errno = err;
 	return ret ? -1 : 0;
 }
 
