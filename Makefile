@@ -229,7 +229,8 @@ SOAK_TESTS := t_stress t_crash_storm t_fuzz t_copy_out_race t_freeze_fault_race 
 	t_view_fault_unmap t_pull_threads t_threads t_push_crash t_queued_timeout \
 	t_live_snapshots t_fork_loader_lock t_write_around t_param_churn t_protect_race \
 	t_area_create_unseen t_collect_race t_area_fault_race t_view_install_race \
-	t_view_mangle t_exit_discard_race t_area_zero_reads t_numa_hinting
+	t_view_mangle t_exit_discard_race t_area_zero_reads t_user_churn \
+	t_numa_hinting
 SOAK_ROUNDS ?= 4
 SOAK_SEED ?= 1
 SOAK_CPUS ?= 2
