@@ -270,21 +270,27 @@ static int area_writable(unsigned char *p, size_t len)
 }
 
 /*
- * Copies src to dst a page at a time, writing only pages that differ:
- * 0, or -1 if dst could not take a write (nothing of that page written).
+ * Copies src to dst a page at a time, writing only pages that differ, a
+ * run of them at once: 0, or -1 if dst could not take a write (nothing of
+ * that run written).
  */
 static int copy_changed(unsigned char *dst, const unsigned char *src,
 			size_t len)
 {
-	size_t off, n, pg = 4096;
+	size_t off = 0, end, n = 0, pg = 4096;
 
-	for (off = 0; off < len; off += n) {
-		n = len - off < pg ? len - off : pg;
-		if (!memcmp(dst + off, src + off, n))
-			continue;
-		if (area_writable(dst + off, n))
-			return -1;
-		memcpy(dst + off, src + off, n);
+	while (off < len) {
+		for (end = off; end < len; end += n) {
+			n = len - end < pg ? len - end : pg;
+			if (!memcmp(dst + end, src + end, n))
+				break;
+		}
+		if (end > off) {
+			if (area_writable(dst + off, end - off))
+				return -1;
+			memcpy(dst + off, src + off, end - off);
+		}
+		off = end < len ? end + n : len;	/* past the equal page */
 	}
 	return 0;
 }
