@@ -5,6 +5,8 @@
  * that would go beyond it, and EDQUOT from a call whose argument would;
  * the memory is the user's again once the contexts are gone.  Reads
  * need no memory: at the limit, main still reads the pages a call froze.
+ * An orbit that must restart then, when the copy of main's globals needs
+ * a page, fails the call with EDQUOT and comes back once memory is freed.
  * A context made with CAP_SYS_RESOURCE (root here) is not limited.  Set
  * to 0, the limit is its default, half of memory, as when the module is
  * loaded.
@@ -145,6 +147,60 @@ static void read_case(int uid, int report)
 	_exit(0);
 }
 
+static long global_now;	/* main's, copied to the orbit at each start */
+
+static long crash_or_global(void *argbuf, void *store)
+{
+	if (*(const int *)argbuf)
+		raise(SIGKILL);
+	return global_now;
+}
+
+/*
+ * Reports the errno of a call whose orbit must restart while the user is
+ * at the limit (the copy of main's globals needs a page), and what the
+ * call after main freed memory returns: the global as main set it last.
+ */
+static void restart_case(int uid, int report)
+{
+	struct orbit_attr attr;
+	struct orbit_area *filler;
+	struct orbit *ob;
+	volatile char *p;
+	int crash = 1, fine = 0;
+	long err = 0, ret;
+	static volatile long i;
+
+	as_user(uid);
+	orbit_attr_init(&attr);
+	attr.restart = ORBIT_RESTART_ALWAYS;
+	global_now = 7;
+	ob = orbit_create_ex("restart-at-limit", crash_or_global, NULL, &attr);
+	filler = orbit_area_create(32L << 20, NULL);
+	if (!ob || !filler || orbit_call(ob, 0, NULL, NULL, &fine,
+					 sizeof(fine)) != 7)
+		_exit(108);
+	p = orbit_area_base(filler);
+	signal(SIGBUS, on_sigbus);
+	if (!sigsetjmp(jb, 1))
+		for (i = 0; i < (32L << 20) / 4096; i++)
+			p[i * 4096] = 1;
+	if (i == (32L << 20) / 4096)
+		_exit(109);	/* the limit never came */
+	global_now = 9;
+	if (orbit_call(ob, 0, NULL, NULL, &crash, sizeof(crash)) != -1 ||
+	    errno != ESRCH)
+		_exit(110);	/* the task died: the call fails */
+	if (orbit_call(ob, 0, NULL, NULL, &fine, sizeof(fine)) == -1)
+		err = errno;
+	orbit_area_destroy(filler);
+	ret = orbit_call(ob, 0, NULL, NULL, &fine, sizeof(fine));
+	if (write(report, &err, sizeof(err)) != sizeof(err) ||
+	    write(report, &ret, sizeof(ret)) != sizeof(ret))
+		_exit(111);
+	_exit(0);
+}
+
 /*
  * Runs one case in a child as uid, and waits for what it left in the
  * module to go: a context ends in the module's workqueue after its
@@ -214,6 +270,10 @@ int main(void)
 	run(read_case, 1000, &a, &b, &start);
 	ok(a == 8 && b == 36,
 	   "at the limit, user 1000 reads the 8 pages a call froze: %ld, sum %ld of 36",
+	   a, b);
+	run(restart_case, 1000, &a, &b, &start);
+	ok(a == EDQUOT && b == 9,
+	   "at the limit, a restart whose globals need a page fails with EDQUOT (errno %ld); with memory freed the orbit is back with main's globals of now (%ld of 9)",
 	   a, b);
 	run(fault_case, 0, &a, &b, &start);
 	ok(a == 32L << 20, "root (CAP_SYS_RESOURCE) is not limited (%ld MiB)",
