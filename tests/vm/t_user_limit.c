@@ -30,22 +30,28 @@ static void on_sigbus(int sig)
 	siglongjmp(jb, 1);
 }
 
+/*
+ * Writes a byte of each page of [p + from, p + want) until SIGBUS: the
+ * bytes from p it reached (want if no SIGBUS came).
+ */
+static long touch_at(volatile char *p, long from, long want)
+{
+	static volatile long done;
+
+	signal(SIGBUS, on_sigbus);
+	done = from;
+	if (!sigsetjmp(jb, 1))
+		for (; done < want; done += 4096)
+			p[done] = 1;
+	return done;
+}
+
 /* Touches up to want bytes of a fresh area: the bytes touched. */
 static long touch(long want)
 {
 	struct orbit_area *area = orbit_area_create(64 << 20, NULL);
-	volatile char *p;
-	static volatile long done;
 
-	if (!area)
-		return -1;
-	p = orbit_area_base(area);
-	signal(SIGBUS, on_sigbus);
-	done = 0;
-	if (!sigsetjmp(jb, 1))
-		for (done = 0; done < want; done += 4096)
-			p[done] = 1;
-	return done;
+	return area ? touch_at(orbit_area_base(area), 0, want) : -1;
 }
 
 static int as_user(int uid)
@@ -131,11 +137,7 @@ static void read_case(int uid, int report)
 	/* Fewer pages than a snapshot write-protects: it unmaps them. */
 	if (orbit_call(ob, 1, &area, NULL, NULL, 0))
 		_exit(105);
-	signal(SIGBUS, on_sigbus);
-	if (!sigsetjmp(jb, 1))
-		for (i = 8; i < (32L << 20) / 4096; i++)
-			p[i * 512] = 1;
-	if (i == (32L << 20) / 4096)
+	if (touch_at((volatile char *)p, 8 * 4096, 32L << 20) == 32L << 20)
 		_exit(106);	/* the limit never came */
 	nread = sum = 0;
 	if (!sigsetjmp(jb, 1))
@@ -166,10 +168,8 @@ static void restart_case(int uid, int report)
 	struct orbit_attr attr;
 	struct orbit_area *filler;
 	struct orbit *ob;
-	volatile char *p;
 	int crash = 1, fine = 0;
 	long err = 0, ret;
-	static volatile long i;
 
 	as_user(uid);
 	orbit_attr_init(&attr);
@@ -180,12 +180,7 @@ static void restart_case(int uid, int report)
 	if (!ob || !filler || orbit_call(ob, 0, NULL, NULL, &fine,
 					 sizeof(fine)) != 7)
 		_exit(108);
-	p = orbit_area_base(filler);
-	signal(SIGBUS, on_sigbus);
-	if (!sigsetjmp(jb, 1))
-		for (i = 0; i < (32L << 20) / 4096; i++)
-			p[i * 4096] = 1;
-	if (i == (32L << 20) / 4096)
+	if (touch_at(orbit_area_base(filler), 0, 32L << 20) == 32L << 20)
 		_exit(109);	/* the limit never came */
 	global_now = 9;
 	if (orbit_call(ob, 0, NULL, NULL, &crash, sizeof(crash)) != -1 ||
