@@ -19,12 +19,10 @@
  * (user.c warns when a user's record is freed with bytes still charged).
  */
 #define _GNU_SOURCE
-#include <setjmp.h>
-#include <ucontext.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
+#include "sigbus.h"
 #include "tap.h"
 #include "util.h"
 
@@ -43,36 +41,6 @@ struct tally {
 };
 
 static struct tally *tally;
-static sigjmp_buf jb;
-static volatile int in_touch;
-
-/*
- * SIGBUS: back into touch() if it came from there, else the process says
- * where (the instruction, for addr2line) and exits with 40.
- */
-static void on_sigbus(int sig, siginfo_t *si, void *uc)
-{
-	greg_t ip = ((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
-	char msg[128];
-	int n;
-
-	if (in_touch)
-		siglongjmp(jb, 1);
-	n = snprintf(msg, sizeof(msg),
-		     "# SIGBUS outside touch: pid %d addr %p ip %llx\n",
-		     getpid(), si->si_addr, (unsigned long long)ip);
-	if (write(2, msg, n) < 0)
-		_exit(41);
-	_exit(40);
-}
-
-static void catch_sigbus(void)
-{
-	struct sigaction sa = { .sa_sigaction = on_sigbus,
-				.sa_flags = SA_SIGINFO };
-
-	sigaction(SIGBUS, &sa, NULL);
-}
 
 struct job {
 	const volatile unsigned char *base;
@@ -102,18 +70,10 @@ static long expected(long n, int v)
  */
 static long touch(volatile unsigned char *p, long want, int v)
 {
-	static volatile long done;
+	long done = sigbus_touch((volatile char *)p, 0, want, v);
 
-	done = 0;
-	if (sigsetjmp(jb, 1)) {
-		in_touch = 0;
+	if (done < want)
 		__atomic_fetch_add(&tally->sigbus, 1, __ATOMIC_RELAXED);
-		return done;
-	}
-	in_touch = 1;
-	for (; done < want; done++)
-		p[done * PG] = v;
-	in_touch = 0;
 	return done;
 }
 
@@ -174,7 +134,7 @@ static void life(uint64_t r)
 
 	if (setgid(UID) || setuid(UID))
 		_exit(10);
-	catch_sigbus();
+	sigbus_catch();
 	__atomic_fetch_add(&tally->lives, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < n; i++) {
 		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -203,7 +163,7 @@ static long user_reach(void)
 
 		if (setgid(UID) || setuid(UID))
 			_exit(10);
-		catch_sigbus();
+		sigbus_catch();
 		a = orbit_area_create(32L << 20, NULL);
 		done = a ? touch(orbit_area_base(a), 32L << 20 >> 12, 1) * PG :
 			   -1;
