@@ -212,11 +212,17 @@ int uo_orbit_restart(struct orbit *ob)
 		ret = errno == EBUSY ? 0 : -1;
 		goto out;
 	}
-	ob->restarts++;
-	if (start_process(ob, req.orbit_fd) == 0)
+	/*
+	 * Only a process that started counts against restart_max: one that
+	 * could not (its globals, at the user's memory limit) never ran, so
+	 * never crashed, and the next call tries again.
+	 */
+	if (start_process(ob, req.orbit_fd) == 0) {
+		ob->restarts++;
 		ret = 0;
-	else
+	} else {
 		err = errno;
+	}
 out:
 	pthread_mutex_unlock(&ob->lock);
 	if (ret)

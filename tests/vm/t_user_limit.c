@@ -6,7 +6,8 @@
  * the memory is the user's again once the contexts are gone.  Reads
  * need no memory: at the limit, main still reads the pages a call froze.
  * An orbit that must restart then, when the copy of main's globals needs
- * a page, fails the call with EDQUOT and comes back once memory is freed.
+ * a page, fails the call with EDQUOT and comes back once memory is freed
+ * (the failed restart does not use up its restart_max of 1).
  * A context made with CAP_SYS_RESOURCE (root here) is not limited.  Set
  * to 0, the limit is its default, half of memory, as when the module is
  * loaded.
@@ -152,7 +153,9 @@ static long crash_or_global(void *argbuf, void *store)
 /*
  * Reports the errno of a call whose orbit must restart while the user is
  * at the limit (the copy of main's globals needs a page), and what the
- * call after main freed memory returns: the global as main set it last.
+ * call after main freed memory returns: the global as main set it last,
+ * from the one restart its policy allows, which the failed one did not
+ * use up.
  */
 static void restart_case(int uid, int report)
 {
@@ -164,7 +167,8 @@ static void restart_case(int uid, int report)
 
 	as_user(uid);
 	orbit_attr_init(&attr);
-	attr.restart = ORBIT_RESTART_ALWAYS;
+	attr.restart = ORBIT_RESTART_LIMIT;
+	attr.restart_max = 1;
 	global_now = 7;
 	ob = orbit_create_ex("restart-at-limit", crash_or_global, NULL, &attr);
 	filler = orbit_area_create(32L << 20, NULL);
