@@ -6,8 +6,11 @@
  * a write-protected PTE writable at once if it is still dirty: the
  * freeze must leave it clean; a writer's store in between faults, and
  * is retried once the area is writable), drops its PTEs
- * (MADV_DONTNEED), ages them (MADV_COLD, MADV_PAGEOUT), faults them in
- * through get_user_pages (MADV_POPULATE_WRITE, _READ), and writes its
+ * (MADV_DONTNEED), ages them (MADV_COLD, MADV_PAGEOUT, clear_refs of
+ * the referenced bits), write-protects them behind the module's back
+ * (clear_refs of the soft-dirty bits: read-only but still dirty), asks
+ * for read-ahead (MADV_WILLNEED), faults them in through
+ * get_user_pages (MADV_POPULATE_WRITE, _READ), and writes its
  * pages through /proc/self/mem and process_vm_writev (writes that take a
  * reference on the page and bypass main's PTEs).  Every task reads its
  * snapshot twice, 3 ms apart, and finds it unchanged, and finds the pages
@@ -55,6 +58,16 @@ static void poke(struct meddler *m, int fd, int i, long v)
 		     "process_vm_writev");
 }
 
+/* Writes what to /proc/self/clear_refs: 1 referenced, 4 soft-dirty. */
+static void clear_refs(struct meddler *m, const char *what)
+{
+	int fd = open("/proc/self/clear_refs", O_WRONLY);
+
+	meddle_check(m, fd >= 0 && write(fd, what, 1) == 1, "clear_refs");
+	if (fd >= 0)
+		close(fd);
+}
+
 static void *meddler(void *arg)
 {
 	struct meddler *m = arg;
@@ -82,9 +95,19 @@ static void *meddler(void *arg)
 						 MADV_POPULATE_WRITE),
 				     "MADV_POPULATE_WRITE");
 			break;
+		case 2:
+			clear_refs(m, "4");
+			break;
 		case 3:
 			meddle_check(m, !madvise(base, size, MADV_COLD),
 				     "MADV_COLD");
+			break;
+		case 4:
+			clear_refs(m, "1");
+			break;
+		case 5:
+			meddle_check(m, !madvise(base, size, MADV_WILLNEED),
+				     "MADV_WILLNEED");
 			break;
 		case 6:
 			meddle_check(m, !madvise(base, size, MADV_PAGEOUT),
@@ -130,7 +153,7 @@ int main(void)
 	fr_stop(&r);
 	pthread_join(t, NULL);
 	ok(m.rounds > 100 && !m.failed,
-	   "%ld rounds of mprotect, madvise and pokes (%ld failed%s%s)",
+	   "%ld rounds of mprotect, madvise, clear_refs and pokes (%ld failed%s%s)",
 	   m.rounds, m.failed, m.failed ? ": first " : "", m.what);
 	ok(res.calls > 50 && !res.changed && !res.lost && !res.failed,
 	   "%ld snapshots: %ld changed under their task, %ld lost a kept page, %ld failed",
