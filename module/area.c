@@ -445,6 +445,8 @@ static vm_fault_t area_fault(struct vm_fault *vmf)
 	mutex_unlock(&area->lock);
 	if (IS_ERR(page))
 		return orbit_fault_error(PTR_ERR(page));
+	orbit_fault_delay(write ? ORBIT_FAULT_AREA_WRITE :
+				  ORBIT_FAULT_AREA_READ);
 	vmf->page = page;
 	return VM_FAULT_LOCKED;
 }
@@ -633,6 +635,7 @@ locked:
 	/* A freeze waits for this lock (area_snapshot_freeze). */
 	lock_page(page);
 	mutex_unlock(&area->lock);
+	orbit_fault_delay(ORBIT_FAULT_AREA_WRITE);
 	return VM_FAULT_LOCKED;
 }
 

@@ -111,6 +111,18 @@ ORBIT_PARAM_UINT(debug_zero_refs, orbit_zero_refs, 2, ORBIT_ZERO_REFS_MAX);
 MODULE_PARM_DESC(debug_zero_refs,
 		 "Tests only: references a zero page that views and main map takes before the next one serves (default and at most 2^30)");
 
+unsigned int orbit_fault_delay_us;
+ORBIT_PARAM_UINT(debug_fault_delay_us, orbit_fault_delay_us, 0,
+		 ORBIT_FAULT_DELAY_MAX);
+MODULE_PARM_DESC(debug_fault_delay_us,
+		 "Tests only: microseconds the faults of debug_fault_delay_kinds sleep between choosing their page and the kernel mapping it (default 0, at most 1000)");
+
+unsigned int orbit_fault_delay_kinds = ORBIT_FAULT_KINDS;
+ORBIT_PARAM_UINT(debug_fault_delay_kinds, orbit_fault_delay_kinds, 0,
+		 ORBIT_FAULT_KINDS);
+MODULE_PARM_DESC(debug_fault_delay_kinds,
+		 "Tests only: the faults debug_fault_delay_us delays: 1 main's reads, 2 main's writes, 4 an orbit's writes (default 7: all)");
+
 /* The module's own work: contexts' teardowns (flushed at unload). */
 struct workqueue_struct *orbit_wq;
 

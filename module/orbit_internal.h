@@ -52,6 +52,7 @@
 #include <linux/atomic.h>
 #include <linux/bits.h>
 #include <linux/cred.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/hashtable.h>
 #include <linux/idr.h>
@@ -87,6 +88,17 @@ extern bool orbit_debug_full_snapshot;
 extern unsigned int orbit_write_around;
 extern unsigned int orbit_zero_refs;
 #define ORBIT_ZERO_REFS_MAX	BIT(30)
+extern unsigned int orbit_fault_delay_us;
+extern unsigned int orbit_fault_delay_kinds;
+#define ORBIT_FAULT_DELAY_MAX	1000
+
+/* The faults debug_fault_delay_kinds may choose (see orbit_fault_delay). */
+enum orbit_fault_kind {
+	ORBIT_FAULT_AREA_READ	= BIT(0),	/* main's read faults */
+	ORBIT_FAULT_AREA_WRITE	= BIT(1),	/* main's write faults, mkwrite */
+	ORBIT_FAULT_VIEW_WRITE	= BIT(2),	/* an orbit's write faults, mkwrite */
+	ORBIT_FAULT_KINDS	= BIT(3) - 1,
+};
 
 /* Largest value write_around may take (pages; rounded down to a power of 2). */
 #define ORBIT_WRITE_AROUND_MAX	32
@@ -293,6 +305,22 @@ static inline vm_fault_t orbit_fault_error(int err)
 	default:
 		return VM_FAULT_SIGBUS;
 	}
+}
+
+/*
+ * Tests only (debug_fault_delay_us, of the faults debug_fault_delay_kinds
+ * chooses): a fault that has decided on its page sleeps here, its own
+ * locks released and the page (locked or not) not yet mapped, so that a
+ * race test finds the window between a fault's decision and the core's
+ * PTE at once, not once in thousands of calls.  Only the racing kind
+ * sleeps, so that what it races is not slowed down as well.
+ */
+static inline void orbit_fault_delay(enum orbit_fault_kind kind)
+{
+	unsigned int us = READ_ONCE(orbit_fault_delay_us);
+
+	if (unlikely(us) && (READ_ONCE(orbit_fault_delay_kinds) & kind))
+		usleep_range(us, us + us / 4 + 1);
 }
 
 /*

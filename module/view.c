@@ -221,6 +221,7 @@ out:
 		return orbit_fault_error(PTR_ERR(page));
 	if (!page)
 		return VM_FAULT_NOPAGE;
+	orbit_fault_delay(ORBIT_FAULT_VIEW_WRITE);
 	vmf->page = page;
 	return 0;
 }
@@ -239,6 +240,7 @@ static vm_fault_t view_page_mkwrite(struct vm_fault *vmf)
 		view_mark_written(view, idx);
 		lock_page(page);
 		mutex_unlock(&view->lock);
+		orbit_fault_delay(ORBIT_FAULT_VIEW_WRITE);
 		return VM_FAULT_LOCKED;
 	}
 	if (!page && pt_lookup(view->root, idx, NULL) == vmf->page) {
