@@ -22,9 +22,13 @@ struct fault_reader {
 	volatile long *page;
 	atomic_int stop;
 	long reads;
+	unsigned int pause_us;	/* after each read, keeping its PTE */
 };
 
-/* Drops its PTE of the page and reads it again, on CPU 1, until stop. */
+/*
+ * Drops its PTE of the page and reads it again, on CPU 1, until stop.
+ * With a pause, a PTE its fault set stays a while, for main to use.
+ */
 static inline void *fault_reader_loop(void *arg)
 {
 	struct fault_reader *r = arg;
@@ -34,6 +38,8 @@ static inline void *fault_reader_loop(void *arg)
 		madvise((void *)r->page, FAULT_RACE_PAGE, MADV_DONTNEED);
 		(void)*r->page;
 		r->reads++;
+		if (r->pause_us)
+			usleep(r->pause_us);
 	}
 	return NULL;
 }

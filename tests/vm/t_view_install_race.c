@@ -8,7 +8,14 @@
  * before the call: it must find that call's value.  An install drops the
  * orbit's copy of the page; a fault that let the copy through before must
  * not map it after the install, or the task reads the value of an older
- * call.  (A narrow window: before the fix, 1 call in 20,000 on 6.12.)
+ * call.  The window is narrow (before the fix, 1 call in 20,000 on
+ * 6.12), so the calls run twice: as they come, then with the orbit's
+ * write faults sleeping between choosing their page and its PTE
+ * (debug_fault_delay_us), the writer keeping each PTE a while and the
+ * task reading only after that sleep.  (An install maps the new page
+ * itself, so a fault that sets its PTE after the install's zap mostly
+ * finds it set; with that mapping left out and the drop's wait too, 100
+ * of 5,000 delayed calls read an older value, 0 of 20,000 undelayed.)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -21,8 +28,18 @@
 #define PAGE		4096
 #define CALLS		20000
 #define BUDGET_S	60
+#define DELAYED_CALLS	5000
+#define DELAY_US	100
 
-/* In the orbit, for good: keeps a write fault of the page in flight. */
+/* After each write, the writer keeps its PTE this long (set by the task). */
+static volatile unsigned int writer_pause_us;
+
+/*
+ * In the orbit, for good: keeps a write fault of the page in flight.  A
+ * pause keeps the PTE its fault set a while, for the task to read
+ * through (without one, its next MADV_DONTNEED would drop a PTE an
+ * install left stale before the task could read it).
+ */
 static void *writer(void *arg)
 {
 	volatile long *page = arg;
@@ -31,44 +48,54 @@ static void *writer(void *arg)
 	for (;;) {
 		madvise((void *)page, PAGE, MADV_DONTNEED);
 		page[1]++;
+		if (writer_pause_us)
+			usleep(writer_pause_us);
 	}
 	return NULL;
 }
 
-/* The task (argument: the page): starts the writer once, reads main's word. */
+struct task_arg {
+	volatile long *page;
+	unsigned int wait_us;	/* before reading main's word */
+};
+
+/* The task: starts the writer once, reads main's word. */
 static long task(void *argbuf, void *store)
 {
-	volatile long *page = *(volatile long **)argbuf;
+	const struct task_arg *a = argbuf;
 	static int started;
 	pthread_t th;
 
 	(void)store;
 	if (!started) {
-		if (pthread_create(&th, NULL, writer, (void *)page))
+		if (pthread_create(&th, NULL, writer, (void *)a->page))
 			return -1;
 		started = 1;
 	}
-	return page[0];
+	writer_pause_us = a->wait_us * 2;
+	if (a->wait_us)
+		usleep(a->wait_us);
+	return a->page[0];
 }
 
-int main(void)
+/*
+ * Calls until calls or budget_s: how many read an older value.  With
+ * faults delayed, each task waits out a write fault the install raced
+ * before it reads (a read first would map the page itself, and the
+ * fault would find its PTE set).
+ */
+static void race(struct orbit *ob, struct orbit_area *area, long calls,
+		 int budget_s, unsigned int delay_us)
 {
-	struct orbit_module_stats start;
-	double end = now_us() + BUDGET_S * 1e6;
+	double end = now_us() + budget_s * 1e6;
 	long i, ret, stale = 0, failed = 0, first_got = 0, first_want = 0;
-	struct orbit_area *area;
-	volatile long *page;
-	struct orbit *ob;
+	struct task_arg arg = { orbit_area_base(area), 3 * delay_us };
 
-	require(orbit_module_stats(&start) == 0, "read module counters");
-	ob = orbit_create("install-race", task, NULL);
-	area = orbit_area_create(PAGE, ob);
-	require(ob && area, "orbit and area");
-	page = orbit_area_base(area);
-	pin_to_cpu(0, 0);
-	for (i = 0; i < CALLS && now_us() < end; i++) {
-		page[0] = i + 1;
-		ret = orbit_call(ob, 1, &area, NULL, &page, sizeof(page));
+	require(fault_delay_set(delay_us, FAULT_VIEW_WRITE) == 0,
+		"set debug_fault_delay_us");
+	for (i = 0; i < calls && now_us() < end; i++) {
+		arg.page[0] = i + 1;
+		ret = orbit_call(ob, 1, &area, NULL, &arg, sizeof(arg));
 		if (ret < 0) {
 			failed++;
 		} else if (ret != i + 1 && !stale++) {
@@ -76,9 +103,28 @@ int main(void)
 			first_want = i + 1;
 		}
 	}
-	ok(!stale && !failed,
-	   "%ld calls under the orbit's racing write faults: %ld read an older value (first %ld for %ld), %ld failed",
-	   i, stale, first_got, first_want, failed);
+	require(fault_delay_set(0, FAULT_VIEW_WRITE) == 0,
+		"clear debug_fault_delay_us");
+	ok(i >= 1000 && !stale && !failed,
+	   "%ld calls under the orbit's racing write faults (sleeping %u us before their PTE is set): %ld read an older value (first %ld for %ld), %ld failed",
+	   i, delay_us, stale, first_got, first_want, failed);
+}
+
+int main(void)
+{
+	struct orbit_module_stats start;
+	struct orbit_area *area;
+	struct orbit *ob;
+
+	require(orbit_module_stats(&start) == 0, "read module counters");
+	ob = orbit_create("install-race", task, NULL);
+	area = orbit_area_create(PAGE, ob);
+	require(ob && area, "orbit and area");
+	pin_to_cpu(0, 0);
+	race(ob, area, CALLS, BUDGET_S, 0);
+	ok(param_write("debug_fault_delay_us", "1001") == -1 && errno == EINVAL,
+	   "debug_fault_delay_us above 1000 is refused");
+	race(ob, area, DELAYED_CALLS, BUDGET_S / 2, DELAY_US);
 	orbit_area_destroy(area);
 	orbit_destroy(ob);
 	ok(counters_back_to(&start), "module counters back to their start values");

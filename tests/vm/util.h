@@ -151,6 +151,37 @@ static inline int params_restore(const struct param_saved *p, size_t n)
 	return err;
 }
 
+/* The faults debug_fault_delay_kinds may choose (module/orbit_internal.h). */
+#define FAULT_AREA_READ		1	/* main's read faults */
+#define FAULT_AREA_WRITE	2	/* main's write faults */
+#define FAULT_VIEW_WRITE	4	/* an orbit's write faults */
+
+static inline void fault_delay_off(void)
+{
+	param_write("debug_fault_delay_us", "0");
+	param_write("debug_fault_delay_kinds", "7");
+}
+
+/*
+ * Tests only: the faults of kinds sleep us microseconds between choosing
+ * their page and the kernel mapping it (debug_fault_delay_us), so that a
+ * race test hits that window at once; off again at exit.  0 or -1.
+ */
+static inline int fault_delay_set(unsigned int us, unsigned int kinds)
+{
+	static int registered;
+	char val[16];
+
+	if (!registered && atexit(fault_delay_off))
+		return -1;
+	registered = 1;
+	snprintf(val, sizeof(val), "%u", kinds);
+	if (param_write("debug_fault_delay_kinds", val))
+		return -1;
+	snprintf(val, sizeof(val), "%u", us);
+	return param_write("debug_fault_delay_us", val);
+}
+
 /*
  * A write by the kernel, not by a store: the byte c read(2) from a pipe
  * into dst.  0, or -1.
