@@ -11,8 +11,9 @@
  * a reference on its page, so the freeze's holder check gives main the
  * page and the snapshot a copy even without the wait.)  Then again with
  * every fault sleeping between choosing its page and the kernel mapping
- * it (debug_fault_delay_us): most freezes then find a writer's page
- * locked by its fault, and wait for it.
+ * it (debug_fault_delay_us): a freeze then finds a writer's page locked
+ * by its fault far more often (each such fault holds it 100 us), and
+ * must wait for it.
  */
 #include "tap.h"
 #include "freeze_race.h"
