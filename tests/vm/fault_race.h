@@ -78,7 +78,12 @@ static inline int one_page_discard(int fd, uint32_t id)
 	return ioctl(fd, ORBIT_IOC_AREA_DISCARD, &d);
 }
 
-/* A one-page area, its reader on CPU 1 and the caller on CPU 0. */
+/*
+ * A one-page area, its reader on CPU 1 and the caller on CPU 0.  With
+ * delay_us, the reader's faults (main's reads) sleep that long before
+ * their PTE is set (debug_fault_delay_us) and the reader keeps each PTE
+ * twice as long; fault_race_stop() clears the delay.  0 or -1.
+ */
 struct fault_race {
 	struct fault_reader r;
 	pthread_t th;
@@ -86,8 +91,12 @@ struct fault_race {
 	int fd;
 };
 
-static inline int fault_race_start(struct fault_race *fr)
+static inline int fault_race_start(struct fault_race *fr,
+				   unsigned int delay_us)
 {
+	fr->r.pause_us = 2 * delay_us;
+	if (fault_delay_set(delay_us, FAULT_AREA_READ))
+		return -1;
 	fr->fd = one_page_area(&fr->r.page, &fr->id);
 	if (fr->fd < 0)
 		return -1;
@@ -99,12 +108,14 @@ static inline int fault_race_start(struct fault_race *fr)
 	return 0;
 }
 
-static inline void fault_race_stop(struct fault_race *fr)
+/* Stops the reader, frees the area, clears the delay: 0 or -1. */
+static inline int fault_race_stop(struct fault_race *fr)
 {
 	atomic_store(&fr->r.stop, 1);
 	pthread_join(fr->th, NULL);
 	close(fr->fd);
 	munmap((void *)fr->r.page, FAULT_RACE_PAGE);
+	return fault_delay_set(0, FAULT_AREA_READ);
 }
 
 #endif

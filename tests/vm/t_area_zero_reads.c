@@ -217,11 +217,9 @@ static void fill_race(long rounds, int budget_s, unsigned int delay_us)
 {
 	double end = now_us() + budget_s * 1e6;
 	long i, stale = 0, failed = 0, first = 0;
-	struct fault_race fr = { .r.pause_us = 2 * delay_us };
+	struct fault_race fr = { 0 };
 
-	require(fault_delay_set(delay_us, FAULT_AREA_READ) == 0,
-		"set debug_fault_delay_us");
-	require(fault_race_start(&fr) == 0,
+	require(fault_race_start(&fr, delay_us) == 0,
 		"a one-page area and a thread faulting it in");
 	for (i = 0; i < rounds && now_us() < end; i++) {
 		if (one_page_discard(fr.fd, fr.id)) {
@@ -233,9 +231,8 @@ static void fill_race(long rounds, int budget_s, unsigned int delay_us)
 		if (*fr.r.page != i + 1 && !stale++)
 			first = i;
 	}
-	fault_race_stop(&fr);
-	require(fault_delay_set(0, FAULT_AREA_READ) == 0,
-		"clear debug_fault_delay_us");
+	require(fault_race_stop(&fr) == 0,
+		"stop the thread, clear debug_fault_delay_us");
 	ok(!stale && !failed,
 	   "%ld holes written under %ld racing read faults (sleeping %u us before their PTE is set): %ld read zeros back (first in round %ld), %ld discards failed",
 	   i, fr.r.reads, delay_us, stale, first, failed);

@@ -10,10 +10,10 @@
  * becoming writable is waited out is not visible here: such a fault holds
  * a reference on its page, so the freeze's holder check gives main the
  * page and the snapshot a copy even without the wait.)  Then again with
- * every fault sleeping between choosing its page and the kernel mapping
- * it (debug_fault_delay_us): a freeze then finds a writer's page locked
- * by its fault far more often (each such fault holds it 100 us), and
- * must wait for it.
+ * main's write faults sleeping between choosing their page and the
+ * kernel mapping it (debug_fault_delay_us): a freeze then finds a
+ * writer's page locked by its fault far more often (each such fault
+ * holds it 100 us), and must wait for it.
  */
 #include "tap.h"
 #include "freeze_race.h"

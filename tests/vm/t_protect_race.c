@@ -58,16 +58,6 @@ static void poke(struct meddler *m, int fd, int i, long v)
 		     "process_vm_writev");
 }
 
-/* Writes what to /proc/self/clear_refs: 1 referenced, 4 soft-dirty. */
-static void clear_refs(struct meddler *m, const char *what)
-{
-	int fd = open("/proc/self/clear_refs", O_WRONLY);
-
-	meddle_check(m, fd >= 0 && write(fd, what, 1) == 1, "clear_refs");
-	if (fd >= 0)
-		close(fd);
-}
-
 static void *meddler(void *arg)
 {
 	struct meddler *m = arg;
@@ -95,15 +85,17 @@ static void *meddler(void *arg)
 						 MADV_POPULATE_WRITE),
 				     "MADV_POPULATE_WRITE");
 			break;
-		case 2:
-			clear_refs(m, "4");
+		case 2:	/* soft-dirty */
+			meddle_check(m, !write_file("/proc/self/clear_refs",
+						    "4"), "clear_refs 4");
 			break;
 		case 3:
 			meddle_check(m, !madvise(base, size, MADV_COLD),
 				     "MADV_COLD");
 			break;
-		case 4:
-			clear_refs(m, "1");
+		case 4:	/* referenced */
+			meddle_check(m, !write_file("/proc/self/clear_refs",
+						    "1"), "clear_refs 1");
 			break;
 		case 5:
 			meddle_check(m, !madvise(base, size, MADV_WILLNEED),
