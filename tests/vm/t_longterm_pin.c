@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <linux/if_xdp.h>
 #include <linux/io_uring.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -156,6 +157,47 @@ static void calls(struct orbit *ob, struct orbit_area *area, long *pages,
 }
 
 /*
+ * Pins taken and dropped while main calls and writes: the frames main
+ * maps must not change while a pin holds them (a freeze that missed a
+ * pin taken as it went would give main a copy at its next write while a
+ * task maps the page).
+ */
+struct pinner {
+	long *pages;
+	volatile int stop;
+	long pins, moved, failed;
+};
+
+static void *pinner(void *arg)
+{
+	struct pinner *p = arg;
+	uint64_t before[NPIN], after[NPIN];
+	volatile long sink;
+	int fd, i;
+
+	while (!p->stop) {
+		fd = umem_pin(p->pages, NPIN);
+		if (fd < 0) {
+			p->failed++;
+			continue;
+		}
+		for (i = 0; i < NPIN; i++)	/* maps what a freeze zapped */
+			sink = p->pages[i * PG / sizeof(long)];
+		pfns_of(p->pages, NPIN, before);
+		usleep(300);
+		for (i = 0; i < NPIN; i++)
+			sink = p->pages[i * PG / sizeof(long)];
+		(void)sink;
+		pfns_of(p->pages, NPIN, after);
+		close(fd);
+		p->pins++;
+		if (memcmp(before, after, sizeof(before)))
+			p->moved++;
+	}
+	return NULL;
+}
+
+/*
  * Main's area pinned: 4 pages written, 4 read only (the zero page), 8
  * holes before the pin.  Returns 1 if the pin was taken (6.1).
  */
@@ -207,6 +249,23 @@ static int main_pinned(void)
 	   CALLS, bad);
 	ok(!moved, "main kept the pinned frames through every call (%ld moved)",
 	   moved);
+
+	/* Pins that come and go while main calls and writes. */
+	close(fd);
+	{
+		struct pinner p = { .pages = pages };
+		pthread_t t;
+
+		require(pthread_create(&t, NULL, pinner, &p) == 0, "a pinner");
+		calls(ob, area, pages, NULL, &bad, &moved);
+		p.stop = 1;
+		pthread_join(t, NULL);
+		ok(!bad && p.pins > 20 && !p.failed && !p.moved,
+		   "%d calls while a thread pins and unpins: %ld read wrong; %ld pins, %ld failed, %ld saw main's frames change",
+		   CALLS, bad, p.pins, p.failed, p.moved);
+	}
+	fd = umem_pin(pages, NPIN);
+	require(fd >= 0, "pinned again");
 
 	/* The area goes with the pin held; then the pin. */
 	orbit_area_destroy(area);
