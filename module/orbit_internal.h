@@ -263,6 +263,7 @@ bool opage_held_only_by(struct page *page, long slots, int mappings,
 			int refs);
 long opage_holders(struct page *page);
 struct page *opage_zero(void);
+bool opage_is_zero(struct page *page);
 bool opage_zeros_wait_unlocked(void);
 
 /* How many of the page's user mappings there are (order-0 pages only). */

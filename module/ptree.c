@@ -66,9 +66,15 @@ static struct page *opage_zeros[OPAGE_ZEROS];
 static unsigned int opage_zero_cur;
 static DEFINE_MUTEX(opage_zero_lock);	/* opage_zeros, opage_zero_cur */
 
+/*
+ * A zero page with a memory error (PageHWPoison, set by memory_failure)
+ * serves no more either: it held nothing, so new faults get another and
+ * lose nothing (area_fault).
+ */
 static bool opage_zero_serves(struct page *page)
 {
-	return page && page_ref_count(page) < READ_ONCE(orbit_zero_refs);
+	return page && page_ref_count(page) < READ_ONCE(orbit_zero_refs) &&
+	       !PageHWPoison(page);
 }
 
 /* The first zero page that serves, allocated if need be; NULL if none. */
@@ -99,6 +105,17 @@ struct page *opage_zero(void)
 	struct page *page = smp_load_acquire(&opage_zeros[cur]);
 
 	return opage_zero_serves(page) ? page : opage_zero_next();
+}
+
+/* Is page one of the zero pages? */
+bool opage_is_zero(struct page *page)
+{
+	unsigned int i;
+
+	for (i = 0; i < OPAGE_ZEROS; i++)
+		if (READ_ONCE(opage_zeros[i]) == page)
+			return true;
+	return false;
 }
 
 /*
@@ -269,7 +286,9 @@ void opage_put(struct pt_pool *pool, struct page *page)
 {
 	if (!page || !atomic_long_dec_and_test(opage_count(page)))
 		return;
-	if (page_ref_count(page) == 1 && !page_mapped(page)) {
+	/* A page with a memory error goes: the core keeps it from reuse. */
+	if (page_ref_count(page) == 1 && !page_mapped(page) &&
+	    !PageHWPoison(page)) {
 		spin_lock(&pool->lock);
 		if (!pool->closed && pool->npages < POOL_PAGES) {
 			list_add(&page->lru, &pool->pages);

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A memory error in a page of an area (memory_failure, as a machine
+ * check would report it; injected as root through
+ * /sys/devices/system/memory/hard_offline_page or MADV_HWPOISON):
+ * the kernel marks the page but cannot unmap a module page, and a fault
+ * that handed the marked page to the core with VM_FAULT_LOCKED made the
+ * core unmap it through its (absent) mapping: a NULL dereference, the
+ * kernel's oops, on the next fault of any main on a hole after an error
+ * in the zero page.  Now:
+ *  - an error in the zero page loses nothing: main's next reads of holes
+ *    (this area's and a new area's) read zeros, and a task's too;
+ *  - an error in a page main wrote loses it: main's next fault there
+ *    gets SIGBUS (BUS_MCEERR_AR), as for a file's page; calls go on;
+ *  - everything is freed when the area goes.
+ * Run in a child each, whose exit status says how far it got.  Debian's
+ * 6.1 cloud kernel handles no memory errors (CONFIG_MEMORY_FAILURE off):
+ * there the test checks that nothing can mark a page.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "tap.h"
+#include "util.h"
+
+#ifndef MADV_HWPOISON
+#define MADV_HWPOISON	100
+#endif
+
+#define PG	4096
+#define HARD_OFFLINE	"/sys/devices/system/memory/hard_offline_page"
+
+/* The task: the sum of the first byte of pages [from, from + 8). */
+static long reader(void *argbuf, void *store)
+{
+	volatile char *p = *(char **)argbuf;
+	long sum = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		sum += p[i * PG];
+	return sum;
+}
+
+/* Is the frame marked with a memory error (/proc/kpageflags)? */
+static int frame_poisoned(uint64_t pfn)
+{
+	uint64_t flags = 0;
+	int fd = open("/proc/kpageflags", O_RDONLY);
+	int got = fd >= 0 && pread(fd, &flags, sizeof(flags),
+				   pfn * sizeof(flags)) == sizeof(flags);
+
+	if (fd >= 0)
+		close(fd);
+	return got && (flags >> 19 & 1);	/* KPF_HWPOISON */
+}
+
+/*
+ * Reports a memory error in the page main maps at p (mapped, read):
+ * 1 if the kernel marked it; 0 if this kernel handles no memory errors
+ * (CONFIG_MEMORY_FAILURE off, as in Debian's 6.1 cloud kernel: no
+ * hard_offline_page, MADV_HWPOISON unknown); -1 if it refused otherwise.
+ * memory_failure marks a module page, then fails (EBUSY: it cannot
+ * handle it), so the mark is what counts.
+ */
+static int poison(volatile char *p)
+{
+	char buf[32];
+	uint64_t pfn;
+	int e1 = 0, e2 = 0;
+
+	(void)*p;
+	pfn = pfn_of((const void *)p);
+	if (!pfn)
+		return -1;
+	snprintf(buf, sizeof(buf), "%#llx", (unsigned long long)pfn << 12);
+	if (write_file(HARD_OFFLINE, buf))
+		e1 = errno;
+	if (frame_poisoned(pfn))
+		return 1;
+	if (madvise((void *)p, PG, MADV_HWPOISON))
+		e2 = errno;
+	if (frame_poisoned(pfn))
+		return 1;
+	printf("    # not marked: hard_offline_page %s, MADV_HWPOISON %s\n",
+	       strerror(e1), strerror(e2));
+	return e1 == ENOENT && e2 == EINVAL ? 0 : -1;
+}
+
+static sigjmp_buf jb;
+static volatile int bus_code;
+
+static void on_bus(int sig, siginfo_t *si, void *uc)
+{
+	bus_code = si->si_code;
+	siglongjmp(jb, 1);
+}
+
+/* Reads *p: 0 if it read, else the SIGBUS's si_code. */
+static int read_or_bus(volatile char *p, long *val)
+{
+	struct sigaction sa = { .sa_sigaction = on_bus, .sa_flags = SA_SIGINFO };
+
+	sigaction(SIGBUS, &sa, NULL);
+	if (sigsetjmp(jb, 1))
+		return bus_code;
+	*val = *p;
+	signal(SIGBUS, SIG_DFL);
+	return 0;
+}
+
+struct env {
+	struct orbit *ob;
+	struct orbit_area *a;
+	char *p;
+};
+
+static void env_up(struct env *e)
+{
+	int i;
+
+	e->ob = orbit_create("memfail", reader, NULL);
+	e->a = e->ob ? orbit_area_create(1 << 20, e->ob) : NULL;
+	if (!e->a)
+		_exit(10);
+	e->p = orbit_area_base(e->a);
+	for (i = 0; i < 8; i++)
+		e->p[i * PG] = 1;
+	if (orbit_call(e->ob, 1, &e->a, NULL, &e->p, sizeof(e->p)) != 8)
+		_exit(11);
+}
+
+static long call_at(struct env *e, char *at)
+{
+	return orbit_call(e->ob, 1, &e->a, NULL, &at, sizeof(at));
+}
+
+/* An error in the zero page main maps at a hole. */
+static void zero_page_case(void)
+{
+	struct env e, e2;
+	long v = -1;
+
+	env_up(&e);
+	switch (poison(e.p + 16 * PG)) {
+	case 0:
+		_exit(2);	/* no memory-failure handling */
+	case -1:
+		_exit(3);
+	}
+	/* Fresh faults on holes: this area's, and a new area's. */
+	if (read_or_bus(e.p + 17 * PG, &v) || v)
+		_exit(20);
+	env_up(&e2);
+	if (read_or_bus(e2.p + 16 * PG, &v) || v)
+		_exit(21);
+	/* The task reads holes (from 16 on) and writes nothing. */
+	if (call_at(&e, e.p + 16 * PG) != 0 || call_at(&e2, e2.p + 16 * PG))
+		_exit(22);
+	e.p[18 * PG] = 5;	/* a hole's first write */
+	if (call_at(&e, e.p + 16 * PG) != 5)
+		_exit(23);
+	orbit_area_destroy(e.a);
+	orbit_area_destroy(e2.a);
+	orbit_destroy(e.ob);
+	orbit_destroy(e2.ob);
+	_exit(0);
+}
+
+/* An error in a page main wrote, which a snapshot and the view share. */
+static void data_page_case(void)
+{
+	struct env e;
+	long v = -1;
+	int code;
+
+	env_up(&e);
+	switch (poison(e.p)) {
+	case 0:
+		_exit(2);
+	case -1:
+		_exit(3);
+	}
+	/* Main's next fault on it: its PTE zapped, then a read. */
+	if (madvise(e.p, PG, MADV_DONTNEED))
+		_exit(30);
+	code = read_or_bus(e.p, &v);
+	if (code != BUS_MCEERR_AR)
+		_exit(31);
+	/* Calls go on; main's other pages are intact. */
+	if (call_at(&e, e.p + PG) < 0)
+		_exit(32);
+	if (read_or_bus(e.p + PG, &v) || v != 1)
+		_exit(33);
+	orbit_area_destroy(e.a);
+	orbit_destroy(e.ob);
+	_exit(0);
+}
+
+static int run_case(void (*fn)(void))
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		fn();
+	if (pid < 0 || wait_child_ms(pid, 60000, &status))
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int main(void)
+{
+	struct orbit_module_stats start;
+	int ret, injected;
+
+	require(orbit_module_stats(&start) == 0, "read module counters");
+	ret = run_case(zero_page_case);
+	injected = ret != 2;
+	diag("%s",
+	     injected ? "memory errors injected" :
+	     "this kernel handles no memory errors (CONFIG_MEMORY_FAILURE off): none marked");
+	ok(ret == 0 || ret == 2, "%s (%d)",
+	   injected ? "an error in the zero page: holes read zeros after it, in main and the task" :
+	   "the zero page: no error can be marked", ret);
+	ok(counters_back_to(&start), "module counters back to their start values");
+	ret = run_case(data_page_case);
+	ok(ret == (injected ? 0 : 2), "%s (%d)",
+	   injected ? "an error in a page main wrote: SIGBUS (BUS_MCEERR_AR) at main's next fault there, calls go on" :
+	   "a page main wrote: no error can be marked", ret);
+	ok(counters_back_to(&start) && procs_gone("memfail"),
+	   "its orbits end; module counters back to their start values");
+	return tap_done();
+}
