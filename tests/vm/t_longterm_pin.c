@@ -120,6 +120,16 @@ static long task(void *argbuf, void *store)
 	return 0;
 }
 
+/* An orbit named name with an area of AREA bytes: the area's base. */
+static long *orbit_and_area(const char *name, struct orbit **ob,
+			    struct orbit_area **area)
+{
+	*ob = orbit_create(name, task, NULL);
+	*area = *ob ? orbit_area_create(AREA, *ob) : NULL;
+	require(*area, "an orbit and an area");
+	return orbit_area_base(*area);
+}
+
 /* Main's first word of every page := v. */
 static void write_all(long *pages, long v)
 {
@@ -212,10 +222,7 @@ static int main_pinned(void)
 	int fd, i;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
-	ob = orbit_create("pin-main", task, NULL);
-	area = ob ? orbit_area_create(AREA, ob) : NULL;
-	require(area, "an orbit and an area");
-	pages = orbit_area_base(area);
+	pages = orbit_and_area("pin-main", &ob, &area);
 	for (i = 0; i < 4; i++)
 		pages[i * PG / sizeof(long)] = 0;
 	for (i = 4; i < 8; i++)
@@ -286,10 +293,7 @@ static void view_pinned(int pinnable)
 	long *pages, ret, bad, moved;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
-	ob = orbit_create("pin-view", task, NULL);
-	area = ob ? orbit_area_create(AREA, ob) : NULL;
-	require(area, "an orbit and an area");
-	pages = orbit_area_base(area);
+	pages = orbit_and_area("pin-view", &ob, &area);
 	write_all(pages, 5);
 	a = (struct task_arg){ pages, 5, TASK_PIN };
 	ret = orbit_call(ob, 1, &area, NULL, &a, sizeof(a));
@@ -365,10 +369,7 @@ static void uring_refused(void)
 	int ret;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
-	ob = orbit_create("pin-uring", task, NULL);
-	area = ob ? orbit_area_create(AREA, ob) : NULL;
-	require(area, "an orbit and an area");
-	pages = orbit_area_base(area);
+	pages = orbit_and_area("pin-uring", &ob, &area);
 	write_all(pages, 1);
 	ret = uring_fixed(pages, NPIN);
 	ok(ret == -1 && (errno == EOPNOTSUPP || errno == EFAULT),
