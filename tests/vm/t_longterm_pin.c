@@ -175,7 +175,7 @@ static void calls(struct orbit *ob, struct orbit_area *area, long *pages,
 struct pinner {
 	long *pages;
 	volatile int stop;
-	long pins, moved, failed;
+	long pins, moved, failed, compared, unmapped;
 };
 
 static void *pinner(void *arg)
@@ -201,8 +201,25 @@ static void *pinner(void *arg)
 		pfns_of(p->pages, NPIN, after);
 		close(fd);
 		p->pins++;
-		if (memcmp(before, after, sizeof(before)))
-			p->moved++;
+		/*
+		 * A freeze zaps main's PTEs of written pages before it finds
+		 * them held (then main keeps them): a page it zapped in
+		 * between reads no frame.
+		 */
+		for (i = 0; i < NPIN; i++) {
+			if (!before[i] || !after[i]) {
+				p->unmapped++;
+				continue;
+			}
+			p->compared++;
+			if (before[i] != after[i]) {
+				printf("    # page %d: frame %#llx, then %#llx\n", i,
+				       (unsigned long long)before[i],
+				       (unsigned long long)after[i]);
+				p->moved++;
+				break;
+			}
+		}
 	}
 	return NULL;
 }
@@ -267,9 +284,11 @@ static int main_pinned(void)
 		calls(ob, area, pages, NULL, &bad, &moved);
 		p.stop = 1;
 		pthread_join(t, NULL);
-		ok(!bad && p.pins > 20 && !p.failed && !p.moved,
-		   "%d calls while a thread pins and unpins: %ld read wrong; %ld pins, %ld failed, %ld saw main's frames change",
-		   CALLS, bad, p.pins, p.failed, p.moved);
+		ok(!bad && p.pins > 20 && !p.failed &&
+		   p.compared > p.pins * NPIN / 2 && !p.moved,
+		   "%d calls while a thread pins and unpins: %ld read wrong; %ld pins, %ld failed, %ld of %ld frames compared changed (%ld not mapped at a look)",
+		   CALLS, bad, p.pins, p.failed, p.moved, p.compared,
+		   p.unmapped);
 	}
 	fd = umem_pin(pages, NPIN);
 	require(fd >= 0, "pinned again");
