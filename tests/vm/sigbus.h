@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * SIGBUS where a test of max_user_bytes expects it, and nowhere else: a
- * write past the limit, inside sigbus_touch(), returns to it; any other
+ * SIGBUS where a test expects it, and nowhere else: a write past
+ * max_user_bytes inside sigbus_touch(), or a read of a page with a memory
+ * error inside sigbus_read(), returns to it; any other
  * SIGBUS (one the library or the module should have spared the program)
  * makes the process say where (the instruction, for addr2line) and exit
  * with status 40.  Define _GNU_SOURCE before any include (REG_RIP).
@@ -17,6 +18,7 @@
 
 static sigjmp_buf sigbus_jb;
 static volatile int sigbus_expected;
+static volatile int sigbus_code;	/* the last expected one's si_code */
 
 static inline void sigbus_handler(int sig, siginfo_t *si, void *uc)
 {
@@ -24,8 +26,10 @@ static inline void sigbus_handler(int sig, siginfo_t *si, void *uc)
 	char msg[128];
 	int n;
 
-	if (sigbus_expected)
+	if (sigbus_expected) {
+		sigbus_code = si->si_code;
 		siglongjmp(sigbus_jb, 1);
+	}
 	n = snprintf(msg, sizeof(msg),
 		     "# SIGBUS not expected: pid %d addr %p ip %llx\n",
 		     getpid(), si->si_addr, (unsigned long long)ip);
@@ -62,6 +66,22 @@ static inline long sigbus_touch(volatile char *p, long from, long want,
 		p[done * 4096] = v;
 	sigbus_expected = 0;
 	return done;
+}
+
+/*
+ * Reads *p into *val: 0, or the si_code of the SIGBUS that came instead.
+ * sigbus_catch() first.
+ */
+static inline int sigbus_read(volatile char *p, long *val)
+{
+	if (sigsetjmp(sigbus_jb, 1)) {
+		sigbus_expected = 0;
+		return sigbus_code;
+	}
+	sigbus_expected = 1;
+	*val = *p;
+	sigbus_expected = 0;
+	return 0;
 }
 
 #endif /* SIGBUS_H */

@@ -178,11 +178,22 @@ struct pinner {
 	long pins, moved, failed, compared, unmapped;
 };
 
+/* The frames main maps at pages now, each page read first. */
+static void frames_now(long *pages, uint64_t *pfn)
+{
+	volatile long sink;
+	int i;
+
+	for (i = 0; i < NPIN; i++)	/* maps what a freeze zapped */
+		sink = pages[i * PG / sizeof(long)];
+	(void)sink;
+	pfns_of(pages, NPIN, pfn);
+}
+
 static void *pinner(void *arg)
 {
 	struct pinner *p = arg;
 	uint64_t before[NPIN], after[NPIN];
-	volatile long sink;
 	int fd, i;
 
 	while (!p->stop) {
@@ -191,14 +202,9 @@ static void *pinner(void *arg)
 			p->failed++;
 			continue;
 		}
-		for (i = 0; i < NPIN; i++)	/* maps what a freeze zapped */
-			sink = p->pages[i * PG / sizeof(long)];
-		pfns_of(p->pages, NPIN, before);
+		frames_now(p->pages, before);
 		usleep(300);
-		for (i = 0; i < NPIN; i++)
-			sink = p->pages[i * PG / sizeof(long)];
-		(void)sink;
-		pfns_of(p->pages, NPIN, after);
+		frames_now(p->pages, after);
 		close(fd);
 		p->pins++;
 		/*
@@ -316,14 +322,10 @@ static void view_pinned(int pinnable)
 	write_all(pages, 5);
 	a = (struct task_arg){ pages, 5, TASK_PIN };
 	ret = orbit_call(ob, 1, &area, NULL, &a, sizeof(a));
-	if (!pinnable) {
-		ok(ret == -EFAULT,
-		   "an orbit's view: the UMEM's long-term pin is refused with EFAULT (%ld)",
-		   ret);
-	} else {
-		ok(ret == 0, "the task pins its view, reading main's data (%ld)",
-		   ret);
-	}
+	ok(ret == (pinnable ? 0 : -EFAULT), "%s (%ld)",
+	   pinnable ? "the task pins its view, reading main's data" :
+	   "an orbit's view: the UMEM's long-term pin is refused with EFAULT",
+	   ret);
 	calls(ob, area, pages, NULL, &bad, &moved);
 	ok(!bad, "%d calls with the view %s: %ld read other than main's data",
 	   CALLS, pinnable ? "pinned" : "not pinned", bad);

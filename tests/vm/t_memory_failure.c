@@ -18,12 +18,11 @@
  * there the test checks that nothing can mark a page.
  */
 #define _GNU_SOURCE
-#include <setjmp.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "tap.h"
+#include "sigbus.h"
 #include "util.h"
 
 #ifndef MADV_HWPOISON
@@ -90,26 +89,15 @@ static int poison(volatile char *p)
 	return e1 == ENOENT && e2 == EINVAL ? 0 : -1;
 }
 
-static sigjmp_buf jb;
-static volatile int bus_code;
-
-static void on_bus(int sig, siginfo_t *si, void *uc)
+/* poison(p), or the case's exit: 2 no memory-failure handling, 3 refused. */
+static void poison_or_exit(volatile char *p)
 {
-	bus_code = si->si_code;
-	siglongjmp(jb, 1);
-}
-
-/* Reads *p: 0 if it read, else the SIGBUS's si_code. */
-static int read_or_bus(volatile char *p, long *val)
-{
-	struct sigaction sa = { .sa_sigaction = on_bus, .sa_flags = SA_SIGINFO };
-
-	sigaction(SIGBUS, &sa, NULL);
-	if (sigsetjmp(jb, 1))
-		return bus_code;
-	*val = *p;
-	signal(SIGBUS, SIG_DFL);
-	return 0;
+	switch (poison(p)) {
+	case 0:
+		_exit(2);
+	case -1:
+		_exit(3);
+	}
 }
 
 struct env {
@@ -122,6 +110,7 @@ static void env_up(struct env *e)
 {
 	int i;
 
+	sigbus_catch();
 	e->ob = orbit_create("memfail", reader, NULL);
 	e->a = e->ob ? orbit_area_create(1 << 20, e->ob) : NULL;
 	if (!e->a)
@@ -145,17 +134,12 @@ static void zero_page_case(void)
 	long v = -1;
 
 	env_up(&e);
-	switch (poison(e.p + 16 * PG)) {
-	case 0:
-		_exit(2);	/* no memory-failure handling */
-	case -1:
-		_exit(3);
-	}
+	poison_or_exit(e.p + 16 * PG);
 	/* Fresh faults on holes: this area's, and a new area's. */
-	if (read_or_bus(e.p + 17 * PG, &v) || v)
+	if (sigbus_read(e.p + 17 * PG, &v) || v)
 		_exit(20);
 	env_up(&e2);
-	if (read_or_bus(e2.p + 16 * PG, &v) || v)
+	if (sigbus_read(e2.p + 16 * PG, &v) || v)
 		_exit(21);
 	/* The task reads holes (from 16 on) and writes nothing. */
 	if (call_at(&e, e.p + 16 * PG) != 0 || call_at(&e2, e2.p + 16 * PG))
@@ -170,7 +154,11 @@ static void zero_page_case(void)
 	_exit(0);
 }
 
-/* An error in a page main wrote, which a snapshot and the view share. */
+/*
+ * An error in a page main wrote: after the snapshot froze it, main's read
+ * in poison() gives main its own copy (a page written before the last
+ * snapshot is copied at its first read), which is the page marked.
+ */
 static void data_page_case(void)
 {
 	struct env e;
@@ -178,22 +166,17 @@ static void data_page_case(void)
 	int code;
 
 	env_up(&e);
-	switch (poison(e.p)) {
-	case 0:
-		_exit(2);
-	case -1:
-		_exit(3);
-	}
+	poison_or_exit(e.p);
 	/* Main's next fault on it: its PTE zapped, then a read. */
 	if (madvise(e.p, PG, MADV_DONTNEED))
 		_exit(30);
-	code = read_or_bus(e.p, &v);
+	code = sigbus_read(e.p, &v);
 	if (code != BUS_MCEERR_AR)
 		_exit(31);
 	/* Calls go on; main's other pages are intact. */
 	if (call_at(&e, e.p + PG) < 0)
 		_exit(32);
-	if (read_or_bus(e.p + PG, &v) || v != 1)
+	if (sigbus_read(e.p + PG, &v) || v != 1)
 		_exit(33);
 	orbit_area_destroy(e.a);
 	orbit_destroy(e.ob);
