@@ -175,19 +175,30 @@ static atomic_long_t *opage_count(struct page *page)
 
 #define OPAGE_GFP	(GFP_HIGHUSER | __GFP_ACCOUNT | __GFP_NOWARN)
 
-/* The next page of the pool's run, or NULL. */
+/*
+ * The next page of the pool's run, or NULL.  A page marked with a memory
+ * error while it waited there (memory_failure marks a page it cannot
+ * take from us) is freed, and the next one taken: handed out, it would
+ * make its first fault SIGBUS though it held nothing.  Freed, the core
+ * keeps it from reuse.
+ */
 static struct page *pool_run_next(struct pt_pool *pool)
 {
-	struct page *page = NULL;
+	struct page *page;
 
-	spin_lock(&pool->lock);
-	if (pool->run_left) {
-		page = pool->run;
-		pool->run = page + 1;	/* within one block */
-		pool->run_left--;
+	for (;;) {
+		page = NULL;
+		spin_lock(&pool->lock);
+		if (pool->run_left) {
+			page = pool->run;
+			pool->run = page + 1;	/* within one block */
+			pool->run_left--;
+		}
+		spin_unlock(&pool->lock);
+		if (!page || !PageHWPoison(page))
+			return page;
+		put_page(page);	/* not charged nor counted yet */
 	}
-	spin_unlock(&pool->lock);
-	return page;
 }
 
 /*
@@ -301,18 +312,35 @@ void opage_put(struct pt_pool *pool, struct page *page)
 		opage_free(pool, page);
 }
 
+/*
+ * A page the pool kept, or NULL.  One marked with a memory error while
+ * kept is freed, as in pool_run_next.
+ */
+static struct page *pool_take(struct pt_pool *pool)
+{
+	struct page *page;
+
+	for (;;) {
+		page = NULL;
+		spin_lock(&pool->lock);
+		if (pool->npages) {
+			page = list_first_entry(&pool->pages, struct page,
+						lru);
+			list_del(&page->lru);
+			pool->npages--;
+		}
+		spin_unlock(&pool->lock);
+		if (!page || !PageHWPoison(page))
+			return page;
+		opage_free(pool, page);
+	}
+}
+
 /* A copy of src, in a page from the pool when there is one. */
 struct page *opage_copy(struct pt_pool *pool, struct page *src)
 {
-	struct page *page = NULL;
+	struct page *page = pool_take(pool);
 
-	spin_lock(&pool->lock);
-	if (pool->npages) {
-		page = list_first_entry(&pool->pages, struct page, lru);
-		list_del(&page->lru);
-		pool->npages--;
-	}
-	spin_unlock(&pool->lock);
 	if (!page) {
 		page = opage_alloc(pool, false);
 		if (IS_ERR(page))

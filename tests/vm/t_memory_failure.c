@@ -12,6 +12,8 @@
  *    (this area's and a new area's) read zeros, and a task's too;
  *  - an error in a page main wrote loses it: main's next fault there
  *    gets SIGBUS (BUS_MCEERR_AR), as for a file's page; calls go on;
+ *  - an error in a page the area's pool holds unused (kept, or in its
+ *    run of fresh pages) loses nothing: the pool hands it to no one;
  *  - everything is freed when the area goes.
  * Run in a child each, whose exit status says how far it got.  Debian's
  * 6.1 cloud kernel handles no memory errors (CONFIG_MEMORY_FAILURE off):
@@ -65,20 +67,31 @@ static int frame_poisoned(uint64_t pfn)
  * memory_failure marks a module page, then fails (EBUSY: it cannot
  * handle it), so the mark is what counts.
  */
-static int poison(volatile char *p)
+/* Reports an error in frame pfn: 1 if marked, else errno (hard_offline_page). */
+static int poison_pfn(uint64_t pfn)
 {
 	char buf[32];
+	int err = 0;
+
+	snprintf(buf, sizeof(buf), "%#llx", (unsigned long long)pfn << 12);
+	if (write_file(HARD_OFFLINE, buf))
+		err = errno;
+	if (frame_poisoned(pfn))
+		return 1;
+	return err ? err : EIO;
+}
+
+static int poison(volatile char *p)
+{
 	uint64_t pfn;
-	int e1 = 0, e2 = 0;
+	int e1, e2 = 0;
 
 	(void)*p;
 	pfn = pfn_of((const void *)p);
 	if (!pfn)
 		return -1;
-	snprintf(buf, sizeof(buf), "%#llx", (unsigned long long)pfn << 12);
-	if (write_file(HARD_OFFLINE, buf))
-		e1 = errno;
-	if (frame_poisoned(pfn))
+	e1 = poison_pfn(pfn);
+	if (e1 == 1)
 		return 1;
 	if (madvise((void *)p, PG, MADV_HWPOISON))
 		e2 = errno;
@@ -183,6 +196,95 @@ static void data_page_case(void)
 	_exit(0);
 }
 
+/* The pool case's task: what to do at page at. */
+enum { POOL_WRITE, POOL_WRITE_UNMAP, POOL_NOTHING };
+struct pool_req {
+	char *at;
+	int op;
+};
+
+/*
+ * Writes the page at (a private copy: from the area's pool, or its run
+ * of fresh pages for a hole) and returns its frame; POOL_WRITE_UNMAP
+ * then unmaps it, so that the next install, which drops it, keeps it in
+ * the pool rather than freeing it.
+ */
+static long pool_task(void *argbuf, void *store)
+{
+	struct pool_req *r = argbuf;
+	uint64_t pfn;
+
+	if (r->op == POOL_NOTHING)
+		return 0;
+	r->at[0] = 9;
+	pfn = pfn_of(r->at);
+	if (r->op == POOL_WRITE_UNMAP && madvise(r->at, PG, MADV_DONTNEED))
+		return -1;
+	return pfn ? (long)pfn : -1;
+}
+
+static long pool_call(struct orbit *ob, struct orbit_area *a, char *at,
+		      int op)
+{
+	struct pool_req r = { .at = at, .op = op };
+
+	return orbit_call(ob, 1, &a, NULL, &r, sizeof(r));
+}
+
+/*
+ * Pages marked while the area's pool held them, unused: the next fresh
+ * page of its run, and a page it kept (one a task wrote and unmapped,
+ * dropped at the next install).  The pool must hand out neither: a marked
+ * page makes the first fault on it SIGBUS though it held nothing.  The
+ * frames the task gets must be other, unmarked ones, and its writes work.
+ */
+static void pool_case(void)
+{
+	struct orbit *ob = orbit_create("memfail", pool_task, NULL);
+	struct orbit_area *a = ob ? orbit_area_create(64 << 20, ob) : NULL;
+	long h1, h2, h3, k, got;
+	char *p;
+
+	if (!a)
+		_exit(50);
+	p = orbit_area_base(a);
+	/*
+	 * Holes the task writes: the first two pages of the pool's first
+	 * run, a block of at least 8 pages (so aligned to 8), the third of
+	 * which waits in the run.  Nothing else is marked: a frame the pool
+	 * does not hold could be anyone's.
+	 */
+	h1 = pool_call(ob, a, p + 100 * PG, POOL_WRITE);
+	h2 = pool_call(ob, a, p + 101 * PG, POOL_WRITE);
+	if (h1 <= 0 || h1 % 8 || h2 != h1 + 1)
+		_exit(51);
+	switch (poison_pfn(h2 + 1)) {	/* the run's next page */
+	case 1:
+		break;
+	case ENOENT:
+		_exit(2);
+	default:
+		_exit(3);
+	}
+	h3 = pool_call(ob, a, p + 102 * PG, POOL_WRITE);
+	if (h3 <= 0 || h3 == h2 + 1 || frame_poisoned(h3))
+		_exit(52);
+	/* A page the pool keeps: a copy the task wrote, then unmapped. */
+	p[0] = 1;
+	p[PG] = 1;
+	k = pool_call(ob, a, p, POOL_WRITE_UNMAP);
+	if (k <= 0 || pool_call(ob, a, p, POOL_NOTHING) != 0)
+		_exit(53);
+	if (poison_pfn(k) != 1)
+		_exit(54);
+	got = pool_call(ob, a, p + PG, POOL_WRITE);
+	if (got <= 0 || got == k || frame_poisoned(got))
+		_exit(55);
+	orbit_area_destroy(a);
+	orbit_destroy(ob);
+	_exit(0);
+}
+
 static int run_case(void (*fn)(void))
 {
 	int status = -1;
@@ -216,5 +318,12 @@ int main(void)
 	   "a page main wrote: no error can be marked", ret);
 	ok(counters_back_to(&start) && procs_gone("memfail"),
 	   "its orbits end; module counters back to their start values");
+	ret = run_case(pool_case);
+	ok(ret == (injected ? 0 : 2), "%s (%d)",
+	   injected ? "errors in pages the pool held unused: none handed out, the task's writes work" :
+	   "the pool's pages: no error can be marked", ret);
+	ok(counters_back_to(&start) && procs_gone("memfail"),
+	   "%s", injected ? "the pool's marked pages freed; module counters back" :
+	   "its orbit ends; module counters back");
 	return tap_done();
 }
