@@ -856,7 +856,9 @@ struct orbit_area *area_create(unsigned long addr, unsigned long size,
  * COPY-mode pages: the tree gets a copy of each while the per-call budget
  * lasts (always in a COPY area, always for a page something else holds);
  * past the budget a page goes back to COW and is frozen with the dirty
- * pages (it is marked dirty here).
+ * pages (it is marked dirty here), as does a page with a memory error,
+ * which no copy may read: main and the snapshot share its loss, and
+ * main's next fault there copies it, which fails (SIGBUS, see opage_copy).
  */
 static int area_snapshot_copy_pages(struct orbit_area *area,
 				    struct snap_cost *cost)
@@ -869,7 +871,8 @@ static int area_snapshot_copy_pages(struct orbit_area *area,
 	xa_for_each(&area->ovl, idx, page) {
 		bool held = opage_referenced(page);
 
-		if (area->copy_mode || held || budget) {
+		if ((area->copy_mode || held || budget) &&
+		    !PageHWPoison(page)) {
 			err = area_tree_copy(area, idx, page);
 			if (err)
 				return err;
@@ -1122,6 +1125,9 @@ static int area_freeze_keep(struct orbit_area *area, struct area_walk *w,
 {
 	int err;
 
+	/* Lost to a memory error: frozen as it is, not read to copy. */
+	if (PageHWPoison(page))
+		return 0;
 	err = area_keep_for_main(area, idx, page);
 	area_freeze_forget(w);	/* cur and ovl changed */
 	if (err)

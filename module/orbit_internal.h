@@ -290,14 +290,17 @@ static inline bool opage_wait_unlocked(struct page *page)
 /*
  * A fault's answer to an error: over the user's limit; out of memory; a
  * page table that went away (6.12) or a PTE another fault set, for the
- * retry to find; or a page the kernel would not map, or no zero page to
- * map (-ENOSPC, see opage_zero).
+ * retry to find; a page lost to a memory error (-EHWPOISON, see
+ * opage_copy); or a page the kernel would not map, or no zero page to map
+ * (-ENOSPC, see opage_zero).
  */
 static inline vm_fault_t orbit_fault_error(int err)
 {
 	switch (err) {
 	case -EDQUOT:
 		return VM_FAULT_SIGBUS;
+	case -EHWPOISON:
+		return VM_FAULT_HWPOISON;
 	case -ENOMEM:
 		return VM_FAULT_OOM;
 	case -EFAULT:

@@ -336,11 +336,19 @@ static struct page *pool_take(struct pt_pool *pool)
 	}
 }
 
-/* A copy of src, in a page from the pool when there is one. */
+/*
+ * A copy of src, in a page from the pool when there is one; -EHWPOISON if
+ * src is marked with a memory error: the kernel does not read a page it
+ * knows to be bad (a machine check in a kernel copy is fatal), and what
+ * it held is lost.  Faults answer that with SIGBUS (BUS_MCEERR_AR).
+ */
 struct page *opage_copy(struct pt_pool *pool, struct page *src)
 {
-	struct page *page = pool_take(pool);
+	struct page *page;
 
+	if (unlikely(PageHWPoison(src)))
+		return ERR_PTR(-EHWPOISON);
+	page = pool_take(pool);
 	if (!page) {
 		page = opage_alloc(pool, false);
 		if (IS_ERR(page))

@@ -501,7 +501,8 @@ static void view_install_add(struct view_install *vi, unsigned long idx)
  * of it, which stays mapped: false if it cannot be rewritten (no page in
  * the snapshot; or held beyond the view's one mapping: the orbit's I/O, a
  * pipe it vmspliced the page into, must keep the contents of the call
- * that took it); the caller then drops it.
+ * that took it; or either page has a memory error); the caller then
+ * drops it.
  */
 static bool view_mirror_refresh(struct orbit_view *view, unsigned long idx,
 				struct page *mirror)
@@ -512,7 +513,8 @@ static bool view_mirror_refresh(struct orbit_view *view, unsigned long idx,
 	lockdep_assert_held(&view->lock);
 	down_read(&view->area->swap_lock);
 	snap = pt_lookup(view->root, idx, NULL);
-	if (snap && opage_mapcount(mirror) <= 1 && !opage_referenced(mirror)) {
+	if (snap && opage_mapcount(mirror) <= 1 && !opage_referenced(mirror) &&
+	    !PageHWPoison(snap) && !PageHWPoison(mirror)) {
 		copy_highpage(mirror, snap);
 		flush_dcache_page(mirror);
 		done = true;

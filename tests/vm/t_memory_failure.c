@@ -14,6 +14,9 @@
  *    gets SIGBUS (BUS_MCEERR_AR), as for a file's page; calls go on;
  *  - an error in a page the area's pool holds unused (kept, or in its
  *    run of fresh pages) loses nothing: the pool hands it to no one;
+ *  - the module never copies a marked page (a copy in the kernel that
+ *    reads a bad page is a fatal machine check): in a page a snapshot
+ *    froze, or in a COPY-mode area, main's next fault there gets SIGBUS;
  *  - everything is freed when the area goes.
  * Run in a child each, whose exit status says how far it got.  Debian's
  * 6.1 cloud kernel handles no memory errors (CONFIG_MEMORY_FAILURE off):
@@ -73,6 +76,8 @@ static int poison_pfn(uint64_t pfn)
 	char buf[32];
 	int err = 0;
 
+	if (!pfn)
+		return EINVAL;	/* not mapped: nothing to mark */
 	snprintf(buf, sizeof(buf), "%#llx", (unsigned long long)pfn << 12);
 	if (write_file(HARD_OFFLINE, buf))
 		err = errno;
@@ -111,6 +116,15 @@ static void poison_or_exit(volatile char *p)
 	case -1:
 		_exit(3);
 	}
+}
+
+/* poison_pfn(pfn), or the case's exit as in poison_or_exit. */
+static void poison_pfn_or_exit(uint64_t pfn)
+{
+	int ret = poison_pfn(pfn);
+
+	if (ret != 1)
+		_exit(ret == ENOENT ? 2 : 3);
 }
 
 struct env {
@@ -196,6 +210,89 @@ static void data_page_case(void)
 	_exit(0);
 }
 
+/* Module counters: copies of pages made so far (both kinds). */
+static uint64_t copies_made(void)
+{
+	struct orbit_module_stats st;
+
+	if (orbit_module_stats(&st))
+		_exit(49);
+	return st.cow_faults + st.copy_pages;
+}
+
+/*
+ * An error in a page a snapshot froze: the tree's page, which main and
+ * the snapshot share until main's next fault there copies it.  The copy
+ * would read the bad page in the kernel (a machine check there is
+ * fatal): the module makes none, and main's fault gets SIGBUS
+ * (BUS_MCEERR_AR), as for a page it wrote itself.  Calls go on.
+ */
+static void frozen_page_case(void)
+{
+	struct env e;
+	uint64_t before, frame;
+	long v = -1;
+	char *at;
+
+	env_up(&e);
+	at = e.p + 20 * PG;
+	*at = 3;
+	frame = pfn_of(at);
+	if (call_at(&e, e.p + 16 * PG) != 3)	/* froze it */
+		_exit(60);
+	poison_pfn_or_exit(frame);
+	before = copies_made();
+	if (madvise(at, PG, MADV_DONTNEED))
+		_exit(61);
+	if (sigbus_read(at, &v) != BUS_MCEERR_AR || copies_made() != before)
+		_exit(62);
+	if (sigbus_touch(at, 0, 1, 4) != 0 || copies_made() != before)
+		_exit(63);
+	if (call_at(&e, e.p) != 8)
+		_exit(64);
+	orbit_area_destroy(e.a);
+	orbit_destroy(e.ob);
+	_exit(0);
+}
+
+/*
+ * An error in a page of a COPY-mode area: the snapshot copies main's
+ * pages, but not that one (it shares it, and main's next fault there
+ * gets SIGBUS).
+ */
+static void copy_mode_case(void)
+{
+	struct env e;
+	struct orbit_area *c;
+	long v = -1;
+	uint64_t before;
+	char *q;
+
+	env_up(&e);
+	c = orbit_area_create_ex(1 << 20, 1 << 20, ORBIT_AREA_MODE_COPY,
+				 e.ob);
+	if (!c)
+		_exit(70);
+	q = orbit_area_base(c);
+	*q = 5;
+	poison_or_exit(q);
+	before = copies_made();
+	if (orbit_call(e.ob, 1, &c, NULL, &q, sizeof(q)) < 0)
+		_exit(71);
+	if (copies_made() != before)
+		_exit(72);
+	if (madvise(q, PG, MADV_DONTNEED))
+		_exit(73);
+	if (sigbus_read(q, &v) != BUS_MCEERR_AR)
+		_exit(74);
+	if (call_at(&e, e.p) != 8)
+		_exit(75);
+	orbit_area_destroy(c);
+	orbit_area_destroy(e.a);
+	orbit_destroy(e.ob);
+	_exit(0);
+}
+
 /* The pool case's task: what to do at page at. */
 enum { POOL_WRITE, POOL_WRITE_UNMAP, POOL_NOTHING };
 struct pool_req {
@@ -258,14 +355,7 @@ static void pool_case(void)
 	h2 = pool_call(ob, a, p + 101 * PG, POOL_WRITE);
 	if (h1 <= 0 || h1 % 8 || h2 != h1 + 1)
 		_exit(51);
-	switch (poison_pfn(h2 + 1)) {	/* the run's next page */
-	case 1:
-		break;
-	case ENOENT:
-		_exit(2);
-	default:
-		_exit(3);
-	}
+	poison_pfn_or_exit(h2 + 1);	/* the run's next page */
 	h3 = pool_call(ob, a, p + 102 * PG, POOL_WRITE);
 	if (h3 <= 0 || h3 == h2 + 1 || frame_poisoned(h3))
 		_exit(52);
@@ -325,5 +415,15 @@ int main(void)
 	ok(counters_back_to(&start) && procs_gone("memfail"),
 	   "%s", injected ? "the pool's marked pages freed; module counters back" :
 	   "its orbit ends; module counters back");
+	ret = run_case(frozen_page_case);
+	ok(ret == (injected ? 0 : 2), "%s (%d)",
+	   injected ? "an error in a page a snapshot froze: no copy of it, SIGBUS (BUS_MCEERR_AR) at main's next fault there, calls go on" :
+	   "a page a snapshot froze: no error can be marked", ret);
+	ret = run_case(copy_mode_case);
+	ok(ret == (injected ? 0 : 2), "%s (%d)",
+	   injected ? "an error in a page of a COPY-mode area: the snapshot makes no copy of it, main's next fault there SIGBUS, calls go on" :
+	   "a page of a COPY-mode area: no error can be marked", ret);
+	ok(counters_back_to(&start) && procs_gone("memfail"),
+	   "their orbits end; module counters back");
 	return tap_done();
 }
