@@ -32,6 +32,7 @@
 #include <linux/highmem.h>
 #include <linux/llist.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/workqueue.h>
 
 #include "orbit_internal.h"
@@ -337,14 +338,36 @@ static struct page *pool_take(struct pt_pool *pool)
 }
 
 /*
- * A copy of src, in a page from the pool when there is one; -EHWPOISON if
- * src is marked with a memory error: the kernel does not read a page it
- * knows to be bad (a machine check in a kernel copy is fatal), and what
- * it held is lost.  Faults answer that with SIGBUS (BUS_MCEERR_AR).
+ * Copies src into dst: 0, or -EHWPOISON if src has a memory error.  A
+ * marked page is not read at all; an error the copy finds first is a
+ * machine check the copy survives (copy_mc, as the core's copy-on-write
+ * copies), reported to memory_failure, which marks the page.  Either way
+ * what src held is lost; faults answer with SIGBUS (BUS_MCEERR_AR).
  */
+int opage_copy_into(struct page *dst, struct page *src)
+{
+	unsigned long left;
+	void *to, *from;
+
+	if (unlikely(PageHWPoison(src)))
+		return -EHWPOISON;
+	from = kmap_local_page(src);
+	to = kmap_local_page(dst);
+	left = copy_mc_to_kernel(to, from, PAGE_SIZE);
+	kunmap_local(to);
+	kunmap_local(from);
+	if (unlikely(left)) {
+		memory_failure_queue(page_to_pfn(src), 0);
+		return -EHWPOISON;
+	}
+	return 0;
+}
+
+/* A copy of src, in a page from the pool when there is one (see above). */
 struct page *opage_copy(struct pt_pool *pool, struct page *src)
 {
 	struct page *page;
+	int err;
 
 	if (unlikely(PageHWPoison(src)))
 		return ERR_PTR(-EHWPOISON);
@@ -355,7 +378,11 @@ struct page *opage_copy(struct pt_pool *pool, struct page *src)
 			return page;
 	}
 	atomic_long_set(opage_count(page), 1);
-	copy_highpage(page, src);
+	err = opage_copy_into(page, src);
+	if (err) {
+		opage_put(pool, page);
+		return ERR_PTR(err);
+	}
 	return page;
 }
 
