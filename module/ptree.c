@@ -176,29 +176,45 @@ static atomic_long_t *opage_count(struct page *page)
 
 #define OPAGE_GFP	(GFP_HIGHUSER | __GFP_ACCOUNT | __GFP_NOWARN)
 
+static void opage_free(struct pt_pool *pool, struct page *page)
+{
+	set_page_private(page, 0);
+	ostat_dec(OS_PAGES);
+	orbit_uncharge(&pool->acct, PAGE_SIZE);
+	put_page(page);
+}
+
 /*
- * The next page of the pool's run, or NULL.  A page marked with a memory
- * error while it waited there (memory_failure marks a page it cannot
- * take from us) is freed, and the next one taken: handed out, it would
- * make its first fault SIGBUS though it held nothing.  Freed, the core
- * keeps it from reuse.
+ * The next page of the pool's run (run), or a page it kept; NULL if there
+ * is none.  A page marked with a memory error while it waited there
+ * (memory_failure marks a page it cannot take from us) is freed, and the
+ * next one taken: handed out, it would make its first fault SIGBUS
+ * though it held nothing.  Freed, the core keeps it from reuse.
  */
-static struct page *pool_run_next(struct pt_pool *pool)
+static struct page *pool_take(struct pt_pool *pool, bool run)
 {
 	struct page *page;
 
 	for (;;) {
 		page = NULL;
 		spin_lock(&pool->lock);
-		if (pool->run_left) {
+		if (run && pool->run_left) {
 			page = pool->run;
 			pool->run = page + 1;	/* within one block */
 			pool->run_left--;
+		} else if (!run && pool->npages) {
+			page = list_first_entry(&pool->pages, struct page,
+						lru);
+			list_del(&page->lru);
+			pool->npages--;
 		}
 		spin_unlock(&pool->lock);
 		if (!page || !PageHWPoison(page))
 			return page;
-		put_page(page);	/* not charged nor counted yet */
+		if (run)
+			put_page(page);	/* not charged nor counted yet */
+		else
+			opage_free(pool, page);
 	}
 }
 
@@ -243,7 +259,7 @@ struct page *opage_alloc(struct pt_pool *pool, bool zero)
 
 	if (err)
 		return ERR_PTR(err);
-	page = pool_run_next(pool);
+	page = pool_take(pool, true);
 	if (!page)
 		page = pool_run_new(pool);
 	if (!page)
@@ -260,14 +276,6 @@ struct page *opage_alloc(struct pt_pool *pool, bool zero)
 void opage_get(struct page *page)
 {
 	atomic_long_inc(opage_count(page));
-}
-
-static void opage_free(struct pt_pool *pool, struct page *page)
-{
-	set_page_private(page, 0);
-	ostat_dec(OS_PAGES);
-	orbit_uncharge(&pool->acct, PAGE_SIZE);
-	put_page(page);
 }
 
 /* How many tree slots (and overlay or view entries) hold the page. */
@@ -314,30 +322,6 @@ void opage_put(struct pt_pool *pool, struct page *page)
 }
 
 /*
- * A page the pool kept, or NULL.  One marked with a memory error while
- * kept is freed, as in pool_run_next.
- */
-static struct page *pool_take(struct pt_pool *pool)
-{
-	struct page *page;
-
-	for (;;) {
-		page = NULL;
-		spin_lock(&pool->lock);
-		if (pool->npages) {
-			page = list_first_entry(&pool->pages, struct page,
-						lru);
-			list_del(&page->lru);
-			pool->npages--;
-		}
-		spin_unlock(&pool->lock);
-		if (!page || !PageHWPoison(page))
-			return page;
-		opage_free(pool, page);
-	}
-}
-
-/*
  * Copies src into dst: 0, or -EHWPOISON if src has a memory error.  A
  * marked page is not read at all; an error the copy finds first is a
  * machine check the copy survives (copy_mc, as the core's copy-on-write
@@ -371,7 +355,7 @@ struct page *opage_copy(struct pt_pool *pool, struct page *src)
 
 	if (unlikely(PageHWPoison(src)))
 		return ERR_PTR(-EHWPOISON);
-	page = pool_take(pool);
+	page = pool_take(pool, false);
 	if (!page) {
 		page = opage_alloc(pool, false);
 		if (IS_ERR(page))
