@@ -616,6 +616,14 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 		mutex_unlock(&area->lock);
 		return VM_FAULT_NOPAGE;
 	}
+	/*
+	 * Main's page has a memory error: its contents are lost, and main
+	 * must not go on with them as if written (see area_fault).
+	 */
+	if (unlikely(PageHWPoison(vmf->page))) {
+		mutex_unlock(&area->lock);
+		return VM_FAULT_HWPOISON;
+	}
 	if (page == vmf->page && shared) {
 		err = pte_present(vmf->orig_pte) ?
 		      area_copy_out(area, idx, page, vmf->address & PAGE_MASK,

@@ -256,6 +256,38 @@ static void frozen_page_case(void)
 }
 
 /*
+ * An error in a page a snapshot froze that main still maps, read-only (a
+ * freeze of 32 dirty pages or more write-protects them rather than zap
+ * them): main's next write there gets SIGBUS, rather than go on writing
+ * a page whose contents are lost.
+ */
+static void write_protected_case(void)
+{
+	struct env e;
+	uint64_t frame;
+	char *at;
+	int i;
+
+	env_up(&e);
+	for (i = 32; i < 96; i++)
+		e.p[i * PG] = 1;
+	at = e.p + 40 * PG;
+	frame = pfn_of(at);
+	if (call_at(&e, e.p + 32 * PG) != 8)
+		_exit(80);
+	if (pfn_of(at) != frame)	/* still mapped: read-only */
+		_exit(81);
+	poison_pfn_or_exit(frame);
+	if (sigbus_touch(at, 0, 1, 4) != 0 || sigbus_code != BUS_MCEERR_AR)
+		_exit(82);
+	if (call_at(&e, e.p) != 8)
+		_exit(83);
+	orbit_area_destroy(e.a);
+	orbit_destroy(e.ob);
+	_exit(0);
+}
+
+/*
  * An error in a page of a COPY-mode area: the snapshot copies main's
  * pages, but not that one (it shares it, and main's next fault there
  * gets SIGBUS).
@@ -404,6 +436,9 @@ static const struct mf_case {
 	{ frozen_page_case,
 	  "an error in a page a snapshot froze: no copy of it, SIGBUS (BUS_MCEERR_AR) at main's next fault there, calls go on",
 	  "a page a snapshot froze" },
+	{ write_protected_case,
+	  "an error in a frozen page main maps read-only: SIGBUS (BUS_MCEERR_AR) at main's next write there, calls go on",
+	  "a frozen page main maps read-only" },
 	{ copy_mode_case,
 	  "an error in a page of a COPY-mode area: the snapshot makes no copy of it, main's next fault there SIGBUS, calls go on",
 	  "a page of a COPY-mode area" },
