@@ -13,10 +13,12 @@
  * Needs a kernel with fault injection (make soak-debug's): not in make
  * check's guests, whose stock kernels have none.
  */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 
 #include "tap.h"
 #include "util.h"
@@ -255,6 +257,30 @@ static long task(void *argbuf, void *store)
 static void on_sigbus(int sig)
 {
 	siglongjmp(jb, 1);
+}
+
+static pid_t life_pid;
+
+/*
+ * A SIGSEGV in the process that runs the life (not an orbit's crash,
+ * which OP_CRASH asks for) says where, for addr2line, then kills it as
+ * it would have: the instruction runs again without the handler.
+ */
+static void on_sigsegv(int sig, siginfo_t *si, void *uc)
+{
+	greg_t ip = ((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+	char msg[128];
+	int n;
+
+	if (getpid() == life_pid) {
+		n = snprintf(msg, sizeof(msg),
+			     "    # SIGSEGV in main, step %d N=%d: addr %p ip %llx\n",
+			     cur_step, cur_nth, si->si_addr,
+			     (unsigned long long)ip);
+		if (write(1, msg, n) < 0)
+			_exit(96);
+	}
+	signal(SIGSEGV, SIG_DFL);
 }
 
 /* Writes i + 1 at the start of page i; 0, or E_SIGBUS. */
@@ -611,6 +637,11 @@ static int run(int step, int nth, struct res *out)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		struct sigaction sa = { .sa_sigaction = on_sigsegv,
+					.sa_flags = SA_SIGINFO };
+
+		life_pid = getpid();
+		sigaction(SIGSEGV, &sa, NULL);
 		signal(SIGBUS, on_sigbus);
 		alarm(60);
 		report_fd = p[1];
