@@ -32,7 +32,6 @@
 #include <linux/highmem.h>
 #include <linux/llist.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
 #include <linux/workqueue.h>
 
 #include "orbit_internal.h"
@@ -322,36 +321,29 @@ void opage_put(struct pt_pool *pool, struct page *page)
 }
 
 /*
- * Copies src into dst: 0, or -EHWPOISON if src has a memory error.  A
- * marked page is not read at all; an error the copy finds first is a
- * machine check the copy survives (copy_mc, as the core's copy-on-write
- * copies), reported to memory_failure, which marks the page.  Either way
- * what src held is lost; faults answer with SIGBUS (BUS_MCEERR_AR).
+ * Copies src into dst: 0, or -EHWPOISON if src is marked with a memory
+ * error: the kernel does not read a page it knows to be bad (a machine
+ * check in a kernel copy is fatal), and what it held is lost.  Faults
+ * answer that with SIGBUS (BUS_MCEERR_AR).  An error the copy is the
+ * first to find is not survived: copy_highpage, not copy_mc_to_kernel,
+ * which under TCG, where the costs are measured, copies a byte at a time
+ * (module/README).
  */
 int opage_copy_into(struct page *dst, struct page *src)
 {
-	unsigned long left;
-	void *to, *from;
-
 	if (unlikely(PageHWPoison(src)))
 		return -EHWPOISON;
-	from = kmap_local_page(src);
-	to = kmap_local_page(dst);
-	left = copy_mc_to_kernel(to, from, PAGE_SIZE);
-	kunmap_local(to);
-	kunmap_local(from);
-	if (unlikely(left)) {
-		memory_failure_queue(page_to_pfn(src), 0);
-		return -EHWPOISON;
-	}
+	copy_highpage(dst, src);
 	return 0;
 }
 
-/* A copy of src, in a page from the pool when there is one (see above). */
+/*
+ * A copy of src, in a page from the pool when there is one; -EHWPOISON
+ * for a marked src (see opage_copy_into).
+ */
 struct page *opage_copy(struct pt_pool *pool, struct page *src)
 {
 	struct page *page;
-	int err;
 
 	if (unlikely(PageHWPoison(src)))
 		return ERR_PTR(-EHWPOISON);
@@ -362,11 +354,7 @@ struct page *opage_copy(struct pt_pool *pool, struct page *src)
 			return page;
 	}
 	atomic_long_set(opage_count(page), 1);
-	err = opage_copy_into(page, src);
-	if (err) {
-		opage_put(pool, page);
-		return ERR_PTR(err);
-	}
+	copy_highpage(page, src);
 	return page;
 }
 
