@@ -618,9 +618,10 @@ static vm_fault_t area_page_mkwrite(struct vm_fault *vmf)
 	}
 	/*
 	 * Main's page has a memory error: its contents are lost, and main
-	 * must not go on with them as if written (see area_fault).
+	 * must not go on with them as if written (see area_fault).  A stale
+	 * PTE's page is not main's: the zap below and the retry handle it.
 	 */
-	if (unlikely(PageHWPoison(vmf->page))) {
+	if (unlikely(page == vmf->page && PageHWPoison(page))) {
 		mutex_unlock(&area->lock);
 		return VM_FAULT_HWPOISON;
 	}
