@@ -256,7 +256,6 @@ struct pt_node {
 };
 
 struct page *opage_alloc(struct pt_pool *pool, bool zero);
-int opage_copy_into(struct page *dst, struct page *src);
 struct page *opage_copy(struct pt_pool *pool, struct page *src);
 void opage_get(struct page *page);
 void opage_put(struct pt_pool *pool, struct page *page);

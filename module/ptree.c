@@ -321,25 +321,13 @@ void opage_put(struct pt_pool *pool, struct page *page)
 }
 
 /*
- * Copies src into dst: 0, or -EHWPOISON if src is marked with a memory
- * error: the kernel does not read a page it knows to be bad (a machine
- * check in a kernel copy is fatal), and what it held is lost.  Faults
- * answer that with SIGBUS (BUS_MCEERR_AR).  An error the copy is the
- * first to find is not survived: copy_highpage, not copy_mc_to_kernel,
- * which under TCG, where the costs are measured, copies a byte at a time
- * (module/README).
- */
-int opage_copy_into(struct page *dst, struct page *src)
-{
-	if (unlikely(PageHWPoison(src)))
-		return -EHWPOISON;
-	copy_highpage(dst, src);
-	return 0;
-}
-
-/*
- * A copy of src, in a page from the pool when there is one; -EHWPOISON
- * for a marked src (see opage_copy_into).
+ * A copy of src, in a page from the pool when there is one; -EHWPOISON if
+ * src is marked with a memory error: the kernel does not read a page it
+ * knows to be bad (a machine check in a kernel copy is fatal), and what
+ * it held is lost.  Faults answer that with SIGBUS (BUS_MCEERR_AR).  An
+ * error the copy is the first to find is not survived: copy_highpage,
+ * not copy_mc_to_kernel, which under TCG, where the costs are measured,
+ * copies a byte at a time (module/README).
  */
 struct page *opage_copy(struct pt_pool *pool, struct page *src)
 {

@@ -514,7 +514,8 @@ static bool view_mirror_refresh(struct orbit_view *view, unsigned long idx,
 	down_read(&view->area->swap_lock);
 	snap = pt_lookup(view->root, idx, NULL);
 	if (snap && opage_mapcount(mirror) <= 1 && !opage_referenced(mirror) &&
-	    !PageHWPoison(mirror) && !opage_copy_into(mirror, snap)) {
+	    !PageHWPoison(mirror) && !PageHWPoison(snap)) {
+		copy_highpage(mirror, snap);	/* as opage_copy */
 		flush_dcache_page(mirror);
 		done = true;
 	}

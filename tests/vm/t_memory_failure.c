@@ -63,14 +63,11 @@ static int frame_poisoned(uint64_t pfn)
 }
 
 /*
- * Reports a memory error in the page main maps at p (mapped, read):
- * 1 if the kernel marked it; 0 if this kernel handles no memory errors
- * (CONFIG_MEMORY_FAILURE off, as in Debian's 6.1 cloud kernel: no
- * hard_offline_page, MADV_HWPOISON unknown); -1 if it refused otherwise.
+ * Reports an error in frame pfn through hard_offline_page: 1 if marked,
+ * else the errno (ENOENT: this kernel handles no memory errors).
  * memory_failure marks a module page, then fails (EBUSY: it cannot
  * handle it), so the mark is what counts.
  */
-/* Reports an error in frame pfn: 1 if marked, else errno (hard_offline_page). */
 static int poison_pfn(uint64_t pfn)
 {
 	char buf[32];
@@ -86,6 +83,12 @@ static int poison_pfn(uint64_t pfn)
 	return err ? err : EIO;
 }
 
+/*
+ * Reports a memory error in the page main maps at p (mapped, read):
+ * 1 if the kernel marked it; 0 if this kernel handles no memory errors
+ * (CONFIG_MEMORY_FAILURE off, as in Debian's 6.1 cloud kernel: no
+ * hard_offline_page, MADV_HWPOISON unknown); -1 if it refused otherwise.
+ */
 static int poison(volatile char *p)
 {
 	uint64_t pfn;
@@ -397,8 +400,7 @@ static void pool_case(void)
 	k = pool_call(ob, a, p, POOL_WRITE_UNMAP);
 	if (k <= 0 || pool_call(ob, a, p, POOL_NOTHING) != 0)
 		_exit(53);
-	if (poison_pfn(k) != 1)
-		_exit(54);
+	poison_pfn_or_exit(k);
 	got = pool_call(ob, a, p + PG, POOL_WRITE);
 	if (got <= 0 || got == k || frame_poisoned(got))
 		_exit(55);
