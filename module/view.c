@@ -125,13 +125,17 @@ static int view_map_range(struct orbit_view *view, struct vm_area_struct *vma,
 
 		for (n = 0; i < end && n < VIEW_AROUND; i++, n++) {
 			run[n] = view_page(view, i) ?: opage_zero();
-			if (!run[n])
+			if (!run[n] || PageHWPoison(run[n]))
 				break;
 		}
 		if (!n) {
-			/* No zero page to map (see opage_zero). */
+			/*
+			 * No zero page to map (see opage_zero), or a page
+			 * lost to a memory error: not mapped, so that the
+			 * task's access faults and gets SIGBUS (BUS_MCEERR_AR).
+			 */
 			if (i == idx)
-				ret = -ENOSPC;
+				ret = run[0] ? -EHWPOISON : -ENOSPC;
 			i++;
 			continue;
 		}
@@ -236,6 +240,11 @@ static vm_fault_t view_page_mkwrite(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	mutex_lock(&view->lock);
 	page = xa_load(&view->priv, idx);
+	if (page == vmf->page && unlikely(PageHWPoison(page))) {
+		/* The orbit's own copy, lost to a memory error. */
+		mutex_unlock(&view->lock);
+		return VM_FAULT_HWPOISON;
+	}
 	if (page == vmf->page) {
 		view_mark_written(view, idx);
 		lock_page(page);

@@ -14,6 +14,8 @@
  *    gets SIGBUS (BUS_MCEERR_AR), as for a file's page; calls go on;
  *  - an error in a page the area's pool holds unused (kept, or in its
  *    run of fresh pages) loses nothing: the pool hands it to no one;
+ *  - the task never reads a marked page of the snapshot: its read gets
+ *    SIGBUS (BUS_MCEERR_AR), as main's would;
  *  - the module never copies a marked page (a copy in the kernel that
  *    reads a bad page is a fatal machine check): in a page a snapshot
  *    froze, or in a COPY-mode area, main's next fault there gets SIGBUS;
@@ -47,6 +49,12 @@ static long reader(void *argbuf, void *store)
 	for (i = 0; i < 8; i++)
 		sum += p[i * PG];
 	return sum;
+}
+
+/* The task: the first byte of the page at. */
+static long one_reader(void *argbuf, void *store)
+{
+	return **(volatile char **)argbuf;
 }
 
 /* Is the frame marked with a memory error (/proc/kpageflags)? */
@@ -291,9 +299,107 @@ static void write_protected_case(void)
 }
 
 /*
+ * An error in a page of the snapshot the task has not read yet (pages
+ * 200 and 201, frozen by a call whose task read pages 0 to 7, out of its
+ * read-around block): the task's read of the page next to it, whose
+ * read-around block holds it, works; the task's read of it gets SIGBUS
+ * (the call: ESRCH, the orbit died), rather than read a page whose
+ * contents are lost.  Main's pages are intact.
+ */
+static void view_read_case(void)
+{
+	struct env e;
+	uint64_t frame;
+	char *at;
+	long v = -1;
+
+	env_up(&e);
+	at = e.p + 200 * PG;
+	at[0] = 3;
+	at[PG] = 4;
+	frame = pfn_of(at + PG);
+	if (call_at(&e, e.p) != 8)	/* froze both */
+		_exit(90);
+	poison_pfn_or_exit(frame);
+	if (orbit_call(e.ob, 1, &e.a, one_reader, &at, sizeof(at)) != 3)
+		_exit(91);
+	at += PG;
+	errno = 0;
+	if (orbit_call(e.ob, 1, &e.a, one_reader, &at, sizeof(at)) != -1 ||
+	    errno != ESRCH)
+		_exit(92);
+	if (sigbus_read(e.p + 200 * PG, &v) || v != 3)
+		_exit(93);
+	orbit_area_destroy(e.a);
+	orbit_destroy(e.ob);
+	_exit(0);
+}
+
+/*
+ * The task's own copy of a page (its write made it), marked by the task
+ * itself: OWN_READ, unmapped when marked, then read: the read must get
+ * SIGBUS (the call: ESRCH) rather than read the lost copy; OWN_WRITE,
+ * unmapped and read back (mapped read-only), then marked and written:
+ * the write must get SIGBUS rather than go on writing it.  The task
+ * returns 1000 + the exit code poison_pfn_or_exit would have, if it could
+ * not mark it.
+ */
+enum { OWN_READ, OWN_WRITE };
+struct own_req {
+	volatile char *at;
+	int op;
+};
+
+static long own_copy_task(void *argbuf, void *store)
+{
+	struct own_req *r = argbuf;
+	void *at = (void *)r->at;
+	uint64_t pfn;
+	int ret;
+
+	r->at[0] = 9;
+	pfn = pfn_of(at);
+	if (r->op == OWN_WRITE &&
+	    (madvise(at, PG, MADV_DONTNEED) || r->at[0] != 9 ||
+	     pfn_of(at) != pfn))
+		return -2;
+	ret = poison_pfn(pfn);
+	if (ret != 1)
+		return 1000 + (ret == ENOENT ? 2 : 3);
+	if (r->op == OWN_WRITE) {
+		r->at[0] = 10;
+		return r->at[0];
+	}
+	if (madvise(at, PG, MADV_DONTNEED))
+		return -2;
+	return r->at[0];
+}
+
+static void own_copy_case(void)
+{
+	struct own_req r;
+	struct env e;
+	long ret;
+
+	for (r.op = OWN_READ; r.op <= OWN_WRITE; r.op++) {
+		env_up(&e);
+		r.at = e.p + 200 * PG;
+		errno = 0;
+		ret = orbit_call(e.ob, 1, &e.a, own_copy_task, &r, sizeof(r));
+		if (ret > 1000)
+			_exit(ret - 1000);
+		if (ret != -1 || errno != ESRCH)
+			_exit(100 + r.op);
+		orbit_area_destroy(e.a);
+		orbit_destroy(e.ob);
+	}
+	_exit(0);
+}
+
+/*
  * An error in a page of a COPY-mode area: the snapshot copies main's
  * pages, but not that one (it shares it, and main's next fault there
- * gets SIGBUS).
+ * gets SIGBUS, as would the task's).
  */
 static void copy_mode_case(void)
 {
@@ -312,8 +418,10 @@ static void copy_mode_case(void)
 	*q = 5;
 	poison_or_exit(q);
 	before = copies_made();
-	if (orbit_call(e.ob, 1, &c, NULL, &q, sizeof(q)) < 0)
+	q += PG;	/* the task reads the pages after it (zeros) */
+	if (orbit_call(e.ob, 1, &c, NULL, &q, sizeof(q)) != 0)
 		_exit(71);
+	q -= PG;
 	if (copies_made() != before)
 		_exit(72);
 	if (madvise(q, PG, MADV_DONTNEED))
@@ -441,6 +549,12 @@ static const struct mf_case {
 	{ write_protected_case,
 	  "an error in a frozen page main maps read-only: SIGBUS (BUS_MCEERR_AR) at main's next write there, calls go on",
 	  "a frozen page main maps read-only" },
+	{ view_read_case,
+	  "an error in a snapshot page the task has not read: its read gets SIGBUS (the call ESRCH), read-around passes it over",
+	  "a snapshot page the task has not read" },
+	{ own_copy_case,
+	  "an error in the task's own copy of a page: its next read, or write to it mapped read-only, gets SIGBUS (the call ESRCH)",
+	  "the task's own copy of a page" },
 	{ copy_mode_case,
 	  "an error in a page of a COPY-mode area: the snapshot makes no copy of it, main's next fault there SIGBUS, calls go on",
 	  "a page of a COPY-mode area" },
