@@ -28,6 +28,7 @@
 #define MAX_RUNS	500	/* N strides past half of this */
 #define MAX_POINTS	100000	/* a step that never runs out of points */
 #define E_SIGBUS	1000	/* "errno" of a touch that raised SIGBUS */
+#define STACK_RESERVE	(512 << 10)	/* stack grown before any step */
 
 enum step {
 	ST_FIRST,	/* first orbit_create: context, spawner */
@@ -626,6 +627,23 @@ static void life(void)
 	}
 }
 
+/*
+ * Grows the stack of the process that runs the life before any point is
+ * armed: a stack that grows while one is takes the injected failure in
+ * the kernel's own record of it (expand_downwards allocates maple tree
+ * nodes, on 6.1 as on 6.12), and the fault then raises SIGSEGV in main,
+ * which no step could report.  Touched from the top down, a page at a
+ * time, so that each fault extends it by one page.
+ */
+static __attribute__((noinline)) void grow_stack(void)
+{
+	volatile char buf[STACK_RESERVE];
+	long i;
+
+	for (i = sizeof(buf) - 1; i >= 0; i -= 4096)
+		buf[i] = 0;
+}
+
 /* Runs the life in a child with step's nth point failing. */
 static int run(int step, int nth, struct res *out)
 {
@@ -641,6 +659,7 @@ static int run(int step, int nth, struct res *out)
 					.sa_flags = SA_SIGINFO };
 
 		life_pid = getpid();
+		grow_stack();
 		sigaction(SIGSEGV, &sa, NULL);
 		signal(SIGBUS, on_sigbus);
 		alarm(60);
