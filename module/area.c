@@ -567,7 +567,8 @@ static void area_write_around(struct orbit_area *area, struct vm_fault *vmf)
 		    xa_load(&area->ovl, idx))
 			continue;
 		page = pt_lookup(area->cur, idx, &shared);
-		if (!page)
+		/* A marked page's own fault answers SIGBUS (page_mkwrite). */
+		if (!page || PageHWPoison(page))
 			continue;
 		i = idx - first;
 		if (shared ? area_copy_out(area, idx, page,

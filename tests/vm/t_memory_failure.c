@@ -270,12 +270,15 @@ static void frozen_page_case(void)
  * An error in a page a snapshot froze that main still maps, read-only (a
  * freeze of 32 dirty pages or more write-protects them rather than zap
  * them): main's next write there gets SIGBUS, rather than go on writing
- * a page whose contents are lost.
+ * a page whose contents are lost.  Likewise where main's write to
+ * another page of its block would take that page's first write too
+ * (write fault-around: write_around pages, 16 by default, that main
+ * wrote in the last interval).
  */
 static void write_protected_case(void)
 {
 	struct env e;
-	uint64_t frame;
+	uint64_t frame, frame2;
 	char *at;
 	int i;
 
@@ -284,6 +287,7 @@ static void write_protected_case(void)
 		e.p[i * PG] = 1;
 	at = e.p + 40 * PG;
 	frame = pfn_of(at);
+	frame2 = pfn_of(at + PG);
 	if (call_at(&e, e.p + 32 * PG) != 8)
 		_exit(80);
 	if (pfn_of(at) != frame)	/* still mapped: read-only */
@@ -291,6 +295,13 @@ static void write_protected_case(void)
 	poison_pfn_or_exit(frame);
 	if (sigbus_touch(at, 0, 1, 4) != 0 || sigbus_code != BUS_MCEERR_AR)
 		_exit(82);
+	/* Page 41 marked, then a write to page 42, of the same block. */
+	poison_pfn_or_exit(frame2);
+	if (sigbus_touch(at + 2 * PG, 0, 1, 4) != 1)
+		_exit(84);
+	if (sigbus_touch(at + PG, 0, 1, 4) != 0 ||
+	    sigbus_code != BUS_MCEERR_AR)
+		_exit(85);
 	if (call_at(&e, e.p) != 8)
 		_exit(83);
 	orbit_area_destroy(e.a);
@@ -547,7 +558,7 @@ static const struct mf_case {
 	  "an error in a page a snapshot froze: no copy of it, SIGBUS (BUS_MCEERR_AR) at main's next fault there, calls go on",
 	  "a page a snapshot froze" },
 	{ write_protected_case,
-	  "an error in a frozen page main maps read-only: SIGBUS (BUS_MCEERR_AR) at main's next write there, calls go on",
+	  "an error in a frozen page main maps read-only: SIGBUS (BUS_MCEERR_AR) at main's next write there, also past write fault-around, calls go on",
 	  "a frozen page main maps read-only" },
 	{ view_read_case,
 	  "an error in a snapshot page the task has not read: its read gets SIGBUS (the call ESRCH), read-around passes it over",
