@@ -131,11 +131,14 @@ static int view_map_range(struct orbit_view *view, struct vm_area_struct *vma,
 		if (!n) {
 			/*
 			 * No zero page to map (see opage_zero), or a page
-			 * lost to a memory error: not mapped, so that the
-			 * task's access faults and gets SIGBUS (BUS_MCEERR_AR).
+			 * with a memory error: not mapped.  A task's access
+			 * to a lost page then gets SIGBUS (BUS_MCEERR_AR); a
+			 * zero page held nothing, and the retry maps
+			 * another (opage_zero passes marked ones over).
 			 */
 			if (i == idx)
-				ret = run[0] ? -EHWPOISON : -ENOSPC;
+				ret = !run[0] ? -ENOSPC :
+				      opage_is_zero(run[0]) ? -EBUSY : -EHWPOISON;
 			i++;
 			continue;
 		}
