@@ -129,6 +129,13 @@ static int upd_to_user(struct orbit_upd *u, void __user *buf)
 		return copy_to_user(buf, u->data, u->len) ? -EFAULT : 0;
 	for (i = 0, off = 0; off < u->len && !err; i++, off += chunk) {
 		chunk = min_t(size_t, PAGE_SIZE, u->len - off);
+		/*
+		 * A page marked with a memory error since the push (it was
+		 * the orbit's, and the pin kept it): the copy would read
+		 * it in the kernel, a fatal machine check.
+		 */
+		if (unlikely(PageHWPoison(u->pages[i])))
+			return -EHWPOISON;
 		kaddr = kmap_local_page(u->pages[i]);
 		if (copy_to_user(buf + off, kaddr, chunk))
 			err = -EFAULT;
@@ -299,6 +306,11 @@ long update_pull(struct orbit_ctx *ctx, void __user *uarg)
 		goto out;
 	if (u) {
 		err = upd_to_user(u, u64_to_user_ptr(req.buf));
+		if (err == -EHWPOISON) {
+			/* Lost: dropped, and the next pull goes on. */
+			upd_free(ctx, u);
+			goto out;
+		}
 		if (err)
 			goto put_back;
 		req.status = last && (req.flags & ORBIT_PULL_RELEASE) ?

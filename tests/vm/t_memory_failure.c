@@ -19,6 +19,8 @@
  *  - the module never copies a marked page (a copy in the kernel that
  *    reads a bad page is a fatal machine check): in a page a snapshot
  *    froze, or in a COPY-mode area, main's next fault there gets SIGBUS;
+ *  - an update whose page is marked before main pulls it is lost: the
+ *    pull fails with EHWPOISON (its copy would read the page);
  *  - everything is freed when the area goes.
  * Run in a child each, whose exit status says how far it got.  Debian's
  * 6.1 cloud kernel handles no memory errors (CONFIG_MEMORY_FAILURE off):
@@ -408,6 +410,73 @@ static void own_copy_case(void)
 }
 
 /*
+ * The update task: builds a large update (its pages move to main: the
+ * module pins them at the push), pushes an update with the frame of one
+ * of them first, then that update.
+ */
+static long update_task(void *argbuf, void *store)
+{
+	struct orbit_update *big = orbit_update_create();
+	struct orbit_update *small = orbit_update_create();
+	char *data = malloc(64 << 10);
+	const struct orbit_update_entry *e;
+	uint64_t pfn;
+
+	if (!big || !small || !data)
+		return -1;
+	memset(data, 7, 64 << 10);
+	if (orbit_update_add_data(big, data, 64 << 10))
+		return -1;
+	e = orbit_update_first(big);
+	pfn = e ? pfn_of(e->data + (32 << 10)) : 0;
+	if (!pfn || orbit_update_add_data(small, &pfn, sizeof(pfn)) ||
+	    orbit_push(small, NULL) || orbit_push(big, NULL))
+		return -1;
+	free(data);
+	return 0;
+}
+
+/*
+ * An error in a page of an update main has not pulled yet: the pull
+ * would copy it in the kernel; it fails with EHWPOISON instead, the
+ * update is lost, and the next pull reports the call's end.
+ */
+static void update_case(void)
+{
+	struct orbit *ob = orbit_create("memfail", update_task, NULL);
+	struct orbit_future *f = ob ? orbit_call_async(ob, 0, 0, NULL, NULL,
+						       NULL, 0) : NULL;
+	const struct orbit_update_entry *e;
+	struct orbit_module_stats before, after;
+	struct orbit_update *u = NULL;
+	uint64_t pfn;
+	long ret = -1;
+
+	if (orbit_module_stats(&before) || !f || pull_orbit(f, &u) != 1)
+		_exit(110);
+	e = orbit_update_first(u);
+	if (!e || e->len != sizeof(pfn))
+		_exit(111);
+	memcpy(&pfn, e->data, sizeof(pfn));
+	orbit_update_free(u);
+	if (!orbit_idle_within(ob, 10000))	/* both pushed */
+		_exit(112);
+	if (orbit_module_stats(&after) ||
+	    after.update_pages - before.update_pages < 16)
+		_exit(116);	/* its pages were copied, not moved */
+	poison_pfn_or_exit(pfn);
+	errno = 0;
+	if (pull_orbit(f, &u) != -1 || errno != EHWPOISON)
+		_exit(113);
+	if (pull_orbit(f, &u) != 0)
+		_exit(114);
+	if (orbit_future_get(f, &ret) || ret != 0)
+		_exit(115);
+	orbit_destroy(ob);
+	_exit(0);
+}
+
+/*
  * An error in a page of a COPY-mode area: the snapshot copies main's
  * pages, but not that one (it shares it, and main's next fault there
  * gets SIGBUS, as would the task's).
@@ -566,6 +635,9 @@ static const struct mf_case {
 	{ own_copy_case,
 	  "an error in the task's own copy of a page: its next read, or write to it mapped read-only, gets SIGBUS (the call ESRCH)",
 	  "the task's own copy of a page" },
+	{ update_case,
+	  "an error in a page of an update main has not pulled: the pull fails with EHWPOISON, the next reports the end",
+	  "a page of an update" },
 	{ copy_mode_case,
 	  "an error in a page of a COPY-mode area: the snapshot makes no copy of it, main's next fault there SIGBUS, calls go on",
 	  "a page of a COPY-mode area" },
