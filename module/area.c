@@ -451,18 +451,17 @@ static vm_fault_t area_fault(struct vm_fault *vmf)
 	 * A page with a memory error (memory_failure marks module pages but
 	 * cannot unmap them) must not reach the core with VM_FAULT_LOCKED:
 	 * it would unmap it through page->mapping, which module pages do
-	 * not have (a NULL dereference in __do_fault).  A zero page held
-	 * nothing: the fault is retried and maps another (opage_zero passes
-	 * poisoned ones over).  Area data is lost: SIGBUS (BUS_MCEERR_AR),
-	 * as for a poisoned page of a file.  An error marked between here
-	 * and the core's own check is not caught.
+	 * not have (a NULL dereference in __do_fault).  A zero page is
+	 * retried, area data is lost (opage_marked_error), as for a poisoned
+	 * page of a file.  An error marked between here and the core's own
+	 * check is not caught.
 	 */
 	if (unlikely(PageHWPoison(page))) {
-		bool zero = opage_is_zero(page);
+		int err = opage_marked_error(page);
 
 		unlock_page(page);
 		put_page(page);
-		return zero ? VM_FAULT_NOPAGE : VM_FAULT_HWPOISON;
+		return orbit_fault_error(err);
 	}
 	vmf->page = page;
 	return VM_FAULT_LOCKED;

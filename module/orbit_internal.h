@@ -312,6 +312,17 @@ static inline vm_fault_t orbit_fault_error(int err)
 }
 
 /*
+ * The error a fault answers for a page it found marked with a memory
+ * error (PageHWPoison): a zero page held nothing, so -EBUSY, a retry that
+ * maps another (opage_zero passes marked ones over); any other page's
+ * contents are lost: -EHWPOISON, SIGBUS (BUS_MCEERR_AR).
+ */
+static inline int opage_marked_error(struct page *page)
+{
+	return opage_is_zero(page) ? -EBUSY : -EHWPOISON;
+}
+
+/*
  * Tests only (debug_fault_delay_us, of the faults debug_fault_delay_kinds
  * chooses): a fault that has decided on its page sleeps here, its own
  * locks released and the page (locked or not) not yet mapped, so that a

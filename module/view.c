@@ -131,14 +131,12 @@ static int view_map_range(struct orbit_view *view, struct vm_area_struct *vma,
 		if (!n) {
 			/*
 			 * No zero page to map (see opage_zero), or a page
-			 * with a memory error: not mapped.  A task's access
-			 * to a lost page then gets SIGBUS (BUS_MCEERR_AR); a
-			 * zero page held nothing, and the retry maps
-			 * another (opage_zero passes marked ones over).
+			 * with a memory error (see opage_marked_error): not
+			 * mapped.
 			 */
 			if (i == idx)
-				ret = !run[0] ? -ENOSPC :
-				      opage_is_zero(run[0]) ? -EBUSY : -EHWPOISON;
+				ret = run[0] ? opage_marked_error(run[0]) :
+					       -ENOSPC;
 			i++;
 			continue;
 		}

@@ -131,13 +131,19 @@ static void poison_or_exit(volatile char *p)
 	}
 }
 
-/* poison_pfn(pfn), or the case's exit as in poison_or_exit. */
+/* A case's exit for poison_pfn's ret other than 1, as in poison_or_exit. */
+static int poison_pfn_exit_code(int ret)
+{
+	return ret == ENOENT ? 2 : 3;
+}
+
+/* poison_pfn(pfn), or the case's exit. */
 static void poison_pfn_or_exit(uint64_t pfn)
 {
 	int ret = poison_pfn(pfn);
 
 	if (ret != 1)
-		_exit(ret == ENOENT ? 2 : 3);
+		_exit(poison_pfn_exit_code(ret));
 }
 
 struct env {
@@ -378,7 +384,7 @@ static long own_copy_task(void *argbuf, void *store)
 		return -2;
 	ret = poison_pfn(pfn);
 	if (ret != 1)
-		return 1000 + (ret == ENOENT ? 2 : 3);
+		return 1000 + poison_pfn_exit_code(ret);
 	if (r->op == OWN_WRITE) {
 		r->at[0] = 10;
 		return r->at[0];
@@ -418,17 +424,18 @@ static long update_task(void *argbuf, void *store)
 {
 	struct orbit_update *big = orbit_update_create();
 	struct orbit_update *small = orbit_update_create();
-	char *data = malloc(64 << 10);
+	const size_t len = 64 << 10;
+	char *data = malloc(len);
 	const struct orbit_update_entry *e;
 	uint64_t pfn;
 
 	if (!big || !small || !data)
 		return -1;
-	memset(data, 7, 64 << 10);
-	if (orbit_update_add_data(big, data, 64 << 10))
+	memset(data, 7, len);
+	if (orbit_update_add_data(big, data, len))
 		return -1;
 	e = orbit_update_first(big);
-	pfn = e ? pfn_of(e->data + (32 << 10)) : 0;
+	pfn = e ? pfn_of(e->data + len / 2) : 0;
 	if (!pfn || orbit_update_add_data(small, &pfn, sizeof(pfn)) ||
 	    orbit_push(small, NULL) || orbit_push(big, NULL))
 		return -1;
