@@ -57,6 +57,25 @@ static struct item *item_new(long v)
 	return it;
 }
 
+/*
+ * The sum in the orbit, or here (a mode beside the orbit's): the items
+ * allocated on the side that makes no orbit call are never seen by it.
+ */
+static long sum_mode(struct orbit *ob, struct query *q, int here)
+{
+	struct item *it;
+	long r;
+
+	if (!here) {
+		r = orbit_call(ob, 0, NULL, NULL, q, sizeof(*q));
+	} else {
+		it = malloc(sizeof(*it));	/* NOT: beside an orbit call */
+		r = it ? q->min : -1;
+		free(it);
+	}
+	return r;
+}
+
 int main(void)
 {
 	struct orbit *ob = orbit_create("sum", sum_items, NULL);
@@ -80,6 +99,7 @@ int main(void)
 	spare->value = 1;
 	q.head = a;
 	r = orbit_call(ob, 0, NULL, NULL, &q, sizeof(q));
+	r += sum_mode(ob, &q, 1);
 	c->hits++;
 	printf("%ld\n", r);
 	free(b->name);

@@ -8,9 +8,9 @@
  * cast it is stored to has a pointer type, and when that points to a
  * record type the tasks dereference, the object must live in an area.
  *
- * An allocation on one side of an if/else whose other side creates an
- * orbit and whose own side creates none (a program's thread or fork mode
- * next to its orbit mode) is left out: the orbit never sees it.
+ * An allocation on one side of an if/else whose other side creates or
+ * calls an orbit and whose own side does neither (a program's thread or
+ * fork mode next to its orbit mode) is left out: the orbit never sees it.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -320,14 +320,14 @@ static int is_wrapper_fn(struct analysis *a, CXCursor fn)
 	return r;
 }
 
-/* Does [lo, hi) of file hold an orbit_create*() call? */
-static int creates_in(struct analysis *a, const char *file, unsigned int lo,
-		      unsigned int hi)
+/* Does [lo, hi) of file hold an orbit_create*() or orbit_call*() call? */
+static int orbit_site_in(struct analysis *a, const char *file,
+			 unsigned int lo, unsigned int hi)
 {
 	int i;
 
 	for (i = 0; i < a->ncalls; i++)
-		if (a->calls[i].create && a->calls[i].at.file == file &&
+		if (a->calls[i].at.file == file &&
 		    a->calls[i].at.off >= lo && a->calls[i].at.off < hi)
 			return 1;
 	return 0;
@@ -352,11 +352,11 @@ static const char *off_orbit_path(struct analysis *a, struct walk *w,
 			other = child(p, 1);
 		else
 			continue;
-		if (creates_in(a, cursor_loc(other).file, cursor_loc(other).off,
-			       cursor_end(other).off) &&
-		    !creates_in(a, cursor_loc(mine).file, cursor_loc(mine).off,
-				cursor_end(mine).off))
-			return "on the side of an if/else that creates no orbit; the other side does";
+		if (orbit_site_in(a, cursor_loc(other).file,
+				  cursor_loc(other).off, cursor_end(other).off) &&
+		    !orbit_site_in(a, cursor_loc(mine).file,
+				   cursor_loc(mine).off, cursor_end(mine).off))
+			return "on the side of an if/else that neither creates nor calls an orbit; the other side does";
 	}
 	return NULL;
 }
