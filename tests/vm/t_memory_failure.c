@@ -20,7 +20,8 @@
  *    reads a bad page is a fatal machine check): in a page a snapshot
  *    froze, or in a COPY-mode area, main's next fault there gets SIGBUS;
  *  - an update whose page is marked before main pulls it is lost: the
- *    pull fails with EHWPOISON (its copy would read the page);
+ *    pull fails with EHWPOISON (its copy would read the page), also
+ *    once the orbit is killed; never pulled, it is freed;
  *  - everything is freed when the area goes.
  * Run in a child each, whose exit status says how far it got.  Debian's
  * 6.1 cloud kernel handles no memory errors (CONFIG_MEMORY_FAILURE off):
@@ -443,12 +444,23 @@ static long update_task(void *argbuf, void *store)
 	return 0;
 }
 
+/* What happens between the mark and main's pulls (update_case). */
+enum upd_then {
+	UPD_PULL,	/* nothing: main pulls */
+	UPD_KILLED,	/* the orbit is killed, then main pulls */
+	UPD_DESTROYED,	/* main destroys the orbit without pulling */
+};
+
 /*
  * An error in a page of an update main has not pulled yet: the pull
  * would copy it in the kernel; it fails with EHWPOISON instead, the
- * update is lost, and the next pull reports the call's end.
+ * update is lost, and the next pull reports the call's end.  The update
+ * is main's once pushed: the orbit killed after the mark changes none of
+ * that, and main destroying the orbit without pulling frees it (main
+ * checks the module's counters after each case).  Exit codes 110 + 10 *
+ * then + step.
  */
-static void update_case(void)
+static void update_once(enum upd_then then)
 {
 	struct orbit *ob = orbit_create("memfail", update_task, NULL);
 	struct orbit_future *f = ob ? orbit_call_async(ob, 0, 0, NULL, NULL,
@@ -456,30 +468,48 @@ static void update_case(void)
 	const struct orbit_update_entry *e;
 	struct orbit_module_stats before, after;
 	struct orbit_update *u = NULL;
+	struct orbit_status st;
+	const int x = 110 + 10 * then;
 	uint64_t pfn;
 	long ret = -1;
 
 	if (orbit_module_stats(&before) || !f || pull_orbit(f, &u) != 1)
-		_exit(110);
+		_exit(x);
 	e = orbit_update_first(u);
 	if (!e || e->len != sizeof(pfn))
-		_exit(111);
+		_exit(x + 1);
 	memcpy(&pfn, e->data, sizeof(pfn));
 	orbit_update_free(u);
 	if (!orbit_idle_within(ob, 10000))	/* both pushed */
-		_exit(112);
+		_exit(x + 2);
 	if (orbit_module_stats(&after) ||
 	    after.update_pages - before.update_pages < 16)
-		_exit(116);	/* its pages were copied, not moved */
+		_exit(x + 6);	/* its pages were copied, not moved */
 	poison_pfn_or_exit(pfn);
+	if (then == UPD_DESTROYED) {
+		orbit_destroy(ob);
+		return;
+	}
+	if (then == UPD_KILLED &&
+	    (orbit_status(ob, &st) || st.pid <= 0 || kill(st.pid, SIGKILL) ||
+	     !orbit_dead_within(ob, 10000)))
+		_exit(x + 7);
 	errno = 0;
 	if (pull_orbit(f, &u) != -1 || errno != EHWPOISON)
-		_exit(113);
+		_exit(x + 3);
 	if (pull_orbit(f, &u) != 0)
-		_exit(114);
+		_exit(x + 4);
 	if (orbit_future_get(f, &ret) || ret != 0)
-		_exit(115);
+		_exit(x + 5);
 	orbit_destroy(ob);
+}
+
+static void update_case(void)
+{
+	enum upd_then then;
+
+	for (then = UPD_PULL; then <= UPD_DESTROYED; then++)
+		update_once(then);
 	_exit(0);
 }
 
@@ -643,7 +673,7 @@ static const struct mf_case {
 	  "an error in the task's own copy of a page: its next read, or write to it mapped read-only, gets SIGBUS (the call ESRCH)",
 	  "the task's own copy of a page" },
 	{ update_case,
-	  "an error in a page of an update main has not pulled: the pull fails with EHWPOISON, the next reports the end",
+	  "an error in a page of an update main has not pulled: the pull fails with EHWPOISON, the next reports the end, also with the orbit killed; destroyed unpulled, it is freed",
 	  "a page of an update" },
 	{ copy_mode_case,
 	  "an error in a page of a COPY-mode area: the snapshot makes no copy of it, main's next fault there SIGBUS, calls go on",
