@@ -37,18 +37,21 @@
  * as the orbit's.  The live detector instead sees cycles that closed
  * after the call was made, and resolves them sooner.
  *
- * Fault switch: --crash N makes the N-th detector call dereference NULL.
+ * Fault switches: --crash N makes the N-th detector call dereference NULL.
  * In an orbit or a forked child the program keeps running (the orbit
  * restarts; waiters re-check after --wait-ms); in a thread it dies.
+ * --detect-us N makes every detection take at least N us (it sleeps
+ * first), as on a larger graph or a slower machine.
  *
  *   lockmgr [--mode thread|fork|orbit] [--threads N] [--txns N | --seconds S]
  *           [--locks N] [--heap MiB] [--hold-us N] [--check-us N]
- *           [--wait-ms N] [--crash N]
+ *           [--wait-ms N] [--crash N] [--detect-us N]
  *           [--ipc-floor [--echo-thread | --snapshot-floor]] [--background]
  * Prints one RESULT line (throughput, detector latency, aborts that
- * resolved no deadlock, how long the latch was held and waited for per
- * commit); exits 0 when every lock was released and every committed
- * transaction's writes are accounted for.
+ * resolved no deadlock, the most detector calls queued at once, how long
+ * the latch was held and waited for per commit); exits 0 when every lock
+ * was released and every committed transaction's writes are accounted
+ * for.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -99,7 +102,7 @@ struct check_arg {
 
 static enum ex_mode mode = EX_ORBIT;
 static int nthreads = 8, nlocks = 32, txns = 200, hold_us = 50, wait_ms = 50;
-static long check_us = 1000;
+static long check_us = 1000, detect_us;
 static long heap_mib = 64, crash_at;
 static int ipc_floor, echo_thread;	/* --ipc-floor, --echo-thread */
 static int copy_floor;			/* --snapshot-floor */
@@ -148,6 +151,13 @@ static volatile int stop;		/* workers: time is up */
 static pthread_barrier_t start;
 static int resolver_stop;	/* under q_lock: workers are done */
 static long checks, check_failures, deadlocks, stale, rollbacks;
+/*
+ * Detector calls of each waiter not yet resolved: raised by the waiter
+ * (under the latch) when its call is queued, lowered by the resolver
+ * when the call's verdict is in; atomic, so the resolver takes no latch
+ * for it.  See acquire().
+ */
+static int unresolved[MAXTHREADS];
 static long extra_aborts;	/* under the latch: see cycle_stands */
 
 /* Failures are counted by waiters (under the latch) and by the resolver. */
@@ -173,6 +183,8 @@ static struct verdict find_victim(const struct db *d, int start)
 	struct verdict v = { -1, -1, 0 };
 	int seen[MAXTHREADS] = { 0 }, t = start, u;
 
+	if (detect_us)
+		usleep(detect_us);
 	while (t >= 0 && !seen[t]) {
 		int l = d->txn[t].waits_for;
 
@@ -294,7 +306,7 @@ struct pending {
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
 static struct pending queue[1024];
-static unsigned int q_head, q_tail;
+static unsigned int q_head, q_tail, q_max;	/* q_max: the deepest it got */
 
 static int enqueue(const struct pending *p)
 {
@@ -304,6 +316,8 @@ static int enqueue(const struct pending *p)
 	ok = q_tail - q_head < 1024;
 	if (ok)
 		queue[q_tail++ % 1024] = *p;
+	if (q_tail - q_head > q_max)
+		q_max = q_tail - q_head;
 	pthread_cond_signal(&q_cond);
 	pthread_mutex_unlock(&q_lock);
 	return ok ? 0 : -1;
@@ -468,6 +482,8 @@ static void *resolver(void *unused)
 		else
 			resolve_thread(&p);
 		ex_lat_add(&lat, ex_now_us() - p.t0);
+		__atomic_sub_fetch(&unresolved[p.arg.start], 1,
+				   __ATOMIC_RELEASE);
 	}
 }
 
@@ -517,8 +533,11 @@ static void invoke_detector(int me)
 		p.fd = fds[0];
 	}
 	ex_lat_add(&stall, ex_now_us() - p.t0);
+	__atomic_add_fetch(&unresolved[me], 1, __ATOMIC_RELAXED);
 	if (enqueue(&p)) {		/* queue full: drop the call */
 		long ret;
+
+		__atomic_sub_fetch(&unresolved[me], 1, __ATOMIC_RELAXED);
 
 		if (mode == EX_ORBIT) {
 			orbit_future_get(p.f, &ret);
@@ -570,8 +589,12 @@ static int wait_lock(struct txn *t, int l, long us)
 
 /* Under the latch: acquires lock l for txn me; -1 when cancelled.  Like
  * PostgreSQL's deadlock_timeout, a waiter invokes the detector only once
- * it has waited --check-us; it re-checks every --wait-ms (a detector
- * call may have failed).
+ * it has waited --check-us.  It re-checks every --wait-ms (a detector
+ * call may have failed, or decided on tables from before the cycle
+ * closed), but only when none of its calls is unresolved: a detector
+ * slower than --wait-ms (a fork on a debug kernel) would otherwise get
+ * calls queued faster than the one resolver ends them, each verdict
+ * later and more often stale than the one before.
  */
 static int acquire(int me, int l)
 {
@@ -579,9 +602,10 @@ static int acquire(int me, int l)
 
 	t->waits_for = l;
 	if (!wait_lock(t, l, check_us)) {
-		do
-			invoke_detector(me);
-		while (!wait_lock(t, l, wait_ms * 1000L));
+		invoke_detector(me);
+		while (!wait_lock(t, l, wait_ms * 1000L))
+			if (!__atomic_load_n(&unresolved[me], __ATOMIC_ACQUIRE))
+				invoke_detector(me);
 	}
 	t->waits_for = -1;
 	if (t->cancel)
@@ -653,6 +677,7 @@ static int parse(int argc, char **argv)
 		{ "--check-us", 'l', &check_us },
 		{ "--wait-ms", 'i', &wait_ms },
 		{ "--crash", 'l', &crash_at },
+		{ "--detect-us", 'l', &detect_us },
 		{ "--ipc-floor", 'f', &ipc_floor },
 		{ "--echo-thread", 'f', &echo_thread },
 		{ "--snapshot-floor", 'f', &copy_floor },
@@ -664,6 +689,7 @@ static int parse(int argc, char **argv)
 		return -1;
 	return nthreads < 2 || nthreads > MAXTHREADS || nlocks < KMAX ||
 	       nlocks > MAXLOCKS || wait_ms < 1 || check_us < 0 ||
+	       detect_us < 0 || detect_us > 10000000 ||
 	       (ipc_floor && mode != EX_THREAD) ||
 	       ((echo_thread || copy_floor) && !ipc_floor) ||
 	       (echo_thread && copy_floor) ||
@@ -681,7 +707,7 @@ int main(int argc, char **argv)
 	if (parse(argc, argv)) {
 		fprintf(stderr, "usage: lockmgr [--mode thread|fork|orbit] [--threads 2..%d] [--txns N | --seconds S]\n"
 				"               [--locks %d..%d] [--heap MiB] [--hold-us N] [--check-us N]\n"
-				"               [--wait-ms N] [--crash N]\n"
+				"               [--wait-ms N] [--crash N] [--detect-us N]\n"
 				"               [--ipc-floor [--echo-thread | --snapshot-floor] (thread)]\n"
 				"               [--background (orbit)]\n",
 			MAXTHREADS, KMAX, MAXLOCKS);
@@ -752,14 +778,14 @@ int main(int argc, char **argv)
 		sum += rows[i];
 		busy += db->lock[i].holder >= 0;
 	}
-	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld extra_aborts=%ld checks=%ld check_failures=%ld check_p50_us=%.0f check_p99_us=%.0f invoke_p50_us=%.0f latch_us_per_commit=%.1f latch_wait_us_per_commit=%.1f consistent=%s\n",
+	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld extra_aborts=%ld checks=%ld check_failures=%ld queued_max=%u check_p50_us=%.0f check_p99_us=%.0f invoke_p50_us=%.0f latch_us_per_commit=%.1f latch_wait_us_per_commit=%.1f consistent=%s\n",
 	       echo_thread ? "thread+ipc-floor-thread" :
 	       copy_floor ? "thread+ipc-floor-snapshot" :
 	       ipc_floor ? "thread+ipc-floor" :
 	       background ? "orbit+background" : ex_mode_names[mode], nthreads,
 	       commits, secs, commits / secs,
 	       deadlocks, stale, rollbacks, extra_aborts, checks,
-	       check_failures,
+	       check_failures, q_max,
 	       ex_percentile(lat.v, lat.n, 50), ex_percentile(lat.v, lat.n, 99),
 	       ex_percentile(stall.v, stall.n, 50),
 	       commits ? latch_held_us / commits : 0,
