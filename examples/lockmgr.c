@@ -538,7 +538,6 @@ static void invoke_detector(int me)
 		long ret;
 
 		__atomic_sub_fetch(&unresolved[me], 1, __ATOMIC_RELAXED);
-
 		if (mode == EX_ORBIT) {
 			orbit_future_get(p.f, &ret);
 		} else if (mode == EX_FORK) {
