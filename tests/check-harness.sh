@@ -34,7 +34,7 @@ scenario() {	# scenario NAME EXPECT(pass|fail) PATTERN TESTS [extra args]
 		fail=$((fail + 1))
 	fi
 }
-echo "1..9"
+echo "1..10"
 scenario clean-run pass "" t_smoke
 scenario failing-test fail "not ok .* t_selftest_fail" "t_smoke t_selftest_fail"
 scenario kernel-warning fail "first report (console line" t_selftest_warn.sh
@@ -48,6 +48,11 @@ scenario module-unloaded fail \
 # second one fails the run.
 ORBIT_BOOT_TIMEOUT=1 \
 	scenario boot-hang fail "guest hung while booting: no insmod result" t_smoke
+# A report before orbit.ko is loaded (the guest writes one when asked):
+# booted once more, and the second boot's report fails the run.
+ORBIT_SELFTEST_EARLY_REPORT=1 \
+	scenario early-report fail \
+	"reported an error while booting, before orbit.ko was loaded; retrying once" t_smoke
 ORBIT_BENCH_SELFTEST="two words, it's \$HOME" \
 	scenario settings-reach-guest pass "" t_selftest_env.sh
 echo "harness: $pass passed, $fail failed"
