@@ -126,6 +126,11 @@ bad='Oops|BUG[: ]|WARNING:|lockdep|KASAN|UBSAN|general protection|possible circu
 # <comm>:<pid> due to hardware memory corruption fault at <addr>"), in
 # its main or in its orbits (named memfail).
 benign='rcu:[[:space:]]+RCU lockdep checking is enabled|^# lockdep: debug_locks|MCE: Killing (t_memory_failur|memfail):[0-9]+ due to hardware memory corruption fault at [0-9a-f]+|\]  (\? )?[A-Za-z0-9_.]+\+0x[0-9a-f]+/0x[0-9a-f]+( \[[A-Za-z0-9_]+\])?[[:space:]]*$'
+reports() {	# reports GREP-OPTION FILE...: the report lines
+	local opt=$1
+	shift
+	grep -a "$opt" -E "$bad" "$@" | grep -avE "$benign"
+}
 booted() { grep -qE '^(not )?ok 1 - insmod' "$res" 2>/dev/null; }
 # A report in the console before orbit.ko's first line (the kernel's own
 # boot, as a debug kernel's KASAN under TCG has shown in early CPU setup
@@ -133,7 +138,7 @@ booted() { grep -qE '^(not )?ok 1 - insmod' "$res" 2>/dev/null; }
 # the whole run.
 early_report() {
 	local r m
-	r=$(grep -anE "$bad" "$con" 2>/dev/null | grep -avE "$benign" | head -1 | cut -d: -f1)
+	r=$(reports -n "$con" 2>/dev/null | head -1 | cut -d: -f1)
 	[ -n "$r" ] || return 1
 	m=$(grep -anE '\] orbit: ' "$con" 2>/dev/null | head -1 | cut -d: -f1)
 	[ -z "$m" ] || [ "$r" -lt "$m" ]
@@ -225,11 +230,6 @@ if [ "$reported" -lt "$expected" ]; then
 	echo "  not ok - guest reported $reported of $expected results"
 	fail=$((fail + expected - reported))
 fi
-reports() {	# reports GREP-OPTION FILE...: the report lines
-	local opt=$1
-	shift
-	grep -a "$opt" -E "$bad" "$@" | grep -avE "$benign"
-}
 if reports -h "$con" "$res" > /dev/null; then
 	echo "  not ok - guest kernel log has errors:"
 	reports -h "$con" "$res" | sort -u | head -20 | sed 's/^/    /'
