@@ -463,17 +463,20 @@ enum upd_then {
 static void update_once(enum upd_then then)
 {
 	struct orbit *ob = orbit_create("memfail", update_task, NULL);
-	struct orbit_future *f = ob ? orbit_call_async(ob, 0, 0, NULL, NULL,
-						       NULL, 0) : NULL;
 	const struct orbit_update_entry *e;
 	struct orbit_module_stats before, after;
 	struct orbit_update *u = NULL;
 	struct orbit_status st;
+	struct orbit_future *f;
 	const int x = 110 + 10 * then;
 	uint64_t pfn;
 	long ret = -1;
 
-	if (orbit_module_stats(&before) || !f || pull_orbit(f, &u) != 1)
+	/* The counters first: the task may push before main goes on. */
+	if (!ob || orbit_module_stats(&before))
+		_exit(x);
+	f = orbit_call_async(ob, 0, 0, NULL, NULL, NULL, 0);
+	if (!f || pull_orbit(f, &u) != 1)
 		_exit(x);
 	e = orbit_update_first(u);
 	if (!e || e->len != sizeof(pfn))
