@@ -172,7 +172,6 @@ static void pull_case(struct orbit *ob, int push)
 static void kept_then_exit(void)
 {
 	struct orbit *ob = orbit_create("endcopy-exit", answer, NULL);
-	struct orbit_status st;
 	struct orbit_pull p;
 	struct orbit_wait w;
 	uint64_t id1, id2;
@@ -191,12 +190,10 @@ static void kept_then_exit(void)
 	if (read_only_fails(ORBIT_IOC_WAIT, &w, sizeof(w)) ||
 	    read_only_fails(ORBIT_IOC_PULL, &p, sizeof(p)))
 		_exit(12);
-	if (orbit_status(ob, &st) || st.pid <= 0 || kill(st.pid, SIGKILL))
+	if (!orbit_kill_within(ob, 5000))
 		_exit(13);
-	if (!orbit_dead_within(ob, 5000))
-		_exit(14);
 	if (raw_wait(id1, &w) || w.retval != RESULT)
-		_exit(15);
+		_exit(14);
 	exit(0);	/* id2's future and its update left to the module */
 }
 

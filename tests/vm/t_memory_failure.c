@@ -466,7 +466,6 @@ static void update_once(enum upd_then then)
 	const struct orbit_update_entry *e;
 	struct orbit_module_stats before, after;
 	struct orbit_update *u = NULL;
-	struct orbit_status st;
 	struct orbit_future *f;
 	const int x = 110 + 10 * then;
 	uint64_t pfn;
@@ -493,9 +492,7 @@ static void update_once(enum upd_then then)
 		orbit_destroy(ob);
 		return;
 	}
-	if (then == UPD_KILLED &&
-	    (orbit_status(ob, &st) || st.pid <= 0 || kill(st.pid, SIGKILL) ||
-	     !orbit_dead_within(ob, 10000)))
+	if (then == UPD_KILLED && !orbit_kill_within(ob, 10000))
 		_exit(x + 7);
 	errno = 0;
 	if (pull_orbit(f, &u) != -1 || errno != EHWPOISON)

@@ -616,6 +616,15 @@ static inline int orbit_dead_within(struct orbit *ob, int ms)
 	return orbit_status_within(ob, ms, status_dead, 0);
 }
 
+/* Kills ob's process (SIGKILL), then waits up to ms for ob to be dead. */
+static inline int orbit_kill_within(struct orbit *ob, int ms)
+{
+	struct orbit_status st;
+
+	return !orbit_status(ob, &st) && st.pid > 0 &&
+	       !kill(st.pid, SIGKILL) && orbit_dead_within(ob, ms);
+}
+
 /*
  * Waits up to ms for ob to have ended n calls in all (the library's own
  * too; pulled or not): 1 if it has.
