@@ -308,19 +308,28 @@ static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
 static struct pending queue[1024];
 static unsigned int q_head, q_tail, q_max;	/* q_max: the deepest it got */
 
-static int enqueue(const struct pending *p)
+/*
+ * Room for one more?  Only waiters add calls, under the latch, so room a
+ * waiter found is still there when it adds its call.
+ */
+static int queue_has_room(void)
 {
-	int ok;
+	int room;
 
 	pthread_mutex_lock(&q_lock);
-	ok = q_tail - q_head < 1024;
-	if (ok)
-		queue[q_tail++ % 1024] = *p;
+	room = q_tail - q_head < 1024;
+	pthread_mutex_unlock(&q_lock);
+	return room;
+}
+
+static void enqueue(const struct pending *p)
+{
+	pthread_mutex_lock(&q_lock);
+	queue[q_tail++ % 1024] = *p;
 	if (q_tail - q_head > q_max)
 		q_max = q_tail - q_head;
 	pthread_cond_signal(&q_cond);
 	pthread_mutex_unlock(&q_lock);
-	return ok ? 0 : -1;
 }
 
 static void resolve_orbit(struct pending *p)
@@ -493,6 +502,9 @@ static void invoke_detector(int me)
 	struct pending p = { .pid = -1, .fd = -1, .t0 = ex_now_us() };
 	int fds[2];
 
+	/* Full: no call, rather than wait for one under the latch. */
+	if (!queue_has_room())
+		return;		/* the wait times out and re-checks */
 	p.arg.db = db;
 	p.arg.start = me;
 	p.arg.crash = ++checks == crash_at;
@@ -534,18 +546,7 @@ static void invoke_detector(int me)
 	}
 	ex_lat_add(&stall, ex_now_us() - p.t0);
 	__atomic_add_fetch(&unresolved[me], 1, __ATOMIC_RELAXED);
-	if (enqueue(&p)) {		/* queue full: drop the call */
-		long ret;
-
-		__atomic_sub_fetch(&unresolved[me], 1, __ATOMIC_RELAXED);
-		if (mode == EX_ORBIT) {
-			orbit_future_get(p.f, &ret);
-		} else if (mode == EX_FORK) {
-			close(p.fd);
-			waitpid(p.pid, NULL, 0);
-		}
-		free(p.copy);
-	}
+	enqueue(&p);
 }
 
 /* ---- the workers ------------------------------------------------------ */
