@@ -4,9 +4,9 @@
  * change when a sleeper wakes, never what a call returns or what it
  * costs main:
  *  - the task sees exactly the snapshot of main's area at each call,
- *    with the task loop polling while main snapshots (prewake) in at
- *    least 30 calls, with and without polling, unpinned and with both
- *    processes on one CPU;
+ *    with the sleepers polling (30 polls at least: the task loop while
+ *    main snapshots, main while the task runs), and without polling,
+ *    unpinned and with both processes on one CPU;
  *  - main does not poll through tasks longer than the poll: of 200
  *    calls of 5 ms tasks with the default 500 us poll, at most one in
  *    17 and four more have main poll and run out (the orbit skips the
