@@ -303,9 +303,10 @@ struct pending {
 };
 
 /* q_lock protects the queue of pending detector calls. */
+#define QUEUE_LEN	1024
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
-static struct pending queue[1024];
+static struct pending queue[QUEUE_LEN];
 static unsigned int q_head, q_tail, q_max;	/* q_max: the deepest it got */
 
 /*
@@ -317,7 +318,7 @@ static int queue_has_room(void)
 	int room;
 
 	pthread_mutex_lock(&q_lock);
-	room = q_tail - q_head < 1024;
+	room = q_tail - q_head < QUEUE_LEN;
 	pthread_mutex_unlock(&q_lock);
 	return room;
 }
@@ -325,7 +326,7 @@ static int queue_has_room(void)
 static void enqueue(const struct pending *p)
 {
 	pthread_mutex_lock(&q_lock);
-	queue[q_tail++ % 1024] = *p;
+	queue[q_tail++ % QUEUE_LEN] = *p;
 	if (q_tail - q_head > q_max)
 		q_max = q_tail - q_head;
 	pthread_cond_signal(&q_cond);
@@ -482,7 +483,7 @@ static void *resolver(void *unused)
 			pthread_mutex_unlock(&q_lock);
 			return NULL;
 		}
-		p = queue[q_head++ % 1024];
+		p = queue[q_head++ % QUEUE_LEN];
 		pthread_mutex_unlock(&q_lock);
 		if (mode == EX_ORBIT)
 			resolve_orbit(&p);
