@@ -41,14 +41,17 @@
  * In an orbit or a forked child the program keeps running (the orbit
  * restarts; waiters re-check after --wait-ms); in a thread it dies.
  * --detect-us N makes every detection take at least N us (it sleeps
- * first), as on a larger graph or a slower machine.
+ * first), as on a larger graph or a slower machine.  --queue N (1..1024,
+ * the default) bounds the detector calls pending at once: a waiter that
+ * finds the queue full makes no call, and re-checks after --wait-ms.
  *
  *   lockmgr [--mode thread|fork|orbit] [--threads N] [--txns N | --seconds S]
  *           [--locks N] [--heap MiB] [--hold-us N] [--check-us N]
- *           [--wait-ms N] [--crash N] [--detect-us N]
+ *           [--wait-ms N] [--crash N] [--detect-us N] [--queue N]
  *           [--ipc-floor [--echo-thread | --snapshot-floor]] [--background]
  * Prints one RESULT line (throughput, detector latency, aborts that
- * resolved no deadlock, the most detector calls queued at once, how long
+ * resolved no deadlock, the most detector calls queued at once, the calls
+ * not made for a full queue, how long
  * the latch was held and waited for per commit); exits 0 when every lock
  * was released and every committed transaction's writes are accounted
  * for.
@@ -67,6 +70,7 @@
 #define MAXTHREADS	32
 #define MAXLOCKS	256
 #define KMAX		4
+#define QUEUE_LEN	1024	/* pending detector calls, at most */
 
 struct txn {
 	long version;		/* bumped at every rollback */
@@ -104,6 +108,7 @@ static enum ex_mode mode = EX_ORBIT;
 static int nthreads = 8, nlocks = 32, txns = 200, hold_us = 50, wait_ms = 50;
 static long check_us = 1000, detect_us;
 static long heap_mib = 64, crash_at;
+static int queue_len = QUEUE_LEN;	/* --queue */
 static int ipc_floor, echo_thread;	/* --ipc-floor, --echo-thread */
 static int copy_floor;			/* --snapshot-floor */
 static int background;			/* --background */
@@ -151,6 +156,7 @@ static volatile int stop;		/* workers: time is up */
 static pthread_barrier_t start;
 static int resolver_stop;	/* under q_lock: workers are done */
 static long checks, check_failures, deadlocks, stale, rollbacks;
+static long queue_full;	/* calls not made: the queue was full */
 /*
  * Detector calls of each waiter not yet resolved: raised by the waiter
  * (under the latch) when its call is queued, lowered by the resolver
@@ -302,8 +308,7 @@ struct pending {
 	double t0;
 };
 
-/* q_lock protects the queue of pending detector calls. */
-#define QUEUE_LEN	1024
+/* q_lock protects the queue of pending detector calls (queue_len used). */
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
 static struct pending queue[QUEUE_LEN];
@@ -318,7 +323,7 @@ static int queue_has_room(void)
 	int room;
 
 	pthread_mutex_lock(&q_lock);
-	room = q_tail - q_head < QUEUE_LEN;
+	room = q_tail - q_head < (unsigned int)queue_len;
 	pthread_mutex_unlock(&q_lock);
 	return room;
 }
@@ -504,8 +509,10 @@ static void invoke_detector(int me)
 	int fds[2];
 
 	/* Full: no call, rather than wait for one under the latch. */
-	if (!queue_has_room())
+	if (!queue_has_room()) {
+		queue_full++;
 		return;		/* the wait times out and re-checks */
+	}
 	p.arg.db = db;
 	p.arg.start = me;
 	p.arg.crash = ++checks == crash_at;
@@ -679,6 +686,7 @@ static int parse(int argc, char **argv)
 		{ "--wait-ms", 'i', &wait_ms },
 		{ "--crash", 'l', &crash_at },
 		{ "--detect-us", 'l', &detect_us },
+		{ "--queue", 'i', &queue_len },
 		{ "--ipc-floor", 'f', &ipc_floor },
 		{ "--echo-thread", 'f', &echo_thread },
 		{ "--snapshot-floor", 'f', &copy_floor },
@@ -691,6 +699,7 @@ static int parse(int argc, char **argv)
 	return nthreads < 2 || nthreads > MAXTHREADS || nlocks < KMAX ||
 	       nlocks > MAXLOCKS || wait_ms < 1 || check_us < 0 ||
 	       detect_us < 0 || detect_us > 10000000 ||
+	       queue_len < 1 || queue_len > QUEUE_LEN ||
 	       (ipc_floor && mode != EX_THREAD) ||
 	       ((echo_thread || copy_floor) && !ipc_floor) ||
 	       (echo_thread && copy_floor) ||
@@ -708,10 +717,10 @@ int main(int argc, char **argv)
 	if (parse(argc, argv)) {
 		fprintf(stderr, "usage: lockmgr [--mode thread|fork|orbit] [--threads 2..%d] [--txns N | --seconds S]\n"
 				"               [--locks %d..%d] [--heap MiB] [--hold-us N] [--check-us N]\n"
-				"               [--wait-ms N] [--crash N] [--detect-us N]\n"
+				"               [--wait-ms N] [--crash N] [--detect-us N] [--queue 1..%d]\n"
 				"               [--ipc-floor [--echo-thread | --snapshot-floor] (thread)]\n"
 				"               [--background (orbit)]\n",
-			MAXTHREADS, KMAX, MAXLOCKS);
+			MAXTHREADS, KMAX, MAXLOCKS, QUEUE_LEN);
 		return 2;
 	}
 	heap = ex_heap(heap_mib);
@@ -779,14 +788,14 @@ int main(int argc, char **argv)
 		sum += rows[i];
 		busy += db->lock[i].holder >= 0;
 	}
-	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld extra_aborts=%ld checks=%ld check_failures=%ld queued_max=%u check_p50_us=%.0f check_p99_us=%.0f invoke_p50_us=%.0f latch_us_per_commit=%.1f latch_wait_us_per_commit=%.1f consistent=%s\n",
+	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld extra_aborts=%ld checks=%ld check_failures=%ld queued_max=%u queue_full=%ld check_p50_us=%.0f check_p99_us=%.0f invoke_p50_us=%.0f latch_us_per_commit=%.1f latch_wait_us_per_commit=%.1f consistent=%s\n",
 	       echo_thread ? "thread+ipc-floor-thread" :
 	       copy_floor ? "thread+ipc-floor-snapshot" :
 	       ipc_floor ? "thread+ipc-floor" :
 	       background ? "orbit+background" : ex_mode_names[mode], nthreads,
 	       commits, secs, commits / secs,
 	       deadlocks, stale, rollbacks, extra_aborts, checks,
-	       check_failures, q_max,
+	       check_failures, q_max, queue_full,
 	       ex_percentile(lat.v, lat.n, 50), ex_percentile(lat.v, lat.n, 99),
 	       ex_percentile(stall.v, stall.n, 50),
 	       commits ? latch_held_us / commits : 0,

@@ -50,6 +50,19 @@ check "orbit, a detector slower than the re-check interval: completes consistent
 check "orbit, a slow detector: calls do not pile up (48 queued at most, 6 a waiter)" \
 	[ "$(field /tmp/slow.out queued_max)" -le 48 ]
 
+# The same slow detector with room for one pending call: the other
+# waiters find the queue full, make no call and re-check later, and the
+# run still completes with every deadlock resolved.
+EX="timeout 300 /tests/ex_lockmgr"
+run full --mode orbit --txns 50 --heap 16 --locks 8 --wait-ms 1 --detect-us 20000 --queue 1
+EX=/tests/ex_lockmgr
+check "orbit, a queue of one pending call: completes consistently" \
+	sh -c "[ $rc = 0 ] && grep -q 'commits=400 .*check_failures=0 .*consistent=yes' /tmp/full.out"
+check "orbit, a queue of one: waiters found it full and made no call" \
+	sh -c "[ $(field /tmp/full.out queue_full) -gt 0 ] && [ $(field /tmp/full.out queued_max) = 1 ]"
+check "orbit, a queue of one: deadlocks were still resolved" \
+	[ "$(field /tmp/full.out deadlocks)" -gt 0 ]
+
 run fork --mode fork --txns 50 --heap 16 --crash 3
 check "fork-per-call: completes consistently despite a crashed child" \
 	sh -c "[ $rc = 0 ] && grep -q 'commits=400 .*consistent=yes' /tmp/fork.out"
@@ -87,6 +100,8 @@ run badbg --mode thread --background --txns 1
 check "--background outside orbit mode is a usage error" [ "$rc" = 2 ]
 run badflag --mode orbit --echo-thread --txns 1
 check "--echo-thread without --ipc-floor is a usage error" [ "$rc" = 2 ]
+run badq --mode orbit --queue 0 --txns 1
+check "--queue 0 is a usage error" [ "$rc" = 2 ]
 run tcrash --mode thread --txns 100 --heap 16 --crash 3
 check "thread: a crashing detector kills the whole program (SIGSEGV)" [ "$rc" = 139 ]
 finish
