@@ -866,8 +866,9 @@ struct orbit_area *area_create(unsigned long addr, unsigned long size,
  * lasts (always in a COPY area, always for a page something else holds);
  * past the budget a page goes back to COW and is frozen with the dirty
  * pages (it is marked dirty here), as does a page with a memory error,
- * which no copy may read: main and the snapshot share its loss, and
- * main's next fault there copies it, which fails (SIGBUS, see opage_copy).
+ * marked or read by the copy (mc.c): main and the snapshot share its
+ * loss, and main's next fault there copies it, which fails (SIGBUS, see
+ * opage_copy).
  */
 static int area_snapshot_copy_pages(struct orbit_area *area,
 				    struct snap_cost *cost)
@@ -883,12 +884,15 @@ static int area_snapshot_copy_pages(struct orbit_area *area,
 		if ((area->copy_mode || held || budget) &&
 		    !PageHWPoison(page)) {
 			err = area_tree_copy(area, idx, page);
-			if (err)
+			if (!err) {
+				cost->copied++;
+				if (!area->copy_mode && !held)
+					budget--;
+				continue;
+			}
+			/* An error the copy read: as for a marked page. */
+			if (err != -EHWPOISON)
 				return err;
-			cost->copied++;
-			if (!area->copy_mode && !held)
-				budget--;
-			continue;
 		}
 		err = area_mark_dirty(area, idx);
 		if (!err)

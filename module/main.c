@@ -123,6 +123,32 @@ ORBIT_PARAM_UINT(debug_fault_delay_kinds, orbit_fault_delay_kinds, 0,
 MODULE_PARM_DESC(debug_fault_delay_kinds,
 		 "Tests only: the faults debug_fault_delay_us delays: 1 main's reads, 2 main's writes, 4 an orbit's writes (default 7: all)");
 
+static int mc_copy_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int err = kstrtouint(val, 0, &v);
+
+	if (err)
+		return err;
+	if (v > ORBIT_MC_AUTO)
+		return -EINVAL;
+	WRITE_ONCE(orbit_mc_copy, v == ORBIT_MC_AUTO ? orbit_mc_choose() : v);
+	return 0;
+}
+
+static const struct kernel_param_ops mc_copy_ops = {
+	.set = mc_copy_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(mc_copy, &mc_copy_ops, &orbit_mc_copy, 0644);
+MODULE_PARM_DESC(mc_copy,
+		 "Page copies that survive a memory error they read: 1 yes, 0 no (fatal, faster under emulators), 2 (default): 1 unless they cost over 3x plain ones here (mc.c)");
+
+ORBIT_PARAM_UINT(debug_mc_fail, orbit_mc_fail, 0, ORBIT_MC_FAIL_MAX);
+MODULE_PARM_DESC(debug_mc_fail,
+		 "Tests only: the next N surviving page copies fail as if they had read a memory error (default 0)");
+
 /* The module's own work: contexts' teardowns (flushed at unload). */
 struct workqueue_struct *orbit_wq;
 
@@ -137,6 +163,8 @@ static int __init orbit_init(void)
 
 	if (!orbit_max_user_bytes)	/* not given at load */
 		orbit_max_user_bytes = max_user_bytes_default();
+	if (orbit_mc_copy == ORBIT_MC_AUTO)	/* not given at load */
+		orbit_mc_copy = orbit_mc_choose();
 	orbit_wq = alloc_workqueue("orbit", 0, 0);
 	if (!orbit_wq)
 		return -ENOMEM;

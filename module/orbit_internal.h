@@ -791,6 +791,21 @@ bool call_done(struct orbit_call *call);
 struct orbit_call *call_lookup(struct orbit_ctx *ctx, u64 id);
 void call_unpublish(struct orbit_ctx *ctx, struct orbit_call *call);
 
+/* ---- mc.c: page copies and the memory errors they may read ---- */
+#define ORBIT_MC_AUTO	2	/* mc_copy: choose by timing both copies */
+extern unsigned int orbit_mc_copy;	/* 0 plain, 1 surviving copies */
+extern unsigned int orbit_mc_fail;	/* debug_mc_fail */
+#define ORBIT_MC_FAIL_MAX	1000000
+/* 1 if surviving copies cost at most a few plain ones here, else 0. */
+unsigned int orbit_mc_choose(void);
+/*
+ * Copies page src into dst: 0, or -EHWPOISON if src has a memory error
+ * (marked, or read by a surviving copy, which reports it).
+ */
+int orbit_copy_page(struct page *dst, struct page *src);
+/* The same into a kernel buffer of PAGE_SIZE, always a surviving copy. */
+int orbit_mc_read(void *to, struct page *src);
+
 /* ---- wake.c: early wakeups of a call's sleepers ---- */
 extern unsigned int orbit_poll_us;
 #define ORBIT_POLL_US_MAX	USEC_PER_SEC

@@ -322,19 +322,16 @@ void opage_put(struct pt_pool *pool, struct page *page)
 
 /*
  * A copy of src, in a page from the pool when there is one; -EHWPOISON if
- * src is marked with a memory error: the kernel does not read a page it
- * knows to be bad (a machine check in a kernel copy is fatal), and what
- * it held is lost.  Faults answer that with SIGBUS (BUS_MCEERR_AR).  An
- * error the copy is the first to find is not survived: copy_highpage,
- * not copy_mc_to_kernel, which under TCG, where the costs are measured,
- * copies a byte at a time (module/README).
+ * src has a memory error (orbit_copy_page, mc.c): what it held is lost.
+ * Faults answer that with SIGBUS (BUS_MCEERR_AR).
  */
 struct page *opage_copy(struct pt_pool *pool, struct page *src)
 {
 	struct page *page;
+	int err;
 
 	if (unlikely(PageHWPoison(src)))
-		return ERR_PTR(-EHWPOISON);
+		return ERR_PTR(-EHWPOISON);	/* before taking a page */
 	page = pool_take(pool, false);
 	if (!page) {
 		page = opage_alloc(pool, false);
@@ -342,7 +339,11 @@ struct page *opage_copy(struct pt_pool *pool, struct page *src)
 			return page;
 	}
 	atomic_long_set(opage_count(page), 1);
-	copy_highpage(page, src);
+	err = orbit_copy_page(page, src);
+	if (unlikely(err)) {
+		opage_put(pool, page);
+		return ERR_PTR(err);
+	}
 	return page;
 }
 

@@ -118,29 +118,46 @@ static struct orbit_upd *upd_from_user(struct orbit_ctx *ctx, u64 ubuf,
 	return u;
 }
 
+/*
+ * Copies the update out: 0, -EFAULT, -ENOMEM, or -EHWPOISON if one of
+ * its moved pages has a memory error (the orbit's page, kept by the pin):
+ * marked since the push, or read by a surviving copy (mc.c), which goes
+ * through a bounce page, since a short copy to user memory would not say
+ * whether the page or the user's buffer failed.
+ */
 static int upd_to_user(struct orbit_upd *u, void __user *buf)
 {
+	void *kaddr, *bounce = NULL;
 	size_t off, chunk;
 	unsigned int i;
-	void *kaddr;
 	int err = 0;
 
 	if (u->data)
 		return copy_to_user(buf, u->data, u->len) ? -EFAULT : 0;
+	if (READ_ONCE(orbit_mc_copy)) {
+		bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+		if (!bounce)
+			return -ENOMEM;
+	}
 	for (i = 0, off = 0; off < u->len && !err; i++, off += chunk) {
 		chunk = min_t(size_t, PAGE_SIZE, u->len - off);
-		/*
-		 * A page marked with a memory error since the push (it was
-		 * the orbit's, and the pin kept it): the copy would read
-		 * it in the kernel, a fatal machine check.
-		 */
-		if (unlikely(PageHWPoison(u->pages[i])))
-			return -EHWPOISON;
+		if (bounce) {
+			err = orbit_mc_read(bounce, u->pages[i]);
+			if (!err && copy_to_user(buf + off, bounce, chunk))
+				err = -EFAULT;
+			continue;
+		}
+		/* A plain copy must not read a marked page (fatal). */
+		if (unlikely(PageHWPoison(u->pages[i]))) {
+			err = -EHWPOISON;
+			break;
+		}
 		kaddr = kmap_local_page(u->pages[i]);
 		if (copy_to_user(buf + off, kaddr, chunk))
 			err = -EFAULT;
 		kunmap_local(kaddr);
 	}
+	kfree(bounce);
 	return err;
 }
 

@@ -524,8 +524,7 @@ static bool view_mirror_refresh(struct orbit_view *view, unsigned long idx,
 	down_read(&view->area->swap_lock);
 	snap = pt_lookup(view->root, idx, NULL);
 	if (snap && opage_mapcount(mirror) <= 1 && !opage_referenced(mirror) &&
-	    !PageHWPoison(mirror) && !PageHWPoison(snap)) {
-		copy_highpage(mirror, snap);	/* as opage_copy */
+	    !PageHWPoison(mirror) && !orbit_copy_page(mirror, snap)) {
 		flush_dcache_page(mirror);
 		done = true;
 	}

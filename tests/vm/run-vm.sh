@@ -122,10 +122,11 @@ bad='Oops|BUG[: ]|WARNING:|lockdep|KASAN|UBSAN|general protection|possible circu
 # guest's own lockdep line (above), and a call trace's frames, whose
 # function names may hold a word above (a debug kernel's expected OOM
 # dump has lockdep_hardirqs_on_prepare); a report's own lines still match.
-# Nor the SIGBUS of a memory error t_memory_failure injects ("MCE: Killing
-# <comm>:<pid> due to hardware memory corruption fault at <addr>"), in
-# its main or in its orbits (named memfail).
-benign='rcu:[[:space:]]+RCU lockdep checking is enabled|^# lockdep: debug_locks|MCE: Killing (t_memory_failur|memfail):[0-9]+ due to hardware memory corruption fault at [0-9a-f]+|\]  (\? )?[A-Za-z0-9_.]+\+0x[0-9a-f]+/0x[0-9a-f]+( \[[A-Za-z0-9_]+\])?[[:space:]]*$'
+# Nor the SIGBUS of a memory error t_memory_failure injects, or of a copy
+# t_mc_copy makes fail as if it had read one ("MCE: Killing <comm>:<pid>
+# due to hardware memory corruption fault at <addr>"), in their mains or
+# in their orbits (named memfail, mccopy).
+benign='rcu:[[:space:]]+RCU lockdep checking is enabled|^# lockdep: debug_locks|MCE: Killing (t_memory_failur|memfail|t_mc_copy|mccopy):[0-9]+ due to hardware memory corruption fault at [0-9a-f]+|\]  (\? )?[A-Za-z0-9_.]+\+0x[0-9a-f]+/0x[0-9a-f]+( \[[A-Za-z0-9_]+\])?[[:space:]]*$'
 reports() {	# reports GREP-OPTION FILE...: the report lines
 	local opt=$1
 	shift
