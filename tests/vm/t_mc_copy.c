@@ -255,18 +255,6 @@ static void pull_case(void)
 	_exit(0);
 }
 
-static int run_case(void (*fn)(void))
-{
-	int status = -1;
-	pid_t pid = fork();
-
-	if (pid == 0)
-		fn();
-	if (pid < 0 || wait_child_ms(pid, 60000, &status))
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static const struct mc_case {
 	void (*fn)(void);
 	const char *what;
@@ -316,7 +304,7 @@ int main(void)
 	require(param_write("mc_copy", "1") == 0, "mc_copy=1 for the cases");
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ret = run_case(cases[i].fn);
+		ret = run_in_child(cases[i].fn);
 		ok(ret == 0, "%s (%d)", cases[i].what, ret);
 		param_write("debug_mc_fail", "0");
 		ok(counters_back_to(&start) && procs_gone("mccopy"),

@@ -634,18 +634,6 @@ static void pool_case(void)
 	_exit(0);
 }
 
-static int run_case(void (*fn)(void))
-{
-	int status = -1;
-	pid_t pid = fork();
-
-	if (pid == 0)
-		fn();
-	if (pid < 0 || wait_child_ms(pid, 60000, &status))
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* Each case: what it checks where errors can be marked, and elsewhere. */
 static const struct mf_case {
 	void (*fn)(void);
@@ -692,7 +680,7 @@ int main(void)
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		ret = run_case(cases[i].fn);
+		ret = run_in_child(cases[i].fn);
 		if (injected < 0) {
 			injected = ret != 2;
 			diag("%s", injected ? "memory errors injected" :

@@ -545,6 +545,23 @@ static inline int wait_child_ms(pid_t pid, int ms, int *status)
 	return -1;
 }
 
+/*
+ * Runs fn (which _exits) in a child, for at most a minute: its exit
+ * status, 128 + the signal that ended it, or -1 if it could not be run or
+ * was killed for its time.
+ */
+static inline int run_in_child(void (*fn)(void))
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		fn();
+	if (pid < 0 || wait_child_ms(pid, 60000, &status))
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 /* Leaves an empty marker file at path for file_appears(): 0, or -1. */
 static inline int file_leave(const char *path)
 {
