@@ -32,6 +32,9 @@ bench_kernel() {
 		echo "# orbit benchmarks ($k, QEMU ${accel^^}, THP off${ORBIT_BENCH_QUICK:+, quick sizes}${ORBIT_BENCH_REPS:+, $ORBIT_BENCH_REPS e2e repetitions}, $(date -u +%Y-%m-%d))"
 		echo
 		echo "All figures are medians; every baseline ran in the same VM run."
+		# The module's choice of page copies at load (mc.c), timed.
+		grep -aho 'orbit: page copies .* plain)' "$out/console.log" |
+			head -n 1 | sed 's/^orbit: \(.*\)$/Module: \1./'
 		echo
 		scripts/bench-table.sh "$out/results.csv"
 	} > "$out/results.md"
