@@ -104,11 +104,14 @@ static int area_tree_store(struct orbit_area *area, unsigned long idx,
 	return err;
 }
 
-/* The tree (so the next snapshot) gets a copy of src; main keeps src. */
+/*
+ * The tree (so the next snapshot) gets a copy of src; main keeps src, and
+ * may be writing it meanwhile (a COPY-mode page, a held one).
+ */
 static int area_tree_copy(struct orbit_area *area, unsigned long idx,
 			  struct page *src)
 {
-	struct page *copy = opage_copy(area->pool, src);
+	struct page *copy = opage_copy_live(area->pool, src);
 	int err;
 
 	if (IS_ERR(copy))

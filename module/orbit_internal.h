@@ -257,6 +257,7 @@ struct pt_node {
 
 struct page *opage_alloc(struct pt_pool *pool, bool zero);
 struct page *opage_copy(struct pt_pool *pool, struct page *src);
+struct page *opage_copy_live(struct pt_pool *pool, struct page *src);
 void opage_get(struct page *page);
 void opage_put(struct pt_pool *pool, struct page *page);
 bool opage_held_only_by(struct page *page, long slots, int mappings,
@@ -803,6 +804,8 @@ unsigned int orbit_mc_choose(void);
  * (marked, or read by a surviving copy, which reports it).
  */
 int orbit_copy_page(struct page *dst, struct page *src);
+/* The same for a src main may be writing: word-atomic (mc.c). */
+int orbit_copy_live_page(struct page *dst, struct page *src);
 /* The same into a kernel buffer of PAGE_SIZE, always a surviving copy. */
 int orbit_mc_read(void *to, struct page *src);
 

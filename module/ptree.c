@@ -321,11 +321,12 @@ void opage_put(struct pt_pool *pool, struct page *page)
 }
 
 /*
- * A copy of src, in a page from the pool when there is one; -EHWPOISON if
- * src has a memory error (orbit_copy_page, mc.c): what it held is lost.
+ * A copy of src made by copy, in a page from the pool when there is one;
+ * -EHWPOISON if src has a memory error (mc.c): what it held is lost.
  * Faults answer that with SIGBUS (BUS_MCEERR_AR).
  */
-struct page *opage_copy(struct pt_pool *pool, struct page *src)
+static struct page *opage_copy_by(struct pt_pool *pool, struct page *src,
+				  int (*copy)(struct page *, struct page *))
 {
 	struct page *page;
 	int err;
@@ -339,12 +340,24 @@ struct page *opage_copy(struct pt_pool *pool, struct page *src)
 			return page;
 	}
 	atomic_long_set(opage_count(page), 1);
-	err = orbit_copy_page(page, src);
+	err = copy(page, src);
 	if (unlikely(err)) {
 		opage_put(pool, page);
 		return ERR_PTR(err);
 	}
 	return page;
+}
+
+/* A copy of src, which nobody writes (frozen, or a snapshot's). */
+struct page *opage_copy(struct pt_pool *pool, struct page *src)
+{
+	return opage_copy_by(pool, src, orbit_copy_page);
+}
+
+/* A copy of src, which main may be writing (orbit_copy_live_page). */
+struct page *opage_copy_live(struct pt_pool *pool, struct page *src)
+{
+	return opage_copy_by(pool, src, orbit_copy_live_page);
 }
 
 /* The pool of an area of npages pages. */
