@@ -308,7 +308,7 @@ struct pending {
 	double t0;
 };
 
-/* q_lock protects the queue of pending detector calls (queue_len used). */
+/* q_lock protects the queue of pending detector calls (queue_len at most). */
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
 static struct pending queue[QUEUE_LEN];

@@ -102,46 +102,33 @@ int orbit_mc_read(void *to, struct page *src)
 }
 
 /*
- * A page main may write while it is copied (a COPY-mode page, which main
- * keeps writing; a page held by I/O): every aligned word of the copy must
- * be a value the word held, as a task reading the page would have found
- * it, which a copy a byte at a time (copy_mc's rep movsb) does not give:
- * a word rewritten during its copy came out as bytes of both values.  So
- * with mc_copy on, a surviving copy first finds any error, then
- * copy_page copies again a word at a time (its lines still cached).
+ * live: main may write src while it is copied (a COPY-mode page, which
+ * main keeps writing; a page held by I/O).  Every aligned word of the
+ * copy must then be a value the word held, as a task reading the page
+ * would have found it, which a copy a byte at a time (copy_mc's rep
+ * movsb) does not give: a word rewritten during its copy came out as
+ * bytes of both values.  So with mc_copy on, the surviving copy first
+ * finds any error, then copy_page copies again a word at a time (its
+ * lines still cached).  Plain copies move words already.
  */
-int orbit_copy_live_page(struct page *dst, struct page *src)
+int orbit_copy_page(struct page *dst, struct page *src, bool live)
 {
 	void *to, *from;
-	int err = 0;
-
-	if (unlikely(PageHWPoison(src)))
-		return -EHWPOISON;
-	to = kmap_local_page(dst);
-	if (READ_ONCE(orbit_mc_copy))
-		err = orbit_mc_read(to, src);
-	if (!err) {
-		from = kmap_local_page(src);
-		copy_page(to, from);
-		kunmap_local(from);
-	}
-	kunmap_local(to);
-	return err;
-}
-
-int orbit_copy_page(struct page *dst, struct page *src)
-{
-	void *to;
 	int err;
 
-	if (unlikely(PageHWPoison(src)))
-		return -EHWPOISON;
 	if (!READ_ONCE(orbit_mc_copy)) {
+		if (unlikely(PageHWPoison(src)))
+			return -EHWPOISON;
 		copy_highpage(dst, src);
 		return 0;
 	}
 	to = kmap_local_page(dst);
 	err = orbit_mc_read(to, src);
+	if (!err && live) {
+		from = kmap_local_page(src);
+		copy_page(to, from);
+		kunmap_local(from);
+	}
 	kunmap_local(to);
 	return err;
 }

@@ -801,11 +801,10 @@ extern unsigned int orbit_mc_fail;	/* debug_mc_fail */
 unsigned int orbit_mc_choose(void);
 /*
  * Copies page src into dst: 0, or -EHWPOISON if src has a memory error
- * (marked, or read by a surviving copy, which reports it).
+ * (marked, or read by a surviving copy, which reports it).  live: main
+ * may be writing src meanwhile; each word of dst is then one src held.
  */
-int orbit_copy_page(struct page *dst, struct page *src);
-/* The same for a src main may be writing: word-atomic (mc.c). */
-int orbit_copy_live_page(struct page *dst, struct page *src);
+int orbit_copy_page(struct page *dst, struct page *src, bool live);
 /* The same into a kernel buffer of PAGE_SIZE, always a surviving copy. */
 int orbit_mc_read(void *to, struct page *src);
 

@@ -321,12 +321,12 @@ void opage_put(struct pt_pool *pool, struct page *page)
 }
 
 /*
- * A copy of src made by copy, in a page from the pool when there is one;
- * -EHWPOISON if src has a memory error (mc.c): what it held is lost.
- * Faults answer that with SIGBUS (BUS_MCEERR_AR).
+ * A copy of src, in a page from the pool when there is one; -EHWPOISON if
+ * src has a memory error (mc.c): what it held is lost.  Faults answer
+ * that with SIGBUS (BUS_MCEERR_AR).  live: main may be writing src.
  */
-static struct page *opage_copy_by(struct pt_pool *pool, struct page *src,
-				  int (*copy)(struct page *, struct page *))
+static struct page *opage_copy_as(struct pt_pool *pool, struct page *src,
+				  bool live)
 {
 	struct page *page;
 	int err;
@@ -340,7 +340,7 @@ static struct page *opage_copy_by(struct pt_pool *pool, struct page *src,
 			return page;
 	}
 	atomic_long_set(opage_count(page), 1);
-	err = copy(page, src);
+	err = orbit_copy_page(page, src, live);
 	if (unlikely(err)) {
 		opage_put(pool, page);
 		return ERR_PTR(err);
@@ -351,13 +351,13 @@ static struct page *opage_copy_by(struct pt_pool *pool, struct page *src,
 /* A copy of src, which nobody writes (frozen, or a snapshot's). */
 struct page *opage_copy(struct pt_pool *pool, struct page *src)
 {
-	return opage_copy_by(pool, src, orbit_copy_page);
+	return opage_copy_as(pool, src, false);
 }
 
-/* A copy of src, which main may be writing (orbit_copy_live_page). */
+/* A copy of src, which main may be writing meanwhile. */
 struct page *opage_copy_live(struct pt_pool *pool, struct page *src)
 {
-	return opage_copy_by(pool, src, orbit_copy_live_page);
+	return opage_copy_as(pool, src, true);
 }
 
 /* The pool of an area of npages pages. */

@@ -524,7 +524,7 @@ static bool view_mirror_refresh(struct orbit_view *view, unsigned long idx,
 	down_read(&view->area->swap_lock);
 	snap = pt_lookup(view->root, idx, NULL);
 	if (snap && opage_mapcount(mirror) <= 1 && !opage_referenced(mirror) &&
-	    !PageHWPoison(mirror) && !orbit_copy_page(mirror, snap)) {
+	    !PageHWPoison(mirror) && !orbit_copy_page(mirror, snap, false)) {
 		flush_dcache_page(mirror);
 		done = true;
 	}
