@@ -1,30 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A pull whose last copy fails loses no update, even when the call ends
- * in between.  The pull has taken the update off its call and copied it
- * out when it finds it cannot write the status (EFAULT): the update goes
- * back, and the next pull returns it, then the call's end.  The test
- * holds the pull inside its copy of the update (the buffer's page is
- * missing and a userfaultfd serves it), makes the status read-only, and
- * meanwhile lets the call go on running, kills its orbit, or destroys it.
- * The pull uses the raw ioctl: the library's status is on its stack.
+ * A pull whose copy fails after the update is off its call, even when
+ * the call ends in between.  The test holds the pull inside its copy of
+ * the update (the buffer's first page is missing and a userfaultfd serves
+ * it: pull_hold.h), meanwhile lets the call go on running, kills its
+ * orbit, or destroys it, and then lets the copy fail:
+ *  - the status cannot be written (made read-only): EFAULT, and nothing
+ *    is lost: the update goes back, the next pull returns it, then the
+ *    call's end;
+ *  - the next page of a large update (its pages moved) reads a memory
+ *    error (mc_copy=1, debug_mc_fail: see t_mc_copy): EHWPOISON, the
+ *    update is lost and freed (its pages unpinned though their orbit is
+ *    gone), and the next pull reports the end.
  */
-#include <linux/userfaultfd.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 
 #include "tap.h"
 #include "util.h"
-#include "../../libuorbit/internal.h"	/* the future's call id, the fd */
+#include "pull_hold.h"
 
 #define PAGE	4096
 #define VALUE	0x5eed1234L
+#define BIG	(64 << 10)	/* moved, not copied, at the push */
 
 enum end_how { RUNNING, KILLED, DESTROYED };
+enum fail_how { STATUS_RO, PAGE_POISONED };
 
 static const char *const how_name[] = {
 	[RUNNING] = "the call still running",
@@ -32,99 +32,70 @@ static const char *const how_name[] = {
 	[DESTROYED] = "the orbit destroyed",
 };
 
-/* Pushes one update, then ends with 7 once main sends SIGUSR1 (or 5 s). */
+static const char *const fail_name[] = {
+	[STATUS_RO] = "status read-only",
+	[PAGE_POISONED] = "a page's copy fails",
+};
+
+/*
+ * Pushes one update (VALUE, or with *argbuf BIG bytes of 7s), then ends
+ * with 7 once main sends SIGUSR1 (or 5 s).
+ */
 static long push_then_wait(void *argbuf, void *store)
 {
 	struct orbit_update *u = orbit_update_create();
 	long v = VALUE;
+	char *big = NULL;
 
-	if (!u || orbit_update_add_data(u, &v, sizeof(v)) || orbit_push(u, NULL))
+	if (!u)
 		return -1;
+	if (*(int *)argbuf) {
+		big = malloc(BIG);
+		if (!big)
+			return -1;
+		memset(big, 7, BIG);
+	}
+	if (big ? orbit_update_add_data(u, big, BIG) :
+		  orbit_update_add_data(u, &v, sizeof(v)))
+		return -1;
+	if (orbit_push(u, NULL))
+		return -1;
+	free(big);
 	wait_sigusr1(5);
 	return 7;
 }
 
-struct raw_pull {
-	struct orbit_pull *req;	/* alone on its page */
-	int rc, err;
-};
-
-static void *raw_puller(void *arg)
+/* The copy's failure the pull answers, as the case wants it. */
+static void copy_fail(struct pull_hold *h, enum fail_how fail,
+		      const char *name)
 {
-	struct raw_pull *p = arg;
-
-	p->rc = ioctl(uo_ctx_fd(), ORBIT_IOC_PULL, p->req);
-	p->err = errno;
-	return NULL;
+	if (fail == STATUS_RO)
+		require(mprotect(h->req, PAGE, PROT_READ) == 0,
+			"%s: status made read-only", name);
+	else
+		require(param_write("debug_mc_fail", "1") == 0,
+			"%s: the next copy fails", name);
 }
 
-static int uffd_open(void)
+static void one_case(enum end_how how, enum fail_how fail)
 {
-	struct uffdio_api api = { .api = UFFD_API };
-	int fd = syscall(SYS_userfaultfd, O_CLOEXEC);
-
-	if (fd >= 0 && ioctl(fd, UFFDIO_API, &api)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Waits up to 5 s for a fault on the registered page: 0 if one came. */
-static int uffd_fault_seen(int uffd, void *page)
-{
-	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
-	struct uffd_msg msg;
-
-	if (poll(&pfd, 1, 5000) != 1 ||
-	    read(uffd, &msg, sizeof(msg)) != sizeof(msg) ||
-	    msg.event != UFFD_EVENT_PAGEFAULT)
-		return -1;
-	return (msg.arg.pagefault.address & ~(PAGE - 1UL)) ==
-	       (uintptr_t)page ? 0 : -1;
-}
-
-static void one_case(enum end_how how)
-{
-	const char *name = how_name[how];
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
-	struct uffdio_copy cp = { .len = PAGE };
-	struct raw_pull p = { 0 };
+	int big = fail == PAGE_POISONED;
+	char name[96], v_mc[16];
 	struct orbit_update *u = NULL;
 	struct orbit_status st;
 	struct orbit_future *f;
+	struct pull_hold h;
 	struct orbit *ob;
-	char *req_page, *buf, *zero;
-	int uffd, got_end;
+	int got_end;
 	long r, v = 0, ret = 0;
-	pthread_t t;
 
-	req_page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	zero = calloc(1, PAGE);
-	uffd = uffd_open();
-	require(req_page != MAP_FAILED && buf != MAP_FAILED && zero &&
-		uffd >= 0, "%s: pages and a userfaultfd", name);
-	reg.range.start = (uintptr_t)buf;
-	reg.range.len = PAGE;
-	require(ioctl(uffd, UFFDIO_REGISTER, &reg) == 0,
-		"%s: buffer page served by the userfaultfd", name);
-
+	snprintf(name, sizeof(name), "%s, %s", fail_name[fail], how_name[how]);
 	ob = orbit_create("pullcopy", push_then_wait,
 			  init_blocking_sigusr1);
 	require(ob, "%s: orbit_create", name);
-	f = orbit_call_async(ob, 0, 0, NULL, NULL, NULL, 0);
+	f = orbit_call_async(ob, 0, 0, NULL, NULL, &big, sizeof(big));
 	require(f, "%s: async call", name);
-
-	p.req = (struct orbit_pull *)req_page;
-	p.req->call_id = f->call_id;
-	p.req->buf = (uintptr_t)buf;
-	p.req->cap = PAGE;
-	require(pthread_create(&t, NULL, raw_puller, &p) == 0,
-		"%s: puller thread", name);
-	require(uffd_fault_seen(uffd, buf) == 0,
+	require(pull_hold_start(&h, f, 2 * BIG) == 0,
 		"%s: the pull copies the update out", name);
 	require(orbit_status(ob, &st) == 0 && st.pid > 0,
 		"%s: the orbit's process", name);
@@ -138,25 +109,32 @@ static void one_case(enum end_how how)
 		   name);
 		ob = NULL;
 	}
-	require(mprotect(req_page, PAGE, PROT_READ) == 0,
-		"%s: status made read-only", name);
-	cp.dst = (uintptr_t)buf;
-	cp.src = (uintptr_t)zero;
-	require(ioctl(uffd, UFFDIO_COPY, &cp) == 0, "%s: fault served", name);
-	pthread_join(t, NULL);
-	ok(p.rc == -1 && p.err == EFAULT,
-	   "%s: the pull fails with EFAULT (%d, %s)", name, p.rc,
-	   strerror(p.err));
+	copy_fail(&h, fail, name);
+	require(pull_hold_release(&h) == 0, "%s: fault served", name);
+	if (fail == STATUS_RO) {
+		ok(h.rc == -1 && h.err == EFAULT,
+		   "%s: the pull fails with EFAULT (%d, %s)", name, h.rc,
+		   strerror(h.err));
+	} else {
+		ok(h.rc == -1 && h.err == EHWPOISON &&
+		   !param_read("debug_mc_fail", v_mc, sizeof(v_mc)) &&
+		   !strcmp(v_mc, "0"),
+		   "%s: the pull fails with EHWPOISON, the failure consumed (%d, %s)",
+		   name, h.rc, strerror(h.err));
+	}
 
 	if (how == RUNNING)
 		kill(st.pid, SIGUSR1);
-	r = pull_orbit(f, &u);
-	if (r == 1 && orbit_update_first(u))
-		memcpy(&v, orbit_update_first(u)->data, sizeof(v));
-	ok(r == 1 && v == VALUE,
-	   "%s: the next pull returns the update (%ld, %#lx)", name, r, v);
-	orbit_update_free(u);
-	u = NULL;
+	if (fail == STATUS_RO) {
+		r = pull_orbit(f, &u);
+		if (r == 1 && orbit_update_first(u))
+			memcpy(&v, orbit_update_first(u)->data, sizeof(v));
+		ok(r == 1 && v == VALUE,
+		   "%s: the next pull returns the update (%ld, %#lx)", name,
+		   r, v);
+		orbit_update_free(u);
+		u = NULL;
+	}
 	r = pull_orbit(f, &u);
 	got_end = r == 0 || (r == -1 && errno == ESRCH);
 	if (how == RUNNING)
@@ -171,20 +149,32 @@ static void one_case(enum end_how how)
 	   "%s: orbit_future_get agrees (%ld, %ld)", name, r, ret);
 	if (ob)
 		orbit_destroy(ob);
-	close(uffd);
-	free(zero);
-	munmap(buf, PAGE);
-	munmap(req_page, PAGE);
+	pull_hold_free(&h);
+}
+
+static struct param_saved saved[] = {
+	{ .name = "mc_copy" }, { .name = "debug_mc_fail" },
+};
+
+static void restore(void)
+{
+	params_restore(saved, 2);
 }
 
 int main(void)
 {
 	struct orbit_module_stats start;
+	int how;
 
 	require(orbit_module_stats(&start) == 0, "read module counters");
-	one_case(RUNNING);
-	one_case(KILLED);
-	one_case(DESTROYED);
+	require(params_save(saved, 2) == 0, "read mc_copy, debug_mc_fail");
+	atexit(restore);
+	for (how = RUNNING; how <= DESTROYED; how++)
+		one_case(how, STATUS_RO);
+	require(param_write("mc_copy", "1") == 0, "mc_copy=1");
+	for (how = RUNNING; how <= DESTROYED; how++)
+		one_case(how, PAGE_POISONED);
+	restore();
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }
