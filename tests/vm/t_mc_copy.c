@@ -35,19 +35,8 @@
 /* debug_mc_fail: n more copies fail; exit x if it cannot be set. */
 static void inject(unsigned int n, int x)
 {
-	char v[16];
-
-	snprintf(v, sizeof(v), "%u", n);
-	if (param_write("debug_mc_fail", v))
+	if (mc_fail_inject(n))
 		_exit(x);
-}
-
-/* Was the injected failure consumed (debug_mc_fail back to 0)? */
-static int consumed(void)
-{
-	char v[16];
-
-	return !param_read("debug_mc_fail", v, sizeof(v)) && !strcmp(v, "0");
 }
 
 /* The task: the first byte at *argbuf. */
@@ -151,7 +140,7 @@ static void main_cow_case(void)
 	    sigbus_code != (access(HARD_OFFLINE, F_OK) ? BUS_ADRERR :
 						      BUS_MCEERR_AR))
 		_exit(23);
-	if (!consumed())
+	if (!mc_fail_consumed())
 		_exit(24);
 	if (sigbus_touch(e.p, 0, 1, 2) != 1 || e.p[0] != 2)
 		_exit(25);
@@ -170,7 +159,7 @@ static void copy_mode_case(void)
 	inject(1, 30);
 	if (call_at(&e, reader, e.p) != 1)
 		_exit(31);
-	if (!consumed())
+	if (!mc_fail_consumed())
 		_exit(32);
 	e.p[0] = 2;
 	if (call_at(&e, reader, e.p) != 2 || e.p[0] != 2)
@@ -189,7 +178,7 @@ static void task_copy_case(void)
 	errno = 0;
 	if (call_at(&e, writer, e.p) != -1 || errno != ESRCH)
 		_exit(41);
-	if (!consumed())
+	if (!mc_fail_consumed())
 		_exit(42);
 	if (orbit_status(e.ob, &st) || st.last_death != ORBIT_DIED_SIGNAL ||
 	    st.last_death_code != SIGBUS)
@@ -214,7 +203,7 @@ static void mirror_case(void)
 	inject(1, 52);
 	if (call_at(&e, reader, e.p) != 3)	/* its refresh fails */
 		_exit(53);
-	if (!consumed())
+	if (!mc_fail_consumed())
 		_exit(54);
 	e.p[0] = 4;
 	if (call_at(&e, reader, e.p) != 4)
@@ -238,7 +227,7 @@ static void pull_case(void)
 	errno = 0;
 	if (pull_orbit(f, &u) != -1 || errno != EHWPOISON)
 		_exit(62);
-	if (!consumed())
+	if (!mc_fail_consumed())
 		_exit(63);
 	if (pull_orbit(f, &u) != 0 || orbit_future_get(f, &ret) || ret != 0)
 		_exit(64);

@@ -73,14 +73,14 @@ static void copy_fail(struct pull_hold *h, enum fail_how fail,
 		require(mprotect(h->req, PAGE, PROT_READ) == 0,
 			"%s: status made read-only", name);
 	else
-		require(param_write("debug_mc_fail", "1") == 0,
+		require(mc_fail_inject(1) == 0,
 			"%s: the next copy fails", name);
 }
 
 static void one_case(enum end_how how, enum fail_how fail)
 {
 	int big = fail == PAGE_POISONED;
-	char name[96], v_mc[16];
+	char name[96];
 	struct orbit_update *u = NULL;
 	struct orbit_status st;
 	struct orbit_future *f;
@@ -116,9 +116,7 @@ static void one_case(enum end_how how, enum fail_how fail)
 		   "%s: the pull fails with EFAULT (%d, %s)", name, h.rc,
 		   strerror(h.err));
 	} else {
-		ok(h.rc == -1 && h.err == EHWPOISON &&
-		   !param_read("debug_mc_fail", v_mc, sizeof(v_mc)) &&
-		   !strcmp(v_mc, "0"),
+		ok(h.rc == -1 && h.err == EHWPOISON && mc_fail_consumed(),
 		   "%s: the pull fails with EHWPOISON, the failure consumed (%d, %s)",
 		   name, h.rc, strerror(h.err));
 	}

@@ -151,6 +151,26 @@ static inline int params_restore(const struct param_saved *p, size_t n)
 	return err;
 }
 
+/*
+ * debug_mc_fail (mc.c): the next n surviving copies fail as if they had
+ * read a memory error (with mc_copy on): 0, or -1 with errno.
+ */
+static inline int mc_fail_inject(unsigned int n)
+{
+	char v[16];
+
+	snprintf(v, sizeof(v), "%u", n);
+	return param_write("debug_mc_fail", v);
+}
+
+/* Was every injected failure consumed (debug_mc_fail back to 0)? */
+static inline int mc_fail_consumed(void)
+{
+	char v[16];
+
+	return !param_read("debug_mc_fail", v, sizeof(v)) && !strcmp(v, "0");
+}
+
 /* The faults debug_fault_delay_kinds may choose (module/orbit_internal.h). */
 #define FAULT_AREA_READ		1	/* main's read faults */
 #define FAULT_AREA_WRITE	2	/* main's write faults */
