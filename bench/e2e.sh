@@ -14,8 +14,9 @@
 # Prints BENCH rows (time per operation = 1e6 / throughput, so lower is
 # better):
 #   BENCH,e2e,<example> vs <mode>,us/op,orbit,<mode>,<mode>_value,ratio,target,verdict
-# and, for the lock manager, how long its latch was held per commit
-# (rows "lockmgr latch held per commit vs ...", us; no target).
+# and, for the lock manager, how long its latch was held per commit and
+# to make a detector call (rows "lockmgr latch held per commit vs ..."
+# and "lockmgr detector call under the latch vs ...", us; no target).
 # A run lasts SECS (lock manager), WDSECS (watchdog), SNAPSECS
 # (snapshotter) or KVREQ requests (key-value server, about 4 s): shorter
 # runs spread by 10% and more.
@@ -123,16 +124,19 @@ row() {
 	}'
 }
 
-# latch_row BASE: the lock manager's latch, held per commit (us, summed
-# over its threads; medians), orbit vs BASE, and their paired ratio: every
+# lockmgr_row FIELD LABEL BASE: a field of the lock manager's RESULT
+# line in us (medians), orbit vs BASE, and their paired ratio.  Every
 # transaction passes through the latch and the detector is called under
-# it, so the row shows the share of the call's own time in the workers'.
-latch_row() {
-	o=$(fmedian latch_us_per_commit lockmgr orbit)
-	b=$(fmedian latch_us_per_commit lockmgr $1)
-	r=$(pairs latch_us_per_commit lockmgr orbit $1 |
+# it: latch_us_per_commit is how long the latch was held per commit
+# (summed over the threads), invoke_p50_us how long a waiter held it to
+# make its detector call (the floors: the pipe write, and the copy of the
+# tables for the snapshot floor).
+lockmgr_row() {
+	o=$(fmedian $1 lockmgr orbit)
+	b=$(fmedian $1 lockmgr $3)
+	r=$(pairs $1 lockmgr orbit $3 |
 		awk 'NF == 2 && $2 > 0 { print $1 / $2 }' | mid)
-	printf "BENCH,e2e,lockmgr latch held per commit vs %s,us,%s,%s,%s,%.3f,,\n" "$1" "$o" "$1" "$b" "$r"
+	printf "BENCH,e2e,lockmgr %s vs %s,us,%s,%s,%s,%.3f,,\n" "$2" "$3" "$o" "$3" "$b" "$r"
 }
 
 for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
@@ -152,8 +156,10 @@ for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 		row $ex sfloor ""
 		row $ex floor "" obg
 		row $ex sfloor "" obg
-		latch_row floor
-		latch_row sfloor
+		lockmgr_row latch_us_per_commit "latch held per commit" floor
+		lockmgr_row latch_us_per_commit "latch held per commit" sfloor
+		lockmgr_row invoke_p50_us "detector call under the latch" floor
+		lockmgr_row invoke_p50_us "detector call under the latch" sfloor
 	elif [ $ex = snapshot ]; then
 		row $ex fork "<=1 at full size"	# writers at least as fast
 	else
