@@ -9,8 +9,11 @@
 # in a thread of its own process: the wakeups without the switches between
 # address spaces) and mode "sfloor" (the floor plus the detector deciding
 # on a copy of the tables taken at the call, as any detector in another
-# process must, instead of on the live tables), and mode "obg" (the orbit
-# created with ORBIT_BACKGROUND, rows "lockmgr background vs ...").
+# process must, instead of on the live tables), mode "ifloor" (that
+# detection made in the helper process, on a copy passed through shared
+# memory: what a detector isolated from main pays with no kernel support
+# beyond two pipes), and mode "obg" (the orbit created with
+# ORBIT_BACKGROUND, rows "lockmgr background vs ...").
 # Prints BENCH rows (time per operation = 1e6 / throughput, so lower is
 # better):
 #   BENCH,e2e,<example> vs <mode>,us/op,orbit,<mode>,<mode>_value,ratio,target,verdict
@@ -57,6 +60,9 @@ run() {
 			"$B/ex_lockmgr" --mode orbit --background --seconds $SECS
 		elif [ "$2" = sfloor ]; then
 			"$B/ex_lockmgr" --mode thread --ipc-floor --snapshot-floor \
+				--seconds $SECS
+		elif [ "$2" = ifloor ]; then
+			"$B/ex_lockmgr" --mode thread --ipc-floor --isolated-floor \
 				--seconds $SECS
 		else
 			"$B/ex_lockmgr" --mode "$2" --seconds $SECS
@@ -114,7 +120,10 @@ ratio() {
 row() {
 	o=$(median $1 ${4:-orbit}) b=$(median $1 $2) r=$(ratio $1 $2 $4) label=$1
 	[ $1 = snapshot ] && label="snapshotter writers"
-	[ "${4:-}" = obg ] && label="$1 background"
+	case ${4:-} in
+	obg) label="$1 background" ;;
+	ifloor) label="$1 isolated floor" ;;
+	esac
 	awk -v ex="$label" -v base="$2" -v o="$o" -v b="$b" -v r="$r" -v t="$3" \
 		-v quick="${ORBIT_BENCH_QUICK:-}" 'BEGIN {
 		ou = o > 0 ? 1e6 / o : 0; bu = b > 0 ? 1e6 / b : 0
@@ -141,7 +150,7 @@ lockmgr_row() {
 
 for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 	modes="orbit thread fork"
-	[ $ex = lockmgr ] && modes="$modes floor tfloor sfloor obg"
+	[ $ex = lockmgr ] && modes="$modes floor tfloor sfloor ifloor obg"
 	for r in $(seq $REPS); do
 		for m in $modes; do
 			run $ex $m $r
@@ -154,6 +163,8 @@ for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 		row $ex floor ""
 		row $ex tfloor ""
 		row $ex sfloor ""
+		row $ex ifloor ""
+		row $ex floor "" ifloor
 		row $ex floor "" obg
 		row $ex sfloor "" obg
 		lockmgr_row latch_us_per_commit "latch held per commit" floor

@@ -36,6 +36,13 @@
  * the latch, and main applies its verdict after the same version check
  * as the orbit's.  The live detector instead sees cycles that closed
  * after the call was made, and resolves them sooner.
+ * --isolated-floor instead runs that detection in the helper process: the
+ * copy goes into memory shared with it, the request names the copy, and
+ * the verdict comes back through the reply pipe (main applies it after
+ * the version check).  That is the least a detector pays that runs
+ * isolated from main on a copy taken at the call, with no kernel support
+ * beyond two pipes; an orbit adds to it only what the module's call,
+ * snapshot and update path costs.
  *
  * Fault switches: --crash N makes the N-th detector call dereference NULL.
  * In an orbit or a forked child the program keeps running (the orbit
@@ -48,7 +55,8 @@
  *   lockmgr [--mode thread|fork|orbit] [--threads N] [--txns N | --seconds S]
  *           [--locks N] [--heap MiB] [--hold-us N] [--check-us N]
  *           [--wait-ms N] [--crash N] [--detect-us N] [--queue N]
- *           [--ipc-floor [--echo-thread | --snapshot-floor]] [--background]
+ *           [--ipc-floor [--echo-thread | --snapshot-floor |
+ *                         --isolated-floor]] [--background]
  * Prints one RESULT line (throughput, detector latency, aborts that
  * resolved no deadlock, the most detector calls queued at once, the calls
  * not made for a full queue, how long
@@ -62,6 +70,7 @@
 #include <orbit.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,6 +120,15 @@ static long heap_mib = 64, crash_at;
 static int queue_len = QUEUE_LEN;	/* --queue */
 static int ipc_floor, echo_thread;	/* --ipc-floor, --echo-thread */
 static int copy_floor;			/* --snapshot-floor */
+static int iso_floor;			/* --isolated-floor */
+/*
+ * --isolated-floor: the copies, shared with the helper.  A call's copy is
+ * read by the helper until its verdict is read; at most queue_len calls
+ * wait in the queue and one is being resolved, so QUEUE_LEN + 1 slots
+ * used in turn never overwrite a copy still to be read.
+ */
+static struct db *slots;
+static unsigned long slot_seq;		/* under the latch */
 static int background;			/* --background */
 static pthread_t echo_tid;
 static int echo_req[2] = { -1, -1 }, echo_rep[2] = { -1, -1 };
@@ -304,6 +322,7 @@ struct pending {
 	int fd;			/* fork: the child's verdict */
 	int echo;		/* --ipc-floor: an echo to read */
 	struct db *copy;	/* --snapshot-floor: the tables at the call */
+	int iso;		/* --isolated-floor: a verdict to read */
 	struct check_arg arg;	/* thread */
 	double t0;
 };
@@ -425,6 +444,15 @@ static void resolve_thread(struct pending *p)
 		resolve_copy(p);
 		return;
 	}
+	if (p->iso) {
+		struct verdict v;
+
+		if (read(echo_rep[0], &v, sizeof(v)) != sizeof(v))
+			count_failure();
+		else
+			apply_verdict(&v);
+		return;
+	}
 	latch_lock();
 	v = find_victim(db, p->arg.start);
 	if (v.victim >= 0)
@@ -444,6 +472,23 @@ static void *echo(void *unused)
 	return NULL;
 }
 
+struct iso_req {
+	int slot, start;
+};
+
+/* --isolated-floor: the detection in the helper, on the shared copy. */
+static void iso_helper(void)
+{
+	struct iso_req r;
+	struct verdict v;
+
+	while (read(echo_req[0], &r, sizeof(r)) == sizeof(r)) {
+		v = find_victim(&slots[r.slot], r.start);
+		if (write(echo_rep[1], &v, sizeof(v)) != sizeof(v))
+			break;
+	}
+}
+
 /* Starts the echo in a helper process, or with --echo-thread in a thread. */
 static int echo_start(void)
 {
@@ -455,10 +500,20 @@ static int echo_start(void)
 		errno = pthread_create(&echo_tid, NULL, echo, NULL);
 		return errno ? -1 : 0;
 	}
+	if (iso_floor) {
+		slots = mmap(NULL, (QUEUE_LEN + 1) * sizeof(*slots),
+			     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			     -1, 0);
+		if (slots == MAP_FAILED)
+			return -1;
+	}
 	pid = fork();
 	if (pid == 0) {
 		close(echo_req[1]);
-		echo(NULL);
+		if (iso_floor)
+			iso_helper();
+		else
+			echo(NULL);
 		_exit(0);
 	}
 	close(echo_req[0]);
@@ -522,6 +577,15 @@ static void invoke_detector(int me)
 		if (!p.f) {
 			count_failure();
 			return;		/* the wait times out and re-checks */
+		}
+	} else if (mode == EX_THREAD && iso_floor) {
+		struct iso_req r = { slot_seq++ % (QUEUE_LEN + 1), me };
+
+		memcpy(&slots[r.slot], db, sizeof(*db));
+		p.iso = write(echo_req[1], &r, sizeof(r)) == sizeof(r);
+		if (!p.iso) {
+			count_failure();
+			return;
 		}
 	} else if (mode == EX_THREAD && ipc_floor) {
 		if (copy_floor) {
@@ -690,6 +754,7 @@ static int parse(int argc, char **argv)
 		{ "--ipc-floor", 'f', &ipc_floor },
 		{ "--echo-thread", 'f', &echo_thread },
 		{ "--snapshot-floor", 'f', &copy_floor },
+		{ "--isolated-floor", 'f', &iso_floor },
 		{ "--background", 'f', &background },
 		{ NULL }
 	};
@@ -701,8 +766,8 @@ static int parse(int argc, char **argv)
 	       detect_us < 0 || detect_us > 10000000 ||
 	       queue_len < 1 || queue_len > QUEUE_LEN ||
 	       (ipc_floor && mode != EX_THREAD) ||
-	       ((echo_thread || copy_floor) && !ipc_floor) ||
-	       (echo_thread && copy_floor) ||
+	       ((echo_thread || copy_floor || iso_floor) && !ipc_floor) ||
+	       echo_thread + copy_floor + iso_floor > 1 ||
 	       (background && mode != EX_ORBIT) ? -1 : 0;
 }
 
@@ -718,7 +783,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: lockmgr [--mode thread|fork|orbit] [--threads 2..%d] [--txns N | --seconds S]\n"
 				"               [--locks %d..%d] [--heap MiB] [--hold-us N] [--check-us N]\n"
 				"               [--wait-ms N] [--crash N] [--detect-us N] [--queue 1..%d]\n"
-				"               [--ipc-floor [--echo-thread | --snapshot-floor] (thread)]\n"
+				"               [--ipc-floor [--echo-thread | --snapshot-floor |\n"
+				"                             --isolated-floor] (thread)]\n"
 				"               [--background (orbit)]\n",
 			MAXTHREADS, KMAX, MAXLOCKS, QUEUE_LEN);
 		return 2;
@@ -791,6 +857,7 @@ int main(int argc, char **argv)
 	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld extra_aborts=%ld checks=%ld check_failures=%ld queued_max=%u queue_full=%ld check_p50_us=%.0f check_p99_us=%.0f invoke_p50_us=%.0f latch_us_per_commit=%.1f latch_wait_us_per_commit=%.1f consistent=%s\n",
 	       echo_thread ? "thread+ipc-floor-thread" :
 	       copy_floor ? "thread+ipc-floor-snapshot" :
+	       iso_floor ? "thread+ipc-floor-isolated" :
 	       ipc_floor ? "thread+ipc-floor" :
 	       background ? "orbit+background" : ex_mode_names[mode], nthreads,
 	       commits, secs, commits / secs,
