@@ -26,8 +26,8 @@
  * --ipc-floor (with --mode thread) is a benchmark control: the detector
  * runs in a thread, and each detector call also makes one round trip
  * through a pipe to a helper process (a byte written where the orbit call
- * is made, its echo read where the verdict is resolved).  That is the
- * least any design pays that runs the detector in another process.
+ * is made, its echo read where the verdict is resolved): what a detector
+ * in another process pays for the handoff through a pipe.
  * --echo-thread makes the echo a thread of this process instead: the
  * same wakeups without switching between address spaces.
  * --snapshot-floor adds what a detector in another process also pays in
@@ -36,13 +36,15 @@
  * the latch, and main applies its verdict after the same version check
  * as the orbit's.  The live detector instead sees cycles that closed
  * after the call was made, and resolves them sooner.
- * --isolated-floor instead runs that detection in the helper process: the
- * copy goes into memory shared with it, the request names the copy, and
- * the verdict comes back through the reply pipe (main applies it after
- * the version check).  That is the least a detector pays that runs
- * isolated from main on a copy taken at the call, with no kernel support
- * beyond two pipes; an orbit adds to it only what the module's call,
- * snapshot and update path costs.
+ * --isolated-floor instead runs that detection in the helper process, on
+ * a copy main writes into memory shared with it; the verdict comes back
+ * through that memory, and main applies it after the version check.  The
+ * two sides hand over through counters in the shared memory and wake one
+ * another with a futex only when the other sleeps, so a busy peer costs
+ * no system call: the least a detector pays that runs isolated from main
+ * on a copy taken at the call.  An orbit adds to it what the module's
+ * call, snapshot and update path costs.  (A control: a helper that dies
+ * is not replaced; the resolver counts each call it cannot answer.)
  *
  * Fault switches: --crash N makes the N-th detector call dereference NULL.
  * In an orbit or a forked child the program keeps running (the orbit
@@ -55,8 +57,8 @@
  *   lockmgr [--mode thread|fork|orbit] [--threads N] [--txns N | --seconds S]
  *           [--locks N] [--heap MiB] [--hold-us N] [--check-us N]
  *           [--wait-ms N] [--crash N] [--detect-us N] [--queue N]
- *           [--ipc-floor [--echo-thread | --snapshot-floor |
- *                         --isolated-floor]] [--background]
+ *           [--ipc-floor [--echo-thread | --snapshot-floor] |
+ *            --isolated-floor] [--background]
  * Prints one RESULT line (throughput, detector latency, aborts that
  * resolved no deadlock, the most detector calls queued at once, the calls
  * not made for a full queue, how long
@@ -70,7 +72,10 @@
 #include <orbit.h>
 #include <pthread.h>
 #include <signal.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,14 +126,6 @@ static int queue_len = QUEUE_LEN;	/* --queue */
 static int ipc_floor, echo_thread;	/* --ipc-floor, --echo-thread */
 static int copy_floor;			/* --snapshot-floor */
 static int iso_floor;			/* --isolated-floor */
-/*
- * --isolated-floor: the copies, shared with the helper.  A call's copy is
- * read by the helper until its verdict is read; at most queue_len calls
- * wait in the queue and one is being resolved, so QUEUE_LEN + 1 slots
- * used in turn never overwrite a copy still to be read.
- */
-static struct db *slots;
-static unsigned long slot_seq;		/* under the latch */
 static int background;			/* --background */
 static pthread_t echo_tid;
 static int echo_req[2] = { -1, -1 }, echo_rep[2] = { -1, -1 };
@@ -322,7 +319,7 @@ struct pending {
 	int fd;			/* fork: the child's verdict */
 	int echo;		/* --ipc-floor: an echo to read */
 	struct db *copy;	/* --snapshot-floor: the tables at the call */
-	int iso;		/* --isolated-floor: a verdict to read */
+	int iso;		/* --isolated-floor: a verdict to wait for */
 	struct check_arg arg;	/* thread */
 	double t0;
 };
@@ -433,6 +430,141 @@ static void resolve_copy(struct pending *p)
 	apply_verdict(&v);
 }
 
+/* --isolated-floor: the helper process and the ring it shares with main. */
+
+/*
+ * A call's slot holds its copy of the tables and, later, its verdict.  At
+ * most queue_len calls wait in the queue and one is being resolved, so
+ * QUEUE_LEN + 1 slots used in turn never reuse one still to be read.
+ */
+#define ISO_SLOTS	(QUEUE_LEN + 1)
+#define ISO_POLL_MS	100	/* the resolver's check that the helper lives */
+
+struct iso_slot {
+	struct db copy;		/* written by main, read by the helper */
+	int start;		/* the waiter that made the call */
+	struct verdict v;	/* written by the helper */
+};
+
+/*
+ * Shared by main and the helper.  posted counts the calls main made
+ * (written under the latch), done the verdicts the helper wrote; a side
+ * that found nothing to do sets its *_sleeps flag and sleeps on the
+ * counter's futex, and the other side wakes it after a change only if
+ * the flag is set.
+ */
+struct iso_ring {
+	unsigned int posted, done;
+	int helper_sleeps, resolver_sleeps;
+	int stop;		/* main is done: the helper exits */
+	struct iso_slot slot[ISO_SLOTS];
+};
+
+static struct iso_ring *ring;
+static pid_t iso_pid;
+static unsigned int iso_resolved;	/* the resolver's: verdicts read */
+
+/*
+ * Waits until *ctr differs from seen (or the ring stops): 0, or -1 when
+ * a wait of ISO_POLL_MS finds that dead() holds.
+ */
+static int iso_wait(unsigned int *ctr, int *sleeps, unsigned int seen,
+		    int (*dead)(void))
+{
+	struct timespec ts = { 0, ISO_POLL_MS * 1000000L };
+
+	while (__atomic_load_n(ctr, __ATOMIC_SEQ_CST) == seen &&
+	       !__atomic_load_n(&ring->stop, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(sleeps, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(ctr, __ATOMIC_SEQ_CST) == seen &&
+		    syscall(SYS_futex, ctr, FUTEX_WAIT, seen, &ts, NULL, 0) &&
+		    errno == ETIMEDOUT && dead && dead()) {
+			__atomic_store_n(sleeps, 0, __ATOMIC_SEQ_CST);
+			return -1;
+		}
+		__atomic_store_n(sleeps, 0, __ATOMIC_SEQ_CST);
+	}
+	return 0;
+}
+
+/* Publishes *ctr = val; wakes the other side if it sleeps on it. */
+static void iso_post(unsigned int *ctr, int *sleeps, unsigned int val)
+{
+	__atomic_store_n(ctr, val, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(sleeps, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, ctr, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* The helper process: decides on each call's copy, in order. */
+static void iso_helper(void)
+{
+	unsigned int n = 0;
+	struct iso_slot *s;
+
+	for (;;) {
+		iso_wait(&ring->posted, &ring->helper_sleeps, n, NULL);
+		if (__atomic_load_n(&ring->stop, __ATOMIC_SEQ_CST))
+			return;
+		s = &ring->slot[n % ISO_SLOTS];
+		s->v = find_victim(&s->copy, s->start);
+		iso_post(&ring->done, &ring->resolver_sleeps, ++n);
+	}
+}
+
+static int iso_helper_dead(void)
+{
+	return waitpid(iso_pid, NULL, WNOHANG) != 0;
+}
+
+/* Under the latch: the copy and the call, posted to the helper. */
+static void iso_call(int me)
+{
+	unsigned int n = ring->posted;
+	struct iso_slot *s = &ring->slot[n % ISO_SLOTS];
+
+	memcpy(&s->copy, db, sizeof(*db));
+	s->start = me;
+	iso_post(&ring->posted, &ring->helper_sleeps, n + 1);
+}
+
+/* The resolver: the next call's verdict, applied if still current. */
+static void iso_resolve(void)
+{
+	struct verdict v;
+
+	if (iso_wait(&ring->done, &ring->resolver_sleeps, iso_resolved,
+		     iso_helper_dead)) {
+		count_failure();	/* the helper died */
+		return;
+	}
+	v = ring->slot[iso_resolved++ % ISO_SLOTS].v;
+	apply_verdict(&v);
+}
+
+static int iso_start(void)
+{
+	ring = mmap(NULL, sizeof(*ring), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ring == MAP_FAILED)
+		return -1;
+	iso_pid = fork();
+	if (iso_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* never outlives main */
+		if (getppid() == 1)
+			_exit(1);
+		iso_helper();
+		_exit(0);
+	}
+	return iso_pid < 0 ? -1 : 0;
+}
+
+static void iso_stop(void)
+{
+	__atomic_store_n(&ring->stop, 1, __ATOMIC_SEQ_CST);
+	iso_post(&ring->posted, &ring->helper_sleeps, ring->posted + 1);
+	waitpid(iso_pid, NULL, 0);
+}
+
 /* Thread mode: the detection itself, on the live tables. */
 static void resolve_thread(struct pending *p)
 {
@@ -445,12 +577,7 @@ static void resolve_thread(struct pending *p)
 		return;
 	}
 	if (p->iso) {
-		struct verdict v;
-
-		if (read(echo_rep[0], &v, sizeof(v)) != sizeof(v))
-			count_failure();
-		else
-			apply_verdict(&v);
+		iso_resolve();
 		return;
 	}
 	latch_lock();
@@ -472,23 +599,6 @@ static void *echo(void *unused)
 	return NULL;
 }
 
-struct iso_req {
-	int slot, start;
-};
-
-/* --isolated-floor: the detection in the helper, on the shared copy. */
-static void iso_helper(void)
-{
-	struct iso_req r;
-	struct verdict v;
-
-	while (read(echo_req[0], &r, sizeof(r)) == sizeof(r)) {
-		v = find_victim(&slots[r.slot], r.start);
-		if (write(echo_rep[1], &v, sizeof(v)) != sizeof(v))
-			break;
-	}
-}
-
 /* Starts the echo in a helper process, or with --echo-thread in a thread. */
 static int echo_start(void)
 {
@@ -500,20 +610,10 @@ static int echo_start(void)
 		errno = pthread_create(&echo_tid, NULL, echo, NULL);
 		return errno ? -1 : 0;
 	}
-	if (iso_floor) {
-		slots = mmap(NULL, (QUEUE_LEN + 1) * sizeof(*slots),
-			     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-			     -1, 0);
-		if (slots == MAP_FAILED)
-			return -1;
-	}
 	pid = fork();
 	if (pid == 0) {
 		close(echo_req[1]);
-		if (iso_floor)
-			iso_helper();
-		else
-			echo(NULL);
+		echo(NULL);
 		_exit(0);
 	}
 	close(echo_req[0]);
@@ -579,14 +679,8 @@ static void invoke_detector(int me)
 			return;		/* the wait times out and re-checks */
 		}
 	} else if (mode == EX_THREAD && iso_floor) {
-		struct iso_req r = { slot_seq++ % (QUEUE_LEN + 1), me };
-
-		memcpy(&slots[r.slot], db, sizeof(*db));
-		p.iso = write(echo_req[1], &r, sizeof(r)) == sizeof(r);
-		if (!p.iso) {
-			count_failure();
-			return;
-		}
+		iso_call(me);
+		p.iso = 1;
 	} else if (mode == EX_THREAD && ipc_floor) {
 		if (copy_floor) {
 			p.copy = malloc(sizeof(*db));
@@ -766,8 +860,9 @@ static int parse(int argc, char **argv)
 	       detect_us < 0 || detect_us > 10000000 ||
 	       queue_len < 1 || queue_len > QUEUE_LEN ||
 	       (ipc_floor && mode != EX_THREAD) ||
-	       ((echo_thread || copy_floor || iso_floor) && !ipc_floor) ||
-	       echo_thread + copy_floor + iso_floor > 1 ||
+	       ((echo_thread || copy_floor) && !ipc_floor) ||
+	       (echo_thread && copy_floor) ||
+	       (iso_floor && (mode != EX_THREAD || ipc_floor)) ||
 	       (background && mode != EX_ORBIT) ? -1 : 0;
 }
 
@@ -783,8 +878,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: lockmgr [--mode thread|fork|orbit] [--threads 2..%d] [--txns N | --seconds S]\n"
 				"               [--locks %d..%d] [--heap MiB] [--hold-us N] [--check-us N]\n"
 				"               [--wait-ms N] [--crash N] [--detect-us N] [--queue 1..%d]\n"
-				"               [--ipc-floor [--echo-thread | --snapshot-floor |\n"
-				"                             --isolated-floor] (thread)]\n"
+				"               [--ipc-floor [--echo-thread | --snapshot-floor] | --isolated-floor (thread)]\n"
 				"               [--background (orbit)]\n",
 			MAXTHREADS, KMAX, MAXLOCKS, QUEUE_LEN);
 		return 2;
@@ -822,6 +916,10 @@ int main(int argc, char **argv)
 		perror("lockmgr: echo helper");
 		return 1;
 	}
+	if (iso_floor && iso_start()) {
+		perror("lockmgr: detector process");
+		return 1;
+	}
 	pthread_barrier_init(&start, NULL, nthreads + 1);
 	errno = pthread_create(&res, NULL, resolver, NULL);
 	for (i = 0; i < nthreads && !errno; i++)
@@ -857,7 +955,7 @@ int main(int argc, char **argv)
 	printf("RESULT lockmgr mode=%s threads=%d commits=%ld secs=%.2f per_s=%.1f deadlocks=%ld stale=%ld rollbacks=%ld extra_aborts=%ld checks=%ld check_failures=%ld queued_max=%u queue_full=%ld check_p50_us=%.0f check_p99_us=%.0f invoke_p50_us=%.0f latch_us_per_commit=%.1f latch_wait_us_per_commit=%.1f consistent=%s\n",
 	       echo_thread ? "thread+ipc-floor-thread" :
 	       copy_floor ? "thread+ipc-floor-snapshot" :
-	       iso_floor ? "thread+ipc-floor-isolated" :
+	       iso_floor ? "thread+isolated-floor" :
 	       ipc_floor ? "thread+ipc-floor" :
 	       background ? "orbit+background" : ex_mode_names[mode], nthreads,
 	       commits, secs, commits / secs,
@@ -872,6 +970,8 @@ int main(int argc, char **argv)
 		orbit_destroy(ob);
 	if (ipc_floor)
 		echo_stop();
+	if (iso_floor)
+		iso_stop();
 	free(heap);
 	return !busy && sum == writes ? 0 : 1;
 }

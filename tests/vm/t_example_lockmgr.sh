@@ -89,12 +89,12 @@ check "IPC-floor control deciding on copies: its verdicts resolve deadlocks" \
 	[ "$(field /tmp/sfloor.out deadlocks)" -gt 0 ]
 check "IPC-floor control deciding on copies: every abort resolved a deadlock" \
 	[ "$(field /tmp/sfloor.out extra_aborts)" = 0 ]
-run ifloor --mode thread --ipc-floor --isolated-floor --txns 50 --heap 16 --locks 8
-check "IPC-floor control deciding in the helper: completes, every verdict read" \
-	sh -c "[ $rc = 0 ] && grep -q 'mode=thread+ipc-floor-isolated .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/ifloor.out"
-check "IPC-floor control deciding in the helper: its verdicts resolve deadlocks" \
+run ifloor --mode thread --isolated-floor --txns 50 --heap 16 --locks 8
+check "isolated-floor control: completes, every verdict read" \
+	sh -c "[ $rc = 0 ] && grep -q 'mode=thread+isolated-floor .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/ifloor.out"
+check "isolated-floor control: its verdicts resolve deadlocks" \
 	[ "$(field /tmp/ifloor.out deadlocks)" -gt 0 ]
-check "IPC-floor control deciding in the helper: every abort resolved a deadlock" \
+check "isolated-floor control: every abort resolved a deadlock" \
 	[ "$(field /tmp/ifloor.out extra_aborts)" = 0 ]
 run bg --mode orbit --background --txns 50 --heap 16 --locks 8
 check "orbit with ORBIT_BACKGROUND: completes consistently" \
@@ -107,8 +107,10 @@ run badbg --mode thread --background --txns 1
 check "--background outside orbit mode is a usage error" [ "$rc" = 2 ]
 run badflag --mode orbit --echo-thread --txns 1
 check "--echo-thread without --ipc-floor is a usage error" [ "$rc" = 2 ]
-run badfloors --mode thread --ipc-floor --snapshot-floor --isolated-floor --txns 1
-check "two floor variants at once are a usage error" [ "$rc" = 2 ]
+run badfloors --mode thread --ipc-floor --isolated-floor --txns 1
+check "--isolated-floor with --ipc-floor is a usage error" [ "$rc" = 2 ]
+run badiso --mode orbit --isolated-floor --txns 1
+check "--isolated-floor outside thread mode is a usage error" [ "$rc" = 2 ]
 run badq --mode orbit --queue 0 --txns 1
 check "--queue 0 is a usage error" [ "$rc" = 2 ]
 run tcrash --mode thread --txns 100 --heap 16 --crash 3
