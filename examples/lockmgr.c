@@ -319,7 +319,6 @@ struct pending {
 	int fd;			/* fork: the child's verdict */
 	int echo;		/* --ipc-floor: an echo to read */
 	struct db *copy;	/* --snapshot-floor: the tables at the call */
-	int iso;		/* --isolated-floor: a verdict to wait for */
 	struct check_arg arg;	/* thread */
 	double t0;
 };
@@ -576,7 +575,7 @@ static void resolve_thread(struct pending *p)
 		resolve_copy(p);
 		return;
 	}
-	if (p->iso) {
+	if (iso_floor) {	/* every call's verdict is in the ring */
 		iso_resolve();
 		return;
 	}
@@ -680,7 +679,6 @@ static void invoke_detector(int me)
 		}
 	} else if (mode == EX_THREAD && iso_floor) {
 		iso_call(me);
-		p.iso = 1;
 	} else if (mode == EX_THREAD && ipc_floor) {
 		if (copy_floor) {
 			p.copy = malloc(sizeof(*db));
