@@ -5,15 +5,15 @@
 # median of the per-repetition ratios).  The lock manager also runs its
 # IPC-floor control (mode "floor": the detector in a thread plus one pipe
 # round trip to a helper process per detector call, what an
-# out-of-process detector pays for a handoff through a pipe) and mode "tfloor" (the same with the echo
-# in a thread of its own process: the wakeups without the switches between
-# address spaces) and mode "sfloor" (the floor plus the detector deciding
-# on a copy of the tables taken at the call, as any detector in another
-# process must, instead of on the live tables), mode "ifloor" (that
-# detection made in a helper process, on a copy passed through shared
-# memory, the two sides waking one another with a futex only when the
-# other sleeps: the least a detector isolated from main pays), and mode
-# "obg" (the orbit created with
+# out-of-process detector pays for a handoff through a pipe) and mode
+# "tfloor" (the same with the echo in a thread of its own process: the
+# wakeups without the switches between address spaces) and mode "sfloor"
+# (the floor plus the detector deciding on a copy of the tables taken at
+# the call, as any detector in another process must, instead of on the
+# live tables), mode "ifloor" (that detection made in a helper process,
+# on a copy passed through shared memory, the two sides waking one
+# another with a futex only when the other sleeps: the least a detector
+# isolated from main pays), and mode "obg" (the orbit created with
 # ORBIT_BACKGROUND, rows "lockmgr background vs ...").
 # Prints BENCH rows (time per operation = 1e6 / throughput, so lower is
 # better):

@@ -6,9 +6,10 @@
 # the detector in a thread kills the program.  The orbit also runs with
 # ORBIT_BACKGROUND (--background).  Every abort resolves a deadlock:
 # the detectors that decide on a snapshot (orbit, fork, the snapshot
-# and isolated floors) pick one victim per cycle, so no verdict cancels a second member
-# of a cycle already resolved (extra_aborts=0; when a tie went to the
-# member where the walk entered the cycle, orbit runs here counted 1..5).
+# and isolated floors) pick one victim per cycle, so no verdict cancels
+# a second member of a cycle already resolved (extra_aborts=0; when a
+# tie went to the member where the walk entered the cycle, orbit runs
+# here counted 1..5).
 # The short runs that must see deadlocks, or a detector call, use 8
 # locks: with the default 32, 400 commits can finish before any cycle
 # forms (seen once on 6.12; 25 runs a kernel counted 2..20 deadlocks,
