@@ -274,7 +274,9 @@ static long orbit_run(struct orbit_handle *h, void __user *uarg)
 
 	if (copy_from_user(&run, uarg, sizeof(run)))
 		return -EFAULT;
-	if ((run.flags & ~ORBIT_RUN_FLAGS) || run.pad)
+	if ((run.flags & ~ORBIT_RUN_FLAGS) || run.pad ||
+	    ((run.flags & ORBIT_RUN_NOWAIT) &&
+	     !(ob->ctx->features & ORBIT_FEAT_RUN_NOWAIT)))
 		return -EINVAL;
 	if (run.flags & ORBIT_RUN_PUSH) {
 		err = orbit_run_push_read(h, &run, &push);
@@ -302,6 +304,10 @@ static long orbit_run(struct orbit_handle *h, void __user *uarg)
 		}
 		if (READ_ONCE(ob->running) && !orbit_gone(h)) {
 			err = -EINVAL;	/* a call still waits for its result */
+			break;
+		}
+		if ((run.flags & ORBIT_RUN_NOWAIT) && !orbit_has_work(h)) {
+			err = -EAGAIN;	/* nothing queued: no wait */
 			break;
 		}
 		err = orbit_wait_work(h);

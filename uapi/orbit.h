@@ -56,8 +56,9 @@
 #define ORBIT_FEAT_QUIET	(1ULL << 13)	/* ORBIT_CALL_QUIET */
 #define ORBIT_FEAT_PULL_END	(1ULL << 14)	/* ORBIT_PULL_RELEASE, .retval */
 #define ORBIT_FEAT_RUN_PUSH	(1ULL << 15)	/* ORBIT_RUN_PUSH */
+#define ORBIT_FEAT_RUN_NOWAIT	(1ULL << 16)	/* ORBIT_RUN_NOWAIT */
 /* Every feature this header defines. */
-#define ORBIT_FEAT_ALL		((1ULL << 16) - 1)
+#define ORBIT_FEAT_ALL		((1ULL << 17) - 1)
 
 #define ORBIT_NAME_MAX		32
 
@@ -250,7 +251,15 @@ struct orbit_attach {
  * after a signal finds no call to end and pushes nothing.
  */
 #define ORBIT_RUN_PUSH		(1U << 1)
-#define ORBIT_RUN_FLAGS		(ORBIT_RUN_HAVE_RESULT | ORBIT_RUN_PUSH)
+/*
+ * ORBIT_FEAT_RUN_NOWAIT: with no call queued, RUN returns EAGAIN at once
+ * (having ended the previous call, with HAVE_RESULT) instead of waiting:
+ * a loop that serves its calls elsewhere (libuorbit's direct orbits)
+ * takes the calls queued here without staying for more.
+ */
+#define ORBIT_RUN_NOWAIT	(1U << 2)
+#define ORBIT_RUN_FLAGS		(ORBIT_RUN_HAVE_RESULT | ORBIT_RUN_PUSH | \
+				 ORBIT_RUN_NOWAIT)
 
 /*
  * One thread of an orbit runs its task loop: from the moment it enters

@@ -7,7 +7,8 @@
  * words are rejected with EINVAL; ORBIT_CREATE_CLOEXEC decides whether
  * the orbit descriptor is close-on-exec; the task loop wants the result
  * of the call it handed out before it hands out another, and an update
- * it pushes with that result (ORBIT_RUN_PUSH) reaches main with the end.
+ * it pushes with that result (ORBIT_RUN_PUSH) reaches main with the end;
+ * with ORBIT_RUN_NOWAIT it returns EAGAIN instead of waiting for a call.
  */
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -211,9 +212,12 @@ static int raw_orbit(int ofd, int wfd)
 	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EINVAL))
 		rc |= 128;
 	run.push = 0;
-	run.flags = 4;
+	run.flags = 8;
 	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EINVAL))
 		rc |= 4;
+	run.flags = ORBIT_RUN_NOWAIT;	/* a feature not asked for */
+	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EINVAL))
+		rc |= 512;
 	run.flags = 0;
 	if (ioctl(ofd, ORBIT_IOC_RUN, &run))	/* takes the call */
 		return rc | 8;
@@ -283,11 +287,78 @@ static void task_loop_rules(void)
 	ok(!(rc & 1), "attach: reserved word set: EINVAL");
 	ok(!(rc & 4), "run: pad, push without its flag, unknown flag: EINVAL");
 	ok(!(rc & 128), "run: ORBIT_RUN_PUSH without a result: EINVAL");
+	ok(!(rc & 512), "run: ORBIT_RUN_NOWAIT without its feature: EINVAL");
 	ok(!(rc & 256),
 	   "run: an unreadable push request EFAULT, a reserved word EINVAL");
 	ok(!(rc & 16), "run without the result of the call it holds: EINVAL");
 	ok(!(rc & 32), "the task gets the call's tag (ORBIT_FEAT_TAG)");
 	ok(!(rc & (2 | 8 | 64)), "attach and run work (%#x)", rc);
+}
+
+/*
+ * A raw orbit polling with ORBIT_RUN_NOWAIT: EAGAIN with no call queued
+ * (reported on wfd before main calls), the call once main makes it, and
+ * EAGAIN again right after answering it.  Exit code: what failed.
+ */
+static int nowait_orbit(int ofd, int wfd)
+{
+	struct orbit_attach at = { 0 };
+	struct orbit_run run = { 0 };
+	char buf[8];
+	int rc = 0, i;
+
+	if (ioctl(ofd, ORBIT_IOC_ATTACH, &at))
+		return 1;
+	run.argbuf = (uintptr_t)buf;
+	run.argcap = sizeof(buf);
+	run.flags = ORBIT_RUN_NOWAIT;
+	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EAGAIN))
+		rc |= 2;
+	if (write(wfd, &rc, sizeof(rc)) != sizeof(rc))
+		return rc | 4;
+	for (i = 0; i < 10000; i++) {	/* 10 s at most */
+		if (ioctl(ofd, ORBIT_IOC_RUN, &run) == 0)
+			break;
+		if (errno != EAGAIN)
+			return rc | 8;
+		usleep(1000);
+	}
+	run.flags = ORBIT_RUN_NOWAIT | ORBIT_RUN_HAVE_RESULT;
+	run.retval = 7;
+	if (!fails(ioctl(ofd, ORBIT_IOC_RUN, &run), EAGAIN))
+		rc |= 16;	/* answered, and nothing more queued */
+	return rc;
+}
+
+static void run_nowait(void)
+{
+	int fd = raw_context(0x3f | ORBIT_FEAT_RUN_NOWAIT), status = -1, rc = -1;
+	struct orbit_create cr = { .name = "nowait" };
+	struct orbit_call_req cq = { 0 };
+	int p[2];
+	pid_t pid;
+
+	require(fd >= 0 && ioctl(fd, ORBIT_IOC_CREATE, &cr) == 0 &&
+		pipe(p) == 0, "a raw orbit with ORBIT_FEAT_RUN_NOWAIT");
+	pid = fork();
+	if (pid == 0)
+		_exit(nowait_orbit(cr.orbit_fd, p[1]));
+	close(p[1]);
+	close(cr.orbit_fd);
+	if (read(p[0], &rc, sizeof(rc)) != sizeof(rc))
+		rc = -1;
+	ok(rc == 0, "RUN with ORBIT_RUN_NOWAIT and no call queued: EAGAIN (%d)",
+	   rc);
+	cq.orbit_id = cr.id;
+	cq.flags = ORBIT_CALL_SYNC;
+	ok(ioctl(fd, ORBIT_IOC_CALL, &cq) == 0 && cq.retval == 7,
+	   "a polling orbit takes the call and answers it");
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "after answering, nothing queued: EAGAIN (status %#x)", status);
+	ioctl(fd, ORBIT_IOC_DESTROY, &(struct orbit_ref){ .id = cr.id });
+	close(p[0]);
+	close(fd);
 }
 
 int main(void)
@@ -301,6 +372,7 @@ int main(void)
 	pull_flags_are_checked();
 	cloexec_is_honoured();
 	task_loop_rules();
+	run_nowait();
 	ok(counters_back_to(&start), "module counters back to their start values");
 	return tap_done();
 }

@@ -475,7 +475,7 @@ static int read_line(const char *path, char *buf, size_t len)
 static const char *const feature_names[] = {
 	"copy-mode", "auto-mode", "updates", "restart", "timeout", "list",
 	"cancel", "observe", "query", "area-mode", "check-mapped", "tag",
-	"discard", "quiet", "pull-end", "run-push",
+	"discard", "quiet", "pull-end", "run-push", "run-nowait",
 };
 
 /* What this library asks for: all the features its header defines. */
