@@ -230,7 +230,7 @@ SOAK_TESTS := t_stress t_crash_storm t_fuzz t_copy_out_race t_freeze_fault_race 
 	t_live_snapshots t_fork_loader_lock t_write_around t_param_churn t_protect_race \
 	t_area_create_unseen t_collect_race t_area_fault_race t_view_install_race \
 	t_view_mangle t_exit_discard_race t_area_zero_reads t_user_churn \
-	t_numa_hinting
+	t_numa_hinting t_direct_stress t_direct_timeout
 SOAK_ROUNDS ?= 4
 SOAK_SEED ?= 1
 SOAK_CPUS ?= 2

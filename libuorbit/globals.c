@@ -485,7 +485,7 @@ int orbit_sync_globals(struct orbit *ob)
 		return -1;
 	}
 	if (uo_globals_send(ob) == 0)
-		return 0;
+		return ob->ring ? uo_ring_module_call(ob) : 0;
 	/* Dead: a restart (per policy) starts it with the globals of now. */
 	return errno == ESRCH ? uo_orbit_restart(ob) : -1;
 }

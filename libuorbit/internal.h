@@ -59,6 +59,7 @@ struct orbit {
 	unsigned int restarts;
 	struct uo_arena *arena;		/* its update arena, or NULL */
 	int globals;			/* its process gets a globals call first */
+	struct uo_ring *ring;		/* ORBIT_DIRECT: its ring (direct.c) */
 	struct orbit *prev, *next;	/* on uo_st.list */
 };
 
@@ -112,6 +113,15 @@ struct orbit_future {
 	int error;
 	long retval;
 	struct uo_held held;
+	/* A direct call (direct.c): its ring and slot, the reply copied out. */
+	struct uo_ring *ring;
+	uint32_t seq;
+	uint32_t gen;		/* of the process it was posted to */
+	uint32_t rslot;		/* its slot in the ring */
+	int observe;		/* its orbit is observe-only: no updates */
+	int died;		/* its process died before answering */
+	unsigned char *reply;
+	size_t reply_len, reply_pos;
 };
 
 /* Has a pull collected f's call at its end (its result is in f)? */
@@ -153,6 +163,27 @@ int uo_globals_send(struct orbit *ob);
 void uo_globals_install(void *argbuf);
 void uo_globals_drop(void);
 
+/* direct.c: direct calls, main's side then the orbit's. */
+int uo_ring_new(struct orbit *ob);
+void uo_ring_free(struct uo_ring *r);
+int uo_ring_fd(const struct uo_ring *r);
+void uo_ring_forget(struct uo_ring *r);
+int uo_ring_restarting(struct orbit *ob);
+void uo_ring_started(struct orbit *ob);
+int uo_ring_call(struct orbit *ob, size_t narea, struct orbit_area **areas,
+		 orbit_entry func, const void *arg, size_t argsize,
+		 struct orbit_future *f);
+long uo_ring_pull(struct orbit_future *f, struct orbit_update **update);
+int uo_ring_get(struct orbit_future *f, long *retval);
+int uo_ring_updates_left(struct orbit_future *f, long *retval);
+int uo_ring_active(void);
+int uo_ring_push(struct orbit_update *u);
+__attribute__((noreturn)) void uo_ring_serve(int fd, orbit_entry entry,
+					     void *(*init)(void), void *argbuf);
+int uo_ring_module_call(struct orbit *ob);
+void uo_ring_status(struct uo_ring *r, struct orbit_status *st);
+void uo_orbit_drain_module(void *argbuf);
+
 /* spawner.c: the per-main spawner and the orbit-side task loop. */
 int uo_spawn(struct orbit *ob, int orbit_fd);
 /* orbit.c: issues the library's own call (tag UO_TAG_GLOBALS, no future). */
@@ -180,6 +211,7 @@ extern __thread uint32_t uo_last_sync_orbit;
 extern __thread struct uo_arena *uo_last_sync_arena;
 extern __thread unsigned int uo_last_sync_slot;
 extern __thread struct uo_held uo_last_sync_held;
+extern __thread struct orbit_future *uo_last_sync_direct;
 
 /*
  * Argument checks shared by every call path; returns 0 or an errno value.

@@ -11,7 +11,7 @@
 
 #define RESTART_TRIES	3	/* restarts one call may trigger */
 #define ATTR_FLAGS	(ORBIT_OBSERVE_ONLY | ORBIT_SPAWNER_GLOBALS | \
-			 ORBIT_BACKGROUND)
+			 ORBIT_BACKGROUND | ORBIT_DIRECT)
 
 _Static_assert(ORBIT_DIED_CLOSED == ORBIT_DEATH_CLOSED &&
 	       ORBIT_DIED_EXIT == ORBIT_DEATH_EXIT,
@@ -72,6 +72,12 @@ static void list_del(struct orbit *ob)
 /* In a fork child: the inherited handles are the parent's. */
 void uo_list_forget(void)
 {
+	struct orbit *ob;
+
+	/* A direct orbit's ring is not the child's (nor mapped there). */
+	for (ob = uo_st.list; ob; ob = ob->next)
+		if (ob->ring)
+			uo_ring_forget(ob->ring);
 	pthread_mutex_init(&uo_st.list_lock, NULL);
 	uo_st.list = NULL;
 }
@@ -79,6 +85,8 @@ void uo_list_forget(void)
 static void handle_free(struct orbit *ob)
 {
 	uo_arena_put(ob->arena);	/* a no-op for a parent's handle */
+	if (ob->epoch == uo_st.epoch)
+		uo_ring_free(ob->ring);
 	pthread_mutex_destroy(&ob->lock);
 	free(ob);
 }
@@ -113,6 +121,8 @@ static int start_process(struct orbit *ob, int fd)
 		ret = uo_spawn(ob, fd);
 	err = errno;
 	close(fd);	/* the orbit holds it now */
+	if (!ret && ob->ring)
+		uo_ring_started(ob);
 	errno = err;
 	return ret ? -1 : 0;
 }
@@ -133,6 +143,13 @@ struct orbit *orbit_create_ex(const char *name, orbit_entry entry,
 	fd = uo_ctx_fd();
 	if (fd < 0)
 		return NULL;
+	/* Fresh globals reach a direct orbit through ORBIT_RUN_NOWAIT. */
+	if (attr && (attr->flags & ORBIT_DIRECT) &&
+	    !(attr->flags & ORBIT_SPAWNER_GLOBALS) &&
+	    !(uo_st.api.features & ORBIT_FEAT_RUN_NOWAIT)) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
 	ob = calloc(1, sizeof(*ob));
 	if (!ob)
 		return NULL;
@@ -147,12 +164,19 @@ struct orbit *orbit_create_ex(const char *name, orbit_entry entry,
 	strncpy(ob->name, name ? name : "orbit", sizeof(ob->name) - 1);
 	pthread_mutex_init(&ob->lock, NULL);
 	ob->arena = uo_arena_new();
+	if ((ob->attr.flags & ORBIT_DIRECT) && uo_ring_new(ob)) {
+		err = errno;
+		handle_free(ob);
+		errno = err;
+		return NULL;
+	}
 
 	memset(&req, 0, sizeof(req));
 	memcpy(req.name, ob->name, sizeof(req.name));
 	req.flags = ORBIT_CREATE_CLOEXEC |
 		    (ob->attr.flags & ORBIT_OBSERVE_ONLY ? ORBIT_CREATE_OBSERVE : 0);
-	req.timeout_ns = ob->attr.timeout_ns;
+	/* A direct orbit's calls are timed by main (direct.c). */
+	req.timeout_ns = ob->ring ? 0 : ob->attr.timeout_ns;
 	if (ioctl(fd, ORBIT_IOC_CREATE, &req) < 0)
 		goto fail;
 	ob->id = req.id;
@@ -217,6 +241,8 @@ int uo_orbit_restart(struct orbit *ob)
 	 * could not (its globals, at the user's memory limit) never ran, so
 	 * never crashed, and the next call tries again.
 	 */
+	if (ob->ring)
+		uo_ring_restarting(ob);
 	if (start_process(ob, req.orbit_fd) == 0) {
 		ob->restarts++;
 		ret = 0;
@@ -254,7 +280,9 @@ int orbit_destroy(struct orbit *ob)
 		if (ioctl(fd, ORBIT_IOC_DESTROY, &ref) < 0)
 			return -1;
 		/* What this thread's last sync call left goes with it. */
-		if (uo_last_sync_call && uo_last_sync_orbit == ob->id)
+		if ((uo_last_sync_call && uo_last_sync_orbit == ob->id) ||
+		    (uo_last_sync_direct &&
+		     uo_last_sync_direct->orbit_id == ob->id))
 			uo_release_sync_updates();
 		list_del(ob);
 	}
@@ -335,6 +363,8 @@ int orbit_status(struct orbit *ob, struct orbit_status *st)
 	st->calls_done = q.calls_done;
 	st->calls_queued = q.calls_queued;
 	st->calls_failed = q.calls_failed;
+	if (ob->ring)
+		uo_ring_status(ob->ring, st);
 	return 0;
 }
 
@@ -455,6 +485,24 @@ long orbit_call(struct orbit *ob, size_t narea, struct orbit_area **areas,
 	long ret;
 
 	uo_release_sync_updates();
+	if (ob && ob->ring && ob->epoch == uo_st.epoch) {
+		/* Direct: updates left are pulled with pull_orbit(NULL). */
+		struct orbit_future *f;
+
+		f = orbit_call_async(ob, 0, narea, areas, func_once, arg,
+				     argsize);
+		if (!f)
+			return -1;
+		if (uo_ring_updates_left(f, &ret)) {
+			uo_last_sync_direct = f;
+			errno = 0;
+			return ret;
+		}
+		if (orbit_future_get(f, &ret))
+			return -1;
+		errno = 0;
+		return ret;
+	}
 	if (ob && ob->epoch != uo_st.epoch)
 		arena = NULL;
 	tag = uo_arena_slot_get(arena, &slot);
@@ -494,6 +542,68 @@ long orbit_call(struct orbit *ob, size_t narea, struct orbit_area **areas,
 	return req.retval;
 }
 
+/* Posts a direct call; a dead orbit is restarted per policy first. */
+static int direct_post(struct orbit *ob, size_t narea,
+		       struct orbit_area **areas, orbit_entry func_once,
+		       void *arg, size_t argsize, struct orbit_future *f)
+{
+	int tries;
+
+	for (tries = 0;; tries++) {
+		if (uo_ring_call(ob, narea, areas, func_once, arg, argsize,
+				 f) == 0)
+			return 0;
+		if (errno != ESRCH || tries == RESTART_TRIES ||
+		    uo_orbit_restart(ob))
+			return -1;
+	}
+}
+
+/* orbit_call_async() on a direct orbit (direct.c). */
+static struct orbit_future *direct_call(struct orbit *ob, int flags,
+					size_t narea, struct orbit_area **areas,
+					orbit_entry func_once, void *arg,
+					size_t argsize)
+{
+	struct orbit_future *f;
+	size_t i;
+	int err;
+
+	err = uo_check_call_args(narea, areas, arg, argsize,
+				 uo_st.api.max_arg_size,
+				 uo_st.api.max_call_areas);
+	for (i = 0; !err && i < narea; i++)
+		if (areas[i]->epoch != uo_st.epoch)
+			err = EBADF;
+	if (!err && (flags & ~ORBIT_NOFUTURE))
+		err = EINVAL;	/* no LATEST yet */
+	if (err) {
+		errno = err;
+		return NULL;
+	}
+	if (flags & ORBIT_NOFUTURE) {
+		if (direct_post(ob, narea, areas, func_once, arg, argsize,
+				NULL))
+			return NULL;
+		errno = 0;
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->epoch = uo_st.epoch;
+	f->slot = UO_NO_SLOT;
+	pthread_mutex_init(&f->lock, NULL);
+	if (direct_post(ob, narea, areas, func_once, arg, argsize, f)) {
+		err = errno;
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+		errno = err;
+		return NULL;
+	}
+	return f;
+}
+
 struct orbit_future *orbit_call_async(struct orbit *ob, int flags,
 				      size_t narea, struct orbit_area **areas,
 				      orbit_entry func_once, void *arg,
@@ -510,12 +620,15 @@ struct orbit_future *orbit_call_async(struct orbit *ob, int flags,
 		errno = EINVAL;
 		return NULL;
 	}
+	if (ob && ob->ring && ob->epoch == uo_st.epoch)
+		return direct_call(ob, flags, narea, areas, func_once, arg,
+				   argsize);
 	if (flags & ORBIT_NOFUTURE)
 		kflags |= ORBIT_CALL_NOFUTURE;
 	if (flags & ORBIT_LATEST)
 		kflags |= ORBIT_CALL_LATEST;
 	if (!(flags & ORBIT_NOFUTURE)) {
-		f = malloc(sizeof(*f));
+		f = calloc(1, sizeof(*f));	/* no ring: a module call */
 		if (!f)
 			return NULL;
 		if (ob && ob->epoch == uo_st.epoch)
@@ -553,6 +666,14 @@ int orbit_future_get(struct orbit_future *f, long *retval)
 
 	if (uo_own(f, f ? f->epoch : 0))
 		return -1;
+	if (f->ring) {
+		ret = uo_ring_get(f, retval);
+		err = errno;
+		pthread_mutex_destroy(&f->lock);
+		free(f);
+		errno = err;
+		return ret;
+	}
 	if (uo_future_ended(f)) {
 		/* A pull collected it at its end. */
 		ret = f->error ? -1 : 0;
@@ -580,6 +701,10 @@ int orbit_cancel(struct orbit_future *f)
 	fd = uo_ctx_fd_for(f, f ? f->epoch : 0);
 	if (fd < 0)
 		return -1;
+	if (f->ring) {
+		errno = EOPNOTSUPP;	/* not on a direct call, yet */
+		return -1;
+	}
 	if (uo_future_ended(f)) {
 		errno = EALREADY;	/* pulled to its end */
 		return -1;

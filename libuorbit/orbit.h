@@ -38,6 +38,7 @@ enum orbit_restart {
 #define ORBIT_OBSERVE_ONLY	(1U << 0)	/* pushes fail with EPERM */
 #define ORBIT_SPAWNER_GLOBALS	(1U << 1)	/* no fresh copy of main's globals */
 #define ORBIT_BACKGROUND	(1U << 2)	/* SCHED_BATCH: never runs ahead of its caller */
+#define ORBIT_DIRECT		(1U << 3)	/* calls copy small areas through a ring */
 
 struct orbit_attr {
 	enum orbit_restart restart;	/* default ORBIT_RESTART_NEVER */

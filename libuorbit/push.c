@@ -21,10 +21,16 @@ __thread uint32_t uo_last_sync_orbit;
 __thread struct uo_arena *uo_last_sync_arena;
 __thread unsigned int uo_last_sync_slot;
 __thread struct uo_held uo_last_sync_held;
+/* The thread's last sync call to a direct orbit, if it left updates. */
+__thread struct orbit_future *uo_last_sync_direct;
 
 /* Forgets the last sync call; collect: also in the module (WAIT). */
 static void sync_updates_done(int collect)
 {
+	if (uo_last_sync_direct) {
+		orbit_future_get(uo_last_sync_direct, NULL);
+		uo_last_sync_direct = NULL;
+	}
 	if (!uo_last_sync_call)
 		return;
 	free(uo_last_sync_held.buf);	/* never pulled again */
@@ -108,6 +114,12 @@ long orbit_push(struct orbit_update *update, struct orbit_future *f)
 	}
 	if (push_allowed(update))
 		return -1;
+	if (uo_ring_active()) {
+		err = uo_ring_push(update);
+		if (!err)
+			orbit_update_free(update);
+		return err;
+	}
 	pthread_mutex_lock(&uo_st.held_lock);
 	err = push_held_locked();
 	if (!err)
@@ -122,7 +134,8 @@ long orbit_push_last(struct orbit_update *update)
 
 	if (push_allowed(update))
 		return -1;
-	if (!(uo_st.api.features & ORBIT_FEAT_RUN_PUSH))
+	if (uo_ring_active() ||
+	    !(uo_st.api.features & ORBIT_FEAT_RUN_PUSH))
 		return orbit_push(update, NULL);
 	pthread_mutex_lock(&uo_st.held_lock);
 	if (!uo_st.in_task) {
@@ -279,6 +292,18 @@ long pull_orbit(struct orbit_future *f, struct orbit_update **update)
 	}
 	if (f && uo_own(f, f->epoch))
 		return -1;
+	if (f && f->ring) {
+		pthread_mutex_lock(&f->lock);
+		ret = uo_ring_pull(f, update);
+		pthread_mutex_unlock(&f->lock);
+		return ret;
+	}
+	if (!f && uo_last_sync_direct) {
+		ret = uo_ring_pull(uo_last_sync_direct, update);
+		if (ret == 0)
+			sync_updates_done(1);	/* all pulled: collected */
+		return ret;
+	}
 	if (fd < 0)
 		return -1;
 	memset(&req, 0, sizeof(req));

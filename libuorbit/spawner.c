@@ -48,6 +48,7 @@
 #include "internal.h"
 
 #define SPAWNER_FD	3	/* in the spawner, the forker, a spare: main */
+#define RING_FD		4	/* in a direct orbit: its ring */
 #define FORKER_FD	4	/* in the spawner: the forker's, until it is forked */
 #define SPARE_WAIT_MS	100	/* main's wait for a spare on its way */
 
@@ -60,6 +61,10 @@ struct spawn_req {
 	uint32_t globals;	/* a globals call comes first: init after it */
 	uint32_t background;	/* ORBIT_BACKGROUND: runs SCHED_BATCH */
 	uint32_t seq;		/* echoed in the reply; never SEQ_LOST */
+	uint32_t direct;	/* ORBIT_DIRECT: a ring descriptor comes along */
+	uint32_t observe;	/* ORBIT_OBSERVE_ONLY (a direct orbit's pushes) */
+	uint64_t va_base;	/* main's area window, for a direct orbit */
+	uint64_t va_size;
 	char name[ORBIT_NAME_MAX];
 	char cgroup[256];
 };
@@ -94,9 +99,10 @@ struct spawn_reply {
  * Sends a request and a descriptor: 0, or -1 with errno set (ENOMEM for
  * the socket's ENOBUFS: the caller knows of no socket).
  */
-static int send_with_fd(int sock, const void *buf, size_t len, int fd)
+static int send_with_fds(int sock, const void *buf, size_t len,
+			 const int *fds, unsigned int nfd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct iovec iov = { (void *)buf, len };
 	struct msghdr msg = {
 		.msg_iov = &iov, .msg_iovlen = 1,
@@ -106,8 +112,9 @@ static int send_with_fd(int sock, const void *buf, size_t len, int fd)
 
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	cm->cmsg_len = CMSG_LEN(nfd * sizeof(int));
+	msg.msg_controllen = CMSG_SPACE(nfd * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, nfd * sizeof(int));
 	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != (ssize_t)len) {
 		if (errno == ENOBUFS)
 			errno = ENOMEM;
@@ -116,15 +123,21 @@ static int send_with_fd(int sock, const void *buf, size_t len, int fd)
 	return 0;
 }
 
+static int send_with_fd(int sock, const void *buf, size_t len, int fd)
+{
+	return send_with_fds(sock, buf, len, &fd, 1);
+}
+
 /*
  * Receives a message of exactly len bytes and its descriptor: 1; 0 for a
  * short or descriptor-less message (*fd is -1 then; errno ENOMEM if the
  * descriptor was sent but could not be received, else EINVAL); -1 at the
  * end of the stream (ECONNRESET) or on an error.
  */
-static int recv_with_fd(int sock, void *buf, size_t len, int *fd, int flags)
+static int recv_with_fds(int sock, void *buf, size_t len, int *fd, int *fd2,
+			 int flags)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct iovec iov = { buf, len };
 	struct msghdr msg = {
 		.msg_iov = &iov, .msg_iovlen = 1,
@@ -134,6 +147,8 @@ static int recv_with_fd(int sock, void *buf, size_t len, int *fd, int flags)
 	ssize_t n;
 
 	*fd = -1;
+	if (fd2)
+		*fd2 = -1;
 	do {
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
 	} while (n < 0 && errno == EINTR);
@@ -142,15 +157,32 @@ static int recv_with_fd(int sock, void *buf, size_t len, int *fd, int flags)
 	if (n <= 0)
 		return -1;
 	cm = CMSG_FIRSTHDR(&msg);
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
 		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+		if (cm->cmsg_len >= CMSG_LEN(2 * sizeof(int))) {
+			if (fd2)
+				memcpy(fd2, CMSG_DATA(cm) + sizeof(int),
+				       sizeof(int));
+			else
+				close(((int *)CMSG_DATA(cm))[1]);
+		}
+	}
 	if ((size_t)n == len && *fd >= 0)
 		return 1;
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
+	if (fd2 && *fd2 >= 0)
+		close(*fd2);
+	if (fd2)
+		*fd2 = -1;
 	errno = msg.msg_flags & MSG_CTRUNC ? ENOMEM : EINVAL;
 	return 0;
+}
+
+static int recv_with_fd(int sock, void *buf, size_t len, int *fd, int flags)
+{
+	return recv_with_fds(sock, buf, len, fd, NULL, flags);
 }
 
 
@@ -241,8 +273,35 @@ static void *orbit_prepare(void)
 	return argbuf;
 }
 
+/*
+ * A direct orbit: runs the library's calls queued in the module (main's
+ * globals), without waiting for more (ORBIT_RUN_NOWAIT).
+ */
+void uo_orbit_drain_module(void *argbuf)
+{
+	struct orbit_run run;
+
+	memset(&run, 0, sizeof(run));
+	run.argbuf = (uintptr_t)argbuf;
+	run.argcap = uo_st.api.max_arg_size;
+	run.flags = ORBIT_RUN_NOWAIT;
+	for (;;) {
+		if (ioctl(uo_st.orbit_fd, ORBIT_IOC_RUN, &run) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			_exit(0);	/* main is gone or destroyed us */
+		}
+		if (run.tag & UO_TAG_GLOBALS)
+			uo_globals_install(argbuf);
+		run.retval = 0;
+		run.flags = ORBIT_RUN_HAVE_RESULT | ORBIT_RUN_NOWAIT;
+	}
+}
+
 static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
-						 int fd, void *argbuf)
+						 int fd, int ring, void *argbuf)
 {
 	orbit_entry entry = (orbit_entry)(uintptr_t)req->entry;
 	void *(*init)(void) = (void *(*)(void))(uintptr_t)req->init;
@@ -261,11 +320,25 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 	if (req->background &&
 	    sched_setscheduler(0, SCHED_BATCH, &(struct sched_param){ 0 }))
 		_exit(123);
-	/* Nothing of the spawner's but stdio; the handle becomes fd 3. */
+	/*
+	 * Nothing of the spawner's but stdio; the handle becomes fd 3, a
+	 * direct orbit's ring fd 4.
+	 */
+	if (req->direct && ring < 0)
+		_exit(125);
+	if (ring >= 0 && ring != RING_FD) {
+		if (fd == RING_FD) {
+			fd = fcntl(fd, F_DUPFD_CLOEXEC, RING_FD + 1);
+			if (fd < 0)
+				_exit(125);
+		}
+		if (dup3(ring, RING_FD, O_CLOEXEC) < 0)
+			_exit(125);
+	}
 	if (fd != SPAWNER_FD && dup3(fd, SPAWNER_FD, O_CLOEXEC) < 0)
 		_exit(125);
 	fd = SPAWNER_FD;
-	close_range(SPAWNER_FD + 1, ~0U, 0);
+	close_range(ring >= 0 ? RING_FD + 1 : SPAWNER_FD + 1, ~0U, 0);
 	memset(&at, 0, sizeof(at));
 	if (ioctl(fd, ORBIT_IOC_ATTACH, &at) < 0)
 		_exit(125);
@@ -274,6 +347,15 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
 	memcpy(uo_st.self_name, req->name, sizeof(uo_st.self_name));
 	uo_st.arena_base = (unsigned char *)(uintptr_t)req->arena_base;
 	uo_st.slot_size = req->slot_size;
+
+	if (req->direct) {
+		uo_st.ring_va_base = req->va_base;
+		uo_st.ring_va_size = req->va_size;
+		uo_st.ring_observe = req->observe;
+		if (req->globals)
+			uo_orbit_drain_module(argbuf);
+		uo_ring_serve(RING_FD, entry, init, argbuf);
+	}
 
 	memset(&run, 0, sizeof(run));
 	run.argbuf = (uintptr_t)argbuf;
@@ -329,7 +411,7 @@ static __attribute__((noreturn)) void orbit_main(const struct spawn_req *req,
  * Forks an orbit.  With a cgroup, the child waits until the spawner moved
  * it there, so that everything it ever allocates is charged there.
  */
-static pid_t spawn_orbit(const struct spawn_req *req, int fd)
+static pid_t spawn_orbit(const struct spawn_req *req, int fd, int ring)
 {
 	int gate[2] = { -1, -1 }, err;
 	char c;
@@ -345,7 +427,7 @@ static pid_t spawn_orbit(const struct spawn_req *req, int fd)
 				_exit(126);	/* not placed: never run */
 			close(gate[0]);
 		}
-		orbit_main(req, fd, orbit_prepare());
+		orbit_main(req, fd, ring, orbit_prepare());
 	}
 	err = pid < 0 ? -errno : 0;
 	if (gate[0] >= 0) {
@@ -370,18 +452,18 @@ static __attribute__((noreturn)) void spare_main(int batch)
 {
 	struct spawn_req req;
 	void *argbuf;
-	int fd;
+	int fd, ring;
 
 	prctl(PR_SET_NAME, "orbit-spare");
 	argbuf = orbit_prepare();
-	if (recv_with_fd(SPAWNER_FD, &req, sizeof(req), &fd, 0) != 1)
+	if (recv_with_fds(SPAWNER_FD, &req, sizeof(req), &fd, &ring, 0) != 1)
 		_exit(0);	/* main is gone, or dropped us */
 	if (req.cgroup[0])
 		_exit(126);	/* never sent: see uo_spawn() */
 	if (batch && !req.background &&
 	    sched_setscheduler(0, SCHED_OTHER, &(struct sched_param){ 0 }))
 		_exit(123);
-	orbit_main(&req, fd, argbuf);
+	orbit_main(&req, fd, ring, argbuf);
 }
 
 /*
@@ -477,19 +559,22 @@ static __attribute__((noreturn)) void spawner_main(void *base, size_t size)
 	for (;;) {
 		struct spawn_req req;
 		struct spawn_reply rep;
-		int fd, got;
+		int fd, ring, got;
 
 		req.seq = SEQ_LOST;	/* unless a request says otherwise */
-		got = recv_with_fd(SPAWNER_FD, &req, sizeof(req), &fd, 0);
+		got = recv_with_fds(SPAWNER_FD, &req, sizeof(req), &fd, &ring,
+				    0);
 		if (got < 0 && errno == ECONNRESET)
 			_exit(0);	/* main closed its end: it is gone */
 		rep.seq = got < 0 ? SEQ_LOST : req.seq;
 		if (got < 0)
 			rep.pid = -ENOMEM;
 		else
-			rep.pid = got ? spawn_orbit(&req, fd) : -errno;
+			rep.pid = got ? spawn_orbit(&req, fd, ring) : -errno;
 		if (fd >= 0)
 			close(fd);
+		if (ring >= 0)
+			close(ring);
 		if (send_reply(&rep))
 			_exit(0);
 		if (!forker) {
@@ -564,7 +649,8 @@ static void spares_ask_locked(void)
 }
 
 /* Hands the request to the oldest spare that takes it: 0, or -1. */
-static int spares_use_locked(const struct spawn_req *req, int orbit_fd)
+static int spares_use_locked(const struct spawn_req *req, const int *fds,
+			     unsigned int nfd)
 {
 	int sock, sent;
 
@@ -573,7 +659,7 @@ static int spares_use_locked(const struct spawn_req *req, int orbit_fd)
 		sock = uo_st.spares[0];
 		memmove(&uo_st.spares[0], &uo_st.spares[1],
 			--uo_st.nspares * sizeof(uo_st.spares[0]));
-		sent = send_with_fd(sock, req, sizeof(*req), orbit_fd) == 0;
+		sent = send_with_fds(sock, req, sizeof(*req), fds, nfd) == 0;
 		close(sock);	/* a spare that did not get it exits */
 		if (sent)
 			return 0;
@@ -660,7 +746,7 @@ static void spawner_register_atfork(void)
  * Has the spawner fork the orbit: 0, or -1 (EPIPE: the spawner died;
  * ENOMEM: the request or its reply was lost to a shortage, see SEQ_LOST).
  */
-static int spawn_once(struct spawn_req *req, int orbit_fd)
+static int spawn_once(struct spawn_req *req, const int *fds, unsigned int nfd)
 {
 	struct spawn_reply rep;
 	ssize_t n;
@@ -668,7 +754,7 @@ static int spawn_once(struct spawn_req *req, int orbit_fd)
 	if (++uo_st.spawn_seq == SEQ_LOST)
 		uo_st.spawn_seq++;
 	req->seq = uo_st.spawn_seq;
-	if (send_with_fd(uo_st.spawner_sock, req, sizeof(*req), orbit_fd))
+	if (send_with_fds(uo_st.spawner_sock, req, sizeof(*req), fds, nfd))
 		return -1;
 	do {
 		n = recv(uo_st.spawner_sock, &rep, sizeof(rep), 0);
@@ -697,12 +783,26 @@ static int spawn_once(struct spawn_req *req, int orbit_fd)
  */
 int uo_spawn(struct orbit *ob, int orbit_fd)
 {
+	int fds[2] = { orbit_fd, ob->ring ? uo_ring_fd(ob->ring) : -1 };
+	unsigned int nfd = ob->ring ? 2 : 1;
 	struct spawn_req req;
 	int ret, tries;
 	void *arena;
 	size_t slot;
 
 	memset(&req, 0, sizeof(req));
+	req.direct = !!ob->ring;
+	req.observe = !!(ob->attr.flags & ORBIT_OBSERVE_ONLY);
+	if (ob->ring) {
+		void *b;
+		size_t n;
+
+		if (uo_va_reserve())
+			return -1;
+		uo_va_window(&b, &n);
+		req.va_base = (uintptr_t)b;
+		req.va_size = n;
+	}
 	req.entry = (uintptr_t)ob->entry;
 	req.init = (uintptr_t)ob->init;
 	req.id = ob->id;
@@ -724,12 +824,12 @@ int uo_spawn(struct orbit *ob, int orbit_fd)
 			break;
 		}
 		if (!req.cgroup[0]) {
-			ret = spares_use_locked(&req, orbit_fd);
+			ret = spares_use_locked(&req, fds, nfd);
 			spares_ask_locked();
 			if (!ret)
 				break;
 		}
-		ret = spawn_once(&req, orbit_fd);
+		ret = spawn_once(&req, fds, nfd);
 		if (!ret || errno != EPIPE)
 			break;
 		spawner_stop_locked();	/* the spawner died: a new one */

@@ -34,6 +34,8 @@ struct uo_span {
 	uintptr_t lo, hi;
 };
 
+#define UO_RING_AREAS	16	/* areas a direct orbit maps */
+
 struct uo_state {
 	/* ctx.c: the main context */
 	pthread_mutex_t ctx_lock;
@@ -77,6 +79,14 @@ struct uo_state {
 	pthread_mutex_t held_lock;
 	int in_task;
 	struct orbit_update *held;
+
+	/* direct.c, in a direct orbit: its ring, the running call's slot */
+	unsigned char *ring_map;
+	unsigned char *ring_slot;	/* NULL between calls */
+	struct { uintptr_t base; size_t len; } ring_areas[UO_RING_AREAS];
+	unsigned int ring_nareas;	/* areas mapped so far */
+	uint64_t ring_va_base, ring_va_size;	/* main's area window */
+	int ring_observe;		/* ORBIT_OBSERVE_ONLY: pushes fail */
 
 	/* update.c */
 	size_t update_limit;		/* bytes per update */
