@@ -13,8 +13,10 @@
 # live tables), mode "ifloor" (that detection made in a helper process,
 # on a copy passed through shared memory, the two sides waking one
 # another with a futex only when the other sleeps: the least a detector
-# isolated from main pays), and mode "obg" (the orbit created with
-# ORBIT_BACKGROUND, rows "lockmgr background vs ...").
+# isolated from main pays), mode "obg" (the orbit created with
+# ORBIT_BACKGROUND, rows "lockmgr background vs ...") and mode "odirect"
+# (the orbit created with ORBIT_DIRECT: calls through a ring shared with
+# the orbit, without the module; rows "lockmgr direct vs ...").
 # Prints BENCH rows (time per operation = 1e6 / throughput, so lower is
 # better):
 #   BENCH,e2e,<example> vs <mode>,us/op,orbit,<mode>,<mode>_value,ratio,target,verdict
@@ -59,6 +61,8 @@ run() {
 				--seconds $SECS
 		elif [ "$2" = obg ]; then
 			"$B/ex_lockmgr" --mode orbit --background --seconds $SECS
+		elif [ "$2" = odirect ]; then
+			"$B/ex_lockmgr" --mode orbit --direct --seconds $SECS
 		elif [ "$2" = sfloor ]; then
 			"$B/ex_lockmgr" --mode thread --ipc-floor --snapshot-floor \
 				--seconds $SECS
@@ -123,6 +127,7 @@ row() {
 	case ${4:-} in
 	obg) label="$1 background" ;;
 	ifloor) label="$1 isolated floor" ;;
+	odirect) label="$1 direct" ;;
 	esac
 	awk -v ex="$label" -v base="$2" -v o="$o" -v b="$b" -v r="$r" -v t="$3" \
 		-v quick="${ORBIT_BENCH_QUICK:-}" 'BEGIN {
@@ -133,24 +138,27 @@ row() {
 	}'
 }
 
-# lockmgr_row FIELD LABEL BASE: a field of the lock manager's RESULT
-# line in us (medians), orbit vs BASE, and their paired ratio.  Every
+# lockmgr_row FIELD LABEL BASE [MODE]: a field of the lock manager's
+# RESULT line in us (medians), MODE (default orbit) vs BASE, and their
+# paired ratio.  Every
 # transaction passes through the latch and the detector is called under
 # it: latch_us_per_commit is how long the latch was held per commit
 # (summed over the threads), invoke_p50_us how long a waiter held it to
 # make its detector call (the floors: the pipe write, and the copy of the
 # tables for the snapshot floor).
 lockmgr_row() {
-	o=$(fmedian $1 lockmgr orbit)
+	o=$(fmedian $1 lockmgr ${4:-orbit})
 	b=$(fmedian $1 lockmgr $3)
-	r=$(pairs $1 lockmgr orbit $3 |
+	r=$(pairs $1 lockmgr ${4:-orbit} $3 |
 		awk 'NF == 2 && $2 > 0 { print $1 / $2 }' | mid)
-	printf "BENCH,e2e,lockmgr %s vs %s,us,%s,%s,%s,%.3f,,\n" "$2" "$3" "$o" "$3" "$b" "$r"
+	l="$2"
+	[ "${4:-}" = odirect ] && l="direct $2"
+	printf "BENCH,e2e,lockmgr %s vs %s,us,%s,%s,%s,%.3f,,\n" "$l" "$3" "$o" "$3" "$b" "$r"
 }
 
 for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 	modes="orbit thread fork"
-	[ $ex = lockmgr ] && modes="$modes floor tfloor sfloor ifloor obg"
+	[ $ex = lockmgr ] && modes="$modes floor tfloor sfloor ifloor obg odirect"
 	for r in $(seq $REPS); do
 		for m in $modes; do
 			run $ex $m $r
@@ -167,10 +175,15 @@ for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 		row $ex floor "" ifloor
 		row $ex floor "" obg
 		row $ex sfloor "" obg
+		row $ex floor "<=1.05" odirect
+		row $ex ifloor "" odirect
+		row $ex orbit "" odirect
 		lockmgr_row latch_us_per_commit "latch held per commit" floor
 		lockmgr_row latch_us_per_commit "latch held per commit" sfloor
 		lockmgr_row invoke_p50_us "detector call under the latch" floor
 		lockmgr_row invoke_p50_us "detector call under the latch" sfloor
+		lockmgr_row invoke_p50_us "detector call under the latch" floor \
+			odirect
 	elif [ $ex = snapshot ]; then
 		row $ex fork "<=1 at full size"	# writers at least as fast
 	else

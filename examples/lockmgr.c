@@ -53,12 +53,15 @@
  * first), as on a larger graph or a slower machine.  --queue N (1..1024,
  * the default) bounds the detector calls pending at once: a waiter that
  * finds the queue full makes no call, and re-checks after --wait-ms.
+ * --background creates the orbit with ORBIT_BACKGROUND; --direct with
+ * ORBIT_DIRECT (its calls copy the one small area through a ring shared
+ * with the orbit and leave the module out).
  *
  *   lockmgr [--mode thread|fork|orbit] [--threads N] [--txns N | --seconds S]
  *           [--locks N] [--heap MiB] [--hold-us N] [--check-us N]
  *           [--wait-ms N] [--crash N] [--detect-us N] [--queue N]
  *           [--ipc-floor [--echo-thread | --snapshot-floor] |
- *            --isolated-floor] [--background]
+ *            --isolated-floor] [--background] [--direct]
  * Prints one RESULT line (throughput, detector latency, aborts that
  * resolved no deadlock, the most detector calls queued at once, the calls
  * not made for a full queue, how long
@@ -127,6 +130,7 @@ static int ipc_floor, echo_thread;	/* --ipc-floor, --echo-thread */
 static int copy_floor;			/* --snapshot-floor */
 static int iso_floor;			/* --isolated-floor */
 static int background;			/* --background */
+static int direct;			/* --direct */
 static pthread_t echo_tid;
 static int echo_req[2] = { -1, -1 }, echo_rep[2] = { -1, -1 };
 static double seconds;
@@ -848,6 +852,7 @@ static int parse(int argc, char **argv)
 		{ "--snapshot-floor", 'f', &copy_floor },
 		{ "--isolated-floor", 'f', &iso_floor },
 		{ "--background", 'f', &background },
+		{ "--direct", 'f', &direct },
 		{ NULL }
 	};
 
@@ -861,7 +866,8 @@ static int parse(int argc, char **argv)
 	       ((echo_thread || copy_floor) && !ipc_floor) ||
 	       (echo_thread && copy_floor) ||
 	       (iso_floor && (mode != EX_THREAD || ipc_floor)) ||
-	       (background && mode != EX_ORBIT) ? -1 : 0;
+	       (background && mode != EX_ORBIT) ||
+	       (direct && mode != EX_ORBIT) ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -877,7 +883,7 @@ int main(int argc, char **argv)
 				"               [--locks %d..%d] [--heap MiB] [--hold-us N] [--check-us N]\n"
 				"               [--wait-ms N] [--crash N] [--detect-us N] [--queue 1..%d]\n"
 				"               [--ipc-floor [--echo-thread | --snapshot-floor] | --isolated-floor (thread)]\n"
-				"               [--background (orbit)]\n",
+				"               [--background] [--direct] (orbit)\n",
 			MAXTHREADS, KMAX, MAXLOCKS, QUEUE_LEN);
 		return 2;
 	}
@@ -893,6 +899,8 @@ int main(int argc, char **argv)
 		attr.restart = ORBIT_RESTART_ALWAYS;
 		if (background)
 			attr.flags |= ORBIT_BACKGROUND;
+		if (direct)
+			attr.flags |= ORBIT_DIRECT;
 		ob = orbit_create_ex("deadlock", detect, NULL, &attr);
 		area = ob ? orbit_area_create(sizeof(*db), ob) : NULL;
 		db = area ? orbit_alloc(area, sizeof(*db)) : NULL;
@@ -955,7 +963,8 @@ int main(int argc, char **argv)
 	       copy_floor ? "thread+ipc-floor-snapshot" :
 	       iso_floor ? "thread+isolated-floor" :
 	       ipc_floor ? "thread+ipc-floor" :
-	       background ? "orbit+background" : ex_mode_names[mode], nthreads,
+	       background ? "orbit+background" :
+	       direct ? "orbit+direct" : ex_mode_names[mode], nthreads,
 	       commits, secs, commits / secs,
 	       deadlocks, stale, rollbacks, extra_aborts, checks,
 	       check_failures, q_max, queue_full,

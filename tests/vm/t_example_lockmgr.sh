@@ -4,7 +4,9 @@
 # transaction commits, every lock is released and every write is
 # accounted for, also when the detector crashes (orbit, fork); a crash of
 # the detector in a thread kills the program.  The orbit also runs with
-# ORBIT_BACKGROUND (--background).  Every abort resolves a deadlock:
+# ORBIT_BACKGROUND (--background) and with ORBIT_DIRECT (--direct: its
+# calls through a ring shared with the orbit, crashes included).  Every
+# abort resolves a deadlock:
 # the detectors that decide on a snapshot (orbit, fork, the snapshot
 # and isolated floors) pick one victim per cycle, so no verdict cancels
 # a second member of a cycle already resolved (extra_aborts=0; when a
@@ -104,6 +106,22 @@ check "orbit with ORBIT_BACKGROUND: its verdicts resolve deadlocks" \
 	[ "$(field /tmp/bg.out deadlocks)" -gt 0 ]
 check "orbit with ORBIT_BACKGROUND: every abort resolved a deadlock" \
 	[ "$(field /tmp/bg.out extra_aborts)" = 0 ]
+run direct --mode orbit --direct --txns 50 --heap 16 --locks 8
+check "orbit with ORBIT_DIRECT: completes consistently, every call answered" \
+	sh -c "[ $rc = 0 ] && grep -q 'mode=orbit+direct .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/direct.out"
+check "orbit with ORBIT_DIRECT: its verdicts resolve deadlocks" \
+	[ "$(field /tmp/direct.out deadlocks)" -gt 0 ]
+check "orbit with ORBIT_DIRECT: every abort resolved a deadlock" \
+	[ "$(field /tmp/direct.out extra_aborts)" = 0 ]
+run dcrash --mode orbit --direct --txns 50 --heap 16 --locks 8 --crash 3
+check "ORBIT_DIRECT, detector crashes on call 3: completes consistently" \
+	sh -c "[ $rc = 0 ] && grep -q 'mode=orbit+direct .*commits=400 .*consistent=yes' /tmp/dcrash.out"
+check "ORBIT_DIRECT: the crash was reported as a failed call" \
+	[ "$(field /tmp/dcrash.out check_failures)" -ge 1 ]
+check "ORBIT_DIRECT: the restarted detector resolves deadlocks" \
+	[ "$(field /tmp/dcrash.out deadlocks)" -gt 0 ]
+run baddirect --mode thread --direct --txns 1
+check "--direct outside orbit mode is a usage error" [ "$rc" = 2 ]
 run badbg --mode thread --background --txns 1
 check "--background outside orbit mode is a usage error" [ "$rc" = 2 ]
 run badflag --mode orbit --echo-thread --txns 1
