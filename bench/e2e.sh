@@ -16,7 +16,9 @@
 # isolated from main pays), mode "obg" (the orbit created with
 # ORBIT_BACKGROUND, rows "lockmgr background vs ...") and mode "odirect"
 # (the orbit created with ORBIT_DIRECT: calls through a ring shared with
-# the orbit, without the module; rows "lockmgr direct vs ...").
+# the orbit, without the module; rows "lockmgr direct vs ...") and mode
+# "odbg" (ORBIT_DIRECT and ORBIT_BACKGROUND; rows "lockmgr direct
+# background vs ...").
 # Prints BENCH rows (time per operation = 1e6 / throughput, so lower is
 # better):
 #   BENCH,e2e,<example> vs <mode>,us/op,orbit,<mode>,<mode>_value,ratio,target,verdict
@@ -63,6 +65,9 @@ run() {
 			"$B/ex_lockmgr" --mode orbit --background --seconds $SECS
 		elif [ "$2" = odirect ]; then
 			"$B/ex_lockmgr" --mode orbit --direct --seconds $SECS
+		elif [ "$2" = odbg ]; then
+			"$B/ex_lockmgr" --mode orbit --direct --background \
+				--seconds $SECS
 		elif [ "$2" = sfloor ]; then
 			"$B/ex_lockmgr" --mode thread --ipc-floor --snapshot-floor \
 				--seconds $SECS
@@ -128,6 +133,7 @@ row() {
 	obg) label="$1 background" ;;
 	ifloor) label="$1 isolated floor" ;;
 	odirect) label="$1 direct" ;;
+	odbg) label="$1 direct background" ;;
 	esac
 	awk -v ex="$label" -v base="$2" -v o="$o" -v b="$b" -v r="$r" -v t="$3" \
 		-v quick="${ORBIT_BENCH_QUICK:-}" 'BEGIN {
@@ -153,12 +159,13 @@ lockmgr_row() {
 		awk 'NF == 2 && $2 > 0 { print $1 / $2 }' | mid)
 	l="$2"
 	[ "${4:-}" = odirect ] && l="direct $2"
+	[ "${4:-}" = odbg ] && l="direct background $2"
 	printf "BENCH,e2e,lockmgr %s vs %s,us,%s,%s,%s,%.3f,,\n" "$l" "$3" "$o" "$3" "$b" "$r"
 }
 
 for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 	modes="orbit thread fork"
-	[ $ex = lockmgr ] && modes="$modes floor tfloor sfloor ifloor obg odirect"
+	[ $ex = lockmgr ] && modes="$modes floor tfloor sfloor ifloor obg odirect odbg"
 	for r in $(seq $REPS); do
 		for m in $modes; do
 			run $ex $m $r
@@ -178,12 +185,17 @@ for ex in ${ORBIT_BENCH_EXAMPLES:-lockmgr kvserver watchdog snapshot}; do
 		row $ex floor "<=1.05" odirect
 		row $ex ifloor "" odirect
 		row $ex orbit "" odirect
+		row $ex floor "" odbg
+		row $ex ifloor "" odbg
+		row $ex odirect "" odbg
 		lockmgr_row latch_us_per_commit "latch held per commit" floor
 		lockmgr_row latch_us_per_commit "latch held per commit" sfloor
 		lockmgr_row invoke_p50_us "detector call under the latch" floor
 		lockmgr_row invoke_p50_us "detector call under the latch" sfloor
 		lockmgr_row invoke_p50_us "detector call under the latch" floor \
 			odirect
+		lockmgr_row invoke_p50_us "detector call under the latch" floor \
+			odbg
 	elif [ $ex = snapshot ]; then
 		row $ex fork "<=1 at full size"	# writers at least as fast
 	else

@@ -963,6 +963,7 @@ int main(int argc, char **argv)
 	       copy_floor ? "thread+ipc-floor-snapshot" :
 	       iso_floor ? "thread+isolated-floor" :
 	       ipc_floor ? "thread+ipc-floor" :
+	       background && direct ? "orbit+direct+background" :
 	       background ? "orbit+background" :
 	       direct ? "orbit+direct" : ex_mode_names[mode], nthreads,
 	       commits, secs, commits / secs,

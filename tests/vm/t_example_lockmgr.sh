@@ -2,16 +2,15 @@
 # examples/lockmgr.c: transactions deadlock; the wait-for-graph detector
 # finds the cycles and its pushed updates cancel a victim.  Every
 # transaction commits, every lock is released and every write is
-# accounted for, also when the detector crashes (orbit, fork); a crash of
-# the detector in a thread kills the program.  The orbit also runs with
-# ORBIT_BACKGROUND (--background) and with ORBIT_DIRECT (--direct: its
-# calls through a ring shared with the orbit, crashes included).  Every
-# abort resolves a deadlock:
-# the detectors that decide on a snapshot (orbit, fork, the snapshot
-# and isolated floors) pick one victim per cycle, so no verdict cancels
-# a second member of a cycle already resolved (extra_aborts=0; when a
-# tie went to the member where the walk entered the cycle, orbit runs
-# here counted 1..5).
+# accounted for, also when the detector crashes (orbit, fork); a crash
+# of the detector in a thread kills the program.  The orbit also runs
+# with ORBIT_BACKGROUND (--background), with ORBIT_DIRECT (--direct: its
+# calls through a ring shared with the orbit, crashes included) and with
+# both.  Every abort resolves a deadlock: the detectors that decide on a
+# snapshot (orbit, fork, the snapshot and isolated floors) pick one
+# victim per cycle, so no verdict cancels a second member of a cycle
+# already resolved (extra_aborts=0; when a tie went to the member where
+# the walk entered the cycle, orbit runs here counted 1..5).
 # The short runs that must see deadlocks, or a detector call, use 8
 # locks: with the default 32, 400 commits can finish before any cycle
 # forms (seen once on 6.12; 25 runs a kernel counted 2..20 deadlocks,
@@ -120,6 +119,11 @@ check "ORBIT_DIRECT: the crash was reported as a failed call" \
 	[ "$(field /tmp/dcrash.out check_failures)" -ge 1 ]
 check "ORBIT_DIRECT: the restarted detector resolves deadlocks" \
 	[ "$(field /tmp/dcrash.out deadlocks)" -gt 0 ]
+run dbg --mode orbit --direct --background --txns 50 --heap 16 --locks 8
+check "ORBIT_DIRECT with ORBIT_BACKGROUND: completes consistently, every call answered" \
+	sh -c "[ $rc = 0 ] && grep -q 'mode=orbit+direct+background .*commits=400 .*check_failures=0 .*consistent=yes' /tmp/dbg.out"
+check "ORBIT_DIRECT with ORBIT_BACKGROUND: its verdicts resolve deadlocks" \
+	[ "$(field /tmp/dbg.out deadlocks)" -gt 0 ]
 run baddirect --mode thread --direct --txns 1
 check "--direct outside orbit mode is a usage error" [ "$rc" = 2 ]
 run badbg --mode thread --background --txns 1
