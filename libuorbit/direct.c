@@ -421,7 +421,8 @@ static int death_error(struct uo_ring *r, uint32_t seq)
 /*
  * After the ring's process died, before the next one starts (main's
  * lock on the orbit held): every call it did not answer fails with
- * ESRCH, and the next process starts with the counters at main's count.
+ * ESRCH (ETIMEDOUT for the call main killed it for), and the next
+ * process starts with the counters at main's count.
  * What the dead process wrote is not trusted: the calls main posted in
  * the last UO_RING_SLOTS, from its count of answers on, fail.
  */
