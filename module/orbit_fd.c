@@ -306,11 +306,10 @@ static long orbit_run(struct orbit_handle *h, void __user *uarg)
 			err = -EINVAL;	/* a call still waits for its result */
 			break;
 		}
-		if ((run.flags & ORBIT_RUN_NOWAIT) && !orbit_has_work(h)) {
-			err = -EAGAIN;	/* nothing queued: no wait */
-			break;
-		}
-		err = orbit_wait_work(h);
+		if (run.flags & ORBIT_RUN_NOWAIT)
+			err = orbit_has_work(h) ? 0 : -EAGAIN;	/* no wait */
+		else
+			err = orbit_wait_work(h);
 		if (err)
 			break;
 		if (orbit_gone(h)) {
