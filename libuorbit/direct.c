@@ -97,6 +97,7 @@ struct uo_ring {
 	unsigned char *map;
 	size_t size;
 	uint32_t orbit_id;
+	int observe;		/* ORBIT_OBSERVE_ONLY: replies' updates dropped */
 	pthread_mutex_t lock;	/* posts; taken[]; refs */
 	unsigned int refs;	/* the handle's, and one per future */
 	uint32_t posted;	/* main's own count (the ring's is the orbit's too) */
@@ -210,6 +211,7 @@ int uo_ring_new(struct orbit *ob)
 	pthread_mutex_init(&r->lock, NULL);
 	r->refs = 1;
 	r->timeout_ns = ob->attr.timeout_ns;
+	r->observe = !!(ob->attr.flags & ORBIT_OBSERVE_ONLY);
 	ob->ring = r;
 	return 0;
 fail:
@@ -567,7 +569,6 @@ int uo_ring_call(struct orbit *ob, size_t narea, struct orbit_area **areas,
 		f->ring = r;
 		f->seq = seq;
 		f->rslot = (uint32_t)idx;
-		f->observe = !!(ob->attr.flags & ORBIT_OBSERVE_ONLY);
 		f->gen = r->gen;
 		f->orbit_id = ob->id;
 	}
@@ -575,21 +576,20 @@ int uo_ring_call(struct orbit *ob, size_t narea, struct orbit_area **areas,
 }
 
 /*
- * Waits until the orbit answered f's call: 0, or -1 with ESRCH when it
- * died first.  Once answered, copies the reply out (f->reply, the only
- * copy main reads).
+ * Waits until the orbit answered f's call, or its process died first
+ * (f->error: ESRCH, or ETIMEDOUT for the call main killed it for).  Once
+ * answered, copies the reply out (f->reply, the only copy main reads).
  */
-static int ring_wait(struct orbit_future *f)
+static void ring_wait(struct orbit_future *f)
 {
 	struct ring_hdr *h = hdr(f->ring->map);
 	struct slot_hdr sh;
 	unsigned char *slot;
-
 	int answered = 0;
 	uint32_t d;
 
 	if (f->ended)
-		return 0;
+		return;
 	for (;;) {
 		d = __atomic_load_n(&h->done, __ATOMIC_SEQ_CST);
 		if ((int32_t)(d - f->seq) > 0) {
@@ -620,7 +620,7 @@ static int ring_wait(struct orbit_future *f)
 		f->died = 1;
 		pthread_mutex_unlock(&f->ring->lock);
 		f->ended = 1;
-		return 0;
+		return;
 	}
 	pthread_mutex_unlock(&f->ring->lock);
 	slot = slot_at(f->ring->map, f->rslot);
@@ -632,19 +632,18 @@ static int ring_wait(struct orbit_future *f)
 	f->ended = 1;
 	if (sh.reply_len > UO_RING_REPLY) {
 		f->error = EBADMSG;
-		return 0;
+		return;
 	}
 	/* An observe-only orbit's updates never reach main. */
-	if (sh.reply_len && !f->observe) {
+	if (sh.reply_len && !f->ring->observe) {
 		f->reply = malloc(sh.reply_len);
 		if (!f->reply) {
 			f->error = ENOMEM;
-			return 0;
+			return;
 		}
 		memcpy(f->reply, reply_at(slot), sh.reply_len);
 		f->reply_len = sh.reply_len;
 	}
-	return 0;
 }
 
 /* Reply format: updates, each a uint32_t length then its bytes, padded to 8. */

@@ -118,7 +118,6 @@ struct orbit_future {
 	uint32_t seq;
 	uint32_t gen;		/* of the process it was posted to */
 	uint32_t rslot;		/* its slot in the ring */
-	int observe;		/* its orbit is observe-only: no updates */
 	int died;		/* its process died before answering */
 	unsigned char *reply;
 	size_t reply_len, reply_pos;

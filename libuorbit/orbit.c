@@ -653,10 +653,6 @@ struct orbit_future *orbit_call_async(struct orbit *ob, int flags,
 	f->arena = tag ? ob->arena : NULL;
 	f->slot = slot;
 	pthread_mutex_init(&f->lock, NULL);
-	f->ended = 0;
-	f->error = 0;
-	f->retval = 0;
-	f->held.buf = NULL;
 	return f;
 }
 
@@ -669,12 +665,7 @@ int orbit_future_get(struct orbit_future *f, long *retval)
 	if (f->ring) {
 		ret = uo_ring_get(f, retval);
 		err = errno;
-		pthread_mutex_destroy(&f->lock);
-		free(f);
-		errno = err;
-		return ret;
-	}
-	if (uo_future_ended(f)) {
+	} else if (uo_future_ended(f)) {
 		/* A pull collected it at its end. */
 		ret = f->error ? -1 : 0;
 		err = f->error;
