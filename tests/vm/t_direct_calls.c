@@ -8,8 +8,9 @@
  * sees main's globals as they were at its creation, and again after
  * orbit_sync_globals(); a killed orbit fails the call waited for, and the
  * calls queued behind it, with ESRCH, never a hang, and its restart policy
- * brings a new process that answers the next call; an exec of main ends its
- * direct orbits, a call still running included.
+ * brings a new process that answers the next call; a destroy with a call
+ * running fails its future with ESRCH; an exec of main ends its direct
+ * orbits, a call still running included.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -262,6 +263,26 @@ int main(int argc, char **argv)
 	ok(orbit_future_get(f[0], &got) == 0 && got == -1,
 	   "its push failed in the orbit (the task returned -1)");
 	orbit_destroy(ob);
+
+	/* Destroyed while a call runs: the future keeps the ring mapped. */
+	ob = direct_orbit(sum_task, ORBIT_SPAWNER_GLOBALS, ORBIT_RESTART_ALWAYS,
+			  &area, &vals, 16);
+	require(ob, "a direct orbit to destroy, and its area");
+	a.vals = vals;
+	a.n = 16;
+	a.sleep_ms = 60000;
+	f[0] = orbit_call_async(ob, 0, 1, &area, NULL, &a, sizeof(a));
+	require(f[0], "a call that sleeps a minute");
+	usleep(100000);
+	ok(orbit_destroy(ob) == 0, "destroy the orbit while the call runs");
+	{
+		double t0 = now_us();
+
+		ok(orbit_future_get(f[0], &got) == -1 && errno == ESRCH &&
+		   now_us() - t0 < 5e6,
+		   "the call's future then fails with ESRCH, at once");
+	}
+	a.sleep_ms = 0;
 
 	ob = direct_orbit(sum_task, ORBIT_SPAWNER_GLOBALS, ORBIT_RESTART_ALWAYS,
 			  &area, &vals, 16);
